@@ -1,0 +1,3 @@
+"""bureaunet bureaus layer (see docs/ARCHITECTURE.md)."""
+
+__all__: list[str] = []

@@ -1,0 +1,127 @@
+"""The ``bureaunet`` command line (click, with rich for output).
+
+Every command reports bad usage or bad input as one line on standard error and exits 2; a
+traceback is a bug. :func:`main` runs the click group in non-standalone mode so that usage errors
+are formatted here, once, in that one-line form.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from protocol import KIND_NAMES, DecodeError, UnknownKindError, __version__, decode_as, json_schemas
+
+__all__ = ["CliError", "cli", "main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class CliError(click.ClickException):
+    """Bad input detected by a command: printed as one line, exit code 2."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    __version__, "--version", prog_name="bureaunet", message="%(prog)s %(version)s"
+)
+def cli() -> None:
+    """Simulate signed, encrypted notice exchange between police bureaus over MQTT."""
+
+
+@cli.group("schema")
+def schema() -> None:
+    """Export the protocol's schemas."""
+
+
+@schema.command("export")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write the schemas to (created if missing).",
+)
+def schema_export(out_dir: Path) -> None:
+    """Write one JSON Schema per message kind and notice type, plus the message union."""
+    schemas = json_schemas()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, document in schemas.items():
+            path = out_dir / f"{name}.schema.json"
+            path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", "utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
+    out.print(f"wrote {len(schemas)} schemas to {out_dir}", markup=False)
+
+
+@cli.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--as",
+    "as_kind",
+    default="message",
+    show_default=True,
+    metavar="KIND",
+    help="What the file should be: 'message' (any kind, told by its 'kind' field), a message kind "
+    "such as 'diffusion', or a notice such as 'red-notice'.",
+)
+def validate(file: Path, as_kind: str) -> None:
+    """Validate a JSON message file and print each error as 'path: reason'.
+
+    Exit 0 when valid, 1 when invalid, 2 when the file cannot be read or the kind is unknown.
+    """
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {file}: {exc.strerror or exc}") from exc
+    try:
+        decode_as(data, as_kind)
+    except UnknownKindError as exc:
+        raise CliError(f"unknown kind {as_kind!r} (one of: {', '.join(KIND_NAMES)})") from exc
+    except DecodeError as exc:
+        for issue in exc.issues:
+            out.print(f"{issue.pointer or '/'}: {issue.reason}", markup=False)
+        err.print(f"{file}: invalid {as_kind} ({len(exc.issues)} errors)", markup=False)
+        sys.exit(EXIT_FAILED)
+    out.print(f"{file}: valid {as_kind}", markup=False)
+
+
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 (one return per outcome)
+    """Run the CLI and return its exit code (the console script exits with it)."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        result = cli.main(args=args, prog_name="bureaunet", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        err.print("bureaunet: interrupted")
+        return 130
+    except click.exceptions.NoArgsIsHelpError as exc:
+        out.print(exc.ctx.get_help() if exc.ctx else "", markup=False)
+        return EXIT_BAD_INPUT
+    except click.UsageError as exc:
+        hint = "(see 'bureaunet --help')"
+        err.print(f"bureaunet: error: {exc.format_message()} {hint}", markup=False)
+        return EXIT_BAD_INPUT
+    except click.ClickException as exc:
+        err.print(f"bureaunet: error: {exc.format_message()}", markup=False)
+        return exc.exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_FAILED
+    return result if isinstance(result, int) else EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""The command line: help, version, one-line errors with exit code 2, validate, schema export."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from protocol import KIND_NAMES, __version__, encode
+from scenarios.cli import cli, main
+from tests.samples import sample_messages
+
+DATA = Path(__file__).parent / "data"
+RED = DATA / "red_notice_public_api.json"
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"bureaunet {__version__}"
+
+
+def test_help_lists_commands() -> None:
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    assert "validate" in result.output
+    assert "schema" in result.output
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["no-such-command"], "No such command"),
+        (["validate"], "Missing argument"),
+        (["validate", "--as"], "requires an argument"),
+        (["schema", "export"], "Missing option '--out'"),
+        (["--bogus"], "No such option"),
+    ],
+)
+def test_bad_usage_is_one_line_and_exit_2(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _out, err = run(argv, capsys)
+    assert code == 2
+    assert expected in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_console_script_never_prints_a_traceback(tmp_path: Path) -> None:
+    exe = shutil.which("bureaunet")
+    argv = [exe] if exe else [sys.executable, "-m", "scenarios.cli"]
+    proc = subprocess.run(
+        [*argv, "validate", str(tmp_path / "missing.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("bureaunet: error: cannot read")
+    assert "Traceback" not in proc.stderr
+
+
+def test_validate_public_red_notice(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _err = run(["validate", "--as", "red-notice", str(RED)], capsys)
+    assert code == 0, out
+    assert "valid red-notice" in out
+
+
+def test_validate_bad_nationality_names_the_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = json.loads(RED.read_text(encoding="utf-8"))
+    document["nationalities"] = ["XX"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(document), encoding="utf-8")
+    code, out, _err = run(["validate", "--as", "red-notice", str(bad)], capsys)
+    assert code == 1
+    assert out.splitlines() == ["/nationalities/0: unknown ISO 3166-1 alpha-2 code 'XX'"]
+
+
+def test_validate_reports_every_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    document = json.loads(RED.read_text(encoding="utf-8"))
+    document["arrest_warrants"][1]["issuing_country_id"] = "ZZ"
+    document["sex_id"] = "X"
+    document["unexpected"] = 1
+    del document["name"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(document), encoding="utf-8")
+    code, out, _err = run(["validate", "--as", "red-notice", str(bad)], capsys)
+    assert code == 1
+    lines = out.splitlines()
+    assert "/arrest_warrants/1/issuing_country_id: unknown ISO 3166-1 alpha-2 code 'ZZ'" in lines
+    assert "/name: Field required" in lines
+    assert "/unexpected: Extra inputs are not permitted" in lines
+    assert any(line.startswith("/sex_id: Input should be 'M', 'F' or 'U'") for line in lines)
+
+
+def test_validate_a_message_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    message = sample_messages()["presence"]
+    good = tmp_path / "m.json"
+    good.write_bytes(encode(message))
+    code, out, _ = run(["validate", str(good)], capsys)
+    assert code == 0, out
+    code, out, _ = run(["validate", "--as", "diffusion", str(good)], capsys)
+    assert code == 1
+    assert "/kind: Input should be 'diffusion' (got 'presence')" in out.splitlines()
+
+
+@pytest.mark.parametrize("content", [b"", b"{", b"\xff\xfe", b"[]", b"null"])
+def test_validate_malformed_files_exit_1(
+    content: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "x.json"
+    path.write_bytes(content)
+    code, out, _ = run(["validate", str(path)], capsys)
+    assert code == 1
+    assert out.startswith("/: ")
+
+
+def test_validate_unknown_kind_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _out, err = run(["validate", "--as", "pink-notice", str(RED)], capsys)
+    assert code == 2
+    assert "unknown kind 'pink-notice'" in err
+
+
+def test_validate_unreadable_file_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _out, err = run(["validate", str(tmp_path)], capsys)
+    assert code == 2
+    assert err.startswith("bureaunet: error:")
+
+
+def test_schema_export_writes_valid_schemas(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["schema", "export", "--out", str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    files = sorted((tmp_path / "s").glob("*.schema.json"))
+    assert {f.name.removesuffix(".schema.json") for f in files} == set(KIND_NAMES)
+    union = json.loads((tmp_path / "s" / "message.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(union)
+    validator = jsonschema.Draft202012Validator(union)
+    # the exported schema accepts what the models write, and rejects a wrong kind
+    for message in sample_messages().values():
+        document = json.loads(encode(message))
+        validator.validate(document)
+        document["kind"] = "pink-notice"
+        assert not validator.is_valid(document)
+    red = json.loads((tmp_path / "s" / "red-notice.schema.json").read_text(encoding="utf-8"))
+    public = json.loads(RED.read_text(encoding="utf-8"))
+    public = {k: v for k, v in public.items() if not k.startswith("_")}
+    jsonschema.Draft202012Validator(red).validate(public)
+
+
+def test_schema_export_to_unwritable_place_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    code, _out, err = run(["schema", "export", "--out", str(blocker / "sub")], capsys)
+    assert code == 2
+    assert err.startswith("bureaunet: error: cannot write")

@@ -1,0 +1,82 @@
+"""protocol/ stays free of I/O: no event loop, no MQTT client, no sockets, no clock of its own."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PROTOCOL = Path(__file__).resolve().parent.parent / "protocol"
+FORBIDDEN_MODULES = {
+    "asyncio",
+    "aiomqtt",
+    "paho",
+    "gmqtt",
+    "amqtt",
+    "socket",
+    "ssl",
+    "selectors",
+    "subprocess",
+    "threading",
+    "trio",
+    "anyio",
+    "time",
+    "urllib",
+    "http",
+    "requests",
+}
+FORBIDDEN_CALLS = {"now", "utcnow", "today", "time", "monotonic", "perf_counter"}
+
+
+def violations(source: str) -> list[str]:
+    """Imports of forbidden modules and clock reads found in one module's source."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        found.extend(
+            f"line {node.lineno}: imports {name}"
+            for name in names
+            if name.split(".")[0] in FORBIDDEN_MODULES
+        )
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in FORBIDDEN_CALLS
+        ):
+            found.append(f"line {node.lineno}: calls .{node.func.attr}()")
+    return found
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import asyncio",
+        "import aiomqtt",
+        "from paho.mqtt import client",
+        "import socket as s",
+        "from datetime import datetime\nx = datetime.now()",
+        "import time\nt = time.monotonic()",
+    ],
+)
+def test_the_checker_catches_io(source: str) -> None:
+    assert violations(source)
+
+
+def test_the_checker_passes_pure_code() -> None:
+    assert violations("import json\nfrom datetime import datetime\nx = datetime(2026, 1, 1)") == []
+
+
+def test_protocol_has_no_io() -> None:
+    modules = sorted(PROTOCOL.rglob("*.py"))
+    assert modules, "protocol/ not found"
+    problems = {
+        str(path.relative_to(PROTOCOL)): v
+        for path in modules
+        if (v := violations(path.read_text(encoding="utf-8")))
+    }
+    assert problems == {}
