@@ -6,7 +6,13 @@ Every failure that ``protocol`` reports is an instance of :class:`ProtocolError`
     ├── DecodeError          bytes that are not a valid message (a path and reason per issue)
     ├── UnknownKindError     a message kind or document type name that does not exist
     ├── RosterError          a roster data file that is inconsistent or unreadable
-    └── TopicError           a topic string that is not one of bureaunet's, or an unsafe bureau id
+    ├── TopicError           a topic string that is not one of bureaunet's, or an unsafe bureau id
+    ├── CryptoError          a primitive refused its input (carries a Reason)
+    ├── CertificateError     an untrusted certificate or revocation list (Reason + bureau)
+    └── Rejection            an envelope refused on opening (Reason, sender, message id)
+
+Every refusal on the security path carries one :class:`Reason` from a closed set; the reason codes
+are public API and appear in reports.
 
 pydantic's ``ValidationError`` and ``json`` errors are translated once, in ``codec``, into
 :class:`DecodeError`; callers never need to catch anything from pydantic.
@@ -15,11 +21,16 @@ pydantic's ``ValidationError`` and ``json`` errors are translated once, in ``cod
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 __all__ = [
+    "CertificateError",
+    "CryptoError",
     "DecodeError",
     "Issue",
     "ProtocolError",
+    "Reason",
+    "Rejection",
     "RosterError",
     "TopicError",
     "UnknownKindError",
@@ -90,3 +101,88 @@ class TopicError(ProtocolError):
     def __init__(self, topic: str, reason: str) -> None:
         self.topic = topic
         super().__init__(f"{topic!r}: {reason}")
+
+
+class Reason(StrEnum):
+    """Why an envelope, key, certificate or revocation list was refused. A closed set."""
+
+    MALFORMED = "malformed"
+    """The bytes do not parse as an envelope (bad length, bad field, trailing bytes, too large)."""
+    UNSUPPORTED_VERSION = "unsupported_version"
+    """Envelope version, algorithm suite or schema major version this code does not speak."""
+    UNKNOWN_SENDER = "unknown_sender"
+    """No trusted certificate for the claimed sender and key id."""
+    BAD_SIGNATURE = "bad_signature"
+    """The sender's signature does not cover the received bytes."""
+    REVOKED = "revoked"
+    """The sender's certificate is on the revocation list."""
+    EXPIRED_CERTIFICATE = "expired_certificate"
+    """The sender's certificate is not valid at the time of opening."""
+    UNTRUSTED_CERTIFICATE = "untrusted_certificate"
+    """A certificate or revocation list not signed by the General Secretariat's root."""
+    BAD_KEY = "bad_key"
+    """A public key that does not parse or is unsafe (an X25519 low-order point)."""
+    NOT_A_RECIPIENT = "not_a_recipient"
+    """The envelope carries no key for this bureau's current or previous encryption key."""
+    REPLAY = "replay"
+    """This message id was already accepted."""
+    STALE = "stale"
+    """Created too far in the future or past, or already expired."""
+    DECRYPT_FAILED = "decrypt_failed"
+    """The content key or the content does not authenticate (or mismatches its commitment)."""
+    INVALID_PAYLOAD = "invalid_payload"
+    """The decrypted content is not a valid message, or disagrees with the signed header."""
+
+
+class CryptoError(ProtocolError):
+    """A cryptographic primitive refused its input.
+
+    Attributes:
+        reason: The reason code.
+    """
+
+    def __init__(self, reason: Reason, detail: str) -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}")
+
+
+class CertificateError(ProtocolError):
+    """A certificate or revocation list that cannot be trusted.
+
+    Attributes:
+        reason: The reason code.
+        bureau: The bureau the certificate names, when it could be read.
+    """
+
+    def __init__(self, reason: Reason, detail: str, bureau: str | None = None) -> None:
+        self.reason = reason
+        self.bureau = bureau
+        self.detail = detail
+        who = f"{bureau}: " if bureau else ""
+        super().__init__(f"{who}{reason}: {detail}")
+
+
+class Rejection(ProtocolError):  # noqa: N818 (the domain's word for a refused envelope)
+    """An envelope refused on opening. Every failure to open collapses into this one type.
+
+    Attributes:
+        reason: The reason code (part of the public API; reports count by it).
+        detail: Human-readable explanation.
+        sender: The sender the header claims, when the header could be read.
+        message_id: The message id the header claims, when it could be read.
+    """
+
+    def __init__(
+        self,
+        reason: Reason,
+        detail: str,
+        *,
+        sender: str | None = None,
+        message_id: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.detail = detail
+        self.sender = sender
+        self.message_id = message_id
+        super().__init__(f"{reason}: {detail}")

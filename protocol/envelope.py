@@ -1,0 +1,584 @@
+"""The wire envelope: every message a bureau sends, signed and encrypted end to end.
+
+Theory of operation (protocol version 1, algorithm suite 1; nothing received chooses either)::
+
+    frame  = version:u8 | suite:u8 | header_len:u32 | header | ct_len:u32 | ct | signature:64
+    header = message_id:16 | kind:u8 | priority:u8 | schema:u8.u8 | created_at_ms:i64
+           | expires_at_ms:i64 | sender:lp8 | sender_signing_kid:8 | sender_encryption_kid:8
+           | salt:16 | nonce:12 | key_commitment:32 | content_digest:32
+           | n:u16 | n * (recipient:lp8 | recipient_kid:8 | wrapped_secret:40)
+
+``lp8`` is a length byte then that many ASCII bytes. Every field has a fixed place; parsing consumes
+the frame exactly, so extra, missing or trailing bytes are ``malformed``.
+
+Sealing: a fresh 32-byte content secret ``S`` per message; HKDF-SHA256(S, salt) gives the content
+key, a digest key and the key commitment. The plaintext (the message's wire JSON) is encrypted with
+AES-256-GCM, associated data = context ‖ version ‖ suite ‖ header. ``S`` is wrapped for each
+recipient with AES-256-GCM (zero nonce: every wrapping key is used once) under a key-encryption key
+from HKDF-SHA256: extract from the static X25519 secret of the sender's and recipient's encryption
+keys (cached per pair), expand with an info string that binds suite, salt, sender, sender key id,
+recipient, recipient key id and message id. The sender's
+Ed25519 signature covers every byte of the frame before it. The header commits to the content
+key and to a keyed digest of the plaintext, so one envelope cannot show different recipients
+different content.
+
+Key agreement is static-static with the shared secret cached per peer pair: sealing for 195
+recipients costs one HKDF and one key wrap each instead of an X25519 exchange each. The price is
+forward secrecy: anyone who later obtains a bureau's X25519 private key can read every message
+to or from that bureau sealed under that key. Rotation bounds the exposure to one key's lifetime
+plus its grace period.
+
+Opening: parse; look up the sender's certificate by id and signing key id; verify the signature
+over the received bytes; check the certificate's revocation and validity; check freshness and
+replay; find this bureau's entry; unwrap, check the commitment, decrypt, check the digest; decode
+the message and check it agrees with the signed header. Every failure is one :class:`Rejection`
+with a :class:`~protocol.errors.Reason`.
+
+Seams: :meth:`EnvelopeCodec.seal_at` takes the time; it draws randomness from the operating system
+and calls :meth:`EnvelopeCodec._seal_from_parts`, which tests call with pinned values.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+from protocol.codec import decode
+from protocol.errors import CryptoError, DecodeError, Reason, Rejection
+from protocol.messages import SCHEMA_VERSION, Message, MessageBase, ToBureaus
+from protocol.pki import KEY_ID_SIZE, BureauCertificate, BureauCredentials, TrustStore
+from protocol.primitives import (
+    aead_open,
+    aead_seal,
+    ed25519_sign,
+    ed25519_verify,
+    hkdf_expand,
+    hkdf_extract,
+    hkdf_sha256,
+    hmac_sha256,
+    x25519_agree,
+)
+from protocol.replay import ReplayGuard
+from protocol.roster import Roster, is_valid_bureau_id
+
+__all__ = [
+    "KIND_CODES",
+    "MAX_ENVELOPE_SIZE",
+    "SUITE",
+    "VERSION",
+    "EnvelopeCodec",
+    "Header",
+    "Opened",
+    "RecipientEntry",
+    "peek",
+]
+
+VERSION = 1
+SUITE = 1
+"""Suite 1: Ed25519, X25519 (static pair), HKDF-SHA256, AES key wrap, AES-256-GCM."""
+MAX_ENVELOPE_SIZE = 1 << 20
+"""Default largest envelope accepted (bytes); larger input is ``malformed`` before any parsing."""
+
+KIND_CODES: dict[str, int] = {
+    "notice-request": 1,
+    "notice-published": 2,
+    "notice-updated": 3,
+    "notice-cancelled": 4,
+    "notice-refused": 5,
+    "diffusion": 6,
+    "case-message": 7,
+    "search-request": 8,
+    "search-result": 9,
+    "acknowledgement": 10,
+    "presence": 11,
+}
+"""Stable wire codes of message kinds: append new kinds, never renumber."""
+_KINDS_BY_CODE = {code: kind for kind, code in KIND_CODES.items()}
+_PRIORITIES = ("routine", "urgent", "flash")
+
+_SALT = 16
+_NONCE = 12
+_SECRET = 32
+_WRAPPED = 48
+_WRAP_NONCE = bytes(12)
+_SIGNATURE = 64
+_CONTEXT = b"bureaunet/v1\x00"
+_FIXED = struct.Struct(">16sBBBBqq")
+_SECURE = struct.Struct(f">{KEY_ID_SIZE}s{KEY_ID_SIZE}s{_SALT}s{_NONCE}s32s32sH")
+_ENTRY_TAIL = struct.Struct(f">{KEY_ID_SIZE}s{_WRAPPED}s")
+_U32 = struct.Struct(">I")
+
+
+def _ms(moment: datetime) -> int:
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+
+
+def _lp(text: str) -> bytes:
+    raw = text.encode("ascii")
+    return bytes([len(raw)]) + raw
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientEntry:
+    """One recipient's line in the header: who, which of its keys, and the wrapped secret."""
+
+    bureau_id: str
+    key_id: bytes
+    wrapped_secret: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """The routing header, readable by relays and the broker; signed and authenticated."""
+
+    message_id: UUID
+    kind: str
+    priority: str
+    schema_version: tuple[int, int]
+    created_at_ms: int
+    expires_at_ms: int
+    sender: str
+    sender_signing_key_id: bytes
+    sender_encryption_key_id: bytes
+    salt: bytes
+    nonce: bytes
+    key_commitment: bytes
+    content_digest: bytes
+    recipients: tuple[RecipientEntry, ...]
+
+    @property
+    def recipient_ids(self) -> tuple[str, ...]:
+        """The recipient bureau ids, in header order."""
+        return tuple(entry.bureau_id for entry in self.recipients)
+
+    def encode(self) -> bytes:
+        """The header's wire bytes."""
+        parts = [
+            _FIXED.pack(
+                self.message_id.bytes,
+                KIND_CODES[self.kind],
+                _PRIORITIES.index(self.priority),
+                *self.schema_version,
+                self.created_at_ms,
+                self.expires_at_ms,
+            ),
+            _lp(self.sender),
+            _SECURE.pack(
+                self.sender_signing_key_id,
+                self.sender_encryption_key_id,
+                self.salt,
+                self.nonce,
+                self.key_commitment,
+                self.content_digest,
+                len(self.recipients),
+            ),
+        ]
+        for entry in self.recipients:
+            parts.append(_lp(entry.bureau_id))
+            parts.append(_ENTRY_TAIL.pack(entry.key_id, entry.wrapped_secret))
+        return b"".join(parts)
+
+    @classmethod
+    def decode(cls, data: bytes) -> Header:
+        """Parse header bytes exactly.
+
+        Raises:
+            Rejection: ``malformed``.
+        """
+        reader = _Reader(data)
+        mid, kind_code, prio, major, minor, created, expires = reader.unpack(_FIXED)
+        kind = _KINDS_BY_CODE.get(kind_code)
+        if kind is None or prio >= len(_PRIORITIES):
+            raise Rejection(Reason.MALFORMED, "unknown kind or priority code")
+        sender = reader.bureau_id()
+        sign_kid, enc_kid, salt, nonce, commitment, digest, count = reader.unpack(_SECURE)
+        if count == 0:
+            raise Rejection(Reason.MALFORMED, "no recipients")
+        entries = []
+        for _ in range(count):
+            bureau = reader.bureau_id()
+            kid, wrapped = reader.unpack(_ENTRY_TAIL)
+            entries.append(RecipientEntry(bureau, kid, wrapped))
+        reader.end()
+        if len({(e.bureau_id, e.key_id) for e in entries}) != len(entries):
+            raise Rejection(Reason.MALFORMED, "a recipient key appears twice")
+        return cls(
+            message_id=UUID(bytes=mid),
+            kind=kind,
+            priority=_PRIORITIES[prio],
+            schema_version=(major, minor),
+            created_at_ms=created,
+            expires_at_ms=expires,
+            sender=sender,
+            sender_signing_key_id=sign_kid,
+            sender_encryption_key_id=enc_kid,
+            salt=salt,
+            nonce=nonce,
+            key_commitment=commitment,
+            content_digest=digest,
+            recipients=tuple(entries),
+        )
+
+
+class _Reader:
+    """Consumes bytes front to back; any shortfall or leftover is ``malformed``."""
+
+    __slots__ = ("data", "pos")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def take(self, size: int) -> bytes:
+        end = self.pos + size
+        if end > len(self.data):
+            raise Rejection(Reason.MALFORMED, "truncated")
+        chunk = self.data[self.pos : end]
+        self.pos = end
+        return chunk
+
+    def unpack(self, layout: struct.Struct) -> tuple[Any, ...]:
+        return layout.unpack(self.take(layout.size))
+
+    def bureau_id(self) -> str:
+        raw = self.take(self.take(1)[0])
+        try:
+            text = raw.decode("ascii")
+        except UnicodeDecodeError:
+            raise Rejection(Reason.MALFORMED, "bureau id is not ASCII") from None
+        if not is_valid_bureau_id(text):
+            raise Rejection(Reason.MALFORMED, f"invalid bureau id {text!r}")
+        return text
+
+    def end(self) -> None:
+        if self.pos != len(self.data):
+            raise Rejection(Reason.MALFORMED, "trailing bytes")
+
+
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    header: Header
+    header_bytes: bytes
+    ciphertext: bytes
+    signed: bytes
+    signature: bytes
+
+
+def _parse_frame(data: bytes, max_size: int) -> _Frame:
+    if len(data) > max_size:
+        raise Rejection(Reason.MALFORMED, f"envelope of {len(data)} bytes exceeds {max_size}")
+    if len(data) < 2:
+        raise Rejection(Reason.MALFORMED, "truncated")
+    if data[0] != VERSION:
+        raise Rejection(Reason.UNSUPPORTED_VERSION, f"envelope version {data[0]}")
+    if data[1] != SUITE:
+        raise Rejection(Reason.UNSUPPORTED_VERSION, f"algorithm suite {data[1]}")
+    reader = _Reader(data)
+    reader.take(2)
+    header_bytes = reader.take(reader.unpack(_U32)[0])
+    ciphertext = reader.take(reader.unpack(_U32)[0])
+    signed_end = reader.pos
+    signature = reader.take(_SIGNATURE)
+    reader.end()
+    header = Header.decode(header_bytes)
+    return _Frame(header, header_bytes, ciphertext, data[:signed_end], signature)
+
+
+def peek(data: bytes, max_size: int = MAX_ENVELOPE_SIZE) -> Header:
+    """Read the routing header without verifying anything (for relays and routing only).
+
+    Raises:
+        Rejection: ``malformed`` or ``unsupported_version``.
+    """
+    return _parse_frame(data, max_size).header
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """An envelope that passed every check.
+
+    Attributes:
+        message: The typed message.
+        header: The verified routing header.
+        sender: The sender's certificate.
+        size: Size of the envelope in bytes.
+    """
+
+    message: Message
+    header: Header
+    sender: BureauCertificate
+    size: int
+
+
+def _content_keys(secret: bytes, salt: bytes) -> tuple[bytes, bytes, bytes]:
+    okm = hkdf_sha256(secret, salt, _CONTEXT + b"content", 96)
+    return okm[:32], okm[32:64], okm[64:]
+
+
+def _kek_info(salt: bytes, ids: tuple[str, bytes, str, bytes, UUID]) -> bytes:
+    sender, sender_kid, recipient, recipient_kid, message_id = ids
+    return b"".join(
+        (
+            _CONTEXT,
+            b"kek",
+            bytes([SUITE]),
+            salt,
+            _lp(sender),
+            sender_kid,
+            _lp(recipient),
+            recipient_kid,
+            message_id.bytes,
+        )
+    )
+
+
+def _aad(header_bytes: bytes) -> bytes:
+    return _CONTEXT + bytes([VERSION, SUITE]) + header_bytes
+
+
+class EnvelopeCodec:
+    """Seals and opens envelopes for one bureau.
+
+    Holds the bureau's credentials, its trust store, its replay memory and a cache of static
+    X25519 secrets per (own key, peer key) pair.
+    """
+
+    def __init__(
+        self,
+        credentials: BureauCredentials,
+        trust: TrustStore,
+        *,
+        replay: ReplayGuard | None = None,
+        roster: Roster | None = None,
+        ttl: timedelta = timedelta(hours=1),
+        max_size: int = MAX_ENVELOPE_SIZE,
+    ) -> None:
+        self.credentials = credentials
+        self.trust = trust
+        self.replay = replay if replay is not None else ReplayGuard()
+        self.roster = roster
+        self.ttl = ttl
+        self.max_size = max_size
+        self._pairs: dict[tuple[bytes, bytes], bytes] = {}
+
+    @property
+    def bureau_id(self) -> str:
+        """The bureau this codec seals and opens for."""
+        return self.credentials.bureau_id
+
+    def _pair_key(
+        self, own: X25519PrivateKey, own_kid: bytes, peer: X25519PublicKey, peer_kid: bytes
+    ) -> bytes:
+        """HKDF-Extract of the static X25519 secret of a key pair, cached per (own, peer) key."""
+        cache_key = (own_kid, peer_kid)
+        prk = self._pairs.get(cache_key)
+        if prk is None:
+            prk = hkdf_extract(_CONTEXT + b"pair", x25519_agree(own, peer))
+            self._pairs[cache_key] = prk
+        return prk
+
+    # --- sealing ------------------------------------------------------------------------------
+
+    def seal_at(
+        self,
+        message: MessageBase,
+        now: datetime,
+        *,
+        to: Sequence[str] | None = None,
+        ttl: timedelta | None = None,
+    ) -> bytes:
+        """Seal a message for its recipients.
+
+        Args:
+            message: The message; its sender must be this bureau.
+            now: The time of sealing (sets the expiry; certificates must be valid then).
+            to: The bureaus to encrypt for. Defaults to the message's named recipients; required
+                when the message is addressed to a region or to all.
+            ttl: How long the envelope stays acceptable; the codec's default when ``None``.
+
+        Raises:
+            ValueError: The sender is not this bureau, or no recipients were given.
+            CertificateError: A recipient has no valid, unrevoked certificate.
+        """
+        if to is None:
+            if not isinstance(message.recipients, ToBureaus):
+                raise ValueError("a message to a region or to all needs explicit 'to' bureaus")
+            to = message.recipients.bureaus
+        certificates = [self.trust.current(bureau, now) for bureau in dict.fromkeys(to)]
+        expires = now + (ttl if ttl is not None else self.ttl)
+        return self._seal_from_parts(
+            message,
+            certificates,
+            expires,
+            secret=os.urandom(_SECRET),
+            salt=os.urandom(_SALT),
+            nonce=os.urandom(_NONCE),
+        )
+
+    def _seal_from_parts(
+        self,
+        message: MessageBase,
+        certificates: Sequence[BureauCertificate],
+        expires: datetime,
+        *,
+        secret: bytes,
+        salt: bytes,
+        nonce: bytes,
+    ) -> bytes:
+        if message.sender != self.bureau_id:
+            raise ValueError(f"message sender {message.sender!r} is not {self.bureau_id!r}")
+        if not certificates:
+            raise ValueError("no recipients")
+        me = self.credentials.current
+        plaintext = message.__pydantic_serializer__.to_json(message)
+        content_key, digest_key, commitment = _content_keys(secret, salt)
+        entries = []
+        for cert in certificates:
+            prk = self._pair_key(
+                me.encryption_key,
+                me.certificate.encryption_key_id,
+                cert.encryption_key,
+                cert.encryption_key_id,
+            )
+            ids = (
+                self.bureau_id,
+                me.certificate.encryption_key_id,
+                cert.bureau_id,
+                cert.encryption_key_id,
+                message.message_id,
+            )
+            kek = hkdf_expand(prk, _kek_info(salt, ids), 32)
+            wrapped = aead_seal("aes-256-gcm", kek, _WRAP_NONCE, b"", secret)
+            entries.append(RecipientEntry(cert.bureau_id, cert.encryption_key_id, wrapped))
+        major, minor = (int(p) for p in message.schema_version.split("."))
+        header = Header(
+            message_id=message.message_id,
+            kind=message.kind,
+            priority=message.priority,
+            schema_version=(major, minor),
+            created_at_ms=_ms(message.created_at),
+            expires_at_ms=_ms(expires),
+            sender=self.bureau_id,
+            sender_signing_key_id=me.certificate.signing_key_id,
+            sender_encryption_key_id=me.certificate.encryption_key_id,
+            salt=salt,
+            nonce=nonce,
+            key_commitment=commitment,
+            content_digest=hmac_sha256(digest_key, plaintext),
+            recipients=tuple(entries),
+        )
+        header_bytes = header.encode()
+        ciphertext = aead_seal("aes-256-gcm", content_key, nonce, _aad(header_bytes), plaintext)
+        signed = b"".join(
+            (
+                bytes([VERSION, SUITE]),
+                _U32.pack(len(header_bytes)),
+                header_bytes,
+                _U32.pack(len(ciphertext)),
+                ciphertext,
+            )
+        )
+        return signed + ed25519_sign(me.signing_key, signed)
+
+    # --- opening ------------------------------------------------------------------------------
+
+    def open_at(self, data: bytes, now: datetime) -> Opened:
+        """Verify, check and decrypt an envelope addressed to this bureau.
+
+        Raises:
+            Rejection: Any failure, with its reason code.
+        """
+        frame = _parse_frame(data, self.max_size)
+        header = frame.header
+        try:
+            return self._open(frame, data, now)
+        except Rejection as exc:
+            exc.sender = header.sender
+            exc.message_id = str(header.message_id)
+            raise
+
+    def _open(self, frame: _Frame, data: bytes, now: datetime) -> Opened:
+        header = frame.header
+        signer = self.trust.signer(header.sender, header.sender_signing_key_id)
+        if signer is None:
+            raise Rejection(Reason.UNKNOWN_SENDER, f"no certificate for {header.sender}")
+        try:
+            ed25519_verify(signer.signing_key, frame.signature, frame.signed)
+        except CryptoError as exc:
+            raise Rejection(exc.reason, exc.detail) from None
+        if self.trust.is_revoked(signer):
+            raise Rejection(Reason.REVOKED, f"certificate {signer.serial} is revoked")
+        if not signer.valid_at(now):
+            raise Rejection(Reason.EXPIRED_CERTIFICATE, "sender certificate not valid now")
+        if header.sender_encryption_key_id != signer.encryption_key_id:
+            raise Rejection(Reason.MALFORMED, "sender keys are not from one certificate")
+        if str(header.schema_version[0]) != SCHEMA_VERSION.split(".")[0]:
+            raise Rejection(Reason.UNSUPPORTED_VERSION, f"schema {header.schema_version}")
+        now_ms = _ms(now)
+        mid = header.message_id.bytes
+        self.replay.check(mid, header.created_at_ms, header.expires_at_ms, now_ms)
+        plaintext = self._decrypt(frame, now)
+        try:
+            message = decode(plaintext, roster=self.roster)
+        except DecodeError as exc:
+            raise Rejection(Reason.INVALID_PAYLOAD, str(exc)) from None
+        if (
+            message.message_id != header.message_id
+            or message.kind != header.kind
+            or message.sender != header.sender
+            or message.priority != header.priority
+            or _ms(message.created_at) != header.created_at_ms
+            or message.schema_version != "{}.{}".format(*header.schema_version)
+        ):
+            raise Rejection(Reason.INVALID_PAYLOAD, "content disagrees with the signed header")
+        self.replay.remember(mid, header.created_at_ms, header.expires_at_ms)
+        return Opened(message, header, signer, len(data))
+
+    def _decrypt(self, frame: _Frame, now: datetime) -> bytes:
+        header = frame.header
+        own = self.bureau_id
+        for entry in header.recipients:
+            if entry.bureau_id != own:
+                continue
+            private = self.credentials.decryption_key(entry.key_id, now)
+            if private is None:
+                continue
+            signer = self.trust.signer(header.sender, header.sender_signing_key_id)
+            assert signer is not None  # checked by the caller
+            try:
+                prk = self._pair_key(
+                    private, entry.key_id, signer.encryption_key, signer.encryption_key_id
+                )
+                ids = (
+                    header.sender,
+                    header.sender_encryption_key_id,
+                    own,
+                    entry.key_id,
+                    header.message_id,
+                )
+                kek = hkdf_expand(prk, _kek_info(header.salt, ids), 32)
+                secret = aead_open("aes-256-gcm", kek, _WRAP_NONCE, b"", entry.wrapped_secret)
+                content_key, digest_key, commitment = _content_keys(secret, header.salt)
+                if not hmac.compare_digest(commitment, header.key_commitment):
+                    raise Rejection(Reason.DECRYPT_FAILED, "content key does not match commitment")
+                plaintext = aead_open(
+                    "aes-256-gcm",
+                    content_key,
+                    header.nonce,
+                    _aad(frame.header_bytes),
+                    frame.ciphertext,
+                )
+            except CryptoError as exc:
+                raise Rejection(Reason.DECRYPT_FAILED, exc.detail) from None
+            if not hmac.compare_digest(hmac_sha256(digest_key, plaintext), header.content_digest):
+                raise Rejection(Reason.DECRYPT_FAILED, "content does not match its digest")
+            return plaintext
+        raise Rejection(Reason.NOT_A_RECIPIENT, f"no key for {own} in this envelope")

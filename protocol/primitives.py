@@ -1,0 +1,197 @@
+"""The cryptographic primitives the envelope uses, behind one small typed surface.
+
+Only public ``cryptography`` APIs. Every failure becomes :class:`CryptoError` with a reason code
+from :class:`~protocol.errors.Reason`, so nothing from ``cryptography`` escapes. The Project
+Wycheproof vectors in the test suite run through these same functions.
+
+Parameter policy (fixed for protocol version 1, never chosen by received data):
+AEAD keys are 256 bits, nonces 96 bits, tags 128 bits; X25519 public keys that give an all-zero
+shared secret (low-order points) are refused; HKDF is HKDF-SHA256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Literal
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
+
+from protocol.errors import CryptoError, Reason
+
+__all__ = [
+    "AEAD_KEY_SIZE",
+    "AEAD_NONCE_SIZE",
+    "AEAD_TAG_SIZE",
+    "AeadAlgorithm",
+    "aead_open",
+    "aead_seal",
+    "ed25519_public_key",
+    "ed25519_sign",
+    "ed25519_verify",
+    "hkdf_expand",
+    "hkdf_extract",
+    "hkdf_sha256",
+    "hmac_sha256",
+    "sha256",
+    "x25519_agree",
+    "x25519_public_key",
+]
+
+AEAD_KEY_SIZE = 32
+AEAD_NONCE_SIZE = 12
+AEAD_TAG_SIZE = 16
+HKDF_MAX = 255 * 32
+
+AeadAlgorithm = Literal["aes-256-gcm", "chacha20-poly1305"]
+
+# A fixed, valid scalar used only to test received X25519 public keys for low order: any point of
+# order dividing 8 maps to the identity under a clamped scalar, so one exchange tells.
+_PROBE = X25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
+
+
+def _aead(algorithm: AeadAlgorithm, key: bytes) -> AESGCM | ChaCha20Poly1305:
+    if len(key) != AEAD_KEY_SIZE:
+        raise CryptoError(Reason.BAD_KEY, f"AEAD key must be {AEAD_KEY_SIZE} bytes")
+    if algorithm == "aes-256-gcm":
+        return AESGCM(key)
+    return ChaCha20Poly1305(key)
+
+
+def aead_seal(algorithm: AeadAlgorithm, key: bytes, nonce: bytes, aad: bytes, data: bytes) -> bytes:
+    """Encrypt and authenticate; returns ciphertext followed by the 16-byte tag.
+
+    Raises:
+        CryptoError: Key or nonce of the wrong size.
+    """
+    if len(nonce) != AEAD_NONCE_SIZE:
+        raise CryptoError(Reason.MALFORMED, f"nonce must be {AEAD_NONCE_SIZE} bytes")
+    return _aead(algorithm, key).encrypt(nonce, data, aad)
+
+
+def aead_open(
+    algorithm: AeadAlgorithm, key: bytes, nonce: bytes, aad: bytes, sealed: bytes
+) -> bytes:
+    """Check and decrypt ciphertext-plus-tag.
+
+    Raises:
+        CryptoError: ``decrypt_failed`` when authentication fails; ``malformed`` or ``bad_key``
+            for parameters outside the policy.
+    """
+    if len(nonce) != AEAD_NONCE_SIZE:
+        raise CryptoError(Reason.MALFORMED, f"nonce must be {AEAD_NONCE_SIZE} bytes")
+    if len(sealed) < AEAD_TAG_SIZE:
+        raise CryptoError(Reason.MALFORMED, "ciphertext shorter than its tag")
+    try:
+        return _aead(algorithm, key).decrypt(nonce, sealed, aad)
+    except InvalidTag:
+        raise CryptoError(Reason.DECRYPT_FAILED, "authentication tag does not match") from None
+
+
+def hkdf_sha256(ikm: bytes, salt: bytes, info: bytes, length: int) -> bytes:
+    """HKDF-SHA256 (RFC 5869).
+
+    Raises:
+        CryptoError: ``length`` outside 1 .. 255 * 32.
+    """
+    if not 1 <= length <= HKDF_MAX:
+        raise CryptoError(Reason.MALFORMED, f"HKDF output length {length} out of range")
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt or None, info=info).derive(ikm)
+
+
+def hkdf_extract(salt: bytes, ikm: bytes) -> bytes:
+    """HKDF-SHA256's extract step (RFC 5869 section 2.2): a 32-byte pseudorandom key."""
+    return hmac.digest(salt or bytes(32), ikm, "sha256")
+
+
+def hkdf_expand(prk: bytes, info: bytes, length: int) -> bytes:
+    """HKDF-SHA256's expand step (RFC 5869 section 2.3).
+
+    Raises:
+        CryptoError: ``length`` outside 1 .. 255 * 32, or ``prk`` shorter than 32 bytes.
+    """
+    if not 1 <= length <= HKDF_MAX:
+        raise CryptoError(Reason.MALFORMED, f"HKDF output length {length} out of range")
+    if len(prk) < 32:
+        raise CryptoError(Reason.BAD_KEY, "HKDF pseudorandom key shorter than 32 bytes")
+    return HKDFExpand(algorithm=hashes.SHA256(), length=length, info=info).derive(prk)
+
+
+def sha256(*parts: bytes) -> bytes:
+    """SHA-256 of the concatenated parts."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part)
+    return digest.digest()
+
+
+def hmac_sha256(key: bytes, data: bytes) -> bytes:
+    """HMAC-SHA256."""
+    return hmac.new(key, data, hashlib.sha256).digest()
+
+
+def x25519_public_key(data: bytes) -> X25519PublicKey:
+    """Load and validate a received X25519 public key.
+
+    Raises:
+        CryptoError: ``bad_key`` when it is not 32 bytes or is a low-order point (one that would
+            give an all-zero shared secret).
+    """
+    if len(data) != 32:
+        raise CryptoError(Reason.BAD_KEY, "X25519 public key must be 32 bytes")
+    try:
+        key = X25519PublicKey.from_public_bytes(data)
+        _PROBE.exchange(key)
+    except ValueError:
+        raise CryptoError(Reason.BAD_KEY, "X25519 public key is a low-order point") from None
+    return key
+
+
+def x25519_agree(private: X25519PrivateKey, public: X25519PublicKey) -> bytes:
+    """X25519 shared secret.
+
+    Raises:
+        CryptoError: ``bad_key`` when the result would be all zeros.
+    """
+    try:
+        return private.exchange(public)
+    except ValueError:
+        raise CryptoError(Reason.BAD_KEY, "X25519 shared secret is all zeros") from None
+
+
+def ed25519_public_key(data: bytes) -> Ed25519PublicKey:
+    """Load a received Ed25519 public key.
+
+    Raises:
+        CryptoError: ``bad_key`` when it is not a valid encoding.
+    """
+    if len(data) != 32:
+        raise CryptoError(Reason.BAD_KEY, "Ed25519 public key must be 32 bytes")
+    try:
+        return Ed25519PublicKey.from_public_bytes(data)
+    except ValueError:
+        raise CryptoError(Reason.BAD_KEY, "Ed25519 public key does not parse") from None
+
+
+def ed25519_sign(private: Ed25519PrivateKey, data: bytes) -> bytes:
+    """Ed25519 signature (64 bytes)."""
+    return private.sign(data)
+
+
+def ed25519_verify(public: Ed25519PublicKey, signature: bytes, data: bytes) -> None:
+    """Verify an Ed25519 signature.
+
+    Raises:
+        CryptoError: ``bad_signature`` when it does not verify.
+    """
+    if len(signature) != 64:
+        raise CryptoError(Reason.BAD_SIGNATURE, "signature must be 64 bytes")
+    try:
+        public.verify(signature, data)
+    except InvalidSignature:
+        raise CryptoError(Reason.BAD_SIGNATURE, "signature does not verify") from None

@@ -1,0 +1,116 @@
+"""An attacker's toolkit: build envelopes by hand from the protocol's own pieces.
+
+Used by the attack tests to produce envelopes an honest codec would never write: content that
+disagrees with its header, different content keys per recipient, stripped and replaced signatures.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Mapping
+from dataclasses import replace
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from protocol.envelope import (
+    _WRAP_NONCE,
+    SUITE,
+    VERSION,
+    Header,
+    RecipientEntry,
+    _aad,
+    _content_keys,
+    _kek_info,
+    _parse_frame,
+)
+from protocol.pki import BureauIdentity
+from protocol.primitives import (
+    aead_seal,
+    ed25519_sign,
+    hkdf_expand,
+    hkdf_extract,
+    hmac_sha256,
+    x25519_agree,
+)
+
+_U32 = struct.Struct(">I")
+
+
+def frame(header: Header, ciphertext: bytes, signer: Ed25519PrivateKey) -> bytes:
+    header_bytes = header.encode()
+    signed = b"".join(
+        (
+            bytes([VERSION, SUITE]),
+            _U32.pack(len(header_bytes)),
+            header_bytes,
+            _U32.pack(len(ciphertext)),
+            ciphertext,
+        )
+    )
+    return signed + ed25519_sign(signer, signed)
+
+
+def split(envelope: bytes) -> tuple[Header, bytes]:
+    parsed = _parse_frame(envelope, 1 << 20)
+    return parsed.header, parsed.ciphertext
+
+
+def forge(
+    template: Header,
+    plaintext: bytes,
+    sender: BureauIdentity,
+    recipients: Mapping[str, BureauIdentity],
+    *,
+    secrets: Mapping[str, bytes] | None = None,
+    committed_secret: bytes | None = None,
+) -> bytes:
+    """Seal ``plaintext`` under a header built from ``template``, wrapping per-recipient secrets.
+
+    ``secrets`` lets the sender wrap a different content secret for each recipient; the header
+    commits to ``committed_secret`` (default: the first recipient's) and the ciphertext is made
+    under that one.
+    """
+    salt = os.urandom(16)
+    nonce = os.urandom(12)
+    first = next(iter(recipients))
+    per = dict(secrets or {})
+    for bureau in recipients:
+        per.setdefault(bureau, os.urandom(32) if not per else next(iter(per.values())))
+    main = committed_secret or per[first]
+    content_key, digest_key, commitment = _content_keys(main, salt)
+    entries = []
+    me = sender.certificate
+    for bureau, identity in recipients.items():
+        cert = identity.certificate
+        prk = hkdf_extract(
+            b"bureaunet/v1\x00pair", x25519_agree(sender.encryption_key, cert.encryption_key)
+        )
+        ids = (
+            me.bureau_id,
+            me.encryption_key_id,
+            bureau,
+            cert.encryption_key_id,
+            template.message_id,
+        )
+        kek = hkdf_expand(prk, _kek_info(salt, ids), 32)
+        entries.append(
+            RecipientEntry(
+                bureau,
+                cert.encryption_key_id,
+                aead_seal("aes-256-gcm", kek, _WRAP_NONCE, b"", per[bureau]),
+            )
+        )
+    header = replace(
+        template,
+        sender=me.bureau_id,
+        sender_signing_key_id=me.signing_key_id,
+        sender_encryption_key_id=me.encryption_key_id,
+        salt=salt,
+        nonce=nonce,
+        key_commitment=commitment,
+        content_digest=hmac_sha256(digest_key, plaintext),
+        recipients=tuple(entries),
+    )
+    ciphertext = aead_seal("aes-256-gcm", content_key, nonce, _aad(header.encode()), plaintext)
+    return frame(header, ciphertext, sender.signing_key)

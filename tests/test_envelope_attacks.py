@@ -1,0 +1,270 @@
+"""One test per rejection reason, each named after the attack or accident that triggers it."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from dataclasses import replace
+from datetime import timedelta
+from uuid import uuid4
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from protocol import default_roster, encode
+from protocol.envelope import peek
+from protocol.errors import CertificateError, Reason, Rejection
+from protocol.messages import MessageBase
+from protocol.pki import (
+    X25519_KEY_OID,
+    BureauCredentials,
+    CertificateAuthority,
+    TrustStore,
+    load_certificate,
+)
+from tests.forge import forge, frame, split
+from tests.pki_world import ISSUED, NOW, world
+from tests.samples import sample_messages
+
+LOW_ORDER = bytes.fromhex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")
+
+
+def message(kind: str = "case-message", **update: object) -> MessageBase:
+    return sample_messages()[kind].model_copy(
+        update={"created_at": NOW, "message_id": uuid4(), **update}
+    )
+
+
+def sealed(sender: str = "KE", to: tuple[str, ...] = ("FR",), **update: object) -> bytes:
+    return world().codec(sender).seal_at(message(sender=sender, **update), NOW, to=list(to))
+
+
+def rejected(codec_or_bureau: object, envelope: bytes, at: object = NOW) -> Reason:
+    codec = world().codec(codec_or_bureau) if isinstance(codec_or_bureau, str) else codec_or_bureau
+    with pytest.raises(Rejection) as info:
+        codec.open_at(envelope, at)  # type: ignore[attr-defined]
+    return info.value.reason
+
+
+def test_garbage_bytes_are_malformed() -> None:
+    assert rejected("FR", b"\x01\x01garbage") is Reason.MALFORMED
+
+
+def test_version_byte_changed_is_unsupported() -> None:
+    envelope = bytearray(sealed())
+    envelope[0] = 2
+    assert rejected("FR", bytes(envelope)) is Reason.UNSUPPORTED_VERSION
+    envelope[0], envelope[1] = 1, 9  # an algorithm suite the receiver does not speak
+    assert rejected("FR", bytes(envelope)) is Reason.UNSUPPORTED_VERSION
+
+
+def test_replayed_envelope() -> None:
+    envelope = sealed()
+    fr = world().codec("FR")
+    fr.open_at(envelope, NOW)
+    with pytest.raises(Rejection) as info:
+        fr.open_at(envelope, NOW + timedelta(seconds=1))
+    assert info.value.reason is Reason.REPLAY
+    assert info.value.sender == "KE"
+    assert info.value.message_id == str(peek(envelope).message_id)
+
+
+def test_envelope_readdressed_to_a_third_bureau() -> None:
+    # FR received a message from KE and tries to pass it to DE as if KE had sent it to DE
+    envelope = sealed("KE", ("FR",))
+    header, ciphertext = split(envelope)
+    entry = header.recipients[0]
+    readdressed = replace(header, recipients=(replace(entry, bureau_id="DE"),))
+    forged = frame(readdressed, ciphertext, world().identities["FR"].signing_key)
+    # signed with FR's key under KE's key id: the signature does not verify
+    assert rejected("DE", forged) is Reason.BAD_SIGNATURE
+    # or the original signature kept over edited bytes: likewise
+    tail = envelope[-64:]
+    edited = frame(readdressed, ciphertext, Ed25519PrivateKey.generate())[:-64] + tail
+    assert rejected("DE", edited) is Reason.BAD_SIGNATURE
+
+
+def test_signature_stripped_and_replaced_by_another_bureau() -> None:
+    # BE strips KE's signature, names itself as sender and signs: it cannot unwrap for FR
+    envelope = sealed("KE", ("FR",))
+    header, ciphertext = split(envelope)
+    be = world().identities["BE"].certificate
+    claimed = replace(
+        header,
+        sender="BE",
+        sender_signing_key_id=be.signing_key_id,
+        sender_encryption_key_id=be.encryption_key_id,
+    )
+    forged = frame(claimed, ciphertext, world().identities["BE"].signing_key)
+    assert rejected("FR", forged) is Reason.DECRYPT_FAILED
+
+
+def test_message_from_an_unknown_sender() -> None:
+    stranger = CertificateAuthority.create(ISSUED, timedelta(days=30))
+    identity = stranger.issue(default_roster().get("KE"), ISSUED, timedelta(days=30))
+    codec = world().codec("KE")
+    codec.credentials = BureauCredentials(identity)  # KE's name, keys the network never saw
+    codec.trust.add(world().identities["FR"].certificate.der)
+    envelope = codec.seal_at(message(sender="KE"), NOW, to=["FR"])
+    assert rejected("FR", envelope) is Reason.UNKNOWN_SENDER
+
+
+def test_sender_revoked_after_the_fact() -> None:
+    envelope = sealed("KE", ("FR",))
+    fr = world().codec("FR")
+    crl = world().ca.revocation_list([world().identities["KE"].certificate.serial], 1, NOW)
+    assert fr.trust.apply_revocation_list(crl)
+    assert rejected(fr, envelope) is Reason.REVOKED
+
+
+def test_expired_certificate() -> None:
+    envelope = sealed("KE", ("FR",))
+    later = world().identities["KE"].certificate.not_after + timedelta(seconds=1)
+    assert rejected("FR", envelope, later) is Reason.EXPIRED_CERTIFICATE
+
+
+def test_certificate_signed_by_a_non_gs_key() -> None:
+    impostor = CertificateAuthority.create(ISSUED, timedelta(days=30))
+    fake = impostor.issue(default_roster().get("KE"), ISSUED, timedelta(days=30))
+    store = world().trust()
+    with pytest.raises(CertificateError) as info:
+        store.add(fake.certificate.der)
+    assert info.value.reason is Reason.UNTRUSTED_CERTIFICATE
+    assert info.value.bureau == "KE"
+
+
+def test_revocation_list_signed_by_a_non_gs_key() -> None:
+    impostor = CertificateAuthority.create(ISSUED, timedelta(days=30))
+    with pytest.raises(CertificateError) as info:
+        world().trust().apply_revocation_list(impostor.revocation_list([1], 99, NOW))
+    assert info.value.reason is Reason.UNTRUSTED_CERTIFICATE
+
+
+def test_low_order_x25519_public_key_in_a_certificate() -> None:
+    ca = world().ca
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(
+            x509.Name.from_rfc4514_string("CN=KE,OU=region:africa,OU=role:ncb,O=bureaunet")
+        )
+        .issuer_name(ca.root_certificate.subject)
+        .public_key(Ed25519PrivateKey.generate().public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(ISSUED)
+        .not_valid_after(ISSUED + timedelta(days=30))
+        .add_extension(x509.UnrecognizedExtension(X25519_KEY_OID, LOW_ORDER), critical=False)
+        .sign(ca.root_key, algorithm=None)
+    )
+    with pytest.raises(CertificateError) as info:
+        load_certificate(
+            cert.public_bytes(Encoding.DER),
+            ca.root_certificate,
+        )
+    assert info.value.reason is Reason.BAD_KEY
+
+
+def test_message_for_another_recipient() -> None:
+    assert rejected("DE", sealed("KE", ("FR",))) is Reason.NOT_A_RECIPIENT
+
+
+def test_created_in_the_future_or_expired_is_stale() -> None:
+    future = sealed("KE", ("FR",), created_at=NOW + timedelta(minutes=10))
+    assert rejected("FR", future) is Reason.STALE
+    old = sealed("KE", ("FR",))
+    assert rejected("FR", old, NOW + timedelta(hours=2)) is Reason.STALE  # past its expiry
+
+
+def test_one_envelope_two_content_keys() -> None:
+    # a malicious sender wraps different content secrets for FR and DE over one ciphertext
+    ids = world().identities
+    honest = sealed("KE", ("FR", "DE"))
+    header, _ = split(honest)
+    plaintext = encode(message(sender="KE"))
+    mixed = forge(
+        header,
+        plaintext,
+        ids["KE"],
+        {"FR": ids["FR"], "DE": ids["DE"]},
+        secrets={"FR": b"\x01" * 32, "DE": b"\x02" * 32},
+    )
+    outcomes = []
+    for bureau in ("FR", "DE"):
+        try:
+            world().codec(bureau).open_at(mixed, NOW)
+            outcomes.append("accepted")
+        except Rejection as exc:
+            outcomes.append(exc.reason)
+    assert outcomes.count("accepted") <= 1
+    assert Reason.DECRYPT_FAILED in outcomes
+
+
+def test_content_that_disagrees_with_its_header_is_invalid_payload() -> None:
+    ids = world().identities
+    header, _ = split(sealed("KE", ("FR",)))
+    other = encode(message(sender="KE"))  # a fresh message id, not the header's
+    forged = forge(header, other, ids["KE"], {"FR": ids["FR"]})
+    assert rejected("FR", forged) is Reason.INVALID_PAYLOAD
+
+
+def test_content_that_is_not_a_message_is_invalid_payload() -> None:
+    ids = world().identities
+    header, _ = split(sealed("KE", ("FR",)))
+    forged = forge(header, b'{"kind": "nonsense"}', ids["KE"], {"FR": ids["FR"]})
+    assert rejected("FR", forged) is Reason.INVALID_PAYLOAD
+
+
+def test_rotation_keeps_old_key_during_grace_only() -> None:
+    ke = world().codec("KE")
+    fr_old = world().identities["FR"]
+    envelope = ke.seal_at(message(sender="KE"), NOW, to=["FR"])  # sealed to FR's current key
+    new = world().ca.issue(
+        default_roster().get("FR"),
+        NOW,
+        timedelta(days=365),
+        encryption_key=X25519PrivateKey.generate(),
+    )
+    rotated = BureauCredentials(fr_old).rotate(new, NOW, grace=timedelta(hours=1))
+    fr = world().codec("FR")
+    fr.credentials = rotated
+    assert fr.open_at(envelope, NOW + timedelta(minutes=5)).message.sender == "KE"
+    fr2 = world().codec("FR")
+    fr2.credentials = rotated
+    assert rejected(fr2, envelope, NOW + timedelta(hours=1, minutes=1)) in {
+        Reason.NOT_A_RECIPIENT,
+        Reason.STALE,
+    }
+    # senders who learn the new certificate seal to it
+    ke.trust.add(new.certificate.der)
+    fresh = ke.seal_at(message(sender="KE"), NOW + timedelta(seconds=1), to=["FR"])
+    assert peek(fresh).recipients[0].key_id == new.certificate.encryption_key_id
+
+
+def test_trust_store_honours_only_the_newest_revocation_list() -> None:
+    store = world().trust()
+    serial = world().identities["KE"].certificate.serial
+    assert store.apply_revocation_list(world().ca.revocation_list([serial], 5, NOW))
+    assert not store.apply_revocation_list(world().ca.revocation_list([], 4, NOW))
+    assert store.crl_number == 5
+    assert serial in store.revoked
+    with pytest.raises(CertificateError) as info:
+        store.current("KE", NOW)
+    assert info.value.reason is Reason.REVOKED
+
+
+def test_every_reason_code_has_a_test_here() -> None:
+    source = inspect.getsource(sys.modules[__name__])
+    missing = [
+        r
+        for r in Reason
+        if f"Reason.{r.name}"
+        not in source.replace("def test_every_reason_code_has_a_test_here", "")
+    ]
+    assert missing == []
+
+
+def test_trust_store_rejects_bad_roots() -> None:
+    with pytest.raises(CertificateError):
+        TrustStore.from_root_pem(b"not a certificate")
