@@ -1,3 +1,5 @@
-"""bureaunet bureaus layer (see docs/ARCHITECTURE.md)."""
+"""bureaunet bureaus layer: the running bureau nodes and their keys on disk."""
 
-__all__: list[str] = []
+from bureaus.keystore import KeystoreError, PkiDirectory, init_pki, load_pki
+
+__all__ = ["KeystoreError", "PkiDirectory", "init_pki", "load_pki"]

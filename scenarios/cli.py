@@ -9,12 +9,24 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 from rich.console import Console
 
-from protocol import KIND_NAMES, DecodeError, UnknownKindError, __version__, decode_as, json_schemas
+from bureaus.keystore import KeystoreError, init_pki, load_pki
+from protocol import (
+    KIND_NAMES,
+    DecodeError,
+    Roster,
+    RosterError,
+    UnknownKindError,
+    __version__,
+    decode_as,
+    default_roster,
+    json_schemas,
+)
 
 __all__ = ["CliError", "cli", "main"]
 
@@ -96,6 +108,65 @@ def validate(file: Path, as_kind: str) -> None:
         err.print(f"{file}: invalid {as_kind} ({len(exc.issues)} errors)", markup=False)
         sys.exit(EXIT_FAILED)
     out.print(f"{file}: valid {as_kind}", markup=False)
+
+
+def _roster(spec: str) -> Roster:
+    roster = default_roster()
+    if spec == "all":
+        return roster
+    try:
+        return roster.subset(part.strip() for part in spec.split(",") if part.strip())
+    except RosterError as exc:
+        raise CliError(str(exc)) from exc
+
+
+ROSTER_HELP = "'all' (the bundled roster) or a comma-separated list of bureau ids."
+
+
+@cli.group("keys")
+def keys() -> None:
+    """Create and check a simulation PKI (General Secretariat root and bureau keys)."""
+
+
+@keys.command("init")
+@click.option("--roster", "roster_spec", default="all", show_default=True, help=ROSTER_HELP)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to create the PKI in (must not hold one already).",
+)
+@click.option(
+    "--days",
+    default=365,
+    show_default=True,
+    type=click.IntRange(1, 36500),
+    help="Validity of the bureau certificates.",
+)
+def keys_init(roster_spec: str, out_dir: Path, days: int) -> None:
+    """Create a GS root and one certificate per bureau; private keys get mode 0600."""
+    roster = _roster(roster_spec)
+    try:
+        pki = init_pki(out_dir, roster, datetime.now(UTC), timedelta(days=days))
+    except KeystoreError as exc:
+        raise CliError(str(exc)) from exc
+    except OSError as exc:
+        raise CliError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
+    out.print(f"created a PKI for {len(pki.identities)} bureaus in {out_dir}", markup=False)
+
+
+@keys.command("check")
+@click.argument("pki_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--roster", "roster_spec", default="all", show_default=True, help=ROSTER_HELP)
+def keys_check(pki_dir: Path, roster_spec: str) -> None:
+    """Load a PKI directory and check every bureau's certificate and keys."""
+    roster = _roster(roster_spec)
+    try:
+        pki = load_pki(pki_dir, roster, datetime.now(UTC))
+    except KeystoreError as exc:
+        raise CliError(f"{pki_dir}: {exc}") from exc
+    out.print(f"{pki_dir}: {len(pki.identities)} bureaus, all certificates valid", markup=False)
 
 
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 (one return per outcome)

@@ -1,0 +1,159 @@
+"""A PKI on disk: the General Secretariat's root and every bureau's keys and certificate.
+
+Layout of a PKI directory (written by ``bureaunet keys init``)::
+
+    root.crt.pem            the GS root certificate (public)
+    root.key.pem            the GS root private key (mode 0600)
+    bureaus/<id>.crt.pem    a bureau's certificate (public)
+    bureaus/<id>.key.pem    a bureau's two private keys and its certificate (mode 0600)
+    crl.der                 the newest revocation list, when one was issued
+
+These are simulation keys, unencrypted on disk: generate them per exercise; never reuse them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from protocol import Roster
+from protocol.errors import CertificateError
+from protocol.pki import BureauIdentity, CertificateAuthority, TrustStore, load_certificate
+
+__all__ = ["KeystoreError", "PkiDirectory", "init_pki", "load_pki", "write_private"]
+
+_NOTE = """bureaunet simulation PKI: THROWAWAY keys for exercises and tests.
+Private keys (*.key.pem) are unencrypted and readable only by their owner (mode 0600).
+Generate a new directory for each exercise; never use these keys for anything real.
+"""
+
+
+class KeystoreError(Exception):
+    """A PKI directory that cannot be used, naming the bureau and the reason.
+
+    Attributes:
+        bureau: The bureau concerned, or ``None`` for the directory as a whole.
+        reason: Short reason (``missing``, ``expired``, ``untrusted_certificate`` ...).
+    """
+
+    def __init__(self, bureau: str | None, reason: str, detail: str) -> None:
+        self.bureau = bureau
+        self.reason = reason
+        who = f"{bureau}: " if bureau else ""
+        super().__init__(f"{who}{reason}: {detail}")
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a private file created with mode 0600 (never world- or group-readable)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(path, 0o600)
+
+
+@dataclass
+class PkiDirectory:
+    """A loaded PKI: the root (with its key when present), the trust store, the identities."""
+
+    path: Path
+    trust: TrustStore
+    identities: dict[str, BureauIdentity]
+    authority: CertificateAuthority | None
+
+    def write_revocation_list(self, data: bytes) -> None:
+        """Store a revocation list (applied to this directory's trust store first)."""
+        self.trust.apply_revocation_list(data)
+        (self.path / "crl.der").write_bytes(data)
+
+
+def _write(
+    directory: Path, ca: CertificateAuthority, identities: Mapping[str, BureauIdentity]
+) -> None:
+    bureaus = directory / "bureaus"
+    bureaus.mkdir(parents=True, exist_ok=True)
+    (directory / "README.txt").write_text(_NOTE, encoding="utf-8")
+    (directory / "root.crt.pem").write_bytes(ca.root_pem())
+    write_private(directory / "root.key.pem", ca.root_key_pem())
+    for bureau, identity in identities.items():
+        (bureaus / f"{bureau}.crt.pem").write_bytes(identity.certificate.pem())
+        write_private(bureaus / f"{bureau}.key.pem", identity.private_pem())
+
+
+def init_pki(
+    directory: Path, roster: Roster, now: datetime, validity: timedelta = timedelta(days=365)
+) -> PkiDirectory:
+    """Create a complete PKI for a roster: a new root and one certificate per bureau.
+
+    Raises:
+        KeystoreError: The directory already holds a PKI.
+        OSError: The directory cannot be written.
+    """
+    if (directory / "root.crt.pem").exists():
+        raise KeystoreError(None, "exists", f"{directory} already holds a PKI")
+    ca = CertificateAuthority.create(now, validity + timedelta(days=1))
+    identities = {bureau.id: ca.issue(bureau, now, validity) for bureau in roster}
+    _write(directory, ca, identities)
+    trust = TrustStore(ca.root_certificate)
+    for identity in identities.values():
+        trust.add(identity.certificate.der)
+    return PkiDirectory(directory, trust, identities, ca)
+
+
+def load_pki(directory: Path, roster: Roster, now: datetime) -> PkiDirectory:
+    """Load and check a PKI directory for every bureau of ``roster``.
+
+    Raises:
+        KeystoreError: A file is missing or unreadable, or a certificate is wrongly signed,
+            expired, or does not match its keys; the message names the bureau and the reason.
+    """
+    try:
+        trust = TrustStore.from_root_pem((directory / "root.crt.pem").read_bytes())
+    except OSError as exc:
+        raise KeystoreError(None, "missing", f"root certificate: {exc.strerror}") from None
+    except CertificateError as exc:
+        raise KeystoreError(None, str(exc.reason), exc.detail) from None
+    if not trust.root.not_valid_before_utc <= now <= trust.root.not_valid_after_utc:
+        raise KeystoreError(None, "expired", "the root certificate is not valid now")
+    authority = None
+    root_key_file = directory / "root.key.pem"
+    if root_key_file.exists():
+        key = load_pem_private_key(root_key_file.read_bytes(), password=None)
+        if isinstance(key, Ed25519PrivateKey):
+            authority = CertificateAuthority(key, trust.root)
+    identities: dict[str, BureauIdentity] = {}
+    for bureau in roster:
+        base = directory / "bureaus" / bureau.id
+        try:
+            cert_bytes = base.with_suffix(".crt.pem").read_bytes()
+            key_bytes = base.with_suffix(".key.pem").read_bytes()
+        except OSError as exc:
+            raise KeystoreError(bureau.id, "missing", f"{exc.filename}: {exc.strerror}") from None
+        try:
+            certificate = load_certificate(cert_bytes, trust.root)
+            identity = BureauIdentity.from_private_pem(key_bytes, trust.root)
+        except CertificateError as exc:
+            raise KeystoreError(bureau.id, str(exc.reason), exc.detail) from None
+        if certificate.bureau_id != bureau.id or identity.certificate.serial != certificate.serial:
+            raise KeystoreError(bureau.id, "mismatch", "certificate and key file disagree")
+        if not certificate.valid_at(now):
+            raise KeystoreError(
+                bureau.id,
+                "expired",
+                f"certificate valid {certificate.not_before:%Y-%m-%d} to "
+                f"{certificate.not_after:%Y-%m-%d}",
+            )
+        trust.add(cert_bytes)
+        identities[bureau.id] = identity
+    crl = directory / "crl.der"
+    if crl.exists():
+        try:
+            trust.apply_revocation_list(crl.read_bytes())
+        except CertificateError as exc:
+            raise KeystoreError(None, str(exc.reason), f"crl.der: {exc.detail}") from None
+    return PkiDirectory(directory, trust, identities, authority)
