@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from broker import BrokerSecurity, bureau_password, topic_rules, write_mosquitto_config
 from bureaus.keystore import KeystoreError, init_pki, load_pki
 from protocol import (
     KIND_NAMES,
@@ -167,6 +168,47 @@ def keys_check(pki_dir: Path, roster_spec: str) -> None:
     except KeystoreError as exc:
         raise CliError(f"{pki_dir}: {exc}") from exc
     out.print(f"{pki_dir}: {len(pki.identities)} bureaus, all certificates valid", markup=False)
+
+
+@cli.group("broker")
+def broker_group() -> None:
+    """Broker configuration generated from the PKI's roster."""
+
+
+@broker_group.command("config")
+@click.option(
+    "--pki",
+    "pki_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="PKI directory made by 'bureaunet keys init'.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write mosquitto.conf, passwd and acl to.",
+)
+@click.option("--roster", "roster_spec", default="all", show_default=True, help=ROSTER_HELP)
+@click.option("--port", default=1883, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+def broker_config(pki_dir: Path, out_dir: Path, roster_spec: str, port: int, host: str) -> None:
+    """Write a Mosquitto configuration: one credential per bureau and topic ACLs."""
+    roster = _roster(roster_spec)
+    try:
+        pki = load_pki(pki_dir, roster, datetime.now(UTC))
+    except KeystoreError as exc:
+        raise CliError(f"{pki_dir}: {exc}") from exc
+    security = BrokerSecurity(
+        passwords={b: bureau_password(i) for b, i in pki.identities.items()},
+        rules=topic_rules(roster),
+    )
+    try:
+        conf = write_mosquitto_config(out_dir, port, security, host=host)
+    except OSError as exc:
+        raise CliError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
+    out.print(f"wrote {conf} for {len(roster)} bureaus (run: mosquitto -c {conf})", markup=False)
 
 
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 (one return per outcome)

@@ -1,0 +1,112 @@
+"""Broker security against real brokers: isolation of inboxes, publish rights, credentials.
+
+Deliveries are counted, never subscribe replies: Mosquitto grants a forbidden SUBSCRIBE and then
+silently delivers nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import suppress
+
+import aiomqtt
+import pytest
+
+from broker import BrokerAuthError, BrokerSecurity, EmbeddedBroker, client, mqtt_errors
+from protocol import topics
+from tests.conftest import connected, drain, target_of
+
+SNOOP_FILTERS = ["bureaunet/v1/inbox/FR", "bureaunet/v1/inbox/+", "bureaunet/#", "#"]
+
+
+@pytest.mark.parametrize("snoop_filter", SNOOP_FILTERS)
+async def test_a_bureau_cannot_read_another_inbox(
+    secured_broker: EmbeddedBroker, security: BrokerSecurity, snoop_filter: str
+) -> None:
+    async with (
+        connected(secured_broker, security, "FR") as owner,
+        connected(secured_broker, security, "DE") as snoop,
+        connected(secured_broker, security, "gs") as sender,
+    ):
+        await owner.subscribe(topics.inbox("FR"), qos=1)
+        with suppress(aiomqtt.MqttError):  # a broker may refuse the subscription outright
+            await snoop.subscribe(snoop_filter, qos=1)
+        for n in range(3):
+            await sender.publish(topics.inbox("FR"), f"secret {n}".encode(), qos=1)
+        owner_got, snoop_got = await asyncio.gather(drain(owner, 0.8), drain(snoop, 0.8))
+    assert len(owner_got) == 3  # the messages were there to be stolen
+    assert [
+        m.topic.value for m in snoop_got if m.topic.value.startswith("bureaunet/v1/inbox")
+    ] == []
+
+
+async def test_an_ncb_cannot_publish_to_broadcast_all(
+    secured_broker: EmbeddedBroker, security: BrokerSecurity
+) -> None:
+    async with (
+        connected(secured_broker, security, "DE") as listener,
+        connected(secured_broker, security, "FR") as ncb,
+        connected(secured_broker, security, "gs") as gs,
+    ):
+        await listener.subscribe(topics.broadcast("all"), qos=1)
+        await ncb.publish(topics.broadcast("all"), b"forged circular", qos=1)
+        await gs.publish(topics.broadcast("all"), b"real circular", qos=1)
+        got = await drain(listener, 0.8)
+    assert [bytes(m.payload) for m in got] == [b"real circular"]  # type: ignore[arg-type]
+
+
+async def test_an_ncb_cannot_publish_a_revocation_list(
+    secured_broker: EmbeddedBroker, security: BrokerSecurity
+) -> None:
+    async with (
+        connected(secured_broker, security, "DE") as listener,
+        connected(secured_broker, security, "FR") as ncb,
+    ):
+        await listener.subscribe(topics.CRL, qos=1)
+        await ncb.publish(topics.CRL, b"forged list", qos=1)
+        assert await drain(listener, 0.6) == []
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [(None, None), ("FR", "wrong password"), ("nobody", "x"), ("admin", "admin")],
+)
+async def test_anonymous_and_wrong_credentials_are_refused(
+    secured_broker: EmbeddedBroker, username: str | None, password: str | None
+) -> None:
+    target = target_of(secured_broker)
+    mqtt = client(
+        target,
+        client_id="intruder",
+        username=username,
+        password=password,
+        clean_session=True,
+        timeout=3,
+    )
+    with pytest.raises(BrokerAuthError), mqtt_errors(target):
+        async with mqtt:
+            pass
+
+
+async def test_another_client_id_cannot_cost_a_bureau_its_queued_messages(
+    secured_broker: EmbeddedBroker, security: BrokerSecurity, request: pytest.FixtureRequest
+) -> None:
+    if secured_broker.kind == "amqtt":
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="amqtt cannot tie client ids to usernames (documented limitation)",
+            )
+        )
+    async with connected(secured_broker, security, "DE", clean_session=False) as de:
+        await de.subscribe(topics.inbox("DE"), qos=1)
+    async with connected(secured_broker, security, "gs") as gs:
+        for n in range(5):
+            await gs.publish(topics.inbox("DE"), f"notice {n}".encode(), qos=1)
+    # FR's credential, DE's client id, a clean session: on a broker that trusted the client id,
+    # this would wipe DE's session and its five queued notices
+    async with connected(secured_broker, security, "FR", client_id="DE", clean_session=True):
+        await asyncio.sleep(0.2)
+    async with connected(secured_broker, security, "DE", clean_session=False) as de:
+        got = await drain(de, 1.0)
+    assert sorted(bytes(m.payload) for m in got) == [f"notice {n}".encode() for n in range(5)]  # type: ignore[arg-type]
