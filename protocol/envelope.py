@@ -115,6 +115,21 @@ _FIXED = struct.Struct(">16sBBBBqq")
 _SECURE = struct.Struct(f">{KEY_ID_SIZE}s{KEY_ID_SIZE}s{_SALT}s{_NONCE}s32s32sH")
 _ENTRY_TAIL = struct.Struct(f">{KEY_ID_SIZE}s{_WRAPPED}s")
 _U32 = struct.Struct(">I")
+_MIN_ID = 2
+_MIN_FRAME = (
+    2
+    + 4
+    + _FIXED.size
+    + 1
+    + _MIN_ID
+    + _SECURE.size
+    + 1
+    + _MIN_ID
+    + _ENTRY_TAIL.size
+    + 4
+    + 16
+    + _SIGNATURE
+)
 
 
 def _ms(moment: datetime) -> int:
@@ -305,8 +320,9 @@ class _Frame:
 def _parse_frame(data: bytes, max_size: int) -> _Frame:
     if len(data) > max_size:
         raise Rejection(Reason.MALFORMED, f"envelope of {len(data)} bytes exceeds {max_size}")
-    if len(data) < 2:
-        raise Rejection(Reason.MALFORMED, "truncated")
+    if len(data) < _MIN_FRAME:
+        # too short to be an envelope of any version we know: garbage, whatever its first byte
+        raise Rejection(Reason.MALFORMED, f"{len(data)} bytes is too short for an envelope")
     if data[0] != VERSION:
         raise Rejection(Reason.UNSUPPORTED_VERSION, f"envelope version {data[0]}")
     if data[1] != SUITE:
@@ -535,7 +551,25 @@ class EnvelopeCodec:
             exc.message_id = str(header.message_id)
             raise
 
-    def _open(self, frame: _Frame, data: bytes, now: datetime) -> Opened:
+    def verify_at(self, data: bytes, now: datetime) -> Header:
+        """Check an envelope in transit (for a relay): the sender's signature and certificate.
+
+        Nothing is decrypted and the replay memory is not touched.
+
+        Raises:
+            Rejection: ``malformed``, ``unsupported_version``, ``unknown_sender``,
+                ``bad_signature``, ``revoked`` or ``expired_certificate``.
+        """
+        frame = _parse_frame(data, self.max_size)
+        try:
+            self._authenticate(frame, now)
+        except Rejection as exc:
+            exc.sender = frame.header.sender
+            exc.message_id = str(frame.header.message_id)
+            raise
+        return frame.header
+
+    def _authenticate(self, frame: _Frame, now: datetime) -> BureauCertificate:
         header = frame.header
         signer = self.trust.signer(header.sender, header.sender_signing_key_id)
         if signer is None:
@@ -550,6 +584,11 @@ class EnvelopeCodec:
             raise Rejection(Reason.EXPIRED_CERTIFICATE, "sender certificate not valid now")
         if header.sender_encryption_key_id != signer.encryption_key_id:
             raise Rejection(Reason.MALFORMED, "sender keys are not from one certificate")
+        return signer
+
+    def _open(self, frame: _Frame, data: bytes, now: datetime) -> Opened:
+        header = frame.header
+        signer = self._authenticate(frame, now)
         if str(header.schema_version[0]) != SCHEMA_VERSION.split(".")[0]:
             raise Rejection(Reason.UNSUPPORTED_VERSION, f"schema {header.schema_version}")
         now_ms = _ms(now)

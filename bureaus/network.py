@@ -1,0 +1,162 @@
+"""A network of bureaus in one process: keys, broker credentials, start and stop.
+
+:func:`generate_pki` makes a throwaway PKI in memory for a run (a GS root and one certificate per
+bureau); :class:`Network` builds one :class:`~bureaus.node.Bureau` per roster entry, each with its
+own codec, trust store copy and broker credential, starts them as named tasks and waits until
+every one is connected and subscribed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import TracebackType
+
+from broker import BrokerSecurity, bureau_password, topic_rules
+from bureaus.node import Bureau, NetworkContext
+from protocol import Roster, topics
+from protocol.envelope import EnvelopeCodec
+from protocol.pki import BureauCredentials, BureauIdentity, CertificateAuthority, TrustStore
+from protocol.routing import reach
+
+__all__ = ["Network", "NetworkStartError", "Pki", "generate_pki"]
+
+
+class NetworkStartError(Exception):
+    """Bureaus that did not connect in time (with the last error each saw)."""
+
+
+@dataclass
+class Pki:
+    """Keys and trust for a run: the root, every bureau's identity, a verified trust store."""
+
+    authority: CertificateAuthority
+    identities: dict[str, BureauIdentity]
+    trust: TrustStore
+
+
+def generate_pki(roster: Roster, now: datetime, validity: timedelta = timedelta(days=30)) -> Pki:
+    """A throwaway PKI for a roster (keys from the OS random source, never written to disk)."""
+    authority = CertificateAuthority.create(now - timedelta(minutes=5), validity)
+    identities = {b.id: authority.issue(b, now - timedelta(minutes=5), validity) for b in roster}
+    trust = TrustStore(authority.root_certificate)
+    for identity in identities.values():
+        trust.add(identity.certificate.der)
+    return Pki(authority, identities, trust)
+
+
+class Network:
+    """Every bureau of a roster, live, in this process."""
+
+    def __init__(
+        self, ctx: NetworkContext, pki: Pki, *, secured: bool = True, outbox_limit: int = 10_000
+    ) -> None:
+        self.ctx = ctx
+        self.pki = pki
+        self.secured = secured
+        self.passwords = {
+            b: bureau_password(i) for b, i in pki.identities.items() if b in ctx.roster
+        }
+        self.bureaus: dict[str, Bureau] = {}
+        for info in ctx.roster:
+            codec = EnvelopeCodec(
+                BureauCredentials(pki.identities[info.id]), pki.trust.copy(), roster=ctx.roster
+            )
+            self.bureaus[info.id] = Bureau(
+                info,
+                codec,
+                self.passwords[info.id] if secured else None,
+                ctx,
+                outbox_limit=outbox_limit,
+            )
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    def security(self) -> BrokerSecurity:
+        """Broker credentials and ACLs for this network's roster and topology."""
+        return BrokerSecurity(
+            passwords=self.passwords,
+            rules=topic_rules(self.ctx.roster, reach(self.ctx.topology, self.ctx.roster)),
+        )
+
+    def __getitem__(self, bureau: str) -> Bureau:
+        return self.bureaus[bureau]
+
+    async def start(self, ids: Iterable[str] | None = None, timeout: float = 30.0) -> None:
+        """Start bureaus (all by default) and wait until each is connected and subscribed.
+
+        Raises:
+            NetworkStartError: Some did not get there within ``timeout`` seconds.
+        """
+        wanted = list(ids) if ids is not None else list(self.bureaus)
+        for bureau_id in wanted:
+            if bureau_id in self._tasks and not self._tasks[bureau_id].done():
+                continue
+            bureau = self.bureaus[bureau_id]
+            bureau.ready.clear()
+            self._tasks[bureau_id] = asyncio.create_task(bureau.run(), name=f"bureau[{bureau_id}]")
+        waits = [asyncio.create_task(self.bureaus[b].ready.wait()) for b in wanted]
+        _done, pending = await asyncio.wait(waits, timeout=timeout)
+        for task in pending:
+            task.cancel()
+        late = [b for b in wanted if not self.bureaus[b].ready.is_set()]
+        if late:
+            errors = {self.bureaus[b].last_error for b in late} - {None}
+            raise NetworkStartError(
+                f"{len(late)} bureaus not connected after {timeout:g} s "
+                f"({', '.join(late[:5])}{'...' if len(late) > 5 else ''})"
+                + (f": {'; '.join(sorted(e for e in errors if e))[:300]}" if errors else "")
+            )
+
+    async def stop(self, ids: Iterable[str] | None = None, *, graceful: bool = True) -> None:
+        """Stop bureaus (all by default); graceful stops announce death on presence first."""
+        wanted = list(ids) if ids is not None else list(self._tasks)
+        for bureau_id in wanted:
+            if graceful:
+                await self.bureaus[bureau_id].close()
+            task = self._tasks.pop(bureau_id, None)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def revoke(self, serials: Iterable[int]) -> bytes:
+        """Have the General Secretariat sign and publish a revocation list (retained).
+
+        Returns:
+            The list as published (DER).
+        """
+        gs = self.bureaus["gs"]
+        trust = gs.codec.trust
+        number = max(trust.crl_number, 0) + 1
+        revoked = set(trust.revoked) | set(serials)
+        crl = self.pki.authority.revocation_list(revoked, number, self.ctx.clock.wall())
+        await gs.publish_raw(topics.CRL, crl, retain=True)
+        return crl
+
+    async def settle(self, quiet_s: float = 0.3, timeout: float = 30.0) -> None:
+        """Wait until no event has been recorded for ``quiet_s`` seconds and outboxes are empty."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        last = -1
+        while loop.time() < deadline:
+            count = len(self.ctx.events)
+            busy = any(len(b.outbox) for b in self.bureaus.values())
+            if count == last and not busy:
+                return
+            last = count
+            await asyncio.sleep(quiet_s)
+
+    async def __aenter__(self) -> Network:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()

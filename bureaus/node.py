@@ -1,0 +1,487 @@
+"""One running bureau: its MQTT connection, inbox, role behaviour, relaying and outbox.
+
+Theory of operation. A :class:`Bureau` runs two named tasks in a ``TaskGroup``:
+``bureau[ID].connection`` keeps one aiomqtt connection (persistent session, retained birth and
+last-will death on its presence topic, TCP_NODELAY) with the documented reconnect loop, and reads
+the inbox; ``bureau[ID].send`` drains the outbox through the simulated link (hold for the modelled
+delay, honour outages, retry lost transmissions) and publishes at QoS 1.
+
+Every received envelope is verified before anything else. If this bureau is a recipient it is
+opened (every failure is a counted :class:`~protocol.errors.Rejection`, never a crash) and acted
+on by role; if the topology puts this bureau on the way to other recipients, the unchanged
+envelope is relayed to the next hops (blind relay: the signature is checked, nothing decrypted).
+
+Message ids of generated messages (acknowledgements, publications) are derived from the run seed
+and the message they answer, so the same seed gives the same ids, whatever order tasks run in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+from collections import Counter, OrderedDict
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import aiomqtt
+
+from broker import BrokerTarget, client
+from bureaus.clock import Clock
+from bureaus.events import Event, EventKind, EventLog, Tracer
+from bureaus.links import LinkModel
+from bureaus.outbox import Outbox, OutboxFull, Transmission
+from bureaus.roles import Databases, ReviewPolicy
+from protocol import (
+    Acknowledgement,
+    BureauInfo,
+    MessageBase,
+    NoticePublished,
+    NoticeRefused,
+    NoticeRequest,
+    Roster,
+    SearchRequest,
+    SearchResult,
+    ToAll,
+    ToBureaus,
+    ToRegion,
+    topics,
+)
+from protocol.envelope import EnvelopeCodec, Header, Opened, peek
+from protocol.errors import CertificateError, Rejection
+from protocol.routing import Topology, next_hops, path
+
+__all__ = ["Bureau", "NetworkContext"]
+
+_NO_ACK = frozenset({"acknowledgement", "presence"})
+
+
+@dataclass
+class NetworkContext:
+    """What the bureaus of one process share: the world they live in and what they record."""
+
+    roster: Roster
+    topology: Topology
+    target: BrokerTarget
+    links: LinkModel
+    events: EventLog = field(default_factory=EventLog)
+    tracer: Tracer = field(default_factory=Tracer)
+    clock: Clock = field(default_factory=Clock)
+    seed: int = 0
+    review: ReviewPolicy = field(default_factory=ReviewPolicy)
+    databases: Databases = field(default_factory=Databases)
+
+    def derive_id(self, *parts: object) -> UUID:
+        """A message id derived from the run seed and ``parts`` (reproducible, not secret)."""
+        digest = hashlib.sha256("|".join(map(str, (self.seed, *parts))).encode()).digest()
+        return UUID(bytes=digest[:16], version=4)
+
+
+class Bureau:
+    """A bureau node: one MQTT connection, an inbox, a role, an outbox."""
+
+    def __init__(
+        self,
+        info: BureauInfo,
+        codec: EnvelopeCodec,
+        password: str | None,
+        ctx: NetworkContext,
+        *,
+        outbox_limit: int = 10_000,
+        acknowledge: bool = True,
+    ) -> None:
+        self.info = info
+        self.id = info.id
+        self.codec = codec
+        self.password = password
+        self.ctx = ctx
+        self.acknowledge = acknowledge
+        self.outbox = Outbox(outbox_limit)
+        self.counters: Counter[str] = Counter()
+        self.connected = asyncio.Event()
+        self.ready = asyncio.Event()
+        self._client: aiomqtt.Client | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._relayed: OrderedDict[str, None] = OrderedDict()
+        self._entity_seq = 0
+        self.last_error: str | None = None
+
+    # --- running ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._connection_loop(), name=f"bureau[{self.id}].connection")
+            group.create_task(self._send_loop(), name=f"bureau[{self.id}].send")
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=f"bureau[{self.id}].{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _client_for(self) -> aiomqtt.Client:
+        presence = topics.presence(self.id)
+        death = json.dumps({"bureau": self.id, "status": "death"}).encode()
+        return client(
+            self.ctx.target,
+            client_id=self.id,
+            username=self.id if self.password else None,
+            password=self.password,
+            clean_session=False,
+            will=aiomqtt.Will(presence, death, qos=1, retain=True),
+        )
+
+    async def _connection_loop(self) -> None:
+        # The documented aiomqtt way: `async with` inside a loop that catches MqttError and backs
+        # off; the persistent session keeps QoS 1 messages queued at the broker meanwhile.
+        backoff = 0.1
+        while True:
+            mqtt = self._client_for()
+            try:
+                async with mqtt:
+                    self._client = mqtt
+                    await mqtt.subscribe([(topics.inbox(self.id), 1), (topics.CRL, 1)])
+                    birth = json.dumps({"bureau": self.id, "status": "birth"}).encode()
+                    await mqtt.publish(topics.presence(self.id), birth, qos=1, retain=True)
+                    self.connected.set()
+                    self.ready.set()
+                    backoff = 0.1
+                    async for message in mqtt.messages:
+                        self._on_message(message)
+            except aiomqtt.MqttError as exc:
+                self.counters["disconnects"] += 1
+                self.last_error = str(exc)
+            finally:
+                self.connected.clear()
+                self._client = None
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    async def close(self) -> None:
+        """Announce death on the presence topic and stop (call before cancelling)."""
+        mqtt = self._client
+        if mqtt is not None and self.connected.is_set():
+            death = json.dumps({"bureau": self.id, "status": "death"}).encode()
+            with contextlib.suppress(aiomqtt.MqttError):
+                await mqtt.publish(topics.presence(self.id), death, qos=1, retain=True)
+        for task in list(self._tasks):
+            task.cancel()
+
+    async def publish_raw(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        """Publish bytes as they are (revocation lists; tests of hostile traffic).
+
+        Raises:
+            aiomqtt.MqttError: Not connected, or the broker refused.
+        """
+        await self.connected.wait()
+        mqtt = self._client
+        if mqtt is None:
+            raise aiomqtt.MqttError("not connected")
+        await mqtt.publish(topic, payload, qos=1, retain=retain)
+
+    def _record(self, kind: EventKind, **fields: Any) -> None:
+        ctx = self.ctx
+        ctx.events.add(
+            Event(
+                kind=kind,
+                t_ns=ctx.clock.now_ns(),
+                t_s=round(ctx.clock.scenario_s(), 6),
+                bureau=self.id,
+                **fields,
+            )
+        )
+
+    # --- sending ------------------------------------------------------------------------------
+
+    def recipients_of(self, message: MessageBase) -> tuple[str, ...]:
+        """The final recipients of a message, expanded against the roster."""
+        target = message.recipients
+        if isinstance(target, ToBureaus):
+            return target.bureaus
+        ncbs = self.ctx.roster.ncbs()
+        if isinstance(target, ToRegion):
+            return tuple(b.id for b in ncbs if b.region == target.region and b.id != self.id)
+        assert isinstance(target, ToAll)
+        return tuple(b.id for b in ncbs if b.id != self.id)
+
+    def submit(self, message: MessageBase, to: Sequence[str] | None = None) -> bytes:
+        """Seal a message for its recipients and queue it for the first hops.
+
+        Raises:
+            CertificateError: A recipient has no valid certificate.
+            OutboxFull: The outbox is full of urgent and flash traffic.
+        """
+        finals = tuple(to) if to is not None else self.recipients_of(message)
+        envelope = self.codec.seal_at(message, self.ctx.clock.wall(), to=finals)
+        mid = str(message.message_id)
+        now = self.ctx.clock.now_ns()
+        self.ctx.tracer.sent(mid, now)
+        self.counters["sent"] += 1
+        self._record(
+            "sent",
+            message_id=mid,
+            message_kind=message.kind,
+            size=len(envelope),
+            detail=",".join(finals) if len(finals) <= 8 else f"{len(finals)} bureaus",
+        )
+        hops = next_hops(self.ctx.topology, self.ctx.roster, self.id, finals, self.id)
+        for hop in hops:
+            self._queue(Transmission(hop, envelope, mid, message.kind, message.priority, now))
+        return envelope
+
+    def _queue(self, item: Transmission, *, front: bool = False) -> None:
+        try:
+            shed = self.outbox.put(item, front=front)
+        except OutboxFull as exc:
+            self.counters["shed:outbox_full"] += 1
+            self._record(
+                "shed",
+                message_id=item.message_id,
+                message_kind=item.kind,
+                peer=item.next_hop,
+                reason="outbox_full",
+                detail=str(exc),
+            )
+            raise
+        if shed is not None:
+            self.counters["shed:outbox_full"] += 1
+            self._record(
+                "shed",
+                message_id=shed.message_id,
+                message_kind=shed.kind,
+                peer=shed.next_hop,
+                reason="outbox_full",
+                detail="oldest routine transmission shed for newer traffic",
+            )
+
+    async def _send_loop(self) -> None:
+        links, clock = self.ctx.links, self.ctx.clock
+        while True:
+            item = await self.outbox.get()
+            await self.connected.wait()  # store and forward while the broker is out of reach
+            back_at = links.down_until(self.id, item.next_hop, clock.scenario_s())
+            if back_at is not None:
+                self._spawn(self._hold_until(item, back_at), "outage")
+                continue
+            delay = links.delay_ms(self.id, item.next_hop, item.message_id, item.attempt)
+            self._spawn(self._transmit(item, delay), "link")
+
+    async def _hold_until(self, item: Transmission, back_at_s: float) -> None:
+        self.counters["held:outage"] += 1
+        wait = self.ctx.clock.real_s(back_at_s - self.ctx.clock.scenario_s())
+        await asyncio.sleep(max(0.0, wait))
+        self._queue(item, front=True)
+
+    async def _transmit(self, item: Transmission, delay_ms: float) -> None:
+        links, tracer = self.ctx.links, self.ctx.tracer
+        if delay_ms > 0:
+            await asyncio.sleep(delay_ms / 1000)
+        tracer.hold(item.message_id, self.id, item.next_hop, delay_ms)
+        if links.lost(self.id, item.next_hop, item.message_id, item.attempt):
+            # the modelled link lost this attempt: resend after a timeout, as a transport would
+            self.counters["link_losses"] += 1
+            item.attempt += 1
+            timeout_ms = max(200.0, 3 * delay_ms)
+            await asyncio.sleep(timeout_ms / 1000)
+            tracer.hold(item.message_id, self.id, item.next_hop, timeout_ms)
+            self._queue(item, front=True)
+            return
+        mqtt = self._client
+        if mqtt is None:
+            self._queue(item, front=True)
+            return
+        try:
+            await mqtt.publish(topics.inbox(item.next_hop), item.envelope, qos=1)
+        except aiomqtt.MqttError:
+            self.counters["publish_retries"] += 1
+            self._queue(item, front=True)
+            return
+        self.counters["transmitted"] += 1
+
+    # --- receiving ----------------------------------------------------------------------------
+
+    def _on_message(self, message: aiomqtt.Message) -> None:
+        topic = message.topic.value
+        payload = message.payload
+        data = payload if isinstance(payload, bytes) else str(payload).encode()
+        if topic == topics.CRL:
+            self._on_crl(data)
+        elif topic == topics.inbox(self.id):
+            self._on_envelope(data)
+
+    def _on_crl(self, data: bytes) -> None:
+        try:
+            if self.codec.trust.apply_revocation_list(data):
+                self.counters["crl_applied"] += 1
+        except CertificateError as exc:
+            self.counters[f"rejected:{exc.reason}"] += 1
+            self._record(
+                "rejected", reason=str(exc.reason), detail="revocation list: " + exc.detail
+            )
+
+    def _on_envelope(self, data: bytes) -> None:
+        t_ns = self.ctx.clock.now_ns()
+        now = self.ctx.clock.wall()
+        try:
+            header = peek(data, self.codec.max_size)
+            if self.id in header.recipient_ids:
+                opened = self.codec.open_at(data, now)
+                self._deliver(opened, t_ns)
+            else:
+                self.codec.verify_at(data, now)
+            others = [r for r in header.recipient_ids if r != self.id]
+            if others:
+                self._relay(header, others, data)
+        except Rejection as exc:
+            self.counters[f"rejected:{exc.reason}"] += 1
+            self._record(
+                "rejected",
+                reason=str(exc.reason),
+                peer=exc.sender,
+                message_id=exc.message_id,
+                size=len(data),
+                detail=exc.detail,
+            )
+
+    def _relay(self, header: Header, finals: list[str], data: bytes) -> None:
+        sender, mid = header.sender, str(header.message_id)
+        kind, priority = header.kind, header.priority
+        hops = next_hops(self.ctx.topology, self.ctx.roster, sender, finals, self.id)
+        if not hops:
+            return
+        if mid in self._relayed:  # a duplicate delivery: relay once
+            self.counters["duplicates"] += 1
+            return
+        self._relayed[mid] = None
+        if len(self._relayed) > 100_000:
+            self._relayed.popitem(last=False)
+        now = self.ctx.clock.now_ns()
+        for hop, reached in hops.items():
+            self.counters["relayed"] += 1
+            self._record(
+                "hop",
+                message_id=mid,
+                message_kind=kind,
+                peer=hop,
+                size=len(data),
+                detail=f"blind relay towards {len(reached)} bureaus",
+            )
+            self._queue(Transmission(hop, data, mid, kind, priority, now))
+
+    def _deliver(self, opened: Opened, t_ns: int) -> None:
+        message = opened.message
+        mid = str(message.message_id)
+        route = path(self.ctx.topology, self.ctx.roster, message.sender, self.id)
+        sent = self.ctx.tracer.sent_ns.get(mid)
+        latency = (t_ns - sent) / 1e6 if sent is not None else None
+        modelled = self.ctx.tracer.modelled_ms(mid, route)
+        self.counters["delivered"] += 1
+        self._record(
+            "delivered",
+            message_id=mid,
+            message_kind=message.kind,
+            peer=message.sender,
+            route=route,
+            latency_ms=latency,
+            modelled_ms=modelled,
+            size=opened.size,
+        )
+        self._react(message)
+
+    def _react(self, message: MessageBase) -> None:
+        if isinstance(message, Acknowledgement):
+            self.counters["acknowledged"] += 1
+            self._record(
+                "acknowledged",
+                message_id=str(message.refers_to),
+                peer=message.sender,
+                detail=message.status,
+            )
+            return
+        if isinstance(message, NoticeRequest) and self.info.role == "general-secretariat":
+            self._spawn(self._review(message), "review")
+        elif isinstance(message, SearchRequest):
+            self._answer(message)
+        if self.acknowledge and message.kind not in _NO_ACK:
+            self._send_generated(
+                Acknowledgement(
+                    message_id=self.ctx.derive_id("ack", message.message_id, self.id),
+                    sender=self.id,
+                    recipients=ToBureaus(bureaus=(message.sender,)),
+                    created_at=self.ctx.clock.wall(),
+                    refers_to=message.message_id,
+                    status="received",
+                )
+            )
+
+    def _send_generated(self, message: MessageBase, to: Sequence[str] | None = None) -> None:
+        try:
+            self.submit(message, to)
+        except (CertificateError, OutboxFull, ValueError) as exc:
+            self.counters["send_failed"] += 1
+            self._record(
+                "shed",
+                message_id=str(message.message_id),
+                message_kind=message.kind,
+                reason="send_failed",
+                detail=str(exc),
+            )
+
+    async def _review(self, request: NoticeRequest) -> None:
+        policy = self.ctx.review
+        if policy.delay_s > 0:
+            await asyncio.sleep(self.ctx.clock.real_s(policy.delay_s))
+        refusal = policy.review(request)
+        now = self.ctx.clock.wall()
+        if refusal is not None:
+            self._send_generated(
+                NoticeRefused(
+                    message_id=self.ctx.derive_id("refused", request.message_id),
+                    sender=self.id,
+                    recipients=ToBureaus(bureaus=(request.sender,)),
+                    created_at=now,
+                    request_id=request.message_id,
+                    reason=refusal.reason,
+                    detail=refusal.detail,
+                )
+            )
+            return
+        self._entity_seq += 1
+        notice = request.notice.model_copy(
+            update={"entity_id": f"{now.year:04d}/{self._entity_seq:05d}"}
+        )
+        self._send_generated(
+            NoticePublished(
+                message_id=self.ctx.derive_id("published", request.message_id),
+                sender=self.id,
+                recipients=ToAll(),
+                created_at=now,
+                notice=notice,
+                request_id=request.message_id,
+                priority=request.priority,
+                handling_code=request.handling_code,
+                tlp=request.tlp,
+            )
+        )
+
+    def _answer(self, request: SearchRequest) -> None:
+        hits = (
+            self.ctx.databases.search(request.query)
+            if self.info.role == "general-secretariat"
+            else ()
+        )
+        self._send_generated(
+            SearchResult(
+                message_id=self.ctx.derive_id("result", request.message_id),
+                sender=self.id,
+                recipients=ToBureaus(bureaus=(request.sender,)),
+                created_at=self.ctx.clock.wall(),
+                request_id=request.message_id,
+                outcome="hit" if hits else "no-hit",
+                hits=hits,
+                priority=request.priority,
+            )
+        )

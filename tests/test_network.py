@@ -1,0 +1,181 @@
+"""The bureau network end to end on a real Mosquitto: topologies, roles, presence, hostility."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+
+from protocol import (
+    Diffusion,
+    NoticeRequest,
+    ToBureaus,
+    default_roster,
+    topics,
+)
+from tests.network_fixtures import full_pki, live_network
+from tests.samples import RED
+
+NOTICE = RED.model_copy(update={"date_of_birth": "1979/04", "nationalities": ("FR",)})
+
+
+def request(
+    sender: str = "FR", summary: str = "Organised fraud across three countries."
+) -> NoticeRequest:
+    return NoticeRequest(
+        message_id=uuid4(),
+        sender=sender,
+        recipients=ToBureaus(bureaus=("gs",)),
+        created_at=datetime.now(UTC),
+        notice=NOTICE,
+        summary_of_facts=summary,
+    )
+
+
+async def test_red_notice_through_gs_review_reaches_and_is_acknowledged_by_every_ncb() -> None:
+    async with live_network("hybrid") as net:
+        ask = request()
+        net["FR"].submit(ask)
+        await net.settle(quiet_s=0.5)
+        events = net.ctx.events
+        ncbs = {b.id for b in default_roster().ncbs()}
+        at_gs = events.of("delivered", bureau="gs", message_kind="notice-request")
+        assert [e.route for e in at_gs] == [("FR", "gs")]
+        published = events.of("delivered", message_kind="notice-published")
+        assert {e.bureau for e in published} == ncbs
+        assert {e.route for e in published} == {("gs", n) for n in ncbs}
+        # joined through the request: every route is NCB -> GS -> NCB
+        routes = {at_gs[0].route + e.route[1:] for e in published}
+        assert routes == {("FR", "gs", n) for n in ncbs}
+        publication = published[0].message_id
+        acks = events.of("acknowledged", bureau="gs", message_id=publication)
+        assert {e.peer for e in acks} == ncbs
+        assert not events.of("rejected")
+
+
+async def test_mesh_diffusion_is_one_hop() -> None:
+    async with live_network("mesh") as net:
+        diffusion = Diffusion(
+            message_id=uuid4(),
+            sender="DE",
+            created_at=datetime.now(UTC),
+            recipients=ToBureaus(bureaus=("FR", "BE", "KE")),
+            diffusion_type="locate",
+            text="Locate and report.",
+        )
+        net["DE"].submit(diffusion)
+        await net.settle()
+        got = net.ctx.events.of("delivered", message_id=str(diffusion.message_id))
+        assert sorted((e.bureau, e.route) for e in got) == [
+            ("BE", ("DE", "BE")),
+            ("FR", ("DE", "FR")),
+            ("KE", ("DE", "KE")),
+        ]
+        assert net.ctx.events.of("hop", message_id=str(diffusion.message_id)) == []
+
+
+async def test_regional_message_between_african_regions_passes_both_bureaus_and_gs() -> None:
+    async with live_network("regional") as net:
+        message = Diffusion(
+            message_id=uuid4(),
+            sender="CI",
+            created_at=datetime.now(UTC),
+            recipients=ToBureaus(bureaus=("KE",)),
+            diffusion_type="information",
+            text="Suspect travelling to Nairobi.",
+        )
+        net["CI"].submit(message)
+        await net.settle()
+        mid = str(message.message_id)
+        [delivered] = net.ctx.events.of("delivered", message_id=mid)
+        assert delivered.route == ("CI", "rb-abidjan", "gs", "rb-nairobi", "KE")
+        relays = [(e.bureau, e.peer) for e in net.ctx.events.of("hop", message_id=mid)]
+        assert relays == [("rb-abidjan", "gs"), ("gs", "rb-nairobi"), ("rb-nairobi", "KE")]
+        # the acknowledgement comes back the same way round
+        [ack] = net.ctx.events.of("acknowledged", bureau="CI", message_id=mid)
+        assert ack.peer == "KE"
+
+
+async def test_an_offline_ncb_receives_the_notice_when_it_returns() -> None:
+    # persistent session: the broker queues the NCB's QoS 1 inbox while it is away
+    async with live_network("hybrid") as net:
+        await net.stop(["KE"])
+        net["FR"].submit(request())
+        await net.settle(quiet_s=0.5)
+        assert not net.ctx.events.of("delivered", bureau="KE")
+        await net.start(["KE"])
+        await net.settle(quiet_s=0.5)
+        got = net.ctx.events.of("delivered", bureau="KE", message_kind="notice-published")
+        assert len(got) == 1
+
+
+async def test_rogue_client_with_valid_credentials_cannot_disturb_an_ncb() -> None:
+    roster = default_roster().subset(["gs", "FR", "DE", "BE"])
+    async with live_network("mesh", roster) as net:
+        # a replayable envelope: DE -> FR, delivered once
+        first = Diffusion(
+            message_id=uuid4(),
+            sender="DE",
+            created_at=datetime.now(UTC),
+            recipients=ToBureaus(bureaus=("FR",)),
+            diffusion_type="warning",
+            text="original",
+        )
+        envelope = net["DE"].submit(first)
+        # an envelope from BE, which the GS then revokes
+        from_be = net["BE"].codec.seal_at(
+            Diffusion(
+                message_id=uuid4(),
+                sender="BE",
+                created_at=datetime.now(UTC),
+                recipients=ToBureaus(bureaus=("FR",)),
+                diffusion_type="warning",
+                text="later revoked",
+            ),
+            datetime.now(UTC),
+            to=["FR"],
+        )
+        await net.settle()
+        await net.revoke([full_pki().identities["BE"].certificate.serial])
+        await asyncio.sleep(0.3)
+        rogue = net["DE"]  # DE's valid broker credential, misused
+        inbox = topics.inbox("FR")
+        await rogue.publish_raw(inbox, b"\x00garbage\xff")
+        await rogue.publish_raw(inbox, envelope)
+        await rogue.publish_raw(inbox, from_be)
+        # FR keeps working
+        after = Diffusion(
+            message_id=uuid4(),
+            sender="DE",
+            created_at=datetime.now(UTC),
+            recipients=ToBureaus(bureaus=("FR",)),
+            diffusion_type="warning",
+            text="still served",
+        )
+        net["DE"].submit(after)
+        await net.settle()
+        counters = net["FR"].counters
+        assert counters["rejected:malformed"] == 1
+        assert counters["rejected:replay"] == 1
+        assert counters["rejected:revoked"] == 1
+        assert net.ctx.events.of("delivered", bureau="FR", message_id=str(after.message_id))
+
+
+@pytest.mark.parametrize("kind", ["amqtt"])
+async def test_the_network_runs_on_the_zero_setup_broker(kind: str) -> None:
+    roster = default_roster().subset(["gs", "FR", "DE", "KE"])
+    async with live_network("hub", roster, kind=kind) as net:
+        message = Diffusion(
+            message_id=uuid4(),
+            sender="FR",
+            created_at=datetime.now(UTC),
+            recipients=ToBureaus(bureaus=("KE",)),
+            diffusion_type="locate",
+            text="via the hub",
+        )
+        net["FR"].submit(message)
+        await net.settle()
+        [got] = net.ctx.events.of("delivered", message_id=str(message.message_id))
+        assert got.route == ("FR", "gs", "KE")
