@@ -33,6 +33,7 @@ class Event:
         message_kind: Its kind, if known.
         peer: The other bureau (sender of a delivery, next hop of a relay), if any.
         route: The bureaus the message passed, for deliveries.
+        recipients: The final recipients, for sends.
         latency_ms: End-to-end latency of a delivery, real milliseconds.
         modelled_ms: The part of ``latency_ms`` that is modelled WAN delay.
         size: Bytes on the wire.
@@ -48,6 +49,7 @@ class Event:
     message_kind: str | None = None
     peer: str | None = None
     route: tuple[str, ...] = ()
+    recipients: tuple[str, ...] = ()
     latency_ms: float | None = None
     modelled_ms: float | None = None
     size: int | None = None

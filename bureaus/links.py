@@ -83,6 +83,7 @@ class LinkModel:
     loss: float = 0.0
     links: dict[tuple[str, str], LinkOverride] = field(default_factory=dict)
     regions: dict[Region, LinkOverride] = field(default_factory=dict)
+    bureaus: dict[str, LinkOverride] = field(default_factory=dict)
     outages: list[Outage] = field(default_factory=list)
     enabled: bool = True
 
@@ -91,6 +92,9 @@ class LinkModel:
             return self.links[(a, b)]
         if (b, a) in self.links:
             return self.links[(b, a)]
+        for end in (a, b):
+            if end in self.bureaus:
+                return self.bureaus[end]
         for end in (a, b):
             region = self.roster.get(end).region
             if region is not None and region in self.regions:

@@ -56,7 +56,10 @@ from protocol.routing import Topology, next_hops, path
 
 __all__ = ["Bureau", "NetworkContext"]
 
-_NO_ACK = frozenset({"acknowledgement", "presence"})
+# Answers are their own acknowledgement: searches get results, results and refusals need no reply.
+_NO_ACK = frozenset(
+    {"acknowledgement", "presence", "search-request", "search-result", "notice-refused"}
+)
 
 
 @dataclass
@@ -107,6 +110,8 @@ class Bureau:
         self._tasks: set[asyncio.Task[None]] = set()
         self._relayed: OrderedDict[str, None] = OrderedDict()
         self._entity_seq = 0
+        self.published: dict[UUID, str] = {}
+        """Notice requests this bureau (the GS) published: request id to entity id."""
         self.last_error: str | None = None
 
     # --- running ------------------------------------------------------------------------------
@@ -450,9 +455,9 @@ class Bureau:
             )
             return
         self._entity_seq += 1
-        notice = request.notice.model_copy(
-            update={"entity_id": f"{now.year:04d}/{self._entity_seq:05d}"}
-        )
+        entity_id = f"{now.year:04d}/{self._entity_seq:05d}"
+        self.published[request.message_id] = entity_id
+        notice = request.notice.model_copy(update={"entity_id": entity_id})
         self._send_generated(
             NoticePublished(
                 message_id=self.ctx.derive_id("published", request.message_id),

@@ -7,15 +7,25 @@ are formatted here, once, in that one-line form.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
-from broker import BrokerSecurity, bureau_password, topic_rules, write_mosquitto_config
+from broker import (
+    BrokerError,
+    BrokerSecurity,
+    bureau_password,
+    topic_rules,
+    write_mosquitto_config,
+)
 from bureaus.keystore import KeystoreError, init_pki, load_pki
 from protocol import (
     KIND_NAMES,
@@ -28,12 +38,18 @@ from protocol import (
     default_roster,
     json_schemas,
 )
+from protocol.routing import TOPOLOGIES, Topology
+from scenarios.metrics import ExpectationResult, check_expectations, summarise
+from scenarios.model import Scenario, ScenarioError, load_scenario
+from scenarios.report import write_compare, write_report
+from scenarios.runner import RunOptions, RunResult, ScenarioRunError, run_scenario
 
 __all__ = ["CliError", "cli", "main"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+LIBRARY = Path(__file__).parent / "library"
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -209,6 +225,205 @@ def broker_config(pki_dir: Path, out_dir: Path, roster_spec: str, port: int, hos
     except OSError as exc:
         raise CliError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
     out.print(f"wrote {conf} for {len(roster)} bureaus (run: mosquitto -c {conf})", markup=False)
+
+
+def _scenario_path(value: str) -> Path:
+    path = Path(value)
+    if path.exists():
+        return path
+    bundled = LIBRARY / f"{value.removesuffix('.yaml')}.yaml"
+    if bundled.exists():
+        return bundled
+    raise CliError(f"no scenario file {value!r} (bundled: {', '.join(bundled_names())})")
+
+
+def bundled_names() -> list[str]:
+    """The bundled scenarios' names."""
+    return sorted(p.stem for p in LIBRARY.glob("*.yaml"))
+
+
+def _load(value: str) -> Scenario:
+    try:
+        return load_scenario(_scenario_path(value))
+    except ScenarioError as exc:
+        raise CliError("\n".join(exc.problems)) from exc
+
+
+def _run(scenario: Scenario, options: RunOptions, quiet: bool) -> RunResult:
+    if quiet:
+        return asyncio.run(run_scenario(scenario, options))
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(scenario.name, total=scenario.duration, info="starting")
+
+        def tick(now: float, end: float, events: int) -> None:
+            progress.update(
+                task, completed=min(now, end), info=f"t={now:.1f}/{end:g} s, {events} events"
+            )
+
+        options.on_tick = tick
+        return asyncio.run(run_scenario(scenario, options))
+
+
+def _print_summary(
+    summary: dict[str, Any], results: list[ExpectationResult], out_dir: Path
+) -> None:
+    messages = summary["messages"]
+    overall = summary["latency_ms"]["overall"]
+    table = Table(
+        title=f"{summary['scenario']} on {summary['topology']} "
+        f"({summary['bureaus']} bureaus, {summary['broker']['kind']})"
+    )
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key in ("sent", "delivered", "acknowledged", "duplicates", "lost"):
+        table.add_row(key, str(messages[key]))
+    table.add_row("rejected", str(sum(messages["rejected"].values())))
+    if overall.get("count"):
+        table.add_row("latency p50 / p99 (ms)", f"{overall['p50']:.2f} / {overall['p99']:.2f}")
+    table.add_row("wall time (s)", f"{summary['wall_s']:.1f}")
+    out.print(table)
+    for result in results:
+        mark = "[green]PASS[/green]" if result.passed else "[red]FAIL[/red]"
+        out.print(f"{mark} {result.name}: {result.detail}", highlight=False)
+    out.print(f"report: {out_dir / 'report.html'}", markup=False)
+
+
+@cli.command("run")
+@click.argument("scenario_file", metavar="SCENARIO")
+@click.option(
+    "--broker",
+    default="embedded",
+    show_default=True,
+    help="'embedded' (Mosquitto if installed, else amqtt), 'embedded:mosquitto', "
+    "'embedded:amqtt', or mqtt://host:port.",
+)
+@click.option(
+    "--topology",
+    type=click.Choice(TOPOLOGIES),
+    default=None,
+    help="Override the scenario's topology.",
+)
+@click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Report directory (default: reports/<scenario>).",
+)
+@click.option("--quiet", is_flag=True, help="No progress display.")
+def run(
+    scenario_file: str,
+    broker: str,
+    topology: Topology | None,
+    seed: int | None,
+    out_dir: Path | None,
+    quiet: bool,
+) -> None:
+    """Run a scenario (a file, or a bundled one by name) and write its report.
+
+    Exit 0 when every expectation passed, 1 when any failed, 2 for bad input.
+    """
+    scenario = _load(scenario_file)
+    out_dir = out_dir or Path("reports") / scenario.name
+    try:
+        result = _run(scenario, RunOptions(broker=broker, topology=topology, seed=seed), quiet)
+    except (ScenarioRunError, BrokerError) as exc:
+        raise CliError(str(exc)) from exc
+    summary = summarise(result)
+    results = check_expectations(result)
+    try:
+        write_report(result, summary, results, out_dir)
+    except OSError as exc:
+        raise CliError(f"cannot write the report to {out_dir}: {exc.strerror or exc}") from exc
+    _print_summary(summary, results, out_dir)
+    if not all(r.passed for r in results):
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command("compare")
+@click.argument("scenario_file", metavar="SCENARIO")
+@click.option(
+    "--topology",
+    "topologies",
+    default=",".join(TOPOLOGIES),
+    show_default=True,
+    help="Comma-separated topologies to compare.",
+)
+@click.option("--broker", default="embedded", show_default=True)
+@click.option("--seed", type=int, default=None)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--quiet", is_flag=True)
+def compare(
+    scenario_file: str,
+    topologies: str,
+    broker: str,
+    seed: int | None,
+    out_dir: Path | None,
+    quiet: bool,
+) -> None:
+    """Run one scenario on several topologies with the same seed, side by side."""
+    scenario = _load(scenario_file)
+    names = [t.strip() for t in topologies.split(",") if t.strip()]
+    bad = [t for t in names if t not in TOPOLOGIES]
+    if bad or not names:
+        raise CliError(f"unknown topology {', '.join(bad) or '(none)'}; one of {TOPOLOGIES}")
+    out_dir = out_dir or Path("reports") / f"{scenario.name}-compare"
+    rows = []
+    for name in names:
+        topology: Topology = name  # type: ignore[assignment]
+        try:
+            result = _run(scenario, RunOptions(broker=broker, topology=topology, seed=seed), quiet)
+        except (ScenarioRunError, BrokerError) as exc:
+            raise CliError(str(exc)) from exc
+        summary = summarise(result)
+        results = check_expectations(result)
+        write_report(result, summary, results, out_dir / name)
+        overall = summary["latency_ms"]["overall"]
+        rows.append(
+            {
+                "topology": name,
+                "delivered": summary["messages"]["delivered"],
+                "lost": summary["messages"]["lost"],
+                "p50_ms": overall.get("p50", 0.0),
+                "p99_ms": overall.get("p99", 0.0),
+                **summary["routes"],
+                "passed": all(r.passed for r in results),
+            }
+        )
+    write_compare(rows, out_dir, scenario.name)
+    table = Table(title=f"{scenario.name}: topologies compared")
+    for column in (
+        "topology",
+        "delivered",
+        "lost",
+        "p50 ms",
+        "p99 ms",
+        "mean hops",
+        "busiest",
+        "through busiest",
+    ):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r["topology"],
+            str(r["delivered"]),
+            str(r["lost"]),
+            f"{r['p50_ms']:.2f}",
+            f"{r['p99_ms']:.2f}",
+            f"{r['mean_hops']:.2f}",
+            str(r["busiest_bureau"]),
+            str(r["messages_through_busiest"]),
+        )
+    out.print(table)
+    out.print(f"report: {out_dir / 'compare.html'}", markup=False)
 
 
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 (one return per outcome)

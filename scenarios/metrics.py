@@ -1,0 +1,254 @@
+"""From events to figures: deliveries, losses, rejections, latency percentiles, routes, traffic.
+
+Latency percentiles come from HDR histograms (the ``hdrhistogram`` package), recorded in
+microseconds with three significant digits, overall, per message kind and per route class, each
+with the measured and the modelled part apart. Expectations are checked here too.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from bureaus import Event
+from scenarios.model import Expectation
+from scenarios.runner import RunResult, resolve
+
+__all__ = ["ExpectationResult", "check_expectations", "latency_table", "route_class", "summarise"]
+
+_HIGHEST_US = 3_600_000_000  # one hour
+
+
+def route_class(route: tuple[str, ...]) -> str:
+    """A short name for the shape of a route: ``direct``, ``via gs``, ``via rb+gs+rb``."""
+    if len(route) <= 2:
+        return "direct"
+    middle = ["rb" if hop.startswith(("rb-", "lo-")) else hop for hop in route[1:-1]]
+    return "via " + "+".join(middle)
+
+
+def _histogram(values_ms: Iterable[float]) -> HdrHistogram:
+    histogram = HdrHistogram(1, _HIGHEST_US, 3)
+    for value in values_ms:
+        histogram.record_value(min(_HIGHEST_US, max(1, round(value * 1000))))
+    return histogram
+
+
+def _percentiles(values_ms: list[float]) -> dict[str, float]:
+    if not values_ms:
+        return {"count": 0}
+    h = _histogram(values_ms)
+    return {
+        "count": len(values_ms),
+        "p50": h.get_value_at_percentile(50) / 1000,
+        "p90": h.get_value_at_percentile(90) / 1000,
+        "p99": h.get_value_at_percentile(99) / 1000,
+        "p999": h.get_value_at_percentile(99.9) / 1000,
+        "max": h.get_max_value() / 1000,
+    }
+
+
+def latency_table(deliveries: list[Event]) -> dict[str, Any]:
+    """Percentiles of total, measured and modelled latency for a set of deliveries."""
+    total = [e.latency_ms for e in deliveries if e.latency_ms is not None]
+    modelled = [e.modelled_ms or 0.0 for e in deliveries if e.latency_ms is not None]
+    measured = [max(0.0, t - m) for t, m in zip(total, modelled, strict=True)]
+    table: dict[str, Any] = dict(_percentiles(total))
+    if total:
+        table["measured"] = _percentiles(measured)
+        table["modelled"] = _percentiles(modelled)
+    return table
+
+
+@dataclass(frozen=True)
+class ExpectationResult:
+    """One expectation's verdict."""
+
+    name: str
+    passed: bool
+    detail: str
+
+
+def _expected_deliveries(events: list[Event]) -> set[tuple[str, str]]:
+    return {
+        (e.message_id, r) for e in events if e.kind == "sent" and e.message_id for r in e.recipients
+    }
+
+
+def _delivered(events: list[Event]) -> set[tuple[str, str]]:
+    return {(e.message_id, e.bureau) for e in events if e.kind == "delivered" and e.message_id}
+
+
+def summarise(result: RunResult) -> dict[str, Any]:
+    """The run's summary, as written to ``summary.json``."""
+    events = result.events
+    deliveries = [e for e in events if e.kind == "delivered"]
+    rejected = Counter(e.reason or "unknown" for e in events if e.kind == "rejected")
+    shed = Counter(e.reason or "unknown" for e in events if e.kind == "shed")
+    expected = _expected_deliveries(events)
+    lost = expected - _delivered(events)
+    by_kind: dict[str, list[Event]] = defaultdict(list)
+    by_route: dict[str, list[Event]] = defaultdict(list)
+    for event in deliveries:
+        by_kind[event.message_kind or "unknown"].append(event)
+        by_route[route_class(event.route)].append(event)
+    duplicates = rejected.get("replay", 0) + sum(
+        c.get("duplicates", 0) for c in result.counters.values()
+    )
+    traffic = traffic_by_link(events)
+    through = Counter[str]()
+    for (a, b), (count, _bytes) in traffic.items():
+        through[a] += count
+        through[b] += count
+    busiest = through.most_common(1)
+    hops = [len(e.route) - 1 for e in deliveries if e.route]
+    return {
+        "scenario": result.scenario.name,
+        "topology": result.topology,
+        "seed": result.seed,
+        "broker": {"kind": result.broker_kind, "version": result.broker_version},
+        "bureaus": len(result.roster),
+        "messages": {
+            "sent": sum(1 for e in events if e.kind == "sent"),
+            "expected_deliveries": len(expected),
+            "delivered": len(deliveries),
+            "acknowledged": sum(1 for e in events if e.kind == "acknowledged"),
+            "duplicates": duplicates,
+            "lost": len(lost),
+            "rejected": dict(sorted(rejected.items())),
+            "shed": dict(sorted(shed.items())),
+        },
+        "latency_ms": {
+            "overall": latency_table(deliveries),
+            "by_kind": {k: latency_table(v) for k, v in sorted(by_kind.items())},
+            "by_route_class": {k: latency_table(v) for k, v in sorted(by_route.items())},
+        },
+        "routes": {
+            "mean_hops": round(sum(hops) / len(hops), 3) if hops else 0.0,
+            "busiest_bureau": busiest[0][0] if busiest else None,
+            "messages_through_busiest": busiest[0][1] if busiest else 0,
+            "bytes_on_the_wire": sum(b for _c, b in traffic.values()),
+        },
+        "achieved_rate_per_s": round(len(deliveries) / result.wall_s, 1) if result.wall_s else 0.0,
+        "wall_s": round(result.wall_s, 3),
+    }
+
+
+def traffic_by_link(events: list[Event]) -> dict[tuple[str, str], tuple[int, int]]:
+    """Messages and bytes carried by each link (a, b), counted once per message and link."""
+    seen: set[tuple[str, str, str]] = set()
+    out: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for event in events:
+        if event.kind != "delivered" or not event.message_id:
+            continue
+        for a, b in pairwise(event.route):
+            key = (event.message_id, a, b)
+            if key in seen:
+                continue
+            seen.add(key)
+            out[(a, b)][0] += 1
+            out[(a, b)][1] += event.size or 0
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def check_expectations(result: RunResult) -> list[ExpectationResult]:
+    """Every expectation of the scenario, checked against the run's events."""
+    return [_check(result, e) for e in result.scenario.expect]
+
+
+def _check(result: RunResult, expectation: Expectation) -> ExpectationResult:  # noqa: PLR0911
+    events = result.events
+    name = expectation.label
+    roster = result.roster
+    if expectation.delivered is not None:
+        spec = expectation.delivered
+        mid = result.inject_ids.get(spec.message)
+        start = result.inject_times.get(spec.message, 0.0)
+        wanted = set(resolve(spec.to, roster))
+        got = {
+            e.bureau
+            for e in events
+            if e.kind == "delivered" and e.message_id == mid and e.t_s - start <= spec.within
+        }
+        missing = sorted(wanted - got)
+        return ExpectationResult(
+            name,
+            not missing and mid is not None,
+            f"{len(wanted & got)}/{len(wanted)} within {spec.within:g} s"
+            + (f"; missing {', '.join(missing[:10])}" if missing else ""),
+        )
+    if expectation.acknowledged is not None:
+        spec_a = expectation.acknowledged
+        mid = result.inject_ids.get(spec_a.message)
+        start = result.inject_times.get(spec_a.message, 0.0)
+        wanted = set(resolve(spec_a.by, roster))
+        got = {
+            e.peer
+            for e in events
+            if e.kind == "acknowledged"
+            and e.message_id == mid
+            and e.peer
+            and e.t_s - start <= spec_a.within
+        }
+        missing = sorted(wanted - got)
+        return ExpectationResult(
+            name,
+            not missing and mid is not None,
+            f"{len(wanted & got)}/{len(wanted)} acknowledged within "
+            f"{spec_a.within:g} s" + (f"; missing {', '.join(missing[:10])}" if missing else ""),
+        )
+    if expectation.latency is not None:
+        spec_l = expectation.latency
+        values = [
+            e.latency_ms
+            for e in events
+            if e.kind == "delivered"
+            and e.latency_ms is not None
+            and (spec_l.kind is None or e.message_kind == spec_l.kind)
+        ]
+        if not values:
+            return ExpectationResult(name, False, "no deliveries to measure")
+        value = _histogram(values).get_value_at_percentile(spec_l.percentile) / 1000
+        return ExpectationResult(
+            name,
+            value < spec_l.below_ms,
+            f"p{spec_l.percentile:g} {value:.2f} ms (bound {spec_l.below_ms:g} ms, "
+            f"{len(values)} deliveries)",
+        )
+    if expectation.rejected is not None:
+        spec_r = expectation.rejected
+        count = sum(1 for e in events if e.kind == "rejected" and e.reason == spec_r.reason)
+        ok = count >= spec_r.at_least and (spec_r.at_most is None or count <= spec_r.at_most)
+        return ExpectationResult(name, ok, f"{count} rejected as {spec_r.reason}")
+    if expectation.no_accept_from_revoked:
+        bad = [
+            e
+            for e in events
+            if e.kind == "delivered"
+            and e.peer in result.revoked_at
+            and e.t_s > result.revoked_at[e.peer] + 1.0 * result.scenario.speed
+        ]
+        return ExpectationResult(
+            name,
+            not bad,
+            f"{len(bad)} messages accepted from revoked bureaus"
+            + (
+                f" ({', '.join(sorted(result.revoked_at))})"
+                if result.revoked_at
+                else " (none revoked)"
+            ),
+        )
+    if expectation.zero_loss:
+        lost = _expected_deliveries(events) - _delivered(events)
+        return ExpectationResult(
+            name,
+            not lost,
+            f"{len(lost)} expected deliveries missing"
+            + (f", e.g. {sorted(lost)[0][1]}" if lost else ""),
+        )
+    return ExpectationResult(name, False, "unknown expectation")  # pragma: no cover

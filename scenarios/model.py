@@ -1,0 +1,469 @@
+"""The scenario file: a YAML document validated by pydantic, with errors that name file and line.
+
+A scenario says who takes part (the roster), how the network behaves (topology, link model), what
+happens when (injects, load generators, faults) and what must be true afterwards (expectations).
+Times are scenario seconds; ``speed`` compresses them (``speed: 60`` plays an hour in a minute);
+latencies are always reported in real milliseconds.
+
+Each inject, fault and expectation is a small mapping with exactly one action key, as exercise
+planners write them::
+
+    injects:
+      - at: 2
+        name: red-1
+        notice_request: {from: FR, summary: Organised fraud in three countries.}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from protocol import Region
+from protocol.routing import Topology
+
+__all__ = [
+    "Expectation",
+    "Fault",
+    "Inject",
+    "LoadGenerator",
+    "Scenario",
+    "ScenarioError",
+    "load_scenario",
+    "parse_scenario",
+]
+
+Seconds = Annotated[float, Field(ge=0)]
+BureauRef = Annotated[str, Field(min_length=2, max_length=32)]
+Group = BureauRef | list[BureauRef]
+"""A bureau id, a list of ids, or a group: ``all-ncbs``, ``region:africa``."""
+
+_CONFIG = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class _Action(BaseModel):
+    model_config = _CONFIG
+
+
+class NoticeRequestAction(_Action):
+    """An NCB asks the General Secretariat to publish a notice."""
+
+    sender: BureauRef = Field(alias="from")
+    notice: Literal["red", "yellow", "blue", "green"] = "red"
+    name: str = "EXEMPLE"
+    forename: str | None = "JEAN"
+    date_of_birth: str | None = "1980/01"
+    nationalities: list[str] | None = None
+    summary: str = "Organised fraud in several countries."
+    priority: Literal["routine", "urgent", "flash"] = "urgent"
+
+
+class DiffusionAction(_Action):
+    """A bureau sends a diffusion directly to chosen bureaus."""
+
+    sender: BureauRef = Field(alias="from")
+    to: Group
+    type: Literal["wanted", "missing", "information", "warning", "locate"] = "information"
+    text: str = "Please check your records and report."
+    priority: Literal["routine", "urgent", "flash"] = "routine"
+
+
+class CaseMessageAction(_Action):
+    """Correspondence on a case."""
+
+    sender: BureauRef = Field(alias="from")
+    to: Group
+    case: str = "CASE/2026/0001"
+    subject: str = "Case update"
+    body: str = "Please find the latest information on the case."
+    priority: Literal["routine", "urgent", "flash"] = "routine"
+
+
+class SearchAction(_Action):
+    """A database search, addressed to the General Secretariat."""
+
+    sender: BureauRef = Field(alias="from")
+    database: Literal["nominal", "sltd", "smv"] = "sltd"
+    value: str = "X0000000"
+    country: str = "FR"
+    priority: Literal["routine", "urgent", "flash"] = "routine"
+
+
+class CancelNoticeAction(_Action):
+    """The General Secretariat cancels a notice it published (named by its request's inject)."""
+
+    notice: str
+    reason: str = "The person was arrested."
+
+
+class BureauAction(_Action):
+    """An action on one bureau (revoke its certificate, rotate its keys)."""
+
+    bureau: BureauRef
+
+
+class Inject(BaseModel):
+    """Something that happens at a scenario time."""
+
+    model_config = _CONFIG
+
+    at: Seconds
+    """Scenario time, seconds from the start."""
+    name: str | None = None
+    """A name that expectations can refer to."""
+    notice_request: NoticeRequestAction | None = None
+    diffusion: DiffusionAction | None = None
+    case_message: CaseMessageAction | None = None
+    search: SearchAction | None = None
+    cancel_notice: CancelNoticeAction | None = None
+    revoke: BureauAction | None = None
+    rotate_key: BureauAction | None = None
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Inject:
+        actions = [k for k in _INJECT_ACTIONS if getattr(self, k) is not None]
+        if len(actions) != 1:
+            raise ValueError(f"an inject needs exactly one action of: {', '.join(_INJECT_ACTIONS)}")
+        return self
+
+    @property
+    def action(self) -> str:
+        """Which action this inject performs."""
+        return next(k for k in _INJECT_ACTIONS if getattr(self, k) is not None)
+
+
+_INJECT_ACTIONS = (
+    "notice_request",
+    "diffusion",
+    "case_message",
+    "search",
+    "cancel_notice",
+    "revoke",
+    "rotate_key",
+)
+
+
+LoadKind = Literal["search", "diffusion", "case-message"]
+
+
+def _search_only() -> dict[LoadKind, float]:
+    return {"search": 1.0}
+
+
+class LoadGenerator(BaseModel):
+    """Poisson traffic between chosen bureaus."""
+
+    model_config = _CONFIG
+
+    rate: Annotated[float, Field(gt=0, le=100_000)]
+    """Messages per scenario second."""
+    mix: dict[LoadKind, Annotated[float, Field(gt=0)]] = Field(default_factory=_search_only)
+    """Relative weights of the message kinds."""
+    senders: Group = Field(default="all-ncbs", alias="from")
+    """Who sends."""
+    to: Group = "all-ncbs"
+    """Who receives diffusions and case messages (searches go to the General Secretariat)."""
+    start: Seconds = 0.0
+    end: Seconds | None = None
+    """When the traffic stops (the scenario's end by default)."""
+
+
+class FaultWindow(_Action):
+    """A bureau or a region affected from ``start`` to ``end``."""
+
+    bureau: BureauRef | None = None
+    region: Region | None = None
+    start: Seconds = Field(alias="from")
+    end: Seconds = Field(alias="to")
+    extra_ms: Annotated[float, Field(ge=0)] = 0.0
+    loss: Annotated[float, Field(ge=0, le=1)] = 0.0
+
+    @model_validator(mode="after")
+    def _window(self) -> FaultWindow:
+        if (self.bureau is None) == (self.region is None):
+            raise ValueError("name either a bureau or a region")
+        if self.end <= self.start:
+            raise ValueError("'to' must be after 'from'")
+        return self
+
+
+class BrokerRestart(_Action):
+    """The broker is killed and restarted at ``at`` (embedded broker only)."""
+
+    at: Seconds
+
+
+class Compromised(_Action):
+    """A bureau whose credentials are misused to send forged and replayed traffic."""
+
+    bureau: BureauRef
+    target: BureauRef
+    at: Seconds
+    forged: Annotated[int, Field(ge=0, le=10_000)] = 3
+    replayed: Annotated[int, Field(ge=0, le=10_000)] = 3
+    garbage: Annotated[int, Field(ge=0, le=10_000)] = 0
+
+
+class Fault(BaseModel):
+    """Something that goes wrong."""
+
+    model_config = _CONFIG
+
+    offline: FaultWindow | None = None
+    """A bureau's process is down (its messages wait at the broker)."""
+    cut: FaultWindow | None = None
+    """Links cut: traffic is held (store and forward) until they return."""
+    degrade: FaultWindow | None = None
+    """Links slower (``extra_ms``) and lossier (``loss``)."""
+    broker_restart: BrokerRestart | None = None
+    compromised: Compromised | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Fault:
+        kinds = [k for k in _FAULTS if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"a fault needs exactly one of: {', '.join(_FAULTS)}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """Which fault this is."""
+        return next(k for k in _FAULTS if getattr(self, k) is not None)
+
+
+_FAULTS = ("offline", "cut", "degrade", "broker_restart", "compromised")
+
+
+class DeliveredExpectation(_Action):
+    """A named message reaches these bureaus within a time."""
+
+    message: str
+    to: Group
+    within: Seconds = 60.0
+
+
+class AcknowledgedExpectation(_Action):
+    """A named message is acknowledged by these bureaus within a time."""
+
+    message: str
+    by: Group
+    within: Seconds = 60.0
+
+
+class LatencyExpectation(_Action):
+    """A latency percentile of a message kind stays under a bound."""
+
+    kind: str | None = None
+    percentile: Annotated[float, Field(gt=0, le=100)] = 99.0
+    below_ms: Annotated[float, Field(gt=0)]
+
+
+class RejectedExpectation(_Action):
+    """Rejections with a reason are counted."""
+
+    reason: str
+    at_least: Annotated[int, Field(ge=0)] = 1
+    at_most: Annotated[int, Field(ge=0)] | None = None
+
+
+class Expectation(BaseModel):
+    """Something that must be true after the run."""
+
+    model_config = _CONFIG
+
+    name: str | None = None
+    delivered: DeliveredExpectation | None = None
+    acknowledged: AcknowledgedExpectation | None = None
+    latency: LatencyExpectation | None = None
+    rejected: RejectedExpectation | None = None
+    no_accept_from_revoked: bool | None = None
+    zero_loss: bool | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Expectation:
+        kinds = [k for k in _EXPECTATIONS if getattr(self, k) not in (None, False)]
+        if len(kinds) != 1:
+            raise ValueError(f"an expectation needs exactly one of: {', '.join(_EXPECTATIONS)}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """Which check this is."""
+        return next(k for k in _EXPECTATIONS if getattr(self, k) not in (None, False))
+
+    @property
+    def label(self) -> str:
+        """A name for reports."""
+        return self.name or self.kind.replace("_", " ")
+
+
+_EXPECTATIONS = (
+    "delivered",
+    "acknowledged",
+    "latency",
+    "rejected",
+    "no_accept_from_revoked",
+    "zero_loss",
+)
+
+
+class LinkSpec(_Action):
+    """A per-link override."""
+
+    a: BureauRef
+    b: BureauRef
+    one_way_ms: Annotated[float, Field(ge=0)] | None = None
+    extra_ms: Annotated[float, Field(ge=0)] = 0.0
+    jitter_ms: Annotated[float, Field(ge=0)] | None = None
+    loss: Annotated[float, Field(ge=0, le=1)] | None = None
+
+
+class RegionSpec(_Action):
+    """A per-region override."""
+
+    one_way_ms: Annotated[float, Field(ge=0)] | None = None
+    extra_ms: Annotated[float, Field(ge=0)] = 0.0
+    jitter_ms: Annotated[float, Field(ge=0)] | None = None
+    loss: Annotated[float, Field(ge=0, le=1)] | None = None
+
+
+class NetworkSpec(_Action):
+    """The link model."""
+
+    model: bool = True
+    """Whether to model WAN delay at all (off: loopback latency only)."""
+    inflation: Annotated[float, Field(ge=1, le=10)] = 1.5
+    jitter_ms: Annotated[float, Field(ge=0)] = 0.0
+    loss: Annotated[float, Field(ge=0, le=1)] = 0.0
+    links: list[LinkSpec] = Field(default_factory=list)
+    regions: dict[Region, RegionSpec] = Field(default_factory=dict)
+
+
+class Record(_Action):
+    """A record seeded into the General Secretariat's databases."""
+
+    database: Literal["nominal", "sltd", "smv"]
+    value: str
+    country: str = "FR"
+    owner: BureauRef = "FR"
+    summary: str = "Record of interest"
+
+
+class Scenario(BaseModel):
+    """A scripted run."""
+
+    model_config = _CONFIG
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    description: str = ""
+    teaches: str = ""
+    """What the scenario shows (for the library's index and the report)."""
+    seed: int = 0
+    topology: Topology = "hybrid"
+    roster: Literal["all"] | list[BureauRef] = "all"
+    network: NetworkSpec = Field(default_factory=NetworkSpec)
+    duration: Annotated[float, Field(gt=0, le=30 * 86_400)] = 10.0
+    """Scenario seconds until injects and load stop."""
+    speed: Annotated[float, Field(gt=0, le=1_000_000)] = 1.0
+    """Scenario seconds per real second."""
+    drain: Annotated[float, Field(ge=0, le=600)] = 5.0
+    """Real seconds to let traffic settle after the end."""
+    review_delay: Seconds = 0.0
+    """Scenario seconds the General Secretariat takes to review a notice request."""
+    records: list[Record] = Field(default_factory=list)
+    injects: list[Inject] = Field(default_factory=list)
+    load: list[LoadGenerator] = Field(default_factory=list)
+    faults: list[Fault] = Field(default_factory=list)
+    expect: list[Expectation] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _names(self) -> Scenario:
+        names = [i.name for i in self.injects if i.name]
+        if len(names) != len(set(names)):
+            raise ValueError("inject names must be unique")
+        for index, expectation in enumerate(self.expect):
+            ref = getattr(expectation.delivered or expectation.acknowledged, "message", None)
+            if ref is not None and ref not in names:
+                raise ValueError(f"expect[{index}] refers to no inject named {ref!r}")
+        return self
+
+
+class ScenarioError(Exception):
+    """A scenario file that cannot be run: each problem as ``file:line: path: reason``.
+
+    Attributes:
+        problems: The lines, each naming the file, the line and the field.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def _lines(node: yaml.Node, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
+    """Map every path in a YAML document to the (1-based) line it starts on."""
+    found = {path: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*path, key.value)
+            found[child] = key.start_mark.line + 1
+            found.update({k: v for k, v in _lines(value, child).items() if k != child})
+    elif isinstance(node, yaml.SequenceNode):
+        for index, value in enumerate(node.value):
+            found.update(_lines(value, (*path, index)))
+    return found
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(document)"
+
+
+def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    """Validate scenario YAML.
+
+    Raises:
+        ScenarioError: Not YAML, or not a valid scenario; every problem with file and line.
+    """
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{mark.line + 1}" if mark is not None else "?"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError([f"{source}:{where}: not valid YAML: {problem}"]) from None
+    if not isinstance(data, dict) or node is None:
+        raise ScenarioError([f"{source}:1: a scenario is a mapping with at least a name"])
+    lines = _lines(node)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            loc = tuple(err["loc"])
+            probe = loc
+            while probe and probe not in lines:
+                probe = probe[:-1]
+            line = lines.get(probe, 1)
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{source}:{line}: {_dotted(loc)}: {message}")
+        raise ScenarioError(problems) from None
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate a scenario file.
+
+    Raises:
+        ScenarioError: Unreadable, not YAML, or not a valid scenario.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([f"{path}: cannot read: {exc}"]) from None
+    return parse_scenario(text, path.name)

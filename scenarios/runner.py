@@ -1,0 +1,660 @@
+"""The scenario runner: a network of bureaus, a broker, a clock, and the script played on them.
+
+Theory of operation. ``run_scenario`` builds the roster, a throwaway PKI, the link model and one
+:class:`~bureaus.Network`; gets a broker (embedded and secured by default, or an external URL);
+starts every bureau; then plays the script on the scenario clock as named tasks: one per inject,
+one per load generator, one per fault. When the scenario's duration has passed it lets traffic
+settle, stops everything, and checks the expectations against the event log.
+
+Every random draw (load arrivals, senders, recipients, link jitter and loss, message ids) comes
+from the scenario's seed, so the same seed gives the same injects, traffic and modelled delays.
+Keys and nonces never do: they come from the operating system.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from broker import BrokerTarget, EmbeddedBroker, parse_broker_url
+from broker.embedded import BrokerKind
+from bureaus import (
+    Clock,
+    Databases,
+    Event,
+    LinkModel,
+    LinkOverride,
+    Network,
+    NetworkContext,
+    Outage,
+    ReviewPolicy,
+    generate_pki,
+)
+from bureaus.events import EventKind
+from protocol import (
+    ArrestWarrant,
+    BlueNotice,
+    CaseMessage,
+    Diffusion,
+    DocumentQuery,
+    GreenNotice,
+    MessageBase,
+    NominalQuery,
+    NoticeCancelled,
+    NoticeRequest,
+    RedNotice,
+    Roster,
+    SearchHit,
+    SearchRequest,
+    ToAll,
+    ToBureaus,
+    VehicleQuery,
+    YellowNotice,
+    default_roster,
+    topics,
+)
+from protocol.iso3166 import ALPHA2
+from protocol.routing import Topology
+from scenarios.model import Inject, LoadGenerator, Scenario
+
+__all__ = ["RunOptions", "RunResult", "ScenarioRunError", "resolve", "run_scenario"]
+
+
+class ScenarioRunError(Exception):
+    """A scenario that cannot run here (unknown bureau, unreachable broker ...): one line."""
+
+
+@dataclass
+class RunOptions:
+    """How to run a scenario.
+
+    Attributes:
+        broker: ``embedded`` (Mosquitto if installed, else amqtt), ``embedded:mosquitto``,
+            ``embedded:amqtt``, or an ``mqtt://`` / ``mqtts://`` URL.
+        topology: Override the scenario's topology.
+        seed: Override the scenario's seed.
+        on_tick: Called about five times a second with (scenario seconds, duration, events).
+    """
+
+    broker: str = "embedded"
+    topology: Topology | None = None
+    seed: int | None = None
+    on_tick: Callable[[float, float, int], None] | None = None
+
+
+@dataclass
+class RunResult:
+    """What a run produced: the raw events and what the runner knows about them."""
+
+    scenario: Scenario
+    topology: Topology
+    seed: int
+    roster: Roster
+    broker_kind: str
+    broker_version: str
+    events: list[Event]
+    counters: dict[str, dict[str, int]]
+    inject_ids: dict[str, str] = field(default_factory=dict)
+    """Inject name → the id of the message whose delivery matters (publication for requests)."""
+    inject_times: dict[str, float] = field(default_factory=dict)
+    revoked_at: dict[str, float] = field(default_factory=dict)
+    wall_s: float = 0.0
+
+
+def resolve(group: str | list[str], roster: Roster, *, exclude: str | None = None) -> list[str]:
+    """Expand a group (``all-ncbs``, ``region:africa``, an id, or a list of those).
+
+    Raises:
+        ScenarioRunError: A bureau or region not in the roster.
+    """
+    items = group if isinstance(group, list) else [group]
+    out: list[str] = []
+    for item in items:
+        if item == "all-ncbs":
+            out += [b.id for b in roster.ncbs()]
+        elif item.startswith("region:"):
+            region = item.removeprefix("region:")
+            members = [b.id for b in roster.ncbs() if b.region == region]
+            if not members:
+                raise ScenarioRunError(f"no NCB of region {region!r} in the roster")
+            out += members
+        elif item in roster:
+            out.append(item)
+        else:
+            raise ScenarioRunError(f"bureau {item!r} is not in the roster")
+    return [b for b in dict.fromkeys(out) if b != exclude]
+
+
+def _roster(scenario: Scenario, topology: Topology) -> Roster:
+    full = default_roster()
+    if scenario.roster == "all":
+        return full
+    try:
+        wanted = set(scenario.roster) | {"gs"}
+        if topology == "regional":
+            for bureau in list(wanted):
+                rb = full.regional_bureau_of(bureau) if bureau in full else None
+                if rb is not None:
+                    wanted.add(rb.id)
+        return (
+            full.subset(b.id for b in full if b.id in wanted)
+            if wanted <= full.ids
+            else full.subset(sorted(wanted))
+        )
+    except Exception as exc:
+        raise ScenarioRunError(str(exc)) from exc
+
+
+def _links(scenario: Scenario, roster: Roster, seed: int) -> LinkModel:
+    spec = scenario.network
+    model = LinkModel(
+        roster,
+        seed=seed,
+        inflation=spec.inflation,
+        jitter_ms=spec.jitter_ms,
+        loss=spec.loss,
+        enabled=spec.model,
+        links={
+            (link.a, link.b): LinkOverride(
+                link.one_way_ms, link.extra_ms, link.jitter_ms, link.loss
+            )
+            for link in spec.links
+        },
+        regions={
+            r: LinkOverride(o.one_way_ms, o.extra_ms, o.jitter_ms, o.loss)
+            for r, o in spec.regions.items()
+        },
+    )
+    for fault in scenario.faults:
+        if fault.cut is not None:
+            w = fault.cut
+            model.outages.append(Outage(w.start, w.end, bureau=w.bureau, region=w.region))
+    return model
+
+
+def _databases(scenario: Scenario) -> Databases:
+    db = Databases()
+    for n, record in enumerate(scenario.records):
+        hit = SearchHit(
+            record_id=f"{record.database.upper()}-{n + 1}",
+            summary=record.summary,
+            owner=record.owner,
+        )
+        if record.database == "nominal":
+            db.persons[record.value.upper()] = hit
+        elif record.database == "sltd":
+            db.documents[(record.country, record.value)] = hit
+        else:
+            db.vehicles[record.value] = hit
+    return db
+
+
+class _Player:
+    """Plays one scenario on one network."""
+
+    def __init__(
+        self, scenario: Scenario, network: Network, broker: EmbeddedBroker | None, result: RunResult
+    ) -> None:
+        self.s = scenario
+        self.net = network
+        self.ctx = network.ctx
+        self.broker = broker
+        self.result = result
+        self.roster = network.ctx.roster
+
+    # time ------------------------------------------------------------------------------------
+
+    async def at(self, t: float) -> None:
+        wait = self.ctx.clock.real_s(t - self.ctx.clock.scenario_s())
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def note(self, kind: EventKind, bureau: str, detail: str, **fields: Any) -> None:
+        self.ctx.events.add(
+            Event(
+                kind=kind,
+                t_ns=time.time_ns(),
+                t_s=round(self.ctx.clock.scenario_s(), 6),
+                bureau=bureau,
+                detail=detail,
+                **fields,
+            )
+        )
+
+    def now(self) -> datetime:
+        return self.ctx.clock.wall()
+
+    def submit(self, sender: str, message: MessageBase, to: list[str] | None = None) -> None:
+        try:
+            self.net[sender].submit(message, to)
+        except Exception as exc:  # a failure to send is an event, not a crash of the run
+            self.note(
+                "shed",
+                sender,
+                f"could not send: {exc}",
+                message_id=str(message.message_id),
+                message_kind=message.kind,
+                reason="send_failed",
+            )
+
+    # injects ---------------------------------------------------------------------------------
+
+    def _notice(self, action: Any, sender: str) -> Any:
+        nationality = sender if sender in ALPHA2 else "FR"
+        common: dict[str, Any] = {
+            "name": action.name,
+            "forename": action.forename,
+            "date_of_birth": action.date_of_birth,
+            "nationalities": tuple(action.nationalities)
+            if action.nationalities is not None
+            else (nationality,),
+        }
+        if action.notice == "red":
+            return RedNotice(
+                **common,
+                arrest_warrants=(
+                    ArrestWarrant(issuing_country_id=nationality, charge=action.summary),
+                ),
+            )
+        if action.notice == "yellow":
+            return YellowNotice(**common)
+        if action.notice == "blue":
+            return BlueNotice(**common, information_sought=action.summary)
+        return GreenNotice(**common, criminal_activity=action.summary)
+
+    async def inject(self, index: int, inject: Inject) -> None:
+        await self.at(inject.at)
+        mid = self.ctx.derive_id("inject", index)
+        name = inject.name or f"inject-{index}"
+        self.result.inject_times[name] = inject.at
+        key = str(mid)
+        now = self.now()
+        action = inject.action
+        self.note("inject", "controller", f"{name}: {action}", message_id=key)
+        if inject.notice_request is not None:
+            a = inject.notice_request
+            self.submit(
+                a.sender,
+                NoticeRequest(
+                    message_id=mid,
+                    sender=a.sender,
+                    recipients=ToBureaus(bureaus=("gs",)),
+                    created_at=now,
+                    notice=self._notice(a, a.sender),
+                    summary_of_facts=a.summary,
+                    priority=a.priority,
+                ),
+            )
+            key = str(self.ctx.derive_id("published", mid))
+        elif inject.diffusion is not None:
+            d = inject.diffusion
+            to = resolve(d.to, self.roster, exclude=d.sender)
+            self.submit(
+                d.sender,
+                Diffusion(
+                    message_id=mid,
+                    sender=d.sender,
+                    recipients=ToBureaus(bureaus=tuple(to)),
+                    created_at=now,
+                    diffusion_type=d.type,
+                    text=d.text,
+                    priority=d.priority,
+                ),
+            )
+        elif inject.case_message is not None:
+            c = inject.case_message
+            to = resolve(c.to, self.roster, exclude=c.sender)
+            self.submit(
+                c.sender,
+                CaseMessage(
+                    message_id=mid,
+                    sender=c.sender,
+                    recipients=ToBureaus(bureaus=tuple(to)),
+                    created_at=now,
+                    case_reference=c.case,
+                    subject=c.subject,
+                    body=c.body,
+                    priority=c.priority,
+                ),
+            )
+        elif inject.search is not None:
+            q = inject.search
+            self.submit(
+                q.sender,
+                self._search(
+                    mid,
+                    sender=q.sender,
+                    database=q.database,
+                    value=q.value,
+                    country=q.country,
+                    priority=q.priority,
+                ),
+            )
+        elif inject.cancel_notice is not None:
+            await self._cancel(mid, inject.cancel_notice.notice, inject.cancel_notice.reason)
+        elif inject.revoke is not None:
+            bureau = inject.revoke.bureau
+            serial = self.net.pki.identities[bureau].certificate.serial
+            await self.net.revoke([serial])
+            self.result.revoked_at[bureau] = self.ctx.clock.scenario_s()
+        elif inject.rotate_key is not None:
+            self._rotate(inject.rotate_key.bureau)
+        self.result.inject_ids[name] = key
+
+    def _search(
+        self,
+        mid: UUID,
+        *,
+        sender: str,
+        database: str,
+        value: str,
+        country: str,
+        priority: Any = "routine",
+    ) -> SearchRequest:
+        if database == "nominal":
+            query: Any = NominalQuery(name=value)
+        elif database == "sltd":
+            query = DocumentQuery(document_number=value, issuing_country=country)
+        else:
+            query = VehicleQuery(vin=value) if len(value) == 17 else VehicleQuery(plate=value)
+        return SearchRequest(
+            message_id=mid,
+            sender=sender,
+            recipients=ToBureaus(bureaus=("gs",)),
+            created_at=self.now(),
+            query=query,
+            priority=priority,
+        )
+
+    async def _cancel(self, mid: UUID, notice_name: str, reason: str) -> None:
+        request_id = self.result.inject_ids.get(notice_name)
+        gs = self.net["gs"]
+        request = self.ctx.derive_id("inject", self._index_of(notice_name))
+        entity = gs.published.get(request)
+        if request_id is None or entity is None:
+            self.note(
+                "shed", "gs", f"cannot cancel {notice_name!r}: not published", reason="send_failed"
+            )
+            return
+        self.submit(
+            "gs",
+            NoticeCancelled(
+                message_id=mid,
+                sender="gs",
+                recipients=ToAll(),
+                created_at=self.now(),
+                entity_id=entity,
+                reason=reason,
+            ),
+        )
+
+    def _index_of(self, name: str) -> int:
+        for index, inject in enumerate(self.s.injects):
+            if (inject.name or f"inject-{index}") == name:
+                return index
+        return -1
+
+    def _rotate(self, bureau: str) -> None:
+        identity = self.net.pki.authority.issue(
+            self.roster.get(bureau), self.now(), timedelta(days=30)
+        )
+        node = self.net[bureau]
+        node.codec.credentials = node.codec.credentials.rotate(
+            identity, self.now(), timedelta(hours=1)
+        )
+        # the new certificate is announced to every bureau (in-process distribution)
+        for other in self.net.bureaus.values():
+            other.codec.trust.add(identity.certificate.der)
+        self.note("inject", bureau, f"keys rotated, new certificate {identity.certificate.serial}")
+
+    # load ------------------------------------------------------------------------------------
+
+    async def load(self, index: int, gen: LoadGenerator) -> None:
+        rng = random.Random(f"{self.result.seed}|load|{index}")  # noqa: S311 - traffic model
+        senders = resolve(gen.senders, self.roster)
+        targets = resolve(gen.to, self.roster)
+        kinds = list(gen.mix)
+        weights = [gen.mix[k] for k in kinds]
+        end = self.s.duration if gen.end is None else min(gen.end, self.s.duration)
+        t = gen.start
+        n = 0
+        while True:
+            t += rng.expovariate(gen.rate)
+            if t >= end:
+                return
+            kind = rng.choices(kinds, weights)[0]
+            sender = rng.choice(senders)
+            mid = self.ctx.derive_id("load", index, n)
+            n += 1
+            if self.ctx.clock.scenario_s() < t:
+                await self.at(t)
+            if kind == "search":
+                value = f"L{rng.randrange(10**7):07d}"
+                message: MessageBase = self._search(
+                    mid, sender=sender, database="sltd", value=value, country="FR"
+                )
+                self.submit(sender, message)
+                continue
+            choices = [b for b in targets if b != sender] or targets
+            recipient = rng.choice(choices)
+            if kind == "diffusion":
+                message = Diffusion(
+                    message_id=mid,
+                    sender=sender,
+                    recipients=ToBureaus(bureaus=(recipient,)),
+                    created_at=self.now(),
+                    diffusion_type="information",
+                    text="Routine information request.",
+                )
+            else:
+                message = CaseMessage(
+                    message_id=mid,
+                    sender=sender,
+                    recipients=ToBureaus(bureaus=(recipient,)),
+                    created_at=self.now(),
+                    case_reference=f"LOAD/{index}/{n}",
+                    subject="Case follow-up",
+                    body="Routine case exchange.",
+                )
+            self.submit(sender, message)
+
+    # faults ----------------------------------------------------------------------------------
+
+    async def fault(self, index: int) -> None:
+        fault = self.s.faults[index]
+        window = fault.offline or fault.degrade or fault.cut
+        if fault.offline is not None and window is not None:
+            bureaus = self._affected(window.bureau, window.region)
+            await self.at(window.start)
+            self.note("fault", ",".join(bureaus), f"offline until t={window.end:g}")
+            await self.net.stop(bureaus, graceful=False)
+            await self.at(window.end)
+            await self.net.start(bureaus)
+            self.note("fault", ",".join(bureaus), "back online")
+        elif fault.degrade is not None and window is not None:
+            await self.at(window.start)
+            override = LinkOverride(extra_ms=window.extra_ms, loss=window.loss)
+            if window.region is not None:
+                self.ctx.links.regions[window.region] = override
+            elif window.bureau is not None:
+                self.ctx.links.bureaus[window.bureau] = override
+            self.note(
+                "fault",
+                window.bureau or f"region:{window.region}",
+                f"links degraded (+{window.extra_ms:g} ms, loss {window.loss:g})",
+            )
+            await self.at(window.end)
+            if window.region is not None:
+                self.ctx.links.regions.pop(window.region, None)
+            elif window.bureau is not None:
+                self.ctx.links.bureaus.pop(window.bureau, None)
+            self.note("fault", window.bureau or f"region:{window.region}", "links restored")
+        elif fault.cut is not None and window is not None:
+            await self.at(window.start)
+            self.note(
+                "fault",
+                window.bureau or f"region:{window.region}",
+                f"links cut until t={window.end:g}",
+            )
+            await self.at(window.end)
+            self.note("fault", window.bureau or f"region:{window.region}", "links restored")
+        elif fault.broker_restart is not None:
+            await self.at(fault.broker_restart.at)
+            if self.broker is None:
+                self.note("fault", "broker", "restart skipped: the broker is external")
+                return
+            self.note("fault", "broker", "broker killed")
+            await asyncio.to_thread(self.broker.kill)
+            await asyncio.to_thread(self.broker.restart)
+            self.note("fault", "broker", "broker restarted")
+        elif fault.compromised is not None:
+            await self._compromised(fault.compromised)
+
+    def _affected(self, bureau: str | None, region: str | None) -> list[str]:
+        if bureau is not None:
+            return resolve(bureau, self.roster)
+        return resolve(f"region:{region}", self.roster)
+
+    async def _compromised(self, spec: Any) -> None:
+        await self.at(spec.at)
+        node = self.net[spec.bureau]
+        self.note("fault", spec.bureau, f"compromised: sending hostile traffic to {spec.target}")
+        rng = random.Random(f"{self.result.seed}|hostile|{spec.bureau}")  # noqa: S311
+        inbox = topics.inbox(spec.target)
+        base = Diffusion(
+            message_id=self.ctx.derive_id("hostile", spec.bureau),
+            sender=spec.bureau,
+            recipients=ToBureaus(bureaus=(spec.target,)),
+            created_at=self.now(),
+            diffusion_type="information",
+            text="Genuine message, soon replayed.",
+        )
+        genuine = node.submit(base)
+        await asyncio.sleep(0.2)
+        for n in range(spec.forged):
+            forged = bytearray(genuine)
+            forged[200 + n % 50] ^= 0x5A  # inside the signed bytes: the signature breaks
+            await node.publish_raw(inbox, bytes(forged))
+        for _ in range(spec.replayed):
+            await node.publish_raw(inbox, genuine)
+        for _ in range(spec.garbage):
+            await node.publish_raw(inbox, rng.randbytes(rng.randrange(1, 400)))
+
+    # the whole play --------------------------------------------------------------------------
+
+    async def play(self, on_tick: Callable[[float, float, int], None] | None) -> None:
+        tasks: list[asyncio.Task[None]] = []
+
+        def spawn(coro: Coroutine[Any, Any, None], name: str) -> None:
+            tasks.append(asyncio.create_task(coro, name=name))
+
+        for index, inject in enumerate(self.s.injects):
+            spawn(self.inject(index, inject), f"inject[{index}]")
+        for index, gen in enumerate(self.s.load):
+            spawn(self.load(index, gen), f"load[{index}]")
+        for index in range(len(self.s.faults)):
+            spawn(self.fault(index), f"fault[{index}]")
+        end = self.s.duration
+        while self.ctx.clock.scenario_s() < end:
+            if on_tick is not None:
+                on_tick(self.ctx.clock.scenario_s(), end, len(self.ctx.events))
+            await asyncio.sleep(
+                min(0.2, max(0.0, self.ctx.clock.real_s(end - self.ctx.clock.scenario_s())))
+            )
+        # injects and faults scheduled at the very end still run; then traffic settles
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        for task, outcome in zip(tasks, results, strict=True):
+            if isinstance(outcome, BaseException):
+                self.note("fault", "controller", f"{task.get_name()} failed: {outcome!r}")
+        await self.net.settle(quiet_s=0.3, timeout=max(1.0, self.s.drain))
+        if on_tick is not None:
+            on_tick(end, end, len(self.ctx.events))
+
+
+async def run_scenario(scenario: Scenario, options: RunOptions | None = None) -> RunResult:
+    """Run a scenario on a real broker and return its events.
+
+    Raises:
+        ScenarioRunError: The scenario names bureaus not in the roster, or the broker cannot be
+            used; the message is one line.
+    """
+    options = options or RunOptions()
+    topology: Topology = options.topology or scenario.topology
+    seed = scenario.seed if options.seed is None else options.seed
+    roster = _roster(scenario, topology)
+    _check_names(scenario, roster)
+    ctx = NetworkContext(
+        roster,
+        topology,
+        BrokerTarget("127.0.0.1", 0),
+        _links(scenario, roster, seed),
+        clock=Clock(speed=scenario.speed),
+        seed=seed,
+        review=ReviewPolicy(delay_s=scenario.review_delay),
+        databases=_databases(scenario),
+    )
+    network = Network(ctx, generate_pki(roster, datetime.now(UTC)))
+    result = RunResult(scenario, topology, seed, roster, "", "", ctx.events.events, {})
+    started = time.perf_counter()
+    embedded: EmbeddedBroker | None = None
+    async with contextlib.AsyncExitStack() as stack:
+        if options.broker.startswith("embedded"):
+            kind = options.broker.partition(":")[2] or "auto"
+            if kind not in ("auto", "mosquitto", "amqtt"):
+                raise ScenarioRunError(f"unknown embedded broker {kind!r}")
+            kind_t: BrokerKind = kind  # type: ignore[assignment]
+            embedded = EmbeddedBroker(kind=kind_t, security=network.security(), persistence=True)
+            await asyncio.to_thread(embedded.start)
+            stack.callback(embedded.stop)
+            ctx.target = BrokerTarget(
+                embedded.host, embedded.port, kind=embedded.kind, version=embedded.version
+            )
+        else:
+            ctx.target = parse_broker_url(options.broker)
+        result.broker_kind = ctx.target.kind
+        result.broker_version = ctx.target.version
+        try:
+            await network.start(timeout=20)
+        except Exception as exc:
+            await network.stop()
+            raise ScenarioRunError(f"bureaus could not connect to {ctx.target.url}: {exc}") from exc
+        ctx.clock.restart()
+        try:
+            await _Player(scenario, network, embedded, result).play(options.on_tick)
+        finally:
+            await network.stop()
+    result.wall_s = time.perf_counter() - started
+    result.counters = {b: dict(n.counters) for b, n in network.bureaus.items()}
+    return result
+
+
+def _check_names(scenario: Scenario, roster: Roster) -> None:
+    def check(group: str | list[str]) -> None:
+        resolve(group, roster)
+
+    for inject in scenario.injects:
+        for action in (inject.notice_request, inject.diffusion, inject.case_message, inject.search):
+            if action is not None:
+                check(action.sender)
+        for action in (inject.diffusion, inject.case_message):
+            if action is not None:
+                check(action.to)
+        for bureau_action in (inject.revoke, inject.rotate_key):
+            if bureau_action is not None:
+                check(bureau_action.bureau)
+    for gen in scenario.load:
+        check(gen.senders)
+        check(gen.to)
+    for fault in scenario.faults:
+        window = fault.offline or fault.degrade or fault.cut
+        if window is not None and window.bureau is not None:
+            check(window.bureau)
+        if fault.compromised is not None:
+            check([fault.compromised.bureau, fault.compromised.target])
