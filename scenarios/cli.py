@@ -312,6 +312,12 @@ def _print_summary(
 )
 @click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
 @click.option(
+    "--duration",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Override the scenario's duration (scenario seconds), for a shortened run.",
+)
+@click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -324,6 +330,7 @@ def run(
     broker: str,
     topology: Topology | None,
     seed: int | None,
+    duration: float | None,
     out_dir: Path | None,
     quiet: bool,
 ) -> None:
@@ -334,7 +341,8 @@ def run(
     scenario = _load(scenario_file)
     out_dir = out_dir or Path("reports") / scenario.name
     try:
-        result = _run(scenario, RunOptions(broker=broker, topology=topology, seed=seed), quiet)
+        options = RunOptions(broker=broker, topology=topology, seed=seed, duration=duration)
+        result = _run(scenario, options, quiet)
     except (ScenarioRunError, BrokerError) as exc:
         raise CliError(str(exc)) from exc
     summary = summarise(result)

@@ -169,7 +169,7 @@ def _check(result: RunResult, expectation: Expectation) -> ExpectationResult:  #
         spec = expectation.delivered
         mid = result.inject_ids.get(spec.message)
         start = result.inject_times.get(spec.message, 0.0)
-        wanted = set(resolve(spec.to, roster))
+        wanted = set(resolve(spec.to, roster)) - {result.inject_senders.get(spec.message, "")}
         got = {
             e.bureau
             for e in events
@@ -186,7 +186,7 @@ def _check(result: RunResult, expectation: Expectation) -> ExpectationResult:  #
         spec_a = expectation.acknowledged
         mid = result.inject_ids.get(spec_a.message)
         start = result.inject_times.get(spec_a.message, 0.0)
-        wanted = set(resolve(spec_a.by, roster))
+        wanted = set(resolve(spec_a.by, roster)) - {result.inject_senders.get(spec_a.message, "")}
         got = {
             e.peer
             for e in events

@@ -52,7 +52,7 @@ class NoticeRequestAction(_Action):
     """An NCB asks the General Secretariat to publish a notice."""
 
     sender: BureauRef = Field(alias="from")
-    notice: Literal["red", "yellow", "blue", "green"] = "red"
+    notice: Literal["red", "yellow", "blue", "green", "silver"] = "red"
     name: str = "EXEMPLE"
     forename: str | None = "JEAN"
     date_of_birth: str | None = "1980/01"

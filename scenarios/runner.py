@@ -40,6 +40,7 @@ from bureaus import (
 from bureaus.events import EventKind
 from protocol import (
     ArrestWarrant,
+    Asset,
     BlueNotice,
     CaseMessage,
     Diffusion,
@@ -53,6 +54,7 @@ from protocol import (
     Roster,
     SearchHit,
     SearchRequest,
+    SilverNotice,
     ToAll,
     ToBureaus,
     VehicleQuery,
@@ -86,6 +88,8 @@ class RunOptions:
     broker: str = "embedded"
     topology: Topology | None = None
     seed: int | None = None
+    duration: float | None = None
+    """Override the scenario's duration (scenario seconds), for shortened runs."""
     on_tick: Callable[[float, float, int], None] | None = None
 
 
@@ -104,6 +108,8 @@ class RunResult:
     inject_ids: dict[str, str] = field(default_factory=dict)
     """Inject name → the id of the message whose delivery matters (publication for requests)."""
     inject_times: dict[str, float] = field(default_factory=dict)
+    inject_senders: dict[str, str] = field(default_factory=dict)
+    """Inject name → the sender of that message (never expected to receive it)."""
     revoked_at: dict[str, float] = field(default_factory=dict)
     wall_s: float = 0.0
 
@@ -267,6 +273,18 @@ class _Player:
             return YellowNotice(**common)
         if action.notice == "blue":
             return BlueNotice(**common, information_sought=action.summary)
+        if action.notice == "silver":
+            return SilverNotice(
+                **common,
+                predicate_offence=action.summary,
+                assets=(
+                    Asset(
+                        asset_type="bank-account",
+                        description="Accounts receiving the proceeds",
+                        country=nationality,
+                    ),
+                ),
+            )
         return GreenNotice(**common, criminal_activity=action.summary)
 
     async def inject(self, index: int, inject: Inject) -> None:
@@ -326,6 +344,7 @@ class _Player:
             )
         elif inject.search is not None:
             q = inject.search
+            key = str(self.ctx.derive_id("result", mid))  # what matters: the answer comes back
             self.submit(
                 q.sender,
                 self._search(
@@ -347,6 +366,10 @@ class _Player:
         elif inject.rotate_key is not None:
             self._rotate(inject.rotate_key.bureau)
         self.result.inject_ids[name] = key
+        sender = getattr(getattr(inject, action), "sender", "controller")
+        if action in ("notice_request", "search"):
+            sender = "gs"  # the publication and the answer come from the General Secretariat
+        self.result.inject_senders[name] = sender
 
     def _search(
         self,
@@ -545,7 +568,9 @@ class _Player:
         for _ in range(spec.replayed):
             await node.publish_raw(inbox, genuine)
         for _ in range(spec.garbage):
-            await node.publish_raw(inbox, rng.randbytes(rng.randrange(1, 400)))
+            await node.publish_raw(
+                inbox, rng.randbytes(rng.randrange(1, 250))
+            )  # too short: malformed
 
     # the whole play --------------------------------------------------------------------------
 
@@ -586,6 +611,8 @@ async def run_scenario(scenario: Scenario, options: RunOptions | None = None) ->
             used; the message is one line.
     """
     options = options or RunOptions()
+    if options.duration is not None:
+        scenario = scenario.model_copy(update={"duration": options.duration})
     topology: Topology = options.topology or scenario.topology
     seed = scenario.seed if options.seed is None else options.seed
     roster = _roster(scenario, topology)
@@ -618,6 +645,7 @@ async def run_scenario(scenario: Scenario, options: RunOptions | None = None) ->
             )
         else:
             ctx.target = parse_broker_url(options.broker)
+            await _probe(ctx.target)
         result.broker_kind = ctx.target.kind
         result.broker_version = ctx.target.version
         try:
@@ -633,6 +661,19 @@ async def run_scenario(scenario: Scenario, options: RunOptions | None = None) ->
     result.wall_s = time.perf_counter() - started
     result.counters = {b: dict(n.counters) for b, n in network.bureaus.items()}
     return result
+
+
+async def _probe(target: BrokerTarget) -> None:
+    """Fail fast, with one line, when an external broker does not even accept TCP."""
+    try:
+        _reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(target.host, target.port), timeout=5
+        )
+    except (OSError, TimeoutError) as exc:
+        raise ScenarioRunError(f"cannot reach the broker at {target.url}: {exc}") from None
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
 
 
 def _check_names(scenario: Scenario, roster: Roster) -> None:

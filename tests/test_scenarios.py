@@ -1,0 +1,276 @@
+"""Scenarios: the file format's errors, every bundled scenario run for real, reports, compare."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from broker import free_port
+from protocol import default_roster
+from scenarios.cli import LIBRARY, main
+from scenarios.metrics import check_expectations, route_class, summarise
+from scenarios.model import ScenarioError, load_scenario, parse_scenario
+from scenarios.report import write_report
+from scenarios.runner import RunOptions, _roster, run_scenario
+from tests.conftest import require_mosquitto
+
+BUNDLED = sorted(p.stem for p in LIBRARY.glob("*.yaml"))
+SHORTENED = {"steady-state": 3.0}  # scenario seconds in the test suite
+
+
+def test_the_library_has_the_six_scenarios() -> None:
+    assert set(BUNDLED) == {
+        "red-notice",
+        "fugitive-roundup",
+        "terror-attack",
+        "migrant-smuggling",
+        "online-fraud",
+        "steady-state",
+    }
+    for name in BUNDLED:
+        scenario = load_scenario(LIBRARY / f"{name}.yaml")
+        assert scenario.name == name
+        assert scenario.description
+        assert scenario.teaches
+        assert scenario.expect
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+async def test_bundled_scenario_runs_and_its_expectations_pass(name: str, tmp_path: Path) -> None:
+    require_mosquitto()
+    scenario = load_scenario(LIBRARY / f"{name}.yaml")
+    result = await run_scenario(scenario, RunOptions(duration=SHORTENED.get(name)))
+    summary = summarise(result)
+    verdicts = check_expectations(result)
+    failed = [f"{v.name}: {v.detail}" for v in verdicts if not v.passed]
+    assert failed == []
+    assert summary["messages"]["delivered"] > 0
+    write_report(result, summary, verdicts, tmp_path)
+    for produced in ("summary.json", "events.jsonl", "report.html", "report.md"):
+        assert (tmp_path / produced).stat().st_size > 0
+    written = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    for key in (
+        "scenario",
+        "topology",
+        "seed",
+        "broker",
+        "bureaus",
+        "messages",
+        "latency_ms",
+        "expectations",
+        "wall_s",
+    ):
+        assert key in written
+    assert {"p50", "p90", "p99", "p999", "max", "measured", "modelled"} <= set(
+        written["latency_ms"]["overall"]
+    )
+    lines = (tmp_path / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(result.events)
+
+
+def test_a_typo_in_a_field_name_is_exit_2_with_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "typo.yaml"
+    bad.write_text(
+        "name: typo\nseed: 1\ninjects:\n  - at: 1\n    diffusion:\n"
+        "      from: FR\n      to: [DE]\n      txet: hello\n",
+        encoding="utf-8",
+    )
+    assert main(["run", str(bad), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "typo.yaml:8: injects[0].diffusion.txet: Extra inputs are not permitted" in err
+
+
+def test_an_inject_at_a_negative_time_is_exit_2_with_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "negative.yaml"
+    bad.write_text(
+        "name: negative\ninjects:\n  - at: 3\n    search: {from: FR}\n"
+        "  - at: -1\n    search: {from: DE}\n",
+        encoding="utf-8",
+    )
+    assert main(["run", str(bad), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "negative.yaml:5: injects[1].at: Input should be greater than or equal to 0" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name: [unclosed", "not valid YAML"),
+        ("- just a list", "a scenario is a mapping"),
+        ("name: x\ntopology: ring\n", "topology"),
+        ("name: x\nexpect:\n  - delivered: {message: nope, to: FR}\n", "no inject named 'nope'"),
+        ("name: x\ninjects:\n  - at: 1\n", "exactly one action"),
+        ("name: x\nfaults:\n  - offline: {bureau: FR, from: 5, to: 2}\n", "'to' must be after"),
+    ],
+)
+def test_bad_scenarios_name_the_problem(text: str, message: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, "bad.yaml")
+    assert message in str(info.value)
+    assert all(p.startswith("bad.yaml:") for p in info.value.problems)
+
+
+def test_an_unknown_bureau_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "ghost.yaml"
+    bad.write_text("name: ghost\ninjects:\n  - at: 1\n    search: {from: XQ}\n", encoding="utf-8")
+    assert main(["run", str(bad), "--quiet", "--out", str(tmp_path / "r")]) == 2
+    assert "bureau 'XQ' is not in the roster" in capsys.readouterr().err
+
+
+def test_an_unreachable_external_broker_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "run",
+            "red-notice",
+            "--quiet",
+            "--broker",
+            f"mqtt://127.0.0.1:{free_port()}",
+            "--out",
+            str(tmp_path / "r"),
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bureaunet: error: cannot reach the broker")
+    assert err.count("\n") == 1
+
+
+SMALL = """
+name: small
+seed: 99
+roster: [gs, FR, DE, KE, BR, JP]
+duration: 1.5
+network: {jitter_ms: 3, loss: 0.05}
+injects:
+  - {at: 0.2, name: d1, diffusion: {from: FR, to: [DE, KE, JP]}}
+load:
+  - {rate: 20, mix: {search: 1, diffusion: 1}, from: [FR, DE, KE, BR, JP], to: [FR, DE, KE, BR, JP]}
+expect:
+  - zero_loss: true
+"""
+
+
+async def test_the_same_seed_gives_the_same_traffic_and_modelled_delays() -> None:
+    require_mosquitto()
+    scenario = parse_scenario(SMALL)
+
+    async def once() -> tuple[list[tuple[str, str, str]], dict[tuple[str, str], float]]:
+        result = await run_scenario(scenario)
+        sent = sorted(
+            (e.message_id or "", e.message_kind or "", e.bureau)
+            for e in result.events
+            if e.kind == "sent"
+        )
+        modelled = {
+            (e.message_id or "", e.bureau): round(e.modelled_ms or 0.0, 6)
+            for e in result.events
+            if e.kind == "delivered"
+        }
+        return sent, modelled
+
+    first, second = await once(), await once()
+    assert first[0] == second[0]
+    assert len(first[0]) > 10
+    assert first[1] == second[1]
+    other = await run_scenario(scenario, RunOptions(seed=100))
+    assert sorted(e.message_id for e in other.events if e.kind == "sent") != [
+        m for m, _k, _b in first[0]
+    ]
+
+
+def test_compare_four_topologies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    require_mosquitto()
+    out = tmp_path / "cmp"
+    assert main(["compare", "red-notice", "--quiet", "--out", str(out)]) == 0
+    rows = {r["topology"]: r for r in json.loads((out / "compare.json").read_text("utf-8"))}
+    assert set(rows) == {"hub", "regional", "mesh", "hybrid"}
+    assert (out / "compare.png").stat().st_size > 1000
+    assert "topologies compared" in (out / "compare.md").read_text("utf-8")
+    assert rows["mesh"]["mean_hops"] < rows["hub"]["mean_hops"]
+    assert rows["mesh"]["mean_hops"] < rows["regional"]["mean_hops"]
+    hub_routes = [
+        tuple(json.loads(line).get("route", ()))
+        for line in (out / "hub" / "events.jsonl").read_text("utf-8").splitlines()
+        if json.loads(line)["kind"] == "delivered"
+    ]
+    assert hub_routes
+    assert all("gs" in route for route in hub_routes)
+    assert {route_class(r) for r in hub_routes} <= {"direct", "via gs"}
+    assert "hub" in capsys.readouterr().out
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_html_report_renders_in_headless_chromium(tmp_path: Path) -> None:
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("chromium is not installed (.ci/run installs it)")
+    require_mosquitto()
+    out = tmp_path / "report"
+    assert main(["run", "red-notice", "--quiet", "--out", str(out)]) == 0
+    shot = tmp_path / "shot.png"
+    proc = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1200,4000",
+            f"--screenshot={shot}",
+            "--virtual-time-budget=3000",
+            (out / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert shot.exists(), proc.stderr[-2000:]
+    assert shot.stat().st_size > 50_000  # plots rendered, not a blank page
+    console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line]
+    assert console == []
+    dom = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            f"--user-data-dir={tmp_path / 'profile2'}",
+            "--dump-dom",
+            (out / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    ).stdout
+    assert dom.count('src="data:image/png;base64,') == 4
+
+
+def test_roster_subset_gets_the_general_secretariat() -> None:
+    scenario = parse_scenario("name: x\nroster: [FR, DE]\ntopology: regional\n")
+    roster = _roster(scenario, "regional")
+    assert {"gs", "FR", "DE"} <= roster.ids
+    assert len(roster) < len(default_roster())
