@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,8 +37,12 @@ from protocol import (
     __version__,
     decode_as,
     default_roster,
+    encode,
     json_schemas,
 )
+from protocol.asyncapi import asyncapi_document
+from protocol.compat import diff_schema_sets
+from protocol.generate import GENERATABLE, generate
 from protocol.routing import TOPOLOGIES, Topology
 from scenarios.metrics import ExpectationResult, check_expectations, summarise
 from scenarios.model import Scenario, ScenarioError, load_scenario
@@ -90,9 +95,93 @@ def schema_export(out_dir: Path) -> None:
         for name, document in schemas.items():
             path = out_dir / f"{name}.schema.json"
             path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", "utf-8")
+        (out_dir / "asyncapi.json").write_text(
+            json.dumps(asyncapi_document(), indent=2) + "\n", "utf-8"
+        )
     except OSError as exc:
         raise CliError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
-    out.print(f"wrote {len(schemas)} schemas to {out_dir}", markup=False)
+    out.print(f"wrote {len(schemas)} JSON Schemas and asyncapi.json to {out_dir}", markup=False)
+
+
+def _schema_set(directory: Path) -> dict[str, dict[str, Any]]:
+    if not directory.is_dir():
+        raise CliError(f"{directory} is not a directory of exported schemas")
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(directory.glob("*.schema.json")):
+        try:
+            found[path.name.removesuffix(".schema.json")] = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CliError(f"cannot read {path}: {exc}") from exc
+    if not found:
+        raise CliError(f"no *.schema.json files in {directory}")
+    return found
+
+
+@schema.command("diff")
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
+def schema_diff(old: Path, new: Path, as_json: bool) -> None:
+    """Classify every change between two exported schema directories.
+
+    Exit 1 when any change is breaking, 0 otherwise, 2 for bad input.
+    """
+    changes = diff_schema_sets(_schema_set(old), _schema_set(new))
+    breaking = [c for c in changes if c.breaking]
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "breaking": len(breaking),
+                    "compatible": len(changes) - len(breaking),
+                    "changes": [c.as_dict() for c in changes],
+                }
+            )
+        )
+    else:
+        for change in changes:
+            label = "BREAKING  " if change.breaking else "compatible"
+            out.print(
+                f"{label}  {change.schema}  {change.path}: {change.rule}: {change.detail}",
+                markup=False,
+            )
+        out.print(
+            f"{len(breaking)} breaking, {len(changes) - len(breaking)} compatible", markup=False
+        )
+    if breaking:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command("generate")
+@click.argument("kind", metavar="KIND")
+@click.option("--count", default=10, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write JSON lines to this file instead of standard output.",
+)
+def generate_command(kind: str, count: int, seed: int, out_file: Path | None) -> None:
+    """Write realistic, synthetic example messages of KIND, one JSON document per line.
+
+    KIND is a message kind (such as diffusion) or a notice (such as red-notice). Everyone in them
+    is invented.
+    """
+    if kind not in GENERATABLE:
+        raise CliError(f"unknown kind {kind!r} (one of: {', '.join(GENERATABLE)})")
+    rng = random.Random(seed)  # noqa: S311 - example data, not secrets
+    lines = [encode(item).decode("utf-8") for item in generate(kind, count, rng)]
+    text = "\n".join(lines) + "\n"
+    if out_file is None:
+        sys.stdout.write(text)
+        return
+    try:
+        out_file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {out_file}: {exc.strerror or exc}") from exc
+    err.print(f"wrote {count} {kind} examples to {out_file}", markup=False)
 
 
 @cli.command("validate")

@@ -1,0 +1,144 @@
+"""Schema tools for engineers: AsyncAPI export, compatibility diff, generated test data."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from protocol import MESSAGE_KINDS, decode_as, encode
+from protocol.asyncapi import asyncapi_document
+from protocol.generate import GENERATABLE, generate
+from scenarios.cli import main
+
+DATA = Path(__file__).parent / "data"
+ASYNCAPI_SCHEMA = json.loads((DATA / "asyncapi-3.0.0.schema.json").read_text(encoding="utf-8"))
+
+
+def asyncapi_errors(document: dict[str, object]) -> list[str]:
+    validator = jsonschema.Draft7Validator(ASYNCAPI_SCHEMA)
+    return [e.message for e in validator.iter_errors(document)]
+
+
+def test_exported_asyncapi_document_is_valid_asyncapi_3(tmp_path: Path) -> None:
+    assert main(["schema", "export", "--out", str(tmp_path)]) == 0
+    document = json.loads((tmp_path / "asyncapi.json").read_text(encoding="utf-8"))
+    assert document["asyncapi"] == "3.0.0"
+    assert asyncapi_errors(document) == []
+
+
+def test_the_validator_can_fail() -> None:
+    broken = asyncapi_document()
+    del broken["info"]
+    broken["channels"]["inbox"]["parameters"]["bureau_id"]["pattern"] = "x"  # not allowed in 3.0
+    assert len(asyncapi_errors(broken)) >= 2
+
+
+def test_asyncapi_covers_channels_messages_and_mqtt_bindings() -> None:
+    document = asyncapi_document()
+    addresses = {c["address"] for c in document["channels"].values()}
+    assert addresses == {
+        "bureaunet/v1/inbox/{bureau_id}",
+        "bureaunet/v1/broadcast/{scope}",
+        "bureaunet/v1/presence/{bureau_id}",
+        "bureaunet/v1/crl",
+    }
+    names = {m["name"] for m in document["components"]["messages"].values()}
+    assert set(MESSAGE_KINDS) <= names
+    inbox = document["channels"]["inbox"]
+    assert "FR" in inbox["parameters"]["bureau_id"]["enum"]
+    ops = document["operations"]
+    assert ops["bureauAnnouncePresence"]["bindings"]["mqtt"]["retain"] is True
+    assert ops["ncbSend"]["bindings"]["mqtt"]["qos"] == 1
+    will = document["servers"]["embedded"]["bindings"]["mqtt"]["lastWill"]
+    assert will["retain"] is True
+    schemas = document["components"]["schemas"]
+    assert "RedNotice" in schemas
+    assert isinstance(schemas["NoticeRequest"]["properties"]["notice"]["discriminator"], str)
+
+
+EXPECTED = {
+    ("retired", "$", "kind-removed", True),
+    ("brand-new", "$", "kind-added", False),
+    ("case-note", "$.kind", "discriminator-changed", True),
+    ("case-note", "$.case_reference", "constraint-tightened", True),
+    ("case-note", "$.body", "constraint-loosened", False),
+    ("case-note", "$.author", "made-optional", False),
+    ("case-note", "$.reviewer", "made-required", True),
+    ("case-note", "$.priority", "enum-value-removed", True),
+    ("case-note", "$.tlp", "enum-value-added", False),
+    ("case-note", "$.pages", "constraint-tightened", True),
+    ("case-note", "$.score", "type-narrowed", True),
+    ("case-note", "$.tags", "constraint-loosened", False),
+    ("case-note", "$.legacy_code", "field-removed", True),
+    ("case-note", "$.contact", "type-narrowed", True),
+    ("case-note", "$.contact", "type-widened", False),
+    ("case-note", "$.contact.extension", "optional-field-added", False),
+    ("case-note", "$.language", "required-field-added", True),
+    ("case-note", "$.summary", "optional-field-added", False),
+}
+
+
+def test_schema_diff_classifies_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["schema", "diff", str(DATA / "schemas" / "v1"), str(DATA / "schemas" / "v2"), "--json"]
+    )
+    assert code == 1
+    report = json.loads(capsys.readouterr().out)
+    got = {(c["schema"], c["path"], c["rule"], c["breaking"]) for c in report["changes"]}
+    assert got == EXPECTED
+    assert report["breaking"] == sum(1 for e in EXPECTED if e[3])
+
+
+def test_schema_diff_text_and_exit_codes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    v1 = str(DATA / "schemas" / "v1")
+    assert main(["schema", "diff", v1, v1]) == 0
+    assert "0 breaking, 0 compatible" in capsys.readouterr().out
+    assert main(["schema", "diff", v1, str(DATA / "schemas" / "v2")]) == 1
+    text = capsys.readouterr().out
+    assert "BREAKING    case-note  $.legacy_code: field-removed" in text
+    assert main(["schema", "diff", v1, str(tmp_path / "missing")]) == 2
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.schema.json").write_text("{", encoding="utf-8")
+    assert main(["schema", "diff", v1, str(tmp_path / "bad")]) == 2
+
+
+def test_the_current_schemas_are_compatible_with_themselves(tmp_path: Path) -> None:
+    assert main(["schema", "export", "--out", str(tmp_path / "a")]) == 0
+    assert main(["schema", "diff", str(tmp_path / "a"), str(tmp_path / "a")]) == 0
+
+
+@pytest.mark.parametrize("kind", GENERATABLE)
+def test_generated_examples_are_valid(kind: str) -> None:
+    examples = generate(kind, 25, random.Random(3))
+    assert len(examples) == 25
+    for example in examples:
+        assert decode_as(encode(example), kind) == example
+
+
+def test_generation_is_seeded_and_has_the_awkward_cases(tmp_path: Path) -> None:
+    first = [encode(m) for m in generate("red-notice", 60, random.Random(8))]
+    assert first == [encode(m) for m in generate("red-notice", 60, random.Random(8))]
+    docs = [json.loads(m) for m in first]
+    assert any(len(d["date_of_birth"]) < 10 for d in docs)  # partial dates
+    assert any(len(d["arrest_warrants"]) > 1 for d in docs)
+    assert any(w["charge_translation"] is None for d in docs for w in d["arrest_warrants"])
+    assert any(d["distinguishing_marks"] and len(d["distinguishing_marks"]) > 200 for d in docs)
+    un = [json.loads(encode(m)) for m in generate("un-special-notice", 30, random.Random(2))]
+    assert any(not d["name_in_original_script"].isascii() for d in un)
+    out = tmp_path / "red.jsonl"
+    assert main(["generate", "red-notice", "--count", "5", "--seed", "1", "--out", str(out)]) == 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 5
+    (tmp_path / "one.json").write_text(lines[0], encoding="utf-8")
+    assert main(["validate", "--as", "red-notice", str(tmp_path / "one.json")]) == 0
+
+
+def test_generate_unknown_kind_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generate", "pink-notice"]) == 2
+    assert "unknown kind 'pink-notice'" in capsys.readouterr().err
