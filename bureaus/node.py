@@ -53,6 +53,7 @@ from protocol import (
 from protocol.envelope import EnvelopeCodec, Header, Opened, peek
 from protocol.errors import CertificateError, Rejection
 from protocol.routing import Topology, next_hops, path
+from protocol.versions import written_as
 
 __all__ = ["Bureau", "NetworkContext"]
 
@@ -220,6 +221,7 @@ class Bureau:
             OutboxFull: The outbox is full of urgent and flash traffic.
         """
         finals = tuple(to) if to is not None else self.recipients_of(message)
+        message = written_as(message, self.codec.schema_version)
         envelope = self.codec.seal_at(message, self.ctx.clock.wall(), to=finals)
         mid = str(message.message_id)
         now = self.ctx.clock.now_ns()

@@ -35,6 +35,7 @@ __all__ = [
     "KIND_NAMES",
     "decode",
     "decode_as",
+    "decode_model",
     "encode",
     "model_for",
 ]
@@ -82,18 +83,68 @@ def encode(model: BaseModel) -> bytes:
     return model.__pydantic_serializer__.to_json(model)
 
 
-def decode(data: bytes | str, *, roster: Roster | None = None) -> Message:
+def decode(
+    data: bytes | str, *, roster: Roster | None = None, ignore_unknown_fields: bool = False
+) -> Message:
     """Decode bytes into whichever message kind their ``kind`` field names.
 
     Args:
         data: The wire bytes (or text).
         roster: Bureaus that exist for this run; the bundled roster when ``None``.
+        ignore_unknown_fields: Drop fields this schema does not know instead of refusing them
+            (for messages of a newer minor version; see :mod:`protocol.versions`). Every other
+            rule still applies.
 
     Raises:
         DecodeError: Not JSON, or not a valid message; each issue has a JSON pointer and a reason.
     """
-    result: Message = _validate(MESSAGE_ADAPTER, data, roster, None)
+    try:
+        result: Message = _validate(MESSAGE_ADAPTER, data, roster, None)
+    except DecodeError as exc:
+        if not ignore_unknown_fields or not all(
+            i.reason == "Extra inputs are not permitted" for i in exc.issues
+        ):
+            raise
+        document = json.loads(data)
+        for issue in exc.issues:
+            _drop(document, issue.pointer)
+        context = None if roster is None else {"roster": roster}
+        try:
+            result = MESSAGE_ADAPTER.validate_python(document, context=context)
+        except ValidationError as again:
+            raise DecodeError(_issues(again, json.dumps(document)), None) from None
     return result
+
+
+def decode_model(
+    data: bytes | str, model: type[BaseModel], *, roster: Roster | None = None
+) -> BaseModel:
+    """Decode bytes as one given model (a versioned model of :mod:`protocol.versions`).
+
+    Raises:
+        DecodeError: Not JSON, or not valid as that model.
+    """
+    result: BaseModel = _validate(_adapter(model), data, roster, None)
+    return result
+
+
+_MODEL_ADAPTERS: dict[type[BaseModel], TypeAdapter[Any]] = {}
+
+
+def _adapter(model: type[BaseModel]) -> TypeAdapter[Any]:
+    adapter = _MODEL_ADAPTERS.get(model)
+    if adapter is None:
+        adapter = _MODEL_ADAPTERS[model] = TypeAdapter(model)
+    return adapter
+
+
+def _drop(document: Any, pointer: str) -> None:
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+    node = document
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node.get(part, {})
+    if isinstance(node, dict):
+        node.pop(parts[-1], None)
 
 
 def decode_as(data: bytes | str, kind: str, *, roster: Roster | None = None) -> BaseModel:

@@ -46,12 +46,12 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from protocol.codec import decode
+from protocol.codec import decode, decode_model
 from protocol.errors import CryptoError, DecodeError, Reason, Rejection
 from protocol.messages import SCHEMA_VERSION, Message, MessageBase, ToBureaus
 from protocol.pki import KEY_ID_SIZE, BureauCertificate, BureauCredentials, TrustStore
@@ -68,6 +68,7 @@ from protocol.primitives import (
 )
 from protocol.replay import ReplayGuard
 from protocol.roster import Roster, is_valid_bureau_id
+from protocol.versions import model_for
 
 __all__ = [
     "KIND_CODES",
@@ -406,6 +407,7 @@ class EnvelopeCodec:
         roster: Roster | None = None,
         ttl: timedelta = timedelta(hours=1),
         max_size: int = MAX_ENVELOPE_SIZE,
+        schema_version: str = SCHEMA_VERSION,
     ) -> None:
         self.credentials = credentials
         self.trust = trust
@@ -413,6 +415,8 @@ class EnvelopeCodec:
         self.roster = roster
         self.ttl = ttl
         self.max_size = max_size
+        self.schema_version = schema_version
+        """The schema version this bureau runs: it accepts that major version only."""
         self._pairs: dict[tuple[bytes, bytes], bytes] = {}
 
     @property
@@ -589,14 +593,27 @@ class EnvelopeCodec:
     def _open(self, frame: _Frame, data: bytes, now: datetime) -> Opened:
         header = frame.header
         signer = self._authenticate(frame, now)
-        if str(header.schema_version[0]) != SCHEMA_VERSION.split(".")[0]:
-            raise Rejection(Reason.UNSUPPORTED_VERSION, f"schema {header.schema_version}")
+        own_major, own_minor = (int(p) for p in self.schema_version.split("."))
+        if header.schema_version[0] != own_major:
+            raise Rejection(
+                Reason.UNSUPPORTED_VERSION,
+                "schema {}.{} (this bureau runs {})".format(
+                    *header.schema_version, self.schema_version
+                ),
+            )
+        written = "{}.{}".format(*header.schema_version)
+        newer_minor = header.schema_version[1] > own_minor
+        versioned = None if newer_minor else model_for(header.kind, written)
         now_ms = _ms(now)
         mid = header.message_id.bytes
         self.replay.check(mid, header.created_at_ms, header.expires_at_ms, now_ms)
         plaintext = self._decrypt(frame, now)
         try:
-            message = decode(plaintext, roster=self.roster)
+            if versioned is not None:
+                message = cast("Message", decode_model(plaintext, versioned, roster=self.roster))
+            else:
+                # a newer minor version only adds optional fields: ignore the ones not known here
+                message = decode(plaintext, roster=self.roster, ignore_unknown_fields=newer_minor)
         except DecodeError as exc:
             raise Rejection(Reason.INVALID_PAYLOAD, str(exc)) from None
         if (

@@ -373,6 +373,9 @@ class Scenario(BaseModel):
     """Real seconds to let traffic settle after the end."""
     review_delay: Seconds = 0.0
     """Scenario seconds the General Secretariat takes to review a notice request."""
+    versions: dict[Literal["1.0", "1.1", "2.0"], Group] = Field(default_factory=dict)
+    """Bureaus running another schema version than 1.0 (``{"1.1": [FR, DE]}``); 1.1 adds an
+    optional field to diffusions, 2.0 stands for an incompatible future version."""
     records: list[Record] = Field(default_factory=list)
     injects: list[Inject] = Field(default_factory=list)
     load: list[LoadGenerator] = Field(default_factory=list)

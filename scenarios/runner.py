@@ -628,6 +628,9 @@ async def run_scenario(scenario: Scenario, options: RunOptions | None = None) ->
         databases=_databases(scenario),
     )
     network = Network(ctx, generate_pki(roster, datetime.now(UTC)))
+    for version, group in scenario.versions.items():
+        for bureau in resolve(group, roster):
+            network[bureau].codec.schema_version = version
     result = RunResult(scenario, topology, seed, roster, "", "", ctx.events.events, {})
     started = time.perf_counter()
     embedded: EmbeddedBroker | None = None

@@ -30,6 +30,8 @@ def test_the_library_has_the_six_scenarios() -> None:
         "migrant-smuggling",
         "online-fraud",
         "steady-state",
+        "schema-upgrade",
+        "breaking-change",
     }
     for name in BUNDLED:
         scenario = load_scenario(LIBRARY / f"{name}.yaml")
