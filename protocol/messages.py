@@ -143,6 +143,10 @@ class MessageBase(BaseModel):
     """Who may receive the information (H0 no restriction ... H3 originator's consent per use)."""
     tlp: Tlp | None = None
     """Traffic Light Protocol marking, if any."""
+    source_reliability: Literal["A", "B", "C", "X"] | None = None
+    """How reliable the source is: A always, B mostly, C not, X cannot be judged."""
+    information_accuracy: Literal[1, 2, 3, 4] | None = None
+    """How accurate the information is: 1 known true ... 4 cannot be judged."""
 
 
 # --- Notice lifecycle -----------------------------------------------------------------------

@@ -99,6 +99,16 @@ class CancelNoticeAction(_Action):
     reason: str = "The person was arrested."
 
 
+class SienaAction(_Action):
+    """A regional organisation's message in its own (SIENA-style) form, via the gateway.
+
+    The message is checked by the schema-validating gateway during the run, not here.
+    """
+
+    organisation: BureauRef = Field(alias="from")
+    message: dict[str, Any]
+
+
 class BureauAction(_Action):
     """An action on one bureau (revoke its certificate, rotate its keys)."""
 
@@ -121,6 +131,7 @@ class Inject(BaseModel):
     cancel_notice: CancelNoticeAction | None = None
     revoke: BureauAction | None = None
     rotate_key: BureauAction | None = None
+    siena: SienaAction | None = None
 
     @model_validator(mode="after")
     def _one_action(self) -> Inject:
@@ -143,6 +154,7 @@ _INJECT_ACTIONS = (
     "cancel_notice",
     "revoke",
     "rotate_key",
+    "siena",
 )
 
 

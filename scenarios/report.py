@@ -200,6 +200,11 @@ def write_report(
     delivery_rows = [[k, str(v)] for k, v in messages.items() if not isinstance(v, dict)]
     rejection_rows = [[k, str(v)] for k, v in messages["rejected"].items()] or [["none", "0"]]
     shed_rows = [[k, str(v)] for k, v in messages["shed"].items()] or [["none", "0"]]
+    rejection_details = [
+        [f"{e.t_s:.2f}", e.bureau, e.reason or "", e.peer or "", (e.detail or "")[:400]]
+        for e in result.events
+        if e.kind == "rejected"
+    ][:50]
     expect_rows = [[e.name, "PASS" if e.passed else "FAIL", e.detail] for e in expectations]
     timeline_rows = [
         [f"{e.t_s:.2f}", e.kind, e.bureau, e.detail or ""]
@@ -246,6 +251,19 @@ def write_report(
         "",
         _md_table(["reason", "count"], rejection_rows),
         "",
+        *(
+            [
+                "Details (first 50):",
+                "",
+                _md_table(
+                    ["t (s)", "bureau", "reason", "claimed sender", "detail"],
+                    [[c.replace("|", "\\|") for c in row] for row in rejection_details],
+                ),
+                "",
+            ]
+            if rejection_details
+            else []
+        ),
         "## Shed traffic",
         "",
         _md_table(["reason", "count"], shed_rows),
@@ -303,6 +321,11 @@ img {{ max-width: 100%; }}
 {img("timeline.png", "deliveries over time")}
 <h2>Deliveries</h2>{_html_table(["", "count"], delivery_rows)}
 <h2>Rejections</h2>{_html_table(["reason", "count"], rejection_rows)}
+{
+        _html_table(["t (s)", "bureau", "reason", "claimed sender", "detail"], rejection_details)
+        if rejection_details
+        else ""
+    }
 <h2>Shed traffic</h2>{_html_table(["reason", "count"], shed_rows)}
 <h2>Latency (ms)</h2>
 {_html_table(_LAT_HEAD, _latency_rows({"all": latency["overall"]}))}

@@ -62,6 +62,8 @@ from protocol import (
     default_roster,
     topics,
 )
+from protocol.errors import DecodeError, Issue
+from protocol.gateway import translate
 from protocol.iso3166 import ALPHA2
 from protocol.routing import Topology
 from scenarios.model import Inject, LoadGenerator, Scenario
@@ -365,6 +367,8 @@ class _Player:
             self.result.revoked_at[bureau] = self.ctx.clock.scenario_s()
         elif inject.rotate_key is not None:
             self._rotate(inject.rotate_key.bureau)
+        elif inject.siena is not None:
+            self._gateway(mid, inject.siena.organisation, inject.siena.message, name)
         self.result.inject_ids[name] = key
         sender = getattr(getattr(inject, action), "sender", "controller")
         if action in ("notice_request", "search"):
@@ -423,6 +427,32 @@ class _Player:
             if (inject.name or f"inject-{index}") == name:
                 return index
         return -1
+
+    def _gateway(self, mid: UUID, organisation: str, raw: dict[str, Any], name: str) -> None:
+        try:
+            message = translate(raw, message_id=mid, created_at=self.now(), roster=self.roster)
+            if message.sender != organisation:
+                raise DecodeError(
+                    (
+                        Issue(
+                            "/from_unit",
+                            f"{message.sender!r} is not {organisation!r}, whose gateway this is",
+                        ),
+                    ),
+                    "siena",
+                )
+        except DecodeError as exc:
+            problems = "; ".join(str(issue) for issue in exc.issues)
+            self.net[organisation].counters["rejected:gateway_invalid"] += 1
+            self.note(
+                "rejected",
+                organisation,
+                f"gateway refused {name}: {problems}",
+                reason="gateway_invalid",
+                message_id=str(mid),
+            )
+            return
+        self.submit(organisation, message)
 
     def _rotate(self, bureau: str) -> None:
         identity = self.net.pki.authority.issue(
