@@ -22,7 +22,7 @@ BUNDLED = sorted(p.stem for p in LIBRARY.glob("*.yaml"))
 SHORTENED = {"steady-state": 3.0}  # scenario seconds in the test suite
 
 
-def test_the_library_has_the_six_scenarios() -> None:
+def test_the_library_has_its_scenarios() -> None:
     assert set(BUNDLED) == {
         "red-notice",
         "fugitive-roundup",
@@ -32,6 +32,7 @@ def test_the_library_has_the_six_scenarios() -> None:
         "steady-state",
         "schema-upgrade",
         "breaking-change",
+        "europol-gateway",
     }
     for name in BUNDLED:
         scenario = load_scenario(LIBRARY / f"{name}.yaml")
