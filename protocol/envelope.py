@@ -133,8 +133,13 @@ _MIN_FRAME = (
 )
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _ms(moment: datetime) -> int:
-    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+    # exact integer arithmetic (a float timestamp could round a millisecond differently)
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 
 def _lp(text: str) -> bytes:
@@ -434,6 +439,17 @@ class EnvelopeCodec:
             prk = hkdf_extract(_CONTEXT + b"pair", x25519_agree(own, peer))
             self._pairs[cache_key] = prk
         return prk
+
+    def warm(self, certificates: Sequence[BureauCertificate]) -> None:
+        """Compute the pair keys with these peers now rather than on first use."""
+        me = self.credentials.current
+        for cert in certificates:
+            self._pair_key(
+                me.encryption_key,
+                me.certificate.encryption_key_id,
+                cert.encryption_key,
+                cert.encryption_key_id,
+            )
 
     # --- sealing ------------------------------------------------------------------------------
 
