@@ -392,6 +392,19 @@ def _kek_info(salt: bytes, ids: tuple[str, bytes, str, bytes, UUID]) -> bytes:
     )
 
 
+def _signed_part(header_bytes: bytes, ciphertext: bytes) -> bytes:
+    """Every byte of the frame that the signature covers."""
+    return b"".join(
+        (
+            bytes([VERSION, SUITE]),
+            _U32.pack(len(header_bytes)),
+            header_bytes,
+            _U32.pack(len(ciphertext)),
+            ciphertext,
+        )
+    )
+
+
 def _aad(header_bytes: bytes) -> bytes:
     return _CONTEXT + bytes([VERSION, SUITE]) + header_bytes
 
@@ -543,15 +556,7 @@ class EnvelopeCodec:
         )
         header_bytes = header.encode()
         ciphertext = aead_seal("aes-256-gcm", content_key, nonce, _aad(header_bytes), plaintext)
-        signed = b"".join(
-            (
-                bytes([VERSION, SUITE]),
-                _U32.pack(len(header_bytes)),
-                header_bytes,
-                _U32.pack(len(ciphertext)),
-                ciphertext,
-            )
-        )
+        signed = _signed_part(header_bytes, ciphertext)
         return signed + ed25519_sign(me.signing_key, signed)
 
     # --- opening ------------------------------------------------------------------------------

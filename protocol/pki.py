@@ -281,6 +281,20 @@ def _subject(cert: x509.Certificate) -> tuple[str, Role, Region | None]:
     return bureau_id, role, region
 
 
+def _key_usage(*, digital_signature: bool, key_cert_sign: bool, crl_sign: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=digital_signature,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=key_cert_sign,
+        crl_sign=crl_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
 @dataclass
 class CertificateAuthority:
     """The General Secretariat's root: issues bureau certificates and revocation lists."""
@@ -304,17 +318,7 @@ class CertificateAuthority:
             .not_valid_after(now + validity)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(
-                x509.KeyUsage(
-                    digital_signature=False,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
+                _key_usage(digital_signature=False, key_cert_sign=True, crl_sign=True),
                 critical=True,
             )
             .sign(key, algorithm=None)
@@ -366,17 +370,7 @@ class CertificateAuthority:
             .not_valid_after(now + validity)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
+                _key_usage(digital_signature=True, key_cert_sign=False, crl_sign=False),
                 critical=True,
             )
             .add_extension(

@@ -46,7 +46,7 @@ from protocol.generate import GENERATABLE, generate
 from protocol.routing import TOPOLOGIES, Topology
 from scenarios.metrics import ExpectationResult, check_expectations, summarise
 from scenarios.model import Scenario, ScenarioError, load_scenario
-from scenarios.report import write_compare, write_report
+from scenarios.report import compare_table, write_compare, write_report
 from scenarios.runner import RunOptions, RunResult, ScenarioRunError, run_scenario
 
 __all__ = ["CliError", "cli", "main"]
@@ -497,28 +497,11 @@ def compare(
         )
     write_compare(rows, out_dir, scenario.name)
     table = Table(title=f"{scenario.name}: topologies compared")
-    for column in (
-        "topology",
-        "delivered",
-        "lost",
-        "p50 ms",
-        "p99 ms",
-        "mean hops",
-        "busiest",
-        "through busiest",
-    ):
+    head, body = compare_table(rows)
+    for column in head:
         table.add_column(column)
-    for r in rows:
-        table.add_row(
-            r["topology"],
-            str(r["delivered"]),
-            str(r["lost"]),
-            f"{r['p50_ms']:.2f}",
-            f"{r['p99_ms']:.2f}",
-            f"{r['mean_hops']:.2f}",
-            str(r["busiest_bureau"]),
-            str(r["messages_through_busiest"]),
-        )
+    for row in body:
+        table.add_row(*row)
     out.print(table)
     out.print(f"report: {out_dir / 'compare.html'}", markup=False)
 

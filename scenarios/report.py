@@ -24,7 +24,7 @@ from bureaus import Event
 from scenarios.metrics import ExpectationResult, route_class, traffic_by_link
 from scenarios.runner import RunResult
 
-__all__ = ["write_compare", "write_report"]
+__all__ = ["compare_table", "write_compare", "write_report"]
 
 _ROLE_COLOURS = {
     "ncb": "#4c72b0",
@@ -341,10 +341,8 @@ img {{ max-width: 100%; }}
     (out / "report.html").write_text(page, encoding="utf-8")
 
 
-def write_compare(rows: list[dict[str, Any]], out: Path, scenario_name: str) -> None:
-    """Side-by-side figures of one scenario on several topologies, with a plot."""
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "compare.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+def compare_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """The side-by-side table of a comparison: header and rows, as text."""
     head = [
         "topology",
         "delivered",
@@ -372,6 +370,14 @@ def write_compare(rows: list[dict[str, Any]], out: Path, scenario_name: str) -> 
         ]
         for r in rows
     ]
+    return head, table
+
+
+def write_compare(rows: list[dict[str, Any]], out: Path, scenario_name: str) -> None:
+    """Side-by-side figures of one scenario on several topologies, with a plot."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "compare.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    head, table = compare_table(rows)
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
     names = [r["topology"] for r in rows]
     axes[0].bar(names, [r["p99_ms"] for r in rows], color="#4c72b0", label="p99")
