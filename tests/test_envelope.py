@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from protocol import decode, default_roster
 from protocol.envelope import SUITE, VERSION, peek
 from protocol.errors import Reason, Rejection
+from protocol.strategies import MESSAGES
 from tests.pki_world import NOW, world
 from tests.samples import sample_messages
-from tests.strategies import MESSAGES
 from tests.vectors.envelope import FILE, build, seal
 
 VECTORS = json.loads(FILE.read_text(encoding="utf-8"))

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from protocol import MESSAGE_KINDS, DecodeError, decode, decode_as, encode
 from protocol.codec import DOCUMENT_TYPES
-from tests.strategies import MESSAGES, NOTICES
+from protocol.strategies import MESSAGES, NOTICES
 
 
 def test_strategies_cover_every_kind() -> None:
