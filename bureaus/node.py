@@ -232,7 +232,7 @@ class Bureau:
             message_id=mid,
             message_kind=message.kind,
             size=len(envelope),
-            detail=",".join(finals) if len(finals) <= 8 else f"{len(finals)} bureaus",
+            recipients=finals,
         )
         hops = next_hops(self.ctx.topology, self.ctx.roster, self.id, finals, self.id)
         for hop in hops:

@@ -179,3 +179,20 @@ async def test_the_network_runs_on_the_zero_setup_broker(kind: str) -> None:
         await net.settle()
         [got] = net.ctx.events.of("delivered", message_id=str(message.message_id))
         assert got.route == ("FR", "gs", "KE")
+
+
+async def test_sent_events_name_their_recipients_so_losses_can_be_counted() -> None:
+    roster = default_roster().subset(["gs", "FR", "DE", "KE"])
+    async with live_network("mesh", roster) as net:
+        message = Diffusion(
+            message_id=uuid4(),
+            sender="FR",
+            created_at=datetime.now(UTC),
+            recipients=ToBureaus(bureaus=("DE", "KE")),
+            diffusion_type="locate",
+            text="count me",
+        )
+        net["FR"].submit(message)
+        await net.settle()
+        [sent] = net.ctx.events.of("sent", message_id=str(message.message_id))
+        assert sent.recipients == ("DE", "KE")
