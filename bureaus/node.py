@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -51,7 +52,7 @@ from protocol import (
     topics,
 )
 from protocol.envelope import EnvelopeCodec, Header, Opened, peek
-from protocol.errors import CertificateError, Rejection
+from protocol.errors import CertificateError, Reason, Rejection
 from protocol.routing import Topology, next_hops, path
 from protocol.versions import written_as
 
@@ -84,6 +85,18 @@ class NetworkContext:
         return UUID(bytes=digest[:16], version=4)
 
 
+@dataclass(slots=True)
+class _Pending:
+    """A message this bureau sent and keeps until every recipient has acknowledged it."""
+
+    envelope: bytes
+    kind: str
+    priority: str
+    remaining: set[str]
+    due: float
+    attempts: int = 0
+
+
 class Bureau:
     """A bureau node: one MQTT connection, an inbox, a role, an outbox."""
 
@@ -96,6 +109,8 @@ class Bureau:
         *,
         outbox_limit: int = 10_000,
         acknowledge: bool = True,
+        resend_after: float = 5.0,
+        max_attempts: int = 8,
     ) -> None:
         self.info = info
         self.id = info.id
@@ -103,6 +118,12 @@ class Bureau:
         self.password = password
         self.ctx = ctx
         self.acknowledge = acknowledge
+        self.resend_after = resend_after
+        """Real seconds to wait for acknowledgements before sending again (doubling each time)."""
+        self.max_attempts = max_attempts
+        self.pending: dict[str, _Pending] = {}
+        """Sent messages not yet acknowledged by every recipient: the end-to-end guarantee."""
+        self._queued: Counter[str] = Counter()
         self.outbox = Outbox(outbox_limit)
         self.counters: Counter[str] = Counter()
         self.connected = asyncio.Event()
@@ -122,6 +143,7 @@ class Bureau:
         async with asyncio.TaskGroup() as group:
             group.create_task(self._connection_loop(), name=f"bureau[{self.id}].connection")
             group.create_task(self._send_loop(), name=f"bureau[{self.id}].send")
+            group.create_task(self._resend_loop(), name=f"bureau[{self.id}].resend")
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=f"bureau[{self.id}].{name}")
@@ -234,12 +256,72 @@ class Bureau:
             size=len(envelope),
             recipients=finals,
         )
+        if message.kind not in _NO_ACK and self.resend_after > 0:
+            self.pending[mid] = _Pending(
+                envelope,
+                message.kind,
+                message.priority,
+                set(finals),
+                time.monotonic() + self.resend_after,
+            )
         hops = next_hops(self.ctx.topology, self.ctx.roster, self.id, finals, self.id)
         for hop in hops:
             self._queue(Transmission(hop, envelope, mid, message.kind, message.priority, now))
         return envelope
 
-    def _queue(self, item: Transmission, *, front: bool = False) -> None:
+    async def _resend_loop(self) -> None:
+        # The broker is not a ledger (a crash or a full queue can drop what it acknowledged), so
+        # the sender keeps every message that needs an acknowledgement and sends it again, to the
+        # recipients still missing, until they answer or the attempts run out (loudly).
+        while True:
+            await asyncio.sleep(min(1.0, self.resend_after / 2))
+            now = time.monotonic()
+            for mid, item in list(self.pending.items()):
+                if item.due > now or self._queued[mid]:
+                    continue  # not yet due, or a copy is still waiting in the outbox
+                if item.attempts >= self.max_attempts:
+                    del self.pending[mid]
+                    self.counters["shed:unacknowledged"] += 1
+                    self._record(
+                        "shed",
+                        message_id=mid,
+                        message_kind=item.kind,
+                        reason="unacknowledged",
+                        detail=f"no acknowledgement from {', '.join(sorted(item.remaining))} "
+                        f"after {item.attempts} resends",
+                    )
+                    continue
+                item.attempts += 1
+                item.due = now + self.resend_after * 2 ** min(item.attempts, 4)
+                self.counters["resent"] += 1
+                hops = next_hops(
+                    self.ctx.topology, self.ctx.roster, self.id, sorted(item.remaining), self.id
+                )
+                self._record(
+                    "hop",
+                    message_id=mid,
+                    message_kind=item.kind,
+                    detail=f"resent (attempt {item.attempts}) to "
+                    f"{', '.join(sorted(item.remaining))}",
+                )
+                for hop in hops:
+                    with contextlib.suppress(OutboxFull):
+                        self._queue(
+                            Transmission(
+                                hop,
+                                item.envelope,
+                                mid,
+                                item.kind,
+                                item.priority,
+                                self.ctx.clock.now_ns(),
+                            )
+                        )
+
+    def _queue(self, item: Transmission, *, front: bool = False, again: bool = False) -> None:
+        # _queued counts each message's transmissions from queueing until published or shed;
+        # a transmission put back after a failure (again=True) is already counted
+        if not again:
+            self._queued[item.message_id] += 1
         try:
             shed = self.outbox.put(item, front=front)
         except OutboxFull as exc:
@@ -252,8 +334,10 @@ class Bureau:
                 reason="outbox_full",
                 detail=str(exc),
             )
+            self._dequeued(item.message_id)
             raise
         if shed is not None:
+            self._dequeued(shed.message_id)
             self.counters["shed:outbox_full"] += 1
             self._record(
                 "shed",
@@ -280,7 +364,7 @@ class Bureau:
         self.counters["held:outage"] += 1
         wait = self.ctx.clock.real_s(back_at_s - self.ctx.clock.scenario_s())
         await asyncio.sleep(max(0.0, wait))
-        self._queue(item, front=True)
+        self._queue(item, front=True, again=True)
 
     async def _transmit(self, item: Transmission, delay_ms: float) -> None:
         links, tracer = self.ctx.links, self.ctx.tracer
@@ -294,19 +378,25 @@ class Bureau:
             timeout_ms = max(200.0, 3 * delay_ms)
             await asyncio.sleep(timeout_ms / 1000)
             tracer.hold(item.message_id, self.id, item.next_hop, timeout_ms)
-            self._queue(item, front=True)
+            self._queue(item, front=True, again=True)
             return
         mqtt = self._client
         if mqtt is None:
-            self._queue(item, front=True)
+            self._queue(item, front=True, again=True)
             return
         try:
             await mqtt.publish(topics.inbox(item.next_hop), item.envelope, qos=1)
         except aiomqtt.MqttError:
             self.counters["publish_retries"] += 1
-            self._queue(item, front=True)
+            self._queue(item, front=True, again=True)
             return
+        self._dequeued(item.message_id)
         self.counters["transmitted"] += 1
+
+    def _dequeued(self, message_id: str) -> None:
+        self._queued[message_id] -= 1
+        if self._queued[message_id] <= 0:
+            del self._queued[message_id]
 
     # --- receiving ----------------------------------------------------------------------------
 
@@ -343,6 +433,8 @@ class Bureau:
             if others:
                 self._relay(header, others, data)
         except Rejection as exc:
+            if exc.reason is Reason.REPLAY:
+                self._acknowledge_again(data)
             self.counters[f"rejected:{exc.reason}"] += 1
             self._record(
                 "rejected",
@@ -352,6 +444,24 @@ class Bureau:
                 size=len(data),
                 detail=exc.detail,
             )
+
+    def _acknowledge_again(self, data: bytes) -> None:
+        # A verified envelope this bureau already accepted came again: the sender did not get the
+        # acknowledgement (or a relay duplicated it). Acknowledge again, with the same id, so the
+        # sender can stop; an acknowledgement that did arrive is a harmless duplicate there.
+        header = peek(data, self.codec.max_size)
+        if not self.acknowledge or header.kind in _NO_ACK or self.id not in header.recipient_ids:
+            return
+        self._send_generated(
+            Acknowledgement(
+                message_id=self.ctx.derive_id("ack", header.message_id, self.id),
+                sender=self.id,
+                recipients=ToBureaus(bureaus=(header.sender,)),
+                created_at=self.ctx.clock.wall(),
+                refers_to=header.message_id,
+                status="received",
+            )
+        )
 
     def _relay(self, header: Header, finals: list[str], data: bytes) -> None:
         sender, mid = header.sender, str(header.message_id)
@@ -400,6 +510,11 @@ class Bureau:
 
     def _react(self, message: MessageBase) -> None:
         if isinstance(message, Acknowledgement):
+            pending = self.pending.get(str(message.refers_to))
+            if pending is not None:
+                pending.remaining.discard(message.sender)
+                if not pending.remaining:
+                    del self.pending[str(message.refers_to)]
             self.counters["acknowledged"] += 1
             self._record(
                 "acknowledged",
