@@ -33,6 +33,7 @@ def test_the_library_has_its_scenarios() -> None:
         "schema-upgrade",
         "breaking-change",
         "europol-gateway",
+        "broker-crash",
     }
     for name in BUNDLED:
         scenario = load_scenario(LIBRARY / f"{name}.yaml")
