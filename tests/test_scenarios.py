@@ -278,3 +278,19 @@ def test_roster_subset_gets_the_general_secretariat() -> None:
     roster = _roster(scenario, "regional")
     assert {"gs", "FR", "DE"} <= roster.ids
     assert len(roster) < len(default_roster())
+
+
+def test_a_failed_expectation_is_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    require_mosquitto()
+    scenario = tmp_path / "impossible.yaml"
+    scenario.write_text(
+        "name: impossible\nroster: [gs, FR, DE]\nduration: 0.5\ndrain: 1\ninjects:\n"
+        "  - {at: 0.1, name: d, diffusion: {from: FR, to: [DE]}}\nexpect:\n"
+        "  - {name: faster than light, latency: {below_ms: 0.001}}\n"
+        "  - {name: arrives, delivered: {message: d, to: [DE], within: 5}}\n",
+        encoding="utf-8",
+    )
+    assert main(["run", str(scenario), "--quiet", "--out", str(tmp_path / "r")]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL faster than light" in out
+    assert "PASS arrives" in out
