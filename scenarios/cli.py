@@ -44,6 +44,7 @@ from protocol.asyncapi import asyncapi_document
 from protocol.compat import diff_schema_sets
 from protocol.generate import GENERATABLE, generate
 from protocol.routing import TOPOLOGIES, Topology
+from scenarios.evidence import verify_log
 from scenarios.metrics import ExpectationResult, check_expectations, summarise
 from scenarios.model import Scenario, ScenarioError, load_scenario
 from scenarios.report import compare_table, write_compare, write_report
@@ -443,6 +444,29 @@ def run(
     _print_summary(summary, results, out_dir)
     if not all(r.passed for r in results):
         sys.exit(EXIT_FAILED)
+
+
+@cli.command("verify-log")
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+def verify_log_command(run_dir: Path) -> None:
+    """Check a run's event log against its hash chain and signature.
+
+    Exit 0 when intact, 1 when altered (naming the first altered line), 2 when unreadable.
+    """
+    try:
+        verdict = verify_log(run_dir)
+    except (OSError, ValueError, KeyError) as exc:
+        raise CliError(f"cannot check {run_dir}: {exc}") from exc
+    if verdict.ok:
+        out.print(
+            f"{run_dir}: {verdict.lines} lines intact, signed by certificate "
+            f"{verdict.fingerprint[:16]}...",
+            markup=False,
+        )
+        return
+    where = f"line {verdict.first_bad_line}: " if verdict.first_bad_line else ""
+    out.print(f"{run_dir}/events.jsonl: {where}{verdict.reason}", markup=False)
+    sys.exit(EXIT_FAILED)
 
 
 @cli.command("compare")

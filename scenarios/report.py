@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from bureaus import Event
+from scenarios.evidence import chained_lines, sign_log
 from scenarios.metrics import ExpectationResult, route_class, traffic_by_link
 from scenarios.runner import RunResult
 
@@ -183,9 +184,14 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     full = {**summary, "expectations": [e.__dict__ for e in expectations]}
     (out / "summary.json").write_text(json.dumps(full, indent=2) + "\n", encoding="utf-8")
+    last, count = "0" * 64, 0
     with (out / "events.jsonl").open("w", encoding="utf-8") as handle:
-        for event in result.events:
-            handle.write(json.dumps(event.as_dict(), separators=(",", ":")) + "\n")
+        for line, chain in chained_lines(e.as_dict() for e in result.events):
+            handle.write(line + "\n")
+            last, count = chain, count + 1
+    if result.signing_key is not None and result.signing_certificate is not None:
+        signature = sign_log(last, count, result.signing_key, result.signing_certificate)
+        (out / "events.sig").write_text(json.dumps(signature, indent=1) + "\n", "utf-8")
     deliveries = [e for e in result.events if e.kind == "delivered"]
     plots = {
         "latency-by-kind.png": latency_plot(deliveries, "kind"),

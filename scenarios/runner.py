@@ -23,6 +23,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from broker import BrokerTarget, EmbeddedBroker, parse_broker_url
 from broker.embedded import BrokerKind
 from bureaus import (
@@ -114,6 +117,9 @@ class RunResult:
     """Inject name → the sender of that message (never expected to receive it)."""
     revoked_at: dict[str, float] = field(default_factory=dict)
     wall_s: float = 0.0
+    signing_key: Ed25519PrivateKey | None = None
+    """The run's General Secretariat root key, which signs the event log."""
+    signing_certificate: x509.Certificate | None = None
 
 
 def resolve(group: str | list[str], roster: Roster, *, exclude: str | None = None) -> list[str]:
@@ -662,6 +668,8 @@ async def run_scenario(scenario: Scenario, options: RunOptions | None = None) ->
         for bureau in resolve(group, roster):
             network[bureau].codec.schema_version = version
     result = RunResult(scenario, topology, seed, roster, "", "", ctx.events.events, {})
+    result.signing_key = network.pki.authority.root_key
+    result.signing_certificate = network.pki.authority.root_certificate
     started = time.perf_counter()
     embedded: EmbeddedBroker | None = None
     async with contextlib.AsyncExitStack() as stack:
