@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
@@ -145,7 +145,7 @@ class BureauIdentity:
         try:
             signing = serialization.load_pem_private_key(keys[0], password=None)
             encryption = serialization.load_pem_private_key(keys[1], password=None)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise CertificateError(
                 Reason.MALFORMED, f"private key does not load: {exc}", certificate.bureau_id
             ) from None
@@ -223,13 +223,20 @@ def load_certificate(data: bytes, root: x509.Certificate) -> BureauCertificate:
             bureau when the subject could be read.
     """
     try:
-        cert = (
-            x509.load_pem_x509_certificate(data)
-            if data.lstrip().startswith(b"-----BEGIN")
-            else x509.load_der_x509_certificate(data)
-        )
-    except ValueError as exc:
-        raise CertificateError(Reason.MALFORMED, f"not a certificate: {exc}") from None
+        return _load_certificate(data, root)
+    except CertificateError:
+        raise
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        # cryptography parses certificate fields lazily: a damaged field fails on first access
+        raise CertificateError(Reason.MALFORMED, f"not a valid certificate: {exc}") from None
+
+
+def _load_certificate(data: bytes, root: x509.Certificate) -> BureauCertificate:
+    cert = (
+        x509.load_pem_x509_certificate(data)
+        if data.lstrip().startswith(b"-----BEGIN")
+        else x509.load_der_x509_certificate(data)
+    )
     bureau_id, role, region = _subject(cert)
     try:
         cert.verify_directly_issued_by(root)
@@ -505,7 +512,7 @@ class TrustStore:
                 else x509.load_der_x509_crl(data)
             )
             number_ext = crl.extensions.get_extension_for_class(x509.CRLNumber).value
-        except (ValueError, x509.ExtensionNotFound) as exc:
+        except (ValueError, TypeError, x509.ExtensionNotFound) as exc:
             raise CertificateError(Reason.MALFORMED, f"not a revocation list: {exc}") from None
         root_key = self.root.public_key()
         if not isinstance(root_key, Ed25519PublicKey) or not crl.is_signature_valid(root_key):

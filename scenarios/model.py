@@ -418,6 +418,9 @@ class ScenarioError(Exception):
         super().__init__("\n".join(problems))
 
 
+_MAX_SCENARIO_BYTES = 10 * 1024 * 1024
+
+
 def _lines(node: yaml.Node, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
     """Map every path in a YAML document to the (1-based) line it starts on."""
     found = {path: node.start_mark.line + 1}
@@ -445,9 +448,13 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     Raises:
         ScenarioError: Not YAML, or not a valid scenario; every problem with file and line.
     """
+    if len(text) > _MAX_SCENARIO_BYTES:
+        raise ScenarioError([f"{source}:1: larger than {_MAX_SCENARIO_BYTES} bytes"])
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise ScenarioError([f"{source}:1: nested too deeply to be a scenario"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{mark.line + 1}" if mark is not None else "?"
@@ -455,9 +462,11 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         raise ScenarioError([f"{source}:{where}: not valid YAML: {problem}"]) from None
     if not isinstance(data, dict) or node is None:
         raise ScenarioError([f"{source}:1: a scenario is a mapping with at least a name"])
-    lines = _lines(node)
     try:
+        lines = _lines(node)
         return Scenario.model_validate(data)
+    except RecursionError:
+        raise ScenarioError([f"{source}:1: nested too deeply to be a scenario"]) from None
     except ValidationError as exc:
         problems = []
         for err in exc.errors(include_url=False):

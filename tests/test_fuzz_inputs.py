@@ -1,0 +1,96 @@
+"""Fuzzing everything else that parses outside input: scenario YAML, certificates, revocation
+lists, PKI files. Only our typed errors may come out."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from protocol.errors import CertificateError
+from protocol.pki import BureauIdentity, TrustStore, load_certificate
+from scenarios.model import ScenarioError, parse_scenario
+from tests.pki_world import world
+
+yaml_like = st.one_of(
+    st.text(max_size=400),
+    st.text(alphabet="{}[]:-,'\"!&*#|>\n abc012.\t%@`", max_size=300),
+    st.builds(lambda n: "[" * n + "]" * n, st.sampled_from([3, 200, 1100])),  # deep nesting
+    st.builds(lambda n: "a: " + "{b: " * n + "1" + "}" * n, st.sampled_from([3, 300, 900])),
+    st.sampled_from(
+        [
+            "!!python/object/apply:os.system ['true']",
+            "a: &x [*x]",
+            "name: x\ninjects: [{at: 1e400, search: {from: FR}}]",
+            "name: x\nduration: .nan",
+            "name: x\nspeed: -1",
+            "? [a]\n: b",
+            "\ufeffname: bom",
+            "name: x\ninjects:\n  - at: 1\n    search: {from: FR}\n"
+            "    diffusion: {from: FR, to: DE}",
+        ]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(yaml_like)
+def test_scenario_text_only_raises_scenario_error(text: str) -> None:
+    try:
+        parse_scenario(text, "fuzz.yaml")
+    except ScenarioError as exc:
+        assert all(p.startswith("fuzz.yaml:") for p in exc.problems)
+
+
+der_like = st.one_of(
+    st.binary(max_size=600),
+    st.builds(
+        lambda b: b"-----BEGIN CERTIFICATE-----\n" + b + b"\n-----END CERTIFICATE-----\n",
+        st.binary(max_size=300),
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(der_like)
+def test_certificate_bytes_only_raise_certificate_error(data: bytes) -> None:
+    with pytest.raises(CertificateError):
+        load_certificate(data, world().ca.root_certificate)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400), st.integers(0, 10))
+def test_mutated_real_certificates_are_refused_or_identical(noise: bytes, where: int) -> None:
+    real = world().identities["FR"].certificate.der
+    position = (where * 97 + len(noise)) % len(real)
+    mutated = real[:position] + noise[:8] + real[position + min(8, len(noise)) :]
+    try:
+        cert = load_certificate(mutated, world().ca.root_certificate)
+    except CertificateError:
+        return
+    assert cert.der == mutated  # accepted only if it is still a certificate the root signed
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=500))
+def test_revocation_list_bytes_only_raise_certificate_error(data: bytes) -> None:
+    store = world().trust()
+    try:
+        store.apply_revocation_list(data)
+    except CertificateError:
+        return
+    pytest.fail("random bytes accepted as a revocation list")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=2000))
+def test_private_key_files_only_raise_certificate_error(data: bytes) -> None:
+    with pytest.raises(CertificateError):
+        BureauIdentity.from_private_pem(data, world().ca.root_certificate)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=800))
+def test_root_certificate_bytes_only_raise_certificate_error(data: bytes) -> None:
+    with pytest.raises(CertificateError):
+        TrustStore.from_root_pem(data)
