@@ -22,6 +22,7 @@ serial numbers come from the operating system's random source, never from a seed
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -31,6 +32,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
 from protocol.errors import CertificateError, CryptoError, Reason
@@ -223,10 +225,14 @@ def load_certificate(data: bytes, root: x509.Certificate) -> BureauCertificate:
             bureau when the subject could be read.
     """
     try:
-        return _load_certificate(data, root)
+        with warnings.catch_warnings():
+            # cryptography warns, and will later refuse, certificates that break RFC 5280 (such
+            # as a negative serial number): refuse them now
+            warnings.simplefilter("error", CryptographyDeprecationWarning)
+            return _load_certificate(data, root)
     except CertificateError:
         raise
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm, CryptographyDeprecationWarning) as exc:
         # cryptography parses certificate fields lazily: a damaged field fails on first access
         raise CertificateError(Reason.MALFORMED, f"not a valid certificate: {exc}") from None
 
@@ -506,13 +512,22 @@ class TrustStore:
             CertificateError: ``malformed`` or ``untrusted_certificate``.
         """
         try:
-            crl = (
-                x509.load_pem_x509_crl(data)
-                if data.lstrip().startswith(b"-----BEGIN")
-                else x509.load_der_x509_crl(data)
-            )
-            number_ext = crl.extensions.get_extension_for_class(x509.CRLNumber).value
-        except (ValueError, TypeError, x509.ExtensionNotFound) as exc:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", CryptographyDeprecationWarning)
+                crl = (
+                    x509.load_pem_x509_crl(data)
+                    if data.lstrip().startswith(b"-----BEGIN")
+                    else x509.load_der_x509_crl(data)
+                )
+                number_ext = crl.extensions.get_extension_for_class(x509.CRLNumber).value
+                revoked = frozenset(entry.serial_number for entry in crl)
+                issued = crl.last_update_utc
+        except (
+            ValueError,
+            TypeError,
+            x509.ExtensionNotFound,
+            CryptographyDeprecationWarning,
+        ) as exc:
             raise CertificateError(Reason.MALFORMED, f"not a revocation list: {exc}") from None
         root_key = self.root.public_key()
         if not isinstance(root_key, Ed25519PublicKey) or not crl.is_signature_valid(root_key):
@@ -521,7 +536,7 @@ class TrustStore:
             )
         if number_ext.crl_number <= self.crl_number:
             return False
-        self.revoked = frozenset(entry.serial_number for entry in crl)
+        self.revoked = revoked
         self.crl_number = number_ext.crl_number
-        self.crl_issued_at = crl.last_update_utc
+        self.crl_issued_at = issued
         return True

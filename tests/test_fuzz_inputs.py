@@ -94,3 +94,15 @@ def test_private_key_files_only_raise_certificate_error(data: bytes) -> None:
 def test_root_certificate_bytes_only_raise_certificate_error(data: bytes) -> None:
     with pytest.raises(CertificateError):
         TrustStore.from_root_pem(data)
+
+
+def test_a_certificate_breaking_rfc_5280_is_malformed_not_a_warning() -> None:
+    # the serial number's first content byte set to 0x80 makes it negative (RFC 5280 forbids it);
+    # cryptography only warns about that today, and bureaunet refuses it
+    real = bytearray(world().identities["FR"].certificate.der)
+    serial = world().identities["FR"].certificate.serial.to_bytes(20, "big").lstrip(b"\x00")
+    at = bytes(real).index(serial)
+    real[at] = 0x80
+    with pytest.raises(CertificateError) as info:
+        load_certificate(bytes(real), world().ca.root_certificate)
+    assert info.value.reason.value == "malformed"
