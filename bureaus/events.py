@@ -16,7 +16,16 @@ from typing import Any, Literal
 __all__ = ["Event", "EventKind", "EventLog", "Tracer"]
 
 EventKind = Literal[
-    "sent", "hop", "delivered", "acknowledged", "rejected", "shed", "fault", "inject", "presence"
+    "sent",
+    "hop",
+    "delivered",
+    "acknowledged",
+    "rejected",
+    "shed",
+    "fault",
+    "inject",
+    "presence",
+    "lifecycle",
 ]
 
 

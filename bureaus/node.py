@@ -40,6 +40,7 @@ from protocol import (
     Acknowledgement,
     BureauInfo,
     MessageBase,
+    NoticeCancelled,
     NoticePublished,
     NoticeRefused,
     NoticeRequest,
@@ -53,6 +54,7 @@ from protocol import (
 )
 from protocol.envelope import EnvelopeCodec, Header, Opened, peek
 from protocol.errors import CertificateError, Reason, Rejection
+from protocol.lifecycle import IllegalTransition, NoticeEvent, NoticeLifecycle
 from protocol.routing import Topology, next_hops, path
 from protocol.versions import written_as
 
@@ -134,6 +136,8 @@ class Bureau:
         self._entity_seq = 0
         self.published: dict[UUID, str] = {}
         """Notice requests this bureau (the GS) published: request id to entity id."""
+        self.notices: dict[UUID, NoticeLifecycle] = {}
+        """The lifecycle of every notice this bureau (the GS) was asked for, by request id."""
         self.last_error: str | None = None
 
     # --- running ------------------------------------------------------------------------------
@@ -524,7 +528,8 @@ class Bureau:
             )
             return
         if isinstance(message, NoticeRequest) and self.info.role == "general-secretariat":
-            self._spawn(self._review(message), "review")
+            if self._lifecycle(message.message_id, "request"):
+                self._spawn(self._review(message), "review")
         elif isinstance(message, SearchRequest):
             self._answer(message)
         if self.acknowledge and message.kind not in _NO_ACK:
@@ -558,6 +563,8 @@ class Bureau:
             await asyncio.sleep(self.ctx.clock.real_s(policy.delay_s))
         refusal = policy.review(request)
         now = self.ctx.clock.wall()
+        if not self._lifecycle(request.message_id, "refuse" if refusal else "publish"):
+            return
         if refusal is not None:
             self._send_generated(
                 NoticeRefused(
@@ -588,6 +595,37 @@ class Bureau:
                 tlp=request.tlp,
             )
         )
+
+    def _lifecycle(self, request_id: UUID, event: NoticeEvent) -> bool:
+        """Move a notice through its lifecycle table; an illegal move is refused and counted."""
+        notice = self.notices.setdefault(request_id, NoticeLifecycle())
+        try:
+            state = notice.apply(event, round(self.ctx.clock.scenario_s(), 6))
+        except IllegalTransition as exc:
+            self.counters["rejected:illegal_transition"] += 1
+            self._record(
+                "rejected", message_id=str(request_id), reason="illegal_transition", detail=str(exc)
+            )
+            return False
+        self._record("lifecycle", message_id=str(request_id), detail=f"{event} -> {state}")
+        return True
+
+    def cancel_notice(self, request_id: UUID, message_id: UUID, reason: str) -> bool:
+        """Cancel a notice this bureau (the GS) published, if its lifecycle allows it."""
+        entity = self.published.get(request_id)
+        if entity is None or not self._lifecycle(request_id, "cancel"):
+            return False
+        self._send_generated(
+            NoticeCancelled(
+                message_id=message_id,
+                sender=self.id,
+                recipients=ToAll(),
+                created_at=self.ctx.clock.wall(),
+                entity_id=entity,
+                reason=reason,
+            )
+        )
+        return True
 
     def _answer(self, request: SearchRequest) -> None:
         hits = (

@@ -211,6 +211,13 @@ def write_report(
         for e in result.events
         if e.kind == "rejected"
     ][:50]
+    paths: dict[str, list[str]] = {}
+    for e in result.events:
+        if e.kind == "lifecycle" and e.message_id:
+            paths.setdefault(e.message_id, ["draft"]).append(
+                f"{(e.detail or '').split(' -> ')[-1]} (t={e.t_s:.1f} s)"
+            )
+    notice_rows = [[mid[:8], " → ".join(states)] for mid, states in paths.items()]
     expect_rows = [[e.name, "PASS" if e.passed else "FAIL", e.detail] for e in expectations]
     timeline_rows = [
         [f"{e.t_s:.2f}", e.kind, e.bureau, e.detail or ""]
@@ -249,6 +256,11 @@ def write_report(
         "",
         "![timeline](timeline.png)",
         "",
+        *(
+            ["## Notices", "", _md_table(["request", "lifecycle"], notice_rows), ""]
+            if notice_rows
+            else []
+        ),
         "## Deliveries",
         "",
         _md_table(["", "count"], delivery_rows),
@@ -325,6 +337,7 @@ img {{ max-width: 100%; }}
 <h2>Timeline of injects and faults</h2>
 {_html_table(["t (s)", "what", "where", "detail"], timeline_rows or [["-", "-", "-", "-"]])}
 {img("timeline.png", "deliveries over time")}
+{"<h2>Notices</h2>" + _html_table(["request", "lifecycle"], notice_rows) if notice_rows else ""}
 <h2>Deliveries</h2>{_html_table(["", "count"], delivery_rows)}
 <h2>Rejections</h2>{_html_table(["reason", "count"], rejection_rows)}
 {

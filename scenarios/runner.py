@@ -51,14 +51,12 @@ from protocol import (
     GreenNotice,
     MessageBase,
     NominalQuery,
-    NoticeCancelled,
     NoticeRequest,
     RedNotice,
     Roster,
     SearchHit,
     SearchRequest,
     SilverNotice,
-    ToAll,
     ToBureaus,
     VehicleQuery,
     YellowNotice,
@@ -407,26 +405,14 @@ class _Player:
         )
 
     async def _cancel(self, mid: UUID, notice_name: str, reason: str) -> None:
-        request_id = self.result.inject_ids.get(notice_name)
-        gs = self.net["gs"]
         request = self.ctx.derive_id("inject", self._index_of(notice_name))
-        entity = gs.published.get(request)
-        if request_id is None or entity is None:
+        if not self.net["gs"].cancel_notice(request, mid, reason):
             self.note(
-                "shed", "gs", f"cannot cancel {notice_name!r}: not published", reason="send_failed"
+                "shed",
+                "gs",
+                f"cannot cancel {notice_name!r}: not published, or its lifecycle does not allow it",
+                reason="send_failed",
             )
-            return
-        self.submit(
-            "gs",
-            NoticeCancelled(
-                message_id=mid,
-                sender="gs",
-                recipients=ToAll(),
-                created_at=self.now(),
-                entity_id=entity,
-                reason=reason,
-            ),
-        )
 
     def _index_of(self, name: str) -> int:
         for index, inject in enumerate(self.s.injects):
