@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from protocol import (
     Acknowledgement,
@@ -136,3 +136,20 @@ def sample_messages() -> dict[str, MessageBase]:
             message_id=uid(11), sender="FR", recipients=ToAll(), status="birth", **base
         ),
     }
+
+
+def diffusion(
+    sender: str,
+    to: tuple[str, ...],
+    text: str = "Please check your records.",
+    diffusion_type: str = "information",
+) -> Diffusion:
+    """A fresh diffusion from ``sender`` to ``to``, created now (for network tests)."""
+    return Diffusion(
+        message_id=uuid4(),
+        sender=sender,
+        recipients=ToBureaus(bureaus=to),
+        created_at=datetime.now(UTC),
+        diffusion_type=diffusion_type,  # type: ignore[arg-type]
+        text=text,
+    )

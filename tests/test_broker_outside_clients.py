@@ -27,26 +27,33 @@ def tool(name: str) -> str:
     return path
 
 
+def client_args(name: str, port: int, user: str, password: str, topic: str) -> list[str]:
+    """A Mosquitto command-line client, logged in as a bureau (client id = username), at QoS 1."""
+    return [
+        tool(name),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-u",
+        user,
+        "-P",
+        password,
+        "-i",
+        user,
+        "-t",
+        topic,
+        "-q",
+        "1",
+    ]
+
+
 def sub(
     broker_port: int, user: str, password: str, topic: str, wait: int = 2
 ) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
-            tool("mosquitto_sub"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(broker_port),
-            "-u",
-            user,
-            "-P",
-            password,
-            "-i",
-            user,
-            "-t",
-            topic,
-            "-q",
-            "1",
+            *client_args("mosquitto_sub", broker_port, user, password, topic),
             "-C",
             "1",
             "-W",
@@ -61,25 +68,7 @@ def sub(
 
 def pub(broker_port: int, user: str, password: str, topic: str, payload: str) -> int:
     return subprocess.run(
-        [
-            tool("mosquitto_pub"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(broker_port),
-            "-u",
-            user,
-            "-P",
-            password,
-            "-i",
-            user,
-            "-t",
-            topic,
-            "-q",
-            "1",
-            "-m",
-            payload,
-        ],
+        [*client_args("mosquitto_pub", broker_port, user, password, topic), "-m", payload],
         capture_output=True,
         text=True,
         check=False,

@@ -9,14 +9,13 @@ from uuid import uuid4
 import pytest
 
 from protocol import (
-    Diffusion,
     NoticeRequest,
     ToBureaus,
     default_roster,
     topics,
 )
 from tests.network_fixtures import full_pki, live_network
-from tests.samples import RED
+from tests.samples import RED, diffusion
 
 NOTICE = RED.model_copy(update={"date_of_birth": "1979/04", "nationalities": ("FR",)})
 
@@ -57,35 +56,21 @@ async def test_red_notice_through_gs_review_reaches_and_is_acknowledged_by_every
 
 async def test_mesh_diffusion_is_one_hop() -> None:
     async with live_network("mesh") as net:
-        diffusion = Diffusion(
-            message_id=uuid4(),
-            sender="DE",
-            created_at=datetime.now(UTC),
-            recipients=ToBureaus(bureaus=("FR", "BE", "KE")),
-            diffusion_type="locate",
-            text="Locate and report.",
-        )
-        net["DE"].submit(diffusion)
+        message = diffusion("DE", ("FR", "BE", "KE"), "Locate and report.", "locate")
+        net["DE"].submit(message)
         await net.settle()
-        got = net.ctx.events.of("delivered", message_id=str(diffusion.message_id))
+        got = net.ctx.events.of("delivered", message_id=str(message.message_id))
         assert sorted((e.bureau, e.route) for e in got) == [
             ("BE", ("DE", "BE")),
             ("FR", ("DE", "FR")),
             ("KE", ("DE", "KE")),
         ]
-        assert net.ctx.events.of("hop", message_id=str(diffusion.message_id)) == []
+        assert net.ctx.events.of("hop", message_id=str(message.message_id)) == []
 
 
 async def test_regional_message_between_african_regions_passes_both_bureaus_and_gs() -> None:
     async with live_network("regional") as net:
-        message = Diffusion(
-            message_id=uuid4(),
-            sender="CI",
-            created_at=datetime.now(UTC),
-            recipients=ToBureaus(bureaus=("KE",)),
-            diffusion_type="information",
-            text="Suspect travelling to Nairobi.",
-        )
+        message = diffusion("CI", ("KE",), "Suspect travelling to Nairobi.")
         net["CI"].submit(message)
         await net.settle()
         mid = str(message.message_id)
@@ -115,25 +100,11 @@ async def test_rogue_client_with_valid_credentials_cannot_disturb_an_ncb() -> No
     roster = default_roster().subset(["gs", "FR", "DE", "BE"])
     async with live_network("mesh", roster) as net:
         # a replayable envelope: DE -> FR, delivered once
-        first = Diffusion(
-            message_id=uuid4(),
-            sender="DE",
-            created_at=datetime.now(UTC),
-            recipients=ToBureaus(bureaus=("FR",)),
-            diffusion_type="warning",
-            text="original",
-        )
+        first = diffusion("DE", ("FR",), "original", "warning")
         envelope = net["DE"].submit(first)
         # an envelope from BE, which the GS then revokes
         from_be = net["BE"].codec.seal_at(
-            Diffusion(
-                message_id=uuid4(),
-                sender="BE",
-                created_at=datetime.now(UTC),
-                recipients=ToBureaus(bureaus=("FR",)),
-                diffusion_type="warning",
-                text="later revoked",
-            ),
+            diffusion("BE", ("FR",), "later revoked", "warning"),
             datetime.now(UTC),
             to=["FR"],
         )
@@ -146,14 +117,7 @@ async def test_rogue_client_with_valid_credentials_cannot_disturb_an_ncb() -> No
         await rogue.publish_raw(inbox, envelope)
         await rogue.publish_raw(inbox, from_be)
         # FR keeps working
-        after = Diffusion(
-            message_id=uuid4(),
-            sender="DE",
-            created_at=datetime.now(UTC),
-            recipients=ToBureaus(bureaus=("FR",)),
-            diffusion_type="warning",
-            text="still served",
-        )
+        after = diffusion("DE", ("FR",), "still served", "warning")
         net["DE"].submit(after)
         await net.settle()
         counters = net["FR"].counters
@@ -167,14 +131,7 @@ async def test_rogue_client_with_valid_credentials_cannot_disturb_an_ncb() -> No
 async def test_the_network_runs_on_the_zero_setup_broker(kind: str) -> None:
     roster = default_roster().subset(["gs", "FR", "DE", "KE"])
     async with live_network("hub", roster, kind=kind) as net:
-        message = Diffusion(
-            message_id=uuid4(),
-            sender="FR",
-            created_at=datetime.now(UTC),
-            recipients=ToBureaus(bureaus=("KE",)),
-            diffusion_type="locate",
-            text="via the hub",
-        )
+        message = diffusion("FR", ("KE",), "via the hub", "locate")
         net["FR"].submit(message)
         await net.settle()
         [got] = net.ctx.events.of("delivered", message_id=str(message.message_id))
@@ -184,14 +141,7 @@ async def test_the_network_runs_on_the_zero_setup_broker(kind: str) -> None:
 async def test_sent_events_name_their_recipients_so_losses_can_be_counted() -> None:
     roster = default_roster().subset(["gs", "FR", "DE", "KE"])
     async with live_network("mesh", roster) as net:
-        message = Diffusion(
-            message_id=uuid4(),
-            sender="FR",
-            created_at=datetime.now(UTC),
-            recipients=ToBureaus(bureaus=("DE", "KE")),
-            diffusion_type="locate",
-            text="count me",
-        )
+        message = diffusion("FR", ("DE", "KE"), "count me", "locate")
         net["FR"].submit(message)
         await net.settle()
         [sent] = net.ctx.events.of("sent", message_id=str(message.message_id))

@@ -8,16 +8,15 @@ import shutil
 import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
-from uuid import uuid4
 
 import pytest
 
 from broker import BrokerTarget, EmbeddedBroker
 from bureaus import LinkModel, Network, NetworkContext
-from protocol import Diffusion, ToBureaus, default_roster, topics
+from protocol import default_roster, topics
 from tests.conftest import require_mosquitto
 from tests.network_fixtures import full_pki
+from tests.samples import diffusion
 
 ROSTER = default_roster().subset(["gs", "FR", "DE", "BE", "NL", "KE", "BR", "JP"])
 NCBS = ["FR", "DE", "BE", "NL", "KE", "BR", "JP"]
@@ -70,16 +69,7 @@ async def test_broker_killed_mid_traffic_loses_nothing() -> None:
     async with resilient_network() as (network, broker):
         for n in range(120):
             sender, recipient = rng.sample(NCBS, 2)
-            network[sender].submit(
-                Diffusion(
-                    message_id=uuid4(),
-                    sender=sender,
-                    created_at=datetime.now(UTC),
-                    recipients=ToBureaus(bureaus=(recipient,)),
-                    diffusion_type="information",
-                    text=f"message {n}",
-                )
-            )
+            network[sender].submit(diffusion(sender, (recipient,), f"message {n}"))
             if n == 60:
                 await asyncio.to_thread(broker.kill)  # SIGKILL, mid-traffic
                 await asyncio.sleep(0.3)
@@ -101,14 +91,7 @@ async def test_the_broker_is_not_a_ledger_senders_resend_what_it_lost() -> None:
         await network.stop(["DE"])
         sent = []
         for n in range(20):
-            message = Diffusion(
-                message_id=uuid4(),
-                sender="FR",
-                created_at=datetime.now(UTC),
-                recipients=ToBureaus(bureaus=("DE",)),
-                diffusion_type="information",
-                text=f"queued {n}",
-            )
+            message = diffusion("FR", ("DE",), f"queued {n}")
             network["FR"].submit(message)
             sent.append(str(message.message_id))
         await network.settle(quiet_s=0.3)
@@ -124,14 +107,7 @@ async def test_the_broker_is_not_a_ledger_senders_resend_what_it_lost() -> None:
 
 async def test_lost_acknowledgement_is_answered_again_not_acted_on_twice() -> None:
     async with resilient_network() as (network, _broker):
-        message = Diffusion(
-            message_id=uuid4(),
-            sender="FR",
-            created_at=datetime.now(UTC),
-            recipients=ToBureaus(bureaus=("DE",)),
-            diffusion_type="warning",
-            text="once only",
-        )
+        message = diffusion("FR", ("DE",), "once only", "warning")
         envelope = network["FR"].submit(message)
         await until_quiet(network)
         assert str(message.message_id) not in network["FR"].pending  # acknowledged
@@ -154,16 +130,7 @@ async def test_lost_acknowledgement_is_answered_again_not_acted_on_twice() -> No
 async def test_hostile_flood_is_counted_and_legitimate_traffic_still_served() -> None:
     async with resilient_network(max_size=64 * 1024) as (network, broker):
         user, password = "BE", network.passwords["BE"]  # a valid credential, misused
-        genuine = network["BE"].submit(
-            Diffusion(
-                message_id=uuid4(),
-                sender="BE",
-                created_at=datetime.now(UTC),
-                recipients=ToBureaus(bureaus=("FR",)),
-                diffusion_type="information",
-                text="real",
-            )
-        )
+        genuine = network["BE"].submit(diffusion("BE", ("FR",), "real"))
         await network.settle()
         rng = random.Random(4)
         hostile: list[bytes] = (
@@ -196,14 +163,7 @@ async def test_hostile_flood_is_counted_and_legitimate_traffic_still_served() ->
                 check=True,
                 timeout=10,
             )
-        legit = Diffusion(
-            message_id=uuid4(),
-            sender="DE",
-            created_at=datetime.now(UTC),
-            recipients=ToBureaus(bureaus=("FR",)),
-            diffusion_type="information",
-            text="still served",
-        )
+        legit = diffusion("DE", ("FR",), "still served")
         network["DE"].submit(legit)
         await network.settle(quiet_s=0.5)
         fr = network["FR"].counters
