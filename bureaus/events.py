@@ -26,6 +26,9 @@ EventKind = Literal[
     "inject",
     "presence",
     "lifecycle",
+    "control",
+    "breach",
+    "deadline",
 ]
 
 

@@ -25,7 +25,7 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import aiomqtt
@@ -52,6 +52,7 @@ from protocol import (
     ToRegion,
     topics,
 )
+from protocol.caveats import Breach, CaveatPolicy, forwarding_breaches
 from protocol.envelope import EnvelopeCodec, Header, Opened, peek
 from protocol.errors import CertificateError, Reason, Rejection
 from protocol.lifecycle import IllegalTransition, NoticeEvent, NoticeLifecycle
@@ -64,6 +65,10 @@ __all__ = ["Bureau", "NetworkContext"]
 _NO_ACK = frozenset(
     {"acknowledgement", "presence", "search-request", "search-result", "notice-refused"}
 )
+AckStatus = Literal["received", "read", "actioned"]
+"""What an acknowledgement says of the message it answers."""
+_NOT_KEPT = frozenset({"acknowledgement", "presence"})
+"""Kinds not kept in a bureau's inbox (nothing to read, forward or answer)."""
 
 
 @dataclass
@@ -113,6 +118,8 @@ class Bureau:
         acknowledge: bool = True,
         resend_after: float = 5.0,
         max_attempts: int = 8,
+        inbox_limit: int = 0,
+        caveats: CaveatPolicy = "enforce",
     ) -> None:
         self.info = info
         self.id = info.id
@@ -139,6 +146,12 @@ class Bureau:
         self.notices: dict[UUID, NoticeLifecycle] = {}
         """The lifecycle of every notice this bureau (the GS) was asked for, by request id."""
         self.last_error: str | None = None
+        self.inbox_limit = inbox_limit
+        """How many delivered messages to keep for forwarding and players (0: none)."""
+        self.inbox: OrderedDict[str, MessageBase] = OrderedDict()
+        """The latest delivered messages, by id (acknowledgements and presence left out)."""
+        self.caveats: CaveatPolicy = caveats
+        """Whether a forward that breaks its caveats is refused (``enforce``) or only flagged."""
 
     # --- running ------------------------------------------------------------------------------
 
@@ -366,8 +379,7 @@ class Bureau:
 
     async def _hold_until(self, item: Transmission, back_at_s: float) -> None:
         self.counters["held:outage"] += 1
-        wait = self.ctx.clock.real_s(back_at_s - self.ctx.clock.scenario_s())
-        await asyncio.sleep(max(0.0, wait))
+        await self.ctx.clock.sleep_until(back_at_s)
         self._queue(item, front=True, again=True)
 
     async def _transmit(self, item: Transmission, delay_ms: float) -> None:
@@ -509,7 +521,12 @@ class Bureau:
             latency_ms=latency,
             modelled_ms=modelled,
             size=opened.size,
+            detail=f"outcome: {message.outcome}" if isinstance(message, SearchResult) else None,
         )
+        if self.inbox_limit and message.kind not in _NOT_KEPT:
+            self.inbox[mid] = message
+            if len(self.inbox) > self.inbox_limit:
+                self.inbox.popitem(last=False)
         self._react(message)
 
     def _react(self, message: MessageBase) -> None:
@@ -533,16 +550,83 @@ class Bureau:
         elif isinstance(message, SearchRequest):
             self._answer(message)
         if self.acknowledge and message.kind not in _NO_ACK:
-            self._send_generated(
-                Acknowledgement(
-                    message_id=self.ctx.derive_id("ack", message.message_id, self.id),
-                    sender=self.id,
-                    recipients=ToBureaus(bureaus=(message.sender,)),
-                    created_at=self.ctx.clock.wall(),
-                    refers_to=message.message_id,
-                    status="received",
-                )
+            self.answer(message)
+
+    def answer(self, message: MessageBase, status: AckStatus = "received") -> None:
+        """Acknowledge a delivered message (automatically, or for the person playing the bureau)."""
+        self._send_generated(
+            Acknowledgement(
+                message_id=self.ctx.derive_id("ack", message.message_id, self.id),
+                sender=self.id,
+                recipients=ToBureaus(bureaus=(message.sender,)),
+                created_at=self.ctx.clock.wall(),
+                refers_to=message.message_id,
+                status=status,
             )
+        )
+
+    def forward(
+        self,
+        message_id: str,
+        to: Sequence[str],
+        new_id: UUID,
+        *,
+        permission: bool = False,
+        originator: str | None = None,
+    ) -> list[Breach]:
+        """Pass a delivered message on to other bureaus, under its caveats.
+
+        The copy keeps the original's kind, content and caveats, and is sent (and signed) by this
+        bureau under a new id. Every caveat it breaks is recorded as a ``breach`` event; under the
+        ``enforce`` policy such a copy is not sent at all.
+
+        Returns:
+            The breaches (empty when the forward was allowed).
+
+        Raises:
+            KeyError: No such message in this bureau's inbox.
+        """
+        original = self.inbox[message_id]
+        entitled = self.recipients_of(original)
+        breaches = forwarding_breaches(
+            original,
+            self.id,
+            tuple(to),
+            originator=originator,
+            entitled=entitled,
+            permission=permission,
+        )
+        blocked = bool(breaches) and self.caveats == "enforce"
+        for breach in breaches:
+            self.counters[f"breach:{breach.rule}"] += 1
+            self._record(
+                "breach",
+                message_id=message_id,
+                message_kind=original.kind,
+                peer=breach.originator,
+                recipients=breach.to,
+                reason=breach.rule,
+                detail=("blocked: " if blocked else "flagged: ") + breach.detail,
+            )
+        if blocked:
+            return breaches
+        copy = original.model_copy(
+            update={
+                "message_id": new_id,
+                "sender": self.id,
+                "recipients": ToBureaus(bureaus=tuple(to)),
+                "created_at": self.ctx.clock.wall(),
+            }
+        )
+        self._record(
+            "hop",
+            message_id=str(new_id),
+            message_kind=original.kind,
+            peer=original.sender,
+            detail=f"forwarded copy of {message_id}",
+        )
+        self._send_generated(copy)
+        return breaches
 
     def _send_generated(self, message: MessageBase, to: Sequence[str] | None = None) -> None:
         try:
@@ -560,7 +644,7 @@ class Bureau:
     async def _review(self, request: NoticeRequest) -> None:
         policy = self.ctx.review
         if policy.delay_s > 0:
-            await asyncio.sleep(self.ctx.clock.real_s(policy.delay_s))
+            await self.ctx.clock.sleep(policy.delay_s)
         refusal = policy.review(request)
         now = self.ctx.clock.wall()
         if not self._lifecycle(request.message_id, "refuse" if refusal else "publish"):

@@ -140,7 +140,7 @@ class MessageBase(BaseModel):
     priority: Priority = "routine"
     """How fast it must be handled."""
     handling_code: HandlingCode = "H1"
-    """Who may receive the information (H0 no restriction ... H3 originator's consent per use)."""
+    """How the information may be used and passed on (H0 ... H3); see :mod:`protocol.caveats`."""
     tlp: Tlp | None = None
     """Traffic Light Protocol marking, if any."""
     source_reliability: Literal["A", "B", "C", "X"] | None = None

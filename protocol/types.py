@@ -122,7 +122,7 @@ Priority = Literal["routine", "urgent", "flash"]
 """How fast the message must be handled; ``flash`` is for life-threatening emergencies."""
 
 HandlingCode = Literal["H0", "H1", "H2", "H3"]
-"""Who may receive the information: H0 no restriction ... H3 originator's consent per use."""
+"""How the information may be used and passed on (H0 ... H3); see :mod:`protocol.caveats`."""
 
 Tlp = Literal["TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT", "TLP:RED"]
 """Traffic Light Protocol 2.0 marking."""

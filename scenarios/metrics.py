@@ -16,6 +16,7 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from bureaus import Event
+from scenarios.exercise import clock_label
 from scenarios.model import Expectation
 from scenarios.runner import RunResult, resolve
 
@@ -134,6 +135,12 @@ def summarise(result: RunResult) -> dict[str, Any]:
             "messages_through_busiest": busiest[0][1] if busiest else 0,
             "bytes_on_the_wire": sum(b for _c, b in traffic.values()),
         },
+        "deadlines": [d.as_dict() for d in result.deadlines],
+        "breaches": [
+            {"t_s": e.t_s, "bureau": e.bureau, "rule": e.reason, "detail": e.detail}
+            for e in events
+            if e.kind == "breach"
+        ],
         "achieved_rate_per_s": round(len(deliveries) / result.wall_s, 1) if result.wall_s else 0.0,
         "wall_s": round(result.wall_s, 3),
     }
@@ -250,5 +257,34 @@ def _check(result: RunResult, expectation: Expectation) -> ExpectationResult:  #
             not lost,
             f"{len(lost)} expected deliveries missing"
             + (f", e.g. {sorted(lost)[0][1]}" if lost else ""),
+        )
+    if expectation.breaches is not None:
+        spec_b = expectation.breaches
+        found = [e for e in events if e.kind == "breach"]
+        ok = len(found) >= spec_b.at_least and (
+            spec_b.at_most is None or len(found) <= spec_b.at_most
+        )
+        return ExpectationResult(
+            name,
+            ok,
+            f"{len(found)} caveat breaches"
+            + (f" ({', '.join(sorted({e.reason or '?' for e in found}))})" if found else ""),
+        )
+    if expectation.deadline is not None:
+        spec_d = expectation.deadline
+        deadline = next((d for d in result.deadlines if d.name == spec_d.message), None)
+        if deadline is None:
+            return ExpectationResult(name, False, f"{spec_d.message} opened no deadline")
+        met = deadline.state == "met"
+        return ExpectationResult(
+            name,
+            met == spec_d.met,
+            f"{deadline.name}: {deadline.state} (due {clock_label(deadline.due_s)}"
+            + (
+                f", answered {clock_label(deadline.answered_s)}"
+                if deadline.answered_s is not None
+                else ""
+            )
+            + ")",
         )
     return ExpectationResult(name, False, "unknown expectation")  # pragma: no cover

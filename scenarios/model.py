@@ -16,14 +16,24 @@ planners write them::
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from protocol import Region
+from protocol.caveats import CaveatPolicy
 from protocol.routing import Topology
+from protocol.types import HandlingCode, Tlp
 
 __all__ = [
     "Expectation",
@@ -36,7 +46,30 @@ __all__ = [
     "parse_scenario",
 ]
 
-Seconds = Annotated[float, Field(ge=0)]
+_UNITS = {"d": 86_400.0, "h": 3_600.0, "m": 60.0, "s": 1.0}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([dhms])")
+
+
+def _duration(value: object) -> object:
+    """Read a duration: ``90``, ``"90"``, ``"8h"``, ``"1d 12h"`` or ``"2h30m"`` → seconds.
+
+    Anything that is not a string is left for pydantic to check.
+    """
+    if not isinstance(value, str):
+        return value
+    text = value.strip().lower()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    parts = _DURATION.findall(text)
+    if not parts or _DURATION.sub("", text).strip():
+        raise ValueError(f"{value!r} is not a duration (seconds, or like 8h, 3d, 1d 12h, 30m)")
+    return sum(float(n) * _UNITS[unit] for n, unit in parts)
+
+
+Seconds = Annotated[float, BeforeValidator(_duration), Field(ge=0)]
+"""Scenario seconds: a number, or a duration such as ``8h``, ``3d`` or ``1d 12h``."""
 BureauRef = Annotated[str, Field(min_length=2, max_length=32)]
 Group = BureauRef | list[BureauRef]
 """A bureau id, a list of ids, or a group: ``all-ncbs``, ``region:africa``."""
@@ -69,6 +102,10 @@ class DiffusionAction(_Action):
     type: Literal["wanted", "missing", "information", "warning", "locate"] = "information"
     text: str = "Please check your records and report."
     priority: Literal["routine", "urgent", "flash"] = "routine"
+    handling_code: HandlingCode = "H1"
+    tlp: Tlp | None = None
+    source_reliability: Literal["A", "B", "C", "X"] | None = None
+    information_accuracy: Literal[1, 2, 3, 4] | None = None
 
 
 class CaseMessageAction(_Action):
@@ -80,6 +117,8 @@ class CaseMessageAction(_Action):
     subject: str = "Case update"
     body: str = "Please find the latest information on the case."
     priority: Literal["routine", "urgent", "flash"] = "routine"
+    handling_code: HandlingCode = "H1"
+    tlp: Tlp | None = None
 
 
 class SearchAction(_Action):
@@ -109,6 +148,37 @@ class SienaAction(_Action):
     message: dict[str, Any]
 
 
+class ForwardAction(_Action):
+    """A bureau passes a message it received on to other bureaus (under its caveats)."""
+
+    by: BureauRef
+    message: str
+    """The inject whose message is forwarded (the bureau must have received it)."""
+    to: Group
+    permission: bool = False
+    """Whether the originator allowed this dissemination."""
+
+
+class Trigger(_Action):
+    """What makes a contingency inject fire (once), instead of a time on the timeline."""
+
+    deadline_missed: str | None = None
+    """The named inject's response deadline passed unanswered."""
+    search_hit: str | None = None
+    """The named search inject (or ``any`` search) came back with a hit."""
+    breach: bool | None = None
+    """A caveat breach happened."""
+    after: Seconds = 0.0
+    """Scenario seconds between the trigger and the inject."""
+
+    @model_validator(mode="after")
+    def _one(self) -> Trigger:
+        found = [k for k in ("deadline_missed", "search_hit", "breach") if getattr(self, k)]
+        if len(found) != 1:
+            raise ValueError("a trigger needs exactly one of: deadline_missed, search_hit, breach")
+        return self
+
+
 class BureauAction(_Action):
     """An action on one bureau (revoke its certificate, rotate its keys)."""
 
@@ -120,10 +190,17 @@ class Inject(BaseModel):
 
     model_config = _CONFIG
 
-    at: Seconds
-    """Scenario time, seconds from the start."""
+    at: Seconds | None = None
+    """Scenario time, seconds from the start (timeline injects)."""
+    when: Trigger | None = None
+    """The event that fires this inject (contingency injects). (Not ``on``: YAML 1.1 reads a bare
+    ``on`` as the boolean true.)"""
     name: str | None = None
     """A name that expectations can refer to."""
+    deadline: Seconds | None = None
+    """Response deadline for this message (the scenario's policy by priority otherwise)."""
+    comment: str | None = None
+    """What the controller wants players to notice (shown in the debrief)."""
     notice_request: NoticeRequestAction | None = None
     diffusion: DiffusionAction | None = None
     case_message: CaseMessageAction | None = None
@@ -132,12 +209,15 @@ class Inject(BaseModel):
     revoke: BureauAction | None = None
     rotate_key: BureauAction | None = None
     siena: SienaAction | None = None
+    forward: ForwardAction | None = None
 
     @model_validator(mode="after")
     def _one_action(self) -> Inject:
         actions = [k for k in _INJECT_ACTIONS if getattr(self, k) is not None]
         if len(actions) != 1:
             raise ValueError(f"an inject needs exactly one action of: {', '.join(_INJECT_ACTIONS)}")
+        if self.at is not None and self.when is not None:
+            raise ValueError("an inject fires either at a time ('at') or on an event ('when')")
         return self
 
     @property
@@ -155,6 +235,7 @@ _INJECT_ACTIONS = (
     "revoke",
     "rotate_key",
     "siena",
+    "forward",
 )
 
 
@@ -281,6 +362,20 @@ class RejectedExpectation(_Action):
     at_most: Annotated[int, Field(ge=0)] | None = None
 
 
+class BreachesExpectation(_Action):
+    """Caveat breaches are counted."""
+
+    at_least: Annotated[int, Field(ge=0)] = 0
+    at_most: Annotated[int, Field(ge=0)] | None = None
+
+
+class DeadlineExpectation(_Action):
+    """A named inject's response deadline was met (or, with ``met: false``, missed)."""
+
+    message: str
+    met: bool = True
+
+
 class Expectation(BaseModel):
     """Something that must be true after the run."""
 
@@ -293,6 +388,10 @@ class Expectation(BaseModel):
     rejected: RejectedExpectation | None = None
     no_accept_from_revoked: bool | None = None
     zero_loss: bool | None = None
+    breaches: BreachesExpectation | None = None
+    deadline: DeadlineExpectation | None = None
+    comment: str | None = None
+    """What a pass or a failure means for the players (shown in the debrief)."""
 
     @model_validator(mode="after")
     def _one(self) -> Expectation:
@@ -319,6 +418,8 @@ _EXPECTATIONS = (
     "rejected",
     "no_accept_from_revoked",
     "zero_loss",
+    "breaches",
+    "deadline",
 )
 
 
@@ -364,6 +465,16 @@ class Record(_Action):
     summary: str = "Record of interest"
 
 
+class DeadlinePolicy(_Action):
+    """How long a bureau has to answer, by priority, in scenario time."""
+
+    flash: Seconds = 3_600.0
+    urgent: Seconds = 8 * 3_600.0
+    routine: Seconds = 7 * 86_400.0
+    notice_review: Seconds = 86_400.0
+    """How long the General Secretariat has to review a notice request."""
+
+
 class Scenario(BaseModel):
     """A scripted run."""
 
@@ -377,7 +488,7 @@ class Scenario(BaseModel):
     topology: Topology = "hybrid"
     roster: Literal["all"] | list[BureauRef] = "all"
     network: NetworkSpec = Field(default_factory=NetworkSpec)
-    duration: Annotated[float, Field(gt=0, le=30 * 86_400)] = 10.0
+    duration: Annotated[float, BeforeValidator(_duration), Field(gt=0, le=30 * 86_400)] = 10.0
     """Scenario seconds until injects and load stop."""
     speed: Annotated[float, Field(gt=0, le=1_000_000)] = 1.0
     """Scenario seconds per real second."""
@@ -390,19 +501,45 @@ class Scenario(BaseModel):
     optional field to diffusions, 2.0 stands for an incompatible future version."""
     records: list[Record] = Field(default_factory=list)
     injects: list[Inject] = Field(default_factory=list)
+    deck: list[Inject] = Field(default_factory=list)
+    """Prepared injects the controller fires by hand during a live exercise (no ``at``/``when``)."""
+    players: list[BureauRef] = Field(default_factory=list)
+    """Bureaus played by people: they do not answer by themselves."""
+    deadlines: DeadlinePolicy = Field(default_factory=DeadlinePolicy)
+    caveats: CaveatPolicy = "enforce"
+    """Whether forwards that break their caveats are refused (``enforce``) or sent and flagged."""
     load: list[LoadGenerator] = Field(default_factory=list)
     faults: list[Fault] = Field(default_factory=list)
     expect: list[Expectation] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _names(self) -> Scenario:
-        names = [i.name for i in self.injects if i.name]
+    def _names(self) -> Scenario:  # noqa: PLR0912 - one check per kind of reference
+        names = [i.name for i in (*self.injects, *self.deck) if i.name]
         if len(names) != len(set(names)):
-            raise ValueError("inject names must be unique")
+            raise ValueError("inject names must be unique (timeline and deck together)")
+        for index, inject in enumerate(self.injects):
+            if inject.at is None and inject.when is None:
+                raise ValueError(f"injects[{index}] needs a time ('at') or a trigger ('when')")
+        for index, card in enumerate(self.deck):
+            if card.at is not None or card.when is not None:
+                raise ValueError(f"deck[{index}] is fired by hand: no 'at' or 'when'")
+            if card.name is None:
+                raise ValueError(f"deck[{index}] needs a name (the controller picks it by name)")
+        refs: list[tuple[str, str | None]] = []
         for index, expectation in enumerate(self.expect):
-            ref = getattr(expectation.delivered or expectation.acknowledged, "message", None)
+            spec = expectation.delivered or expectation.acknowledged or expectation.deadline
+            refs.append((f"expect[{index}]", getattr(spec, "message", None)))
+        for group, items in (("injects", self.injects), ("deck", self.deck)):
+            for index, inject in enumerate(items):
+                if inject.forward is not None:
+                    refs.append((f"{group}[{index}].forward", inject.forward.message))
+                if inject.when is not None:
+                    hit = inject.when.search_hit
+                    refs.append((f"{group}[{index}].when", inject.when.deadline_missed))
+                    refs.append((f"{group}[{index}].when", None if hit == "any" else hit))
+        for where, ref in refs:
             if ref is not None and ref not in names:
-                raise ValueError(f"expect[{index}] refers to no inject named {ref!r}")
+                raise ValueError(f"{where} refers to no inject named {ref!r}")
         return self
 
 

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 
 from bureaus import Event
 from scenarios.evidence import chained_lines, sign_log
+from scenarios.exercise import clock_label
 from scenarios.metrics import ExpectationResult, route_class, traffic_by_link
 from scenarios.runner import RunResult
 
@@ -177,6 +178,38 @@ def _html_table(head: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
 
 
+TIMELINE_KINDS = frozenset({"inject", "fault", "control", "deadline", "breach"})
+"""The events a trainer reads as the story of a run."""
+DEADLINE_HEAD = ["request", "owed", "by", "opened", "due", "answered", "state"]
+BREACH_HEAD = ["t", "bureau", "caveat", "what happened"]
+
+
+def when(t_s: float | None, duration_s: float) -> str:
+    """A scenario time for tables: seconds for short runs, ``[d+]hh:mm:ss`` for long ones."""
+    if t_s is None:
+        return "-"
+    return clock_label(t_s) if duration_s >= 3_600 else f"{t_s:.2f}"
+
+
+def deadline_table(deadlines: list[dict[str, Any]], duration_s: float) -> list[list[str]]:
+    """Rows of the deadline table, from ``summary.json``'s ``deadlines``."""
+    return [
+        [
+            d["name"],
+            d["kind"],
+            ", ".join(d["owed_by"]),
+            when(d["opened_s"], duration_s),
+            when(d["due_s"], duration_s),
+            when(d["answered_s"], duration_s),
+            d["state"].upper()
+            + (f" (no answer from {', '.join(d['waiting_for'])})" if d["waiting_for"] else "")
+            if d["state"] in ("missed", "late", "open")
+            else d["state"],
+        ]
+        for d in deadlines
+    ]
+
+
 def write_report(
     result: RunResult, summary: dict[str, Any], expectations: list[ExpectationResult], out: Path
 ) -> None:
@@ -219,10 +252,16 @@ def write_report(
             )
     notice_rows = [[mid[:8], " → ".join(states)] for mid, states in paths.items()]
     expect_rows = [[e.name, "PASS" if e.passed else "FAIL", e.detail] for e in expectations]
+    duration = result.scenario.duration
     timeline_rows = [
-        [f"{e.t_s:.2f}", e.kind, e.bureau, e.detail or ""]
+        [when(e.t_s, duration), e.kind, e.bureau, e.detail or ""]
         for e in result.events
-        if e.kind in ("inject", "fault")
+        if e.kind in TIMELINE_KINDS
+    ]
+    deadline_rows = deadline_table(summary["deadlines"], duration)
+    breach_rows = [
+        [when(b["t_s"], duration), b["bureau"], b["rule"] or "", b["detail"] or ""]
+        for b in summary["breaches"]
     ]
     latency = summary["latency_ms"]
     verdict = (
@@ -250,15 +289,25 @@ def write_report(
         "",
         _md_table(["expectation", "result", "detail"], expect_rows),
         "",
-        "## Timeline of injects and faults",
+        "## Timeline of injects, faults and the controller",
         "",
-        _md_table(["t (s)", "what", "where", "detail"], timeline_rows or [["-", "-", "-", "-"]]),
+        _md_table(["t", "what", "where", "detail"], timeline_rows or [["-", "-", "-", "-"]]),
         "",
         "![timeline](timeline.png)",
         "",
         *(
             ["## Notices", "", _md_table(["request", "lifecycle"], notice_rows), ""]
             if notice_rows
+            else []
+        ),
+        *(
+            ["## Deadlines", "", _md_table(DEADLINE_HEAD, deadline_rows), ""]
+            if deadline_rows
+            else []
+        ),
+        *(
+            ["## Caveat breaches", "", _md_table(BREACH_HEAD, breach_rows), ""]
+            if breach_rows
             else []
         ),
         "## Deliveries",
@@ -334,10 +383,12 @@ img {{ max-width: 100%; }}
 <p>{html.escape(head.replace("`", ""))}</p>
 <p class="{"pass" if verdict.startswith("all") else "fail"}">{html.escape(verdict)}</p>
 <h2>Expectations</h2>{_html_table(["expectation", "result", "detail"], expect_rows)}
-<h2>Timeline of injects and faults</h2>
-{_html_table(["t (s)", "what", "where", "detail"], timeline_rows or [["-", "-", "-", "-"]])}
+<h2>Timeline of injects, faults and the controller</h2>
+{_html_table(["t", "what", "where", "detail"], timeline_rows or [["-", "-", "-", "-"]])}
 {img("timeline.png", "deliveries over time")}
 {"<h2>Notices</h2>" + _html_table(["request", "lifecycle"], notice_rows) if notice_rows else ""}
+{"<h2>Deadlines</h2>" + _html_table(DEADLINE_HEAD, deadline_rows) if deadline_rows else ""}
+{"<h2>Caveat breaches</h2>" + _html_table(BREACH_HEAD, breach_rows) if breach_rows else ""}
 <h2>Deliveries</h2>{_html_table(["", "count"], delivery_rows)}
 <h2>Rejections</h2>{_html_table(["reason", "count"], rejection_rows)}
 {

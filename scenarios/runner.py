@@ -67,9 +67,16 @@ from protocol.errors import DecodeError, Issue
 from protocol.gateway import translate
 from protocol.iso3166 import ALPHA2
 from protocol.routing import Topology
+from scenarios.exercise import Deadline, DeadlineBook, DeadlineKind, ExerciseControl
 from scenarios.model import Inject, LoadGenerator, Scenario
 
 __all__ = ["RunOptions", "RunResult", "ScenarioRunError", "resolve", "run_scenario"]
+
+
+_INBOX = 200
+"""Delivered messages each bureau keeps for forwarding (bounded: memory under heavy load)."""
+_PLAYED_INBOX = 2_000
+"""What a bureau played by a person keeps: everything it may have to answer."""
 
 
 class ScenarioRunError(Exception):
@@ -94,6 +101,8 @@ class RunOptions:
     duration: float | None = None
     """Override the scenario's duration (scenario seconds), for shortened runs."""
     on_tick: Callable[[float, float, int], None] | None = None
+    control: ExerciseControl | None = None
+    """A live exercise's controls (pause, speed, deck, players), bound when the run starts."""
 
 
 @dataclass
@@ -118,6 +127,8 @@ class RunResult:
     signing_key: Ed25519PrivateKey | None = None
     """The run's General Secretariat root key, which signs the event log."""
     signing_certificate: x509.Certificate | None = None
+    deadlines: list[Deadline] = field(default_factory=list)
+    """Every response deadline opened during the run, with how it ended."""
 
 
 def resolve(group: str | list[str], roster: Roster, *, exclude: str | None = None) -> list[str]:
@@ -220,13 +231,29 @@ class _Player:
         self.broker = broker
         self.result = result
         self.roster = network.ctx.roster
+        self.players = resolve(scenario.players, self.roster) if scenario.players else []
+        self.answered: set[tuple[str, str]] = set()
+        """(played bureau, message id) pairs the person at the keyboard has dealt with."""
+        self.finished = False
+        self.stop_requested = False
+        self.deadlines = DeadlineBook(self.ctx.events.add, self._deadline_missed)
+        result.deadlines = list(self.deadlines.deadlines.values())
+        self.ctx.events.listeners.append(self.deadlines.observe)
+        self.ctx.events.listeners.append(self._watch)
+        self._script: list[asyncio.Task[None]] = []
+        """Injects, load and faults: awaited at the end of the scenario."""
+        self._timers: list[asyncio.Task[None]] = []
+        """Deadline timers: cancelled once the run has settled."""
+        self._waiting = [(i, inj) for i, inj in enumerate(scenario.injects) if inj.when is not None]
+        """Contingency injects whose trigger has not happened yet."""
+        self._cards: dict[str, int] = {}
+        self.request_ids: dict[str, UUID] = {}
+        """Notice request injects by name → the request's message id (for cancellations)."""
 
     # time ------------------------------------------------------------------------------------
 
     async def at(self, t: float) -> None:
-        wait = self.ctx.clock.real_s(t - self.ctx.clock.scenario_s())
-        if wait > 0:
-            await asyncio.sleep(wait)
+        await self.ctx.clock.sleep_until(t)
 
     def note(self, kind: EventKind, bureau: str, detail: str, **fields: Any) -> None:
         self.ctx.events.add(
@@ -293,15 +320,125 @@ class _Player:
             )
         return GreenNotice(**common, criminal_activity=action.summary)
 
-    async def inject(self, index: int, inject: Inject) -> None:
-        await self.at(inject.at)
-        mid = self.ctx.derive_id("inject", index)
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        """Run part of the script as a task awaited at the end of the scenario."""
+        self._script.append(asyncio.create_task(coro, name=name))
+
+    def _watch(self, event: Event) -> None:
+        """Fire the contingency injects whose trigger ``event`` is (an event-log listener)."""
+        if not self._waiting or event.kind not in ("delivered", "breach"):
+            return
+        for index, inject in list(self._waiting):
+            trigger = inject.when
+            assert trigger is not None
+            if event.kind == "breach" and trigger.breach:
+                why = f"caveat breach at {event.bureau}"
+            elif (
+                trigger.search_hit is not None
+                and event.message_kind == "search-result"
+                and event.detail == "outcome: hit"
+                and (
+                    trigger.search_hit == "any"
+                    or self.result.inject_ids.get(trigger.search_hit) == event.message_id
+                )
+            ):
+                why = f"search hit for {event.bureau}"
+            else:
+                continue
+            self._trigger(index, inject, event.t_s, why)
+
+    def _deadline_missed(self, deadline: Deadline) -> None:
+        for index, inject in list(self._waiting):
+            if inject.when is not None and inject.when.deadline_missed == deadline.name:
+                self._trigger(index, inject, deadline.due_s, f"deadline of {deadline.name} missed")
+
+    def _trigger(self, index: int, inject: Inject, t_s: float, why: str) -> None:
+        self._waiting.remove((index, inject))
+        after = inject.when.after if inject.when is not None else 0.0
         name = inject.name or f"inject-{index}"
-        self.result.inject_times[name] = inject.at
-        key = str(mid)
+        self.spawn(
+            self.inject(index, inject, at=t_s + after, how=f"contingency: {why}"), f"inject[{name}]"
+        )
+
+    def fire_card(self, card: str) -> None:
+        """Fire a prepared inject from the deck now.
+
+        Raises:
+            KeyError: No card of that name.
+        """
+        cards = {c.name: (i, c) for i, c in enumerate(self.s.deck)}
+        index, inject = cards[card]
+        count = self._cards[card] = self._cards.get(card, 0) + 1
+        self.spawn(
+            self.inject(
+                index,
+                inject,
+                at=self.ctx.clock.scenario_s(),
+                how="from the deck",
+                key=("deck", index, count),
+                name=card if count == 1 else f"{card}#{count}",
+            ),
+            f"deck[{card}]",
+        )
+
+    def _deadline(
+        self, name: str, kind: DeadlineKind, message_id: str, *, by: str, to: list[str], span: float
+    ) -> None:
+        opened = self.ctx.clock.scenario_s()
+        deadline = Deadline(name, kind, message_id, by, set(to), opened, opened + span)
+        self.deadlines.open(deadline)
+        self.result.deadlines.append(deadline)
+
+        async def expire() -> None:
+            await self.ctx.clock.sleep_until(deadline.due_s)
+            self.deadlines.expire(deadline, time.time_ns(), round(self.ctx.clock.scenario_s(), 6))
+
+        self._timers.append(asyncio.create_task(expire(), name=f"deadline[{name}]"))
+
+    def _span(self, inject: Inject, priority: str) -> float:
+        if inject.deadline is not None:
+            return inject.deadline
+        return float(getattr(self.s.deadlines, priority))
+
+    async def inject(
+        self,
+        index: int,
+        inject: Inject,
+        *,
+        at: float | None = None,
+        how: str = "",
+        key: tuple[object, ...] | None = None,
+        name: str | None = None,
+    ) -> None:
+        """Play one inject at its time (or at ``at``, for contingency and deck injects)."""
+        when = inject.at if at is None else at
+        assert when is not None
+        name = name or inject.name or f"inject-{index}"
+        if when > self.s.duration:
+            self.note("inject", "controller", f"{name}: due at t={when:g}, after the end; dropped")
+            return
+        await self.at(when)
+        mid = self.ctx.derive_id(*(key or ("inject", index)))
+        self.result.inject_times[name] = round(self.ctx.clock.scenario_s(), 6)
+        key_id = str(mid)
         now = self.now()
         action = inject.action
-        self.note("inject", "controller", f"{name}: {action}", message_id=key)
+        self.note(
+            "inject",
+            "controller",
+            f"{name}: {action}" + (f" ({how})" if how else ""),
+            message_id=key_id,
+        )
+        self.result.inject_ids[name] = await self._act(name, inject, mid, now)
+        spec = getattr(inject, action)
+        sender = str(getattr(spec, "sender", None) or getattr(spec, "by", "controller"))
+        if action in ("notice_request", "search"):
+            sender = "gs"  # the publication and the answer come from the General Secretariat
+        self.result.inject_senders[name] = sender
+
+    async def _act(self, name: str, inject: Inject, mid: UUID, now: datetime) -> str:
+        """Perform an inject's action; return the id of the message whose delivery matters."""
+        key_id = str(mid)
         if inject.notice_request is not None:
             a = inject.notice_request
             self.submit(
@@ -316,7 +453,11 @@ class _Player:
                     priority=a.priority,
                 ),
             )
-            key = str(self.ctx.derive_id("published", mid))
+            self.request_ids[name] = mid
+            key_id = str(self.ctx.derive_id("published", mid))
+            self._deadline(
+                name, "review", str(mid), by=a.sender, to=["gs"], span=self._span_review(inject)
+            )
         elif inject.diffusion is not None:
             d = inject.diffusion
             to = resolve(d.to, self.roster, exclude=d.sender)
@@ -330,8 +471,14 @@ class _Player:
                     diffusion_type=d.type,
                     text=d.text,
                     priority=d.priority,
+                    handling_code=d.handling_code,
+                    tlp=d.tlp,
+                    source_reliability=d.source_reliability,
+                    information_accuracy=d.information_accuracy,
                 ),
             )
+            span = self._span(inject, d.priority)
+            self._deadline(name, "acknowledgement", key_id, by=d.sender, to=to, span=span)
         elif inject.case_message is not None:
             c = inject.case_message
             to = resolve(c.to, self.roster, exclude=c.sender)
@@ -346,11 +493,15 @@ class _Player:
                     subject=c.subject,
                     body=c.body,
                     priority=c.priority,
+                    handling_code=c.handling_code,
+                    tlp=c.tlp,
                 ),
             )
+            span = self._span(inject, c.priority)
+            self._deadline(name, "acknowledgement", key_id, by=c.sender, to=to, span=span)
         elif inject.search is not None:
             q = inject.search
-            key = str(self.ctx.derive_id("result", mid))  # what matters: the answer comes back
+            key_id = str(self.ctx.derive_id("result", mid))  # what matters: the answer comes back
             self.submit(
                 q.sender,
                 self._search(
@@ -362,8 +513,12 @@ class _Player:
                     priority=q.priority,
                 ),
             )
+            span = self._span(inject, q.priority)
+            self._deadline(name, "answer", key_id, by=q.sender, to=["gs"], span=span)
         elif inject.cancel_notice is not None:
             await self._cancel(mid, inject.cancel_notice.notice, inject.cancel_notice.reason)
+        elif inject.forward is not None:
+            self._forward(name, inject, mid)
         elif inject.revoke is not None:
             bureau = inject.revoke.bureau
             serial = self.net.pki.identities[bureau].certificate.serial
@@ -373,11 +528,7 @@ class _Player:
             self._rotate(inject.rotate_key.bureau)
         elif inject.siena is not None:
             self._gateway(mid, inject.siena.organisation, inject.siena.message, name)
-        self.result.inject_ids[name] = key
-        sender = getattr(getattr(inject, action), "sender", "controller")
-        if action in ("notice_request", "search"):
-            sender = "gs"  # the publication and the answer come from the General Secretariat
-        self.result.inject_senders[name] = sender
+        return key_id
 
     def _search(
         self,
@@ -404,21 +555,39 @@ class _Player:
             priority=priority,
         )
 
+    def _span_review(self, inject: Inject) -> float:
+        return inject.deadline if inject.deadline is not None else self.s.deadlines.notice_review
+
+    def _forward(self, name: str, inject: Inject, mid: UUID) -> None:
+        spec = inject.forward
+        assert spec is not None
+        to = resolve(spec.to, self.roster, exclude=spec.by)
+        source = self.result.inject_ids.get(spec.message)
+        node = self.net[spec.by]
+        if source is None or source not in node.inbox:
+            self.note(
+                "shed",
+                spec.by,
+                f"cannot forward {spec.message!r}: {spec.by} has not received it",
+                reason="send_failed",
+            )
+            return
+        breaches = node.forward(source, to, mid, permission=spec.permission)
+        if breaches and node.caveats == "enforce":
+            return
+        priority = node.inbox[source].priority
+        span = self._span(inject, priority)
+        self._deadline(name, "acknowledgement", str(mid), by=spec.by, to=to, span=span)
+
     async def _cancel(self, mid: UUID, notice_name: str, reason: str) -> None:
-        request = self.ctx.derive_id("inject", self._index_of(notice_name))
-        if not self.net["gs"].cancel_notice(request, mid, reason):
+        request = self.request_ids.get(notice_name)
+        if request is None or not self.net["gs"].cancel_notice(request, mid, reason):
             self.note(
                 "shed",
                 "gs",
                 f"cannot cancel {notice_name!r}: not published, or its lifecycle does not allow it",
                 reason="send_failed",
             )
-
-    def _index_of(self, name: str) -> int:
-        for index, inject in enumerate(self.s.injects):
-            if (inject.name or f"inject-{index}") == name:
-                return index
-        return -1
 
     def _gateway(self, mid: UUID, organisation: str, raw: dict[str, Any], name: str) -> None:
         try:
@@ -597,32 +766,44 @@ class _Player:
     # the whole play --------------------------------------------------------------------------
 
     async def play(self, on_tick: Callable[[float, float, int], None] | None) -> None:
-        tasks: list[asyncio.Task[None]] = []
-
-        def spawn(coro: Coroutine[Any, Any, None], name: str) -> None:
-            tasks.append(asyncio.create_task(coro, name=name))
-
         for index, inject in enumerate(self.s.injects):
-            spawn(self.inject(index, inject), f"inject[{index}]")
+            if inject.at is not None:
+                self.spawn(self.inject(index, inject), f"inject[{index}]")
         for index, gen in enumerate(self.s.load):
-            spawn(self.load(index, gen), f"load[{index}]")
+            self.spawn(self.load(index, gen), f"load[{index}]")
         for index in range(len(self.s.faults)):
-            spawn(self.fault(index), f"fault[{index}]")
-        end = self.s.duration
-        while self.ctx.clock.scenario_s() < end:
+            self.spawn(self.fault(index), f"fault[{index}]")
+        clock, end = self.ctx.clock, self.s.duration
+        while clock.scenario_s() < end and not self.stop_requested:
             if on_tick is not None:
-                on_tick(self.ctx.clock.scenario_s(), end, len(self.ctx.events))
-            await asyncio.sleep(
-                min(0.2, max(0.0, self.ctx.clock.real_s(end - self.ctx.clock.scenario_s())))
-            )
-        # injects and faults scheduled at the very end still run; then traffic settles
-        results = await asyncio.gather(*tasks, return_exceptions=True)
-        for task, outcome in zip(tasks, results, strict=True):
-            if isinstance(outcome, BaseException):
-                self.note("fault", "controller", f"{task.get_name()} failed: {outcome!r}")
+                on_tick(clock.scenario_s(), end, len(self.ctx.events))
+            wait = 0.2 if clock.paused else min(0.2, clock.real_s(end - clock.scenario_s()))
+            await asyncio.sleep(max(0.0, wait))
+        clock.resume()
+        await self._finish_script()
         await self.net.settle(quiet_s=0.3, timeout=max(1.0, self.s.drain))
+        for timer in self._timers:
+            timer.cancel()
+        self.finished = True
         if on_tick is not None:
             on_tick(end, end, len(self.ctx.events))
+
+    async def _finish_script(self) -> None:
+        # injects and faults scheduled at the very end still run (unless the controller stopped
+        # the exercise); contingency injects may add more meanwhile
+        done = 0
+        while done < len(self._script):
+            batch = self._script[done:]
+            done = len(self._script)
+            if self.stop_requested:
+                for task in batch:
+                    task.cancel()
+            results = await asyncio.gather(*batch, return_exceptions=True)
+            for task, outcome in zip(batch, results, strict=True):
+                if isinstance(outcome, BaseException) and not isinstance(
+                    outcome, asyncio.CancelledError
+                ):
+                    self.note("fault", "controller", f"{task.get_name()} failed: {outcome!r}")
 
 
 async def run_scenario(scenario: Scenario, options: RunOptions | None = None) -> RunResult:
@@ -650,9 +831,7 @@ async def run_scenario(scenario: Scenario, options: RunOptions | None = None) ->
         databases=_databases(scenario),
     )
     network = Network(ctx, generate_pki(roster, datetime.now(UTC)))
-    for version, group in scenario.versions.items():
-        for bureau in resolve(group, roster):
-            network[bureau].codec.schema_version = version
+    _configure(network, scenario, roster)
     result = RunResult(scenario, topology, seed, roster, "", "", ctx.events.events, {})
     result.signing_key = network.pki.authority.root_key
     result.signing_certificate = network.pki.authority.root_certificate
@@ -682,12 +861,28 @@ async def run_scenario(scenario: Scenario, options: RunOptions | None = None) ->
             raise ScenarioRunError(f"bureaus could not connect to {ctx.target.url}: {exc}") from exc
         ctx.clock.restart()
         try:
-            await _Player(scenario, network, embedded, result).play(options.on_tick)
+            player = _Player(scenario, network, embedded, result)
+            if options.control is not None:
+                options.control.attach(player)
+            await player.play(options.on_tick)
         finally:
             await network.stop()
     result.wall_s = time.perf_counter() - started
     result.counters = {b: dict(n.counters) for b, n in network.bureaus.items()}
     return result
+
+
+def _configure(network: Network, scenario: Scenario, roster: Roster) -> None:
+    """Set what the scenario says of individual bureaus: inboxes, caveats, players, versions."""
+    for node in network.bureaus.values():
+        node.inbox_limit = _INBOX
+        node.caveats = scenario.caveats
+    for bureau in resolve(scenario.players, roster) if scenario.players else []:
+        network[bureau].acknowledge = False  # a person answers, or nobody does
+        network[bureau].inbox_limit = _PLAYED_INBOX
+    for version, group in scenario.versions.items():
+        for bureau in resolve(group, roster):
+            network[bureau].codec.schema_version = version
 
 
 async def _probe(target: BrokerTarget) -> None:
@@ -704,25 +899,22 @@ async def _probe(target: BrokerTarget) -> None:
 
 
 def _check_names(scenario: Scenario, roster: Roster) -> None:
-    def check(group: str | list[str]) -> None:
-        resolve(group, roster)
-
-    for inject in scenario.injects:
-        for action in (inject.notice_request, inject.diffusion, inject.case_message, inject.search):
-            if action is not None:
-                check(action.sender)
-        for action in (inject.diffusion, inject.case_message):
-            if action is not None:
-                check(action.to)
-        for bureau_action in (inject.revoke, inject.rotate_key):
-            if bureau_action is not None:
-                check(bureau_action.bureau)
+    groups: list[str | list[str]] = [scenario.players] if scenario.players else []
+    for inject in (*scenario.injects, *scenario.deck):
+        spec = getattr(inject, inject.action)
+        # every bureau an action names, whatever the action calls it (siena's gateway aside)
+        groups += [
+            getattr(spec, f)
+            for f in ("sender", "by", "bureau", "to")
+            if inject.action != "siena" and isinstance(getattr(spec, f, None), str | list)
+        ]
     for gen in scenario.load:
-        check(gen.senders)
-        check(gen.to)
+        groups += [gen.senders, gen.to]
     for fault in scenario.faults:
         window = fault.offline or fault.degrade or fault.cut
         if window is not None and window.bureau is not None:
-            check(window.bureau)
+            groups.append(window.bureau)
         if fault.compromised is not None:
-            check([fault.compromised.bureau, fault.compromised.target])
+            groups.append([fault.compromised.bureau, fault.compromised.target])
+    for group in groups:
+        resolve(group, roster)

@@ -34,6 +34,7 @@ def test_the_library_has_its_scenarios() -> None:
         "breaking-change",
         "europol-gateway",
         "broker-crash",
+        "missing-child",
     }
     for name in BUNDLED:
         scenario = load_scenario(LIBRARY / f"{name}.yaml")

@@ -1,0 +1,377 @@
+"""What a live exercise adds to a run: response deadlines, contingency triggers and the controller.
+
+Theory of operation. A :class:`DeadlineBook` opens one deadline per injected request (a notice
+request the General Secretariat must review, a search it must answer, a diffusion or case message
+every recipient must acknowledge) and watches the event log for the answers. At the due scenario
+time a deadline still open is *missed*: a ``deadline`` event is recorded and the book's
+``on_missed`` callback fires the contingency injects waiting for it. An answer after the deadline
+is still recorded, as late.
+
+An :class:`ExerciseControl` is the controller's handle on a running scenario: pause, resume, clock
+speed, bookmarks, prepared injects from the deck, stopping early, and the answers of bureaus
+played by people. Every action is recorded as a ``control`` event, so the event log (and the
+debrief built from it) holds what the controller did as well as what the network did.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from bureaus import Event
+
+if TYPE_CHECKING:
+    from bureaus.node import AckStatus
+    from protocol import MessageBase
+    from scenarios.metrics import ExpectationResult
+
+__all__ = ["Deadline", "DeadlineBook", "ExerciseControl", "Snapshot", "clock_label", "span_label"]
+
+DeadlineKind = Literal["acknowledgement", "review", "answer"]
+
+
+@dataclass
+class Deadline:
+    """A response a bureau owes by a scenario time.
+
+    Attributes:
+        name: The inject whose message asked for the response.
+        kind: ``acknowledgement`` (every recipient acknowledges), ``review`` (the General
+            Secretariat publishes or refuses a notice request), ``answer`` (a search result
+            comes back).
+        message_id: The message whose answer closes the deadline.
+        sender: The bureau waiting for the answer.
+        waiting_for: Who has still to answer.
+        opened_s: When the request was sent (scenario seconds).
+        due_s: When the answer is due (scenario seconds).
+        answered_s: When the last answer came, if it did.
+        missed: Whether the due time passed first.
+    """
+
+    name: str
+    kind: DeadlineKind
+    message_id: str
+    sender: str
+    waiting_for: set[str]
+    opened_s: float
+    due_s: float
+    answered_s: float | None = None
+    missed: bool = False
+    owed_by: tuple[str, ...] = ()
+    """Everyone who owed an answer (``waiting_for`` as it was when the deadline opened)."""
+
+    def __post_init__(self) -> None:
+        self.owed_by = self.owed_by or tuple(sorted(self.waiting_for))
+
+    @property
+    def state(self) -> str:
+        """``open``, ``met``, ``missed`` or ``late`` (answered after being missed)."""
+        if self.answered_s is None:
+            return "missed" if self.missed else "open"
+        return "late" if self.missed else "met"
+
+    def as_dict(self) -> dict[str, Any]:
+        """For ``summary.json`` and the debrief."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "sender": self.sender,
+            "opened_s": round(self.opened_s, 3),
+            "due_s": round(self.due_s, 3),
+            "answered_s": None if self.answered_s is None else round(self.answered_s, 3),
+            "state": self.state,
+            "owed_by": list(self.owed_by),
+            "waiting_for": sorted(self.waiting_for),
+        }
+
+
+@dataclass
+class DeadlineBook:
+    """Every deadline of a run, kept up to date from the event log."""
+
+    record: Callable[[Event], None]
+    """How the book records its own events (the run's event log)."""
+    on_missed: Callable[[Deadline], None] = lambda _deadline: None
+    deadlines: dict[str, Deadline] = field(default_factory=dict)
+    """By the id of the message whose answer closes them."""
+
+    def open(self, deadline: Deadline) -> None:
+        """Start watching for an answer."""
+        self.deadlines[deadline.message_id] = deadline
+
+    def by_name(self, name: str) -> Deadline | None:
+        """The deadline opened by the named inject, if any."""
+        return next((d for d in self.deadlines.values() if d.name == name), None)
+
+    def pending(self) -> list[Deadline]:
+        """Deadlines still waiting for an answer, soonest first."""
+        return sorted(
+            (d for d in self.deadlines.values() if d.answered_s is None), key=lambda d: d.due_s
+        )
+
+    def observe(self, event: Event) -> None:
+        """Close deadlines answered by ``event`` (an event-log listener)."""
+        if event.message_id is None:
+            return
+        deadline = self.deadlines.get(event.message_id)
+        if deadline is None or deadline.answered_s is not None:
+            return
+        if deadline.kind == "acknowledgement":
+            if event.kind != "acknowledged" or event.bureau != deadline.sender:
+                return
+            deadline.waiting_for.discard(event.peer or "")
+            if deadline.waiting_for:
+                return
+        elif deadline.kind == "review":
+            detail = event.detail or ""
+            if event.kind != "lifecycle" or not detail.startswith(("publish", "refuse")):
+                return
+            deadline.waiting_for.clear()
+        elif event.kind != "delivered" or event.bureau != deadline.sender:
+            return
+        deadline.waiting_for.clear()
+        deadline.answered_s = event.t_s
+        late = event.t_s - deadline.due_s
+        self.record(
+            Event(
+                kind="deadline",
+                t_ns=event.t_ns,
+                t_s=event.t_s,
+                bureau=deadline.sender,
+                message_id=deadline.message_id,
+                reason="late" if deadline.missed else "met",
+                detail=f"{deadline.name}: {deadline.kind} "
+                + (
+                    f"came {span_label(late)} after the deadline"
+                    if deadline.missed
+                    else f"in {span_label(event.t_s - deadline.opened_s)}, "
+                    f"{span_label(-late)} before the deadline"
+                ),
+            )
+        )
+
+    def expire(self, deadline: Deadline, t_ns: int, t_s: float) -> None:
+        """The due time has come: record a miss if no answer came."""
+        if deadline.answered_s is not None or deadline.missed:
+            return
+        deadline.missed = True
+        self.record(
+            Event(
+                kind="deadline",
+                t_ns=t_ns,
+                t_s=t_s,
+                bureau=deadline.sender,
+                message_id=deadline.message_id,
+                recipients=tuple(sorted(deadline.waiting_for)),
+                reason="missed",
+                detail=f"{deadline.name}: no {deadline.kind} from "
+                f"{', '.join(sorted(deadline.waiting_for))} within "
+                f"{span_label(deadline.due_s - deadline.opened_s)}",
+            )
+        )
+        self.on_missed(deadline)
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Every deadline, in the order opened."""
+        return [d.as_dict() for d in self.deadlines.values()]
+
+
+def span_label(seconds: float) -> str:
+    """A scenario-time span for people: ``45 s``, ``12 min``, ``8.0 h``, ``3.0 d``."""
+    seconds = abs(seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3_600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86_400:
+        return f"{seconds / 3_600:.1f} h"
+    return f"{seconds / 86_400:.1f} d"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a dashboard shows, taken at one moment."""
+
+    scenario_s: float
+    duration_s: float
+    speed: float
+    paused: bool
+    finished: bool
+    online: dict[str, tuple[int, int]]
+    """Region → (bureaus online, bureaus)."""
+    delivered: dict[str, int]
+    """Region → messages delivered there."""
+    in_flight: int
+    """Messages sent and not yet acknowledged by every recipient."""
+    deadlines: list[Deadline]
+    """Pending deadlines, soonest first."""
+    expectations: list[ExpectationResult]
+    """Expectations as they stand now (final only when the run has finished)."""
+    log: list[str]
+    """The latest controller-level lines: injects, faults, deadlines, breaches, control."""
+    inboxes: dict[str, list[tuple[str, str, str]]]
+    """Played bureau → its unanswered messages as (message id, kind, sender)."""
+
+
+class ExerciseControl:
+    """The controller's handle on a live run; bound to the run when it starts.
+
+    Every method may be called from the run's event loop (a dashboard's key handler) at any
+    moment after :attr:`ready` is true; each records a ``control`` event.
+    """
+
+    def __init__(self) -> None:
+        self._player: Any = None
+        self.log: list[str] = []
+        self._delivered: Counter[str] = Counter()
+
+    # binding -----------------------------------------------------------------------------
+
+    def attach(self, player: Any) -> None:
+        """Called by the runner when the scenario starts."""
+        self._player = player
+        regions = {b.id: b.region for b in player.roster}
+        events = player.ctx.events
+
+        def listen(event: Event) -> None:
+            if event.kind == "delivered":
+                self._delivered[regions.get(event.bureau, "?")] += 1
+            elif event.kind in ("inject", "fault", "deadline", "breach", "control"):
+                self.log.append(f"t={clock_label(event.t_s)} {event.kind}: {event.detail or ''}")
+                del self.log[:-200]
+
+        events.listeners.append(listen)
+
+    @property
+    def ready(self) -> bool:
+        """Whether the run has started (the controls act on something)."""
+        return self._player is not None
+
+    @property
+    def finished(self) -> bool:
+        """Whether the scenario's time is over (or the controller stopped it)."""
+        return self._player is not None and self._player.finished
+
+    # actions -----------------------------------------------------------------------------
+
+    def _note(self, detail: str) -> None:
+        self._player.note("control", "controller", detail)
+
+    def pause(self) -> None:
+        """Stop the scenario clock."""
+        clock = self._player.ctx.clock
+        if not clock.paused:
+            clock.pause()
+            self._note("paused")
+
+    def resume(self) -> None:
+        """Start the scenario clock again."""
+        clock = self._player.ctx.clock
+        if clock.paused:
+            clock.resume()
+            self._note("resumed")
+
+    def toggle(self) -> None:
+        """Pause when running, resume when paused."""
+        if self._player.ctx.clock.paused:
+            self.resume()
+        else:
+            self.pause()
+
+    def set_speed(self, speed: float) -> None:
+        """Scenario seconds per real second, from now on."""
+        self._player.ctx.clock.set_speed(speed)
+        self._note(f"clock speed set to {speed:g}x")
+
+    def bookmark(self, text: str) -> None:
+        """Mark this moment for the debrief."""
+        self._note(f"bookmark: {text}")
+
+    def fire(self, card: str) -> None:
+        """Fire a prepared inject from the deck now.
+
+        Raises:
+            KeyError: No card of that name in the scenario's deck.
+        """
+        self._player.fire_card(card)
+
+    def stop(self) -> None:
+        """End the scenario now (traffic in flight still settles, and the report is written)."""
+        if not self.finished:
+            self._note("exercise ended by the controller")
+            self._player.stop_requested = True
+
+    def answer(self, bureau: str, message_id: str, status: AckStatus = "actioned") -> None:
+        """The person playing ``bureau`` acknowledges a message in its inbox.
+
+        Raises:
+            KeyError: No such message in that bureau's inbox.
+        """
+        node = self._player.net[bureau]
+        message: MessageBase = node.inbox[message_id]
+        node.answer(message, status)
+        self._player.answered.add((bureau, message_id))
+        self._note(f"{bureau} (played) answered {message.kind} from {message.sender}: {status}")
+
+    def forward(self, bureau: str, message_id: str, to: list[str], *, permission: bool) -> int:
+        """The person playing ``bureau`` forwards a message; returns the breaches recorded."""
+        mid = self._player.ctx.derive_id("played-forward", bureau, message_id, *to)
+        self._note(f"{bureau} (played) forwards {message_id[:8]} to {', '.join(to)}")
+        self._player.answered.add((bureau, message_id))
+        return len(self._player.net[bureau].forward(message_id, to, mid, permission=permission))
+
+    # reading -----------------------------------------------------------------------------
+
+    def deck(self) -> list[str]:
+        """The names of the prepared injects."""
+        return [card.name or "" for card in self._player.s.deck]
+
+    def snapshot(self, *, expectations: bool = True) -> Snapshot:
+        """What the dashboard shows now."""
+        from scenarios.metrics import check_expectations  # noqa: PLC0415 - metrics imports runner
+
+        player = self._player
+        clock = player.ctx.clock
+        online: dict[str, list[int]] = {}
+        for info in player.roster:
+            node = player.net[info.id]
+            counts = online.setdefault(info.region, [0, 0])
+            counts[0] += node.connected.is_set()
+            counts[1] += 1
+        inboxes = {
+            bureau: [
+                (mid, message.kind, message.sender)
+                for mid, message in player.net[bureau].inbox.items()
+                if (bureau, mid) not in player.answered
+            ]
+            for bureau in player.players
+        }
+        return Snapshot(
+            scenario_s=clock.scenario_s(),
+            duration_s=player.s.duration,
+            speed=clock.speed,
+            paused=clock.paused,
+            finished=player.finished,
+            online={r: (c[0], c[1]) for r, c in sorted(online.items())},
+            delivered=dict(sorted(self._delivered.items())),
+            in_flight=sum(len(node.pending) for node in player.net.bureaus.values()),
+            deadlines=player.deadlines.pending(),
+            expectations=check_expectations(player.result) if expectations else [],
+            log=list(self.log[-12:]),
+            inboxes=inboxes,
+        )
+
+
+def clock_label(t_s: float) -> str:
+    """Scenario time as ``d+hh:mm:ss``."""
+    whole = int(t_s)
+    days, rest = divmod(whole, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, seconds = divmod(rest, 60)
+    return (
+        f"{days}+{hours:02d}:{minutes:02d}:{seconds:02d}"
+        if days
+        else (f"{hours:02d}:{minutes:02d}:{seconds:02d}")
+    )
