@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Deadline", "DeadlineBook", "ExerciseControl", "Snapshot", "clock_label", "span_label"]
 
+_HUB = "hub"
+"""How dashboards list the bureaus outside every region (the General Secretariat, the CCC)."""
+
 DeadlineKind = Literal["acknowledgement", "review", "answer"]
 
 
@@ -232,7 +235,7 @@ class ExerciseControl:
     def attach(self, player: Any) -> None:
         """Called by the runner when the scenario starts."""
         self._player = player
-        regions = {b.id: b.region for b in player.roster}
+        regions = {b.id: b.region or _HUB for b in player.roster}
         events = player.ctx.events
 
         def listen(event: Event) -> None:
@@ -337,7 +340,7 @@ class ExerciseControl:
         online: dict[str, list[int]] = {}
         for info in player.roster:
             node = player.net[info.id]
-            counts = online.setdefault(info.region, [0, 0])
+            counts = online.setdefault(info.region or _HUB, [0, 0])
             counts[0] += node.connected.is_set()
             counts[1] += 1
         inboxes = {
