@@ -44,6 +44,7 @@ from protocol.asyncapi import asyncapi_document
 from protocol.compat import diff_schema_sets
 from protocol.generate import GENERATABLE, generate
 from protocol.routing import TOPOLOGIES, Topology
+from scenarios.debrief import DebriefError, write_debrief
 from scenarios.evidence import verify_log
 from scenarios.metrics import ExpectationResult, check_expectations, summarise
 from scenarios.model import Scenario, ScenarioError, load_scenario
@@ -467,6 +468,31 @@ def verify_log_command(run_dir: Path) -> None:
     where = f"line {verdict.first_bad_line}: " if verdict.first_bad_line else ""
     out.print(f"{run_dir}/events.jsonl: {where}{verdict.reason}", markup=False)
     sys.exit(EXIT_FAILED)
+
+
+@cli.command("debrief")
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--pdf/--no-pdf",
+    default=None,
+    help="Also print to debrief.pdf (default: when Chromium is installed).",
+)
+def debrief_command(run_dir: Path, pdf: bool | None) -> None:
+    """Write a printable debrief (debrief.html, and debrief.pdf) of a run's report directory.
+
+    Exit 0 when written from an intact log, 1 when the log was altered (the debrief says so),
+    2 when the directory cannot be read.
+    """
+    try:
+        files = write_debrief(run_dir, pdf=pdf)
+    except DebriefError as exc:
+        raise CliError(str(exc)) from exc
+    out.print(f"debrief: {files.html}", markup=False)
+    if files.pdf is not None:
+        out.print(f"debrief: {files.pdf}", markup=False)
+    if not files.verdict.ok:
+        err.print(f"warning: the event log was altered: {files.verdict.reason}", markup=False)
+        sys.exit(EXIT_FAILED)
 
 
 @cli.command("compare")

@@ -217,6 +217,9 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     full = {**summary, "expectations": [e.__dict__ for e in expectations]}
     (out / "summary.json").write_text(json.dumps(full, indent=2) + "\n", encoding="utf-8")
+    (out / "scenario.json").write_text(
+        result.scenario.model_dump_json(by_alias=True, indent=2) + "\n", encoding="utf-8"
+    )
     last, count = "0" * 64, 0
     with (out / "events.jsonl").open("w", encoding="utf-8") as handle:
         for line, chain in chained_lines(e.as_dict() for e in result.events):

@@ -67,7 +67,13 @@ from protocol.errors import DecodeError, Issue
 from protocol.gateway import translate
 from protocol.iso3166 import ALPHA2
 from protocol.routing import Topology
-from scenarios.exercise import Deadline, DeadlineBook, DeadlineKind, ExerciseControl
+from scenarios.exercise import (
+    Deadline,
+    DeadlineBook,
+    DeadlineKind,
+    ExerciseControl,
+    clock_label,
+)
 from scenarios.model import Inject, LoadGenerator, Scenario
 
 __all__ = ["RunOptions", "RunResult", "ScenarioRunError", "resolve", "run_scenario"]
@@ -254,6 +260,10 @@ class _Player:
 
     async def at(self, t: float) -> None:
         await self.ctx.clock.sleep_until(t)
+
+    def label(self, t_s: float) -> str:
+        """A scenario time as people read it: seconds for short runs, a clock for long ones."""
+        return clock_label(t_s) if self.s.duration >= 3_600 else f"t={t_s:g}"
 
     def note(self, kind: EventKind, bureau: str, detail: str, **fields: Any) -> None:
         self.ctx.events.add(
@@ -687,7 +697,7 @@ class _Player:
         if fault.offline is not None and window is not None:
             bureaus = self._affected(window.bureau, window.region)
             await self.at(window.start)
-            self.note("fault", ",".join(bureaus), f"offline until t={window.end:g}")
+            self.note("fault", ",".join(bureaus), f"offline until {self.label(window.end)}")
             await self.net.stop(bureaus, graceful=False)
             await self.at(window.end)
             await self.net.start(bureaus)
@@ -715,7 +725,7 @@ class _Player:
             self.note(
                 "fault",
                 window.bureau or f"region:{window.region}",
-                f"links cut until t={window.end:g}",
+                f"links cut until {self.label(window.end)}",
             )
             await self.at(window.end)
             self.note("fault", window.bureau or f"region:{window.region}", "links restored")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from scenarios.metrics import check_expectations, route_class, summarise
 from scenarios.model import ScenarioError, load_scenario, parse_scenario
 from scenarios.report import write_report
 from scenarios.runner import RunOptions, _roster, run_scenario
+from tests.browser import dom, require_chromium, screenshot
 from tests.conftest import require_mosquitto
 
 BUNDLED = sorted(p.stem for p in LIBRARY.glob("*.yaml"))
@@ -214,64 +213,17 @@ def test_compare_four_topologies(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "hub" in capsys.readouterr().out
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 def test_html_report_renders_in_headless_chromium(tmp_path: Path) -> None:
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("chromium is not installed (.ci/run installs it)")
+    require_chromium()
     require_mosquitto()
     out = tmp_path / "report"
     assert main(["run", "red-notice", "--quiet", "--out", str(out)]) == 0
     shot = tmp_path / "shot.png"
-    proc = subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--window-size=1200,4000",
-            f"--screenshot={shot}",
-            "--virtual-time-budget=3000",
-            (out / "report.html").as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert shot.exists(), proc.stderr[-2000:]
+    log = screenshot(out / "report.html", shot, tmp_path)
+    assert shot.exists(), log[-2000:]
     assert shot.stat().st_size > 50_000  # plots rendered, not a blank page
-    console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line]
-    assert console == []
-    dom = subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            f"--user-data-dir={tmp_path / 'profile2'}",
-            "--dump-dom",
-            (out / "report.html").as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    ).stdout
-    assert dom.count('src="data:image/png;base64,') == 4
+    assert [line for line in log.splitlines() if "CONSOLE" in line] == []
+    assert dom(out / "report.html", tmp_path).count('src="data:image/png;base64,') == 4
 
 
 def test_roster_subset_gets_the_general_secretariat() -> None:

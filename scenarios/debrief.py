@@ -1,0 +1,388 @@
+"""The debrief: a printable page for players who have no access to the tool.
+
+``write_debrief(run_dir)`` reads what a run left in its report directory (``summary.json``,
+the hash-chained ``events.jsonl`` with ``events.sig``, ``scenario.json`` and the plots), checks the
+log first, and writes ``debrief.html``: a self-contained page with print styles, and
+``debrief.pdf`` beside it when a headless Chromium is installed. Everything in it comes from the
+signed log and the summary, so the page states whether the log it was built from is intact.
+
+Sections: the outcome (expectations with the planners' comments), the timeline (injects with
+their comments, faults, deadlines, caveat breaches, the controller's actions and bookmarks), the
+deadlines, the breaches, what each bureau received and did, and the latency and routing figures
+with plots.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import shutil
+import subprocess
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scenarios.evidence import LogVerdict, verify_log
+from scenarios.model import Scenario
+from scenarios.report import (
+    BREACH_HEAD,
+    DEADLINE_HEAD,
+    TIMELINE_KINDS,
+    deadline_table,
+    when,
+)
+
+__all__ = ["DebriefError", "DebriefFiles", "chromium", "write_debrief"]
+
+
+class DebriefError(Exception):
+    """A run directory that cannot be debriefed (missing or unreadable files): one line."""
+
+
+@dataclass(frozen=True)
+class DebriefFiles:
+    """What ``write_debrief`` wrote, and the state of the log it read."""
+
+    html: Path
+    pdf: Path | None
+    verdict: LogVerdict
+
+
+def chromium() -> str | None:
+    """A headless-capable Chromium on this machine, if any."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _read(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]], Scenario | None]:
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+        with (run_dir / "events.jsonl").open(encoding="utf-8") as handle:
+            events = [json.loads(line) for line in handle if line.strip()]
+    except FileNotFoundError as exc:
+        raise DebriefError(f"{run_dir} is not a run directory: {exc.filename} is missing") from None
+    except (OSError, ValueError) as exc:
+        raise DebriefError(f"cannot read the run in {run_dir}: {exc}") from None
+    scenario = None
+    path = run_dir / "scenario.json"
+    if path.exists():
+        try:
+            scenario = Scenario.model_validate_json(path.read_text(encoding="utf-8"))
+        except ValueError:
+            scenario = None  # the debrief can do without the planners' comments
+    return summary, events, scenario
+
+
+def _table(head: list[str] | None, rows: list[list[str]], classes: list[str] | None = None) -> str:
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head or [])
+    body = []
+    for index, row in enumerate(rows):
+        css = f' class="{classes[index]}"' if classes and classes[index] else ""
+        cells = "".join(f"<td>{html.escape(str(c))}</td>" for c in row)
+        body.append(f"<tr{css}>{cells}</tr>")
+    thead = f"<thead><tr>{th}</tr></thead>" if th else ""
+    return f"<table>{thead}<tbody>{''.join(body)}</tbody></table>"
+
+
+def _named_bureaus(scenario: Scenario | None) -> list[str]:
+    """Bureaus the script names (they get a row each in the activity table)."""
+    if scenario is None:
+        return []
+    names: list[str] = list(scenario.players)
+    for inject in (*scenario.injects, *scenario.deck):
+        spec = getattr(inject, inject.action)
+        for field in ("sender", "by", "bureau", "to"):
+            value = getattr(spec, field, None)
+            items = value if isinstance(value, list) else [value]
+            names += [v for v in items if isinstance(v, str) and v != "all-ncbs" and ":" not in v]
+    for fault in scenario.faults:
+        window = fault.offline or fault.cut or fault.degrade
+        if window is not None and window.bureau:
+            names.append(window.bureau)
+    return list(dict.fromkeys(names))
+
+
+def _activity(events: list[dict[str, Any]], named: list[str]) -> list[list[str]]:
+    received: dict[str, Counter[str]] = defaultdict(Counter)
+    did: dict[str, Counter[str]] = defaultdict(Counter)
+    for e in events:
+        bureau, kind = e.get("bureau", "?"), e.get("kind")
+        message_kind = e.get("message_kind") or "?"
+        if kind == "delivered" and message_kind != "acknowledgement":
+            received[bureau][message_kind] += 1
+        elif kind == "sent":
+            did[bureau]["acknowledged" if message_kind == "acknowledgement" else "sent"] += 1
+        elif kind == "hop" and (e.get("detail") or "").startswith("forwarded copy"):
+            did[bureau]["forwarded"] += 1
+        elif kind in ("breach", "rejected"):
+            did[bureau][kind] += 1
+
+    def row(label: str, bureaus: list[str]) -> list[str]:
+        got: Counter[str] = Counter()
+        done: Counter[str] = Counter()
+        for b in bureaus:
+            got.update(received.get(b, Counter()))
+            done.update(did.get(b, Counter()))
+        return [
+            label,
+            ", ".join(f"{n} {k}" for k, n in sorted(got.items())) or "-",
+            str(done["sent"]),
+            str(done["acknowledged"]),
+            str(done["forwarded"]),
+            str(done["breach"]),
+            str(done["rejected"]),
+        ]
+
+    everyone = sorted(set(received) | set(did) - {"controller", "broker"})
+    rows = [row(b, [b]) for b in named if b in everyone]
+    others = [b for b in everyone if b not in named and "," not in b]
+    if others:
+        rows.append(row(f"{len(others)} other bureaus", others))
+    return rows
+
+
+def _img(run_dir: Path, name: str, alt: str) -> str:
+    path = run_dir / name
+    if not path.exists():
+        return ""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></figure>'
+
+
+def _timeline(
+    events: list[dict[str, Any]], scenario: Scenario | None, duration: float
+) -> tuple[list[list[str]], list[str]]:
+    comments: dict[str, str] = {}
+    if scenario is not None:
+        for inject in (*scenario.injects, *scenario.deck):
+            if inject.name and inject.comment:
+                comments[inject.name] = inject.comment
+    rows, classes = [], []
+    for e in events:
+        kind = e.get("kind")
+        if kind not in TIMELINE_KINDS:
+            continue
+        detail = e.get("detail") or ""
+        name = detail.split(":", 1)[0]
+        if kind == "inject" and name in comments:
+            detail = f"{detail} - {comments[name]}"
+        css = ""
+        if kind == "control" and detail.startswith("bookmark:"):
+            css = "bookmark"
+        elif kind == "breach" or (kind == "deadline" and e.get("reason") in ("missed", "late")):
+            css = "bad"
+        rows.append([when(e.get("t_s", 0.0), duration), kind or "", e.get("bureau", ""), detail])
+        classes.append(css)
+    return rows, classes
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 62rem; margin: 2rem auto; padding: 0 1rem;
+       color: #1d1d1d; line-height: 1.4; }
+h1 { margin-bottom: 0.2rem; } h2 { border-bottom: 2px solid #ddd; margin-top: 2rem; }
+table { border-collapse: collapse; width: 100%; margin: 0.5rem 0 1rem; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; font-size: 0.88rem;
+         vertical-align: top; }
+th { background: #f1f1f1; }
+tr.bad td { background: #fdecea; } tr.bookmark td { background: #fff8d6; font-weight: bold; }
+tr.pass td:nth-child(2) { color: #1a7f37; font-weight: bold; }
+tr.fail td:nth-child(2) { color: #c62828; font-weight: bold; }
+.integrity { padding: 0.5rem 0.8rem; border-radius: 4px; }
+.integrity.ok { background: #e8f5e9; } .integrity.altered { background: #fdecea; }
+figure { margin: 0.5rem 0; } img { max-width: 100%; }
+.facts td:first-child { width: 16rem; }
+@page { size: A4; margin: 15mm; }
+@media print {
+  body { margin: 0; max-width: none; font-size: 10pt; }
+  h2 { break-after: avoid; } table, figure { break-inside: auto; } tr { break-inside: avoid; }
+  figure { break-inside: avoid; }
+}
+"""
+
+
+def write_debrief(run_dir: Path, *, pdf: bool | None = None) -> DebriefFiles:
+    """Write ``debrief.html`` (and ``debrief.pdf``) into ``run_dir``.
+
+    Args:
+        run_dir: A report directory written by ``bureaunet run`` or ``bureaunet exercise``.
+        pdf: Write the PDF (``None``: when Chromium is installed; ``True``: fail without it).
+
+    Raises:
+        DebriefError: Files missing or unreadable, or a PDF asked for and impossible.
+    """
+    summary, events, scenario = _read(run_dir)
+    try:
+        verdict = verify_log(run_dir)
+    except (OSError, ValueError, KeyError) as exc:
+        verdict = LogVerdict(False, len(events), None, f"cannot be checked: {exc}")
+    name = summary.get("scenario", run_dir.name)
+    duration = scenario.duration if scenario is not None else 0.0
+    started = (
+        datetime.fromtimestamp(events[0]["t_ns"] / 1e9, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        if events and "t_ns" in events[0]
+        else "unknown"
+    )
+    if verdict.ok:
+        integrity = (
+            f'<p class="integrity ok">The event log this debrief is built from is intact: '
+            f"{verdict.lines} lines, hash-chained and signed by the run (certificate "
+            f"{verdict.fingerprint[:16]}...). Check it with <code>bureaunet verify-log "
+            f"{html.escape(str(run_dir))}</code>.</p>"
+        )
+    else:
+        where = f" at line {verdict.first_bad_line}" if verdict.first_bad_line else ""
+        integrity = (
+            f'<p class="integrity altered"><strong>Warning:</strong> the event log was altered '
+            f"after the run{where} ({html.escape(verdict.reason)}). Do not rely on this "
+            f"debrief.</p>"
+        )
+    comments: dict[str, str] = {}
+    if scenario is not None:
+        comments = {e.label: e.comment for e in scenario.expect if e.comment}
+    expectations = summary.get("expectations", [])
+    expect_rows = [
+        [e["name"], "PASS" if e["passed"] else "FAIL", e["detail"], comments.get(e["name"], "")]
+        for e in expectations
+    ]
+    expect_classes = ["pass" if e["passed"] else "fail" for e in expectations]
+    passed = sum(1 for e in expectations if e["passed"])
+    timeline_rows, timeline_classes = _timeline(events, scenario, duration)
+    bookmarks = [r for r, c in zip(timeline_rows, timeline_classes, strict=True) if c == "bookmark"]
+    deadlines = summary.get("deadlines", [])
+    deadline_rows = deadline_table(deadlines, duration)
+    deadline_classes = ["bad" if d["state"] in ("missed", "late") else "" for d in deadlines]
+    breach_rows = [
+        [when(b["t_s"], duration), b["bureau"], b["rule"] or "", b["detail"] or ""]
+        for b in summary.get("breaches", [])
+    ]
+    activity = _activity(events, _named_bureaus(scenario))
+    messages = summary.get("messages", {})
+    overall = summary.get("latency_ms", {}).get("overall", {})
+    routes = summary.get("routes", {})
+    figures = [
+        [
+            "messages sent / delivered",
+            f"{messages.get('sent', 0)} / {messages.get('delivered', 0)}",
+        ],
+        ["lost", str(messages.get("lost", 0))],
+        ["duplicates dropped", str(messages.get("duplicates", 0))],
+        ["rejected", str(sum(messages.get("rejected", {}).values()))],
+        ["latency p50 / p99 (ms, real)", f"{overall.get('p50', '-')} / {overall.get('p99', '-')}"],
+        ["mean hops", str(routes.get("mean_hops", "-"))],
+        [
+            "busiest bureau",
+            f"{routes.get('busiest_bureau')} ({routes.get('messages_through_busiest')})",
+        ],
+    ]
+    missed = sum(1 for d in deadlines if d["state"] in ("missed", "late"))
+    description = html.escape(scenario.description.strip()) if scenario is not None else ""
+    teaches = html.escape(scenario.teaches.strip()) if scenario is not None else ""
+    speed = f"{scenario.speed:g}" if scenario is not None else "?"
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Debrief: {html.escape(name)}</title>
+<style>{_STYLE}</style></head><body>
+<h1>Debrief: {html.escape(name)}</h1>
+<p>{description}</p>
+{f"<p><em>What the exercise trains:</em> {teaches}</p>" if teaches else ""}
+{
+        _table(
+            None,
+            [
+                ["run started", started],
+                ["bureaus", str(summary.get("bureaus", "?"))],
+                ["topology", str(summary.get("topology", "?"))],
+                ["scenario clock", f"{speed} scenario seconds per real second"],
+                ["expectations passed", f"{passed} of {len(expectations)}"],
+                ["deadlines missed", f"{missed} of {len(deadlines)}"],
+                ["caveat breaches", str(len(breach_rows))],
+            ],
+        ).replace("<table>", '<table class="facts">', 1)
+    }
+{integrity}
+<h2>Outcome</h2>
+{_table(["expectation", "result", "detail", "comment"], expect_rows, expect_classes)}
+{"<h2>Bookmarks</h2>" + _table(["t", "what", "where", "detail"], bookmarks) if bookmarks else ""}
+<h2>Timeline</h2>
+<p>Injects (with the planners' comments), faults, deadlines, caveat breaches and the
+controller's actions, in scenario time.</p>
+{_table(["t", "what", "where", "detail"], timeline_rows, timeline_classes)}
+{_img(run_dir, "timeline.png", "deliveries over scenario time")}
+<h2>Deadlines</h2>
+{
+        _table(DEADLINE_HEAD, deadline_rows, deadline_classes)
+        if deadline_rows
+        else "<p>No request in this run carried a deadline.</p>"
+    }
+<h2>Caveat breaches</h2>
+{
+        _table(BREACH_HEAD, breach_rows, ["bad"] * len(breach_rows))
+        if breach_rows
+        else "<p>No message was passed on beyond what its handling code and TLP allow.</p>"
+    }
+<h2>What each bureau received and did</h2>
+{
+        _table(
+            ["bureau", "received", "sent", "acknowledged", "forwarded", "breaches", "rejected"],
+            activity,
+        )
+    }
+<h2>Latency and routing</h2>
+{_table(["figure", "value"], figures)}
+{_img(run_dir, "latency-by-kind.png", "latency by message kind")}
+{_img(run_dir, "map.png", "bureaus and traffic")}
+</body></html>
+"""
+    target = run_dir / "debrief.html"
+    try:
+        target.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise DebriefError(f"cannot write {target}: {exc.strerror or exc}") from None
+    pdf_path = _pdf(target, required=pdf) if pdf is not False else None
+    return DebriefFiles(target, pdf_path, verdict)
+
+
+def _pdf(page: Path, *, required: bool | None) -> Path | None:
+    browser = chromium()
+    if browser is None:
+        if required:
+            raise DebriefError("no PDF: Chromium is not installed (the HTML debrief prints too)")
+        return None
+    target = page.with_suffix(".pdf")
+    profile = page.parent / ".chromium-profile"
+    try:
+        subprocess.run(  # noqa: S603 - a fixed program and our own file
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                "--no-pdf-header-footer",
+                f"--print-to-pdf={target}",
+                page.resolve().as_uri(),
+            ],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        if required:
+            raise DebriefError(f"no PDF: Chromium failed: {exc}") from None
+        return None
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    if not target.exists() or target.stat().st_size == 0:
+        if required:
+            raise DebriefError("no PDF: Chromium wrote nothing")
+        return None
+    return target

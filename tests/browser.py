@@ -1,0 +1,68 @@
+"""Headless Chromium for tests that render our HTML pages (skipped when it is not installed)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from scenarios.debrief import chromium
+
+_QUIET = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def require_chromium() -> str:
+    """The browser, or skip the test."""
+    browser = chromium()
+    if browser is None:
+        pytest.skip("chromium is not installed (.ci/run installs it)")
+    return browser
+
+
+def screenshot(page: Path, shot: Path, work: Path) -> str:
+    """Render ``page`` to ``shot``; return Chromium's log (console messages show there)."""
+    proc = subprocess.run(
+        [
+            require_chromium(),
+            *_QUIET,
+            f"--user-data-dir={work / 'profile-shot'}",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1200,4000",
+            f"--screenshot={shot}",
+            "--virtual-time-budget=3000",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return proc.stderr
+
+
+def dom(page: Path, work: Path) -> str:
+    """The page's DOM after Chromium loaded it."""
+    return subprocess.run(
+        [
+            require_chromium(),
+            *_QUIET,
+            f"--user-data-dir={work / 'profile-dom'}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    ).stdout
