@@ -11,6 +11,7 @@ import asyncio
 import json
 import random
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -386,35 +387,46 @@ def _print_summary(
     out.print(f"report: {out_dir / 'report.html'}", markup=False)
 
 
+def _run_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options ``run`` and ``exercise`` share: broker, topology, seed, duration, report."""
+    for option in reversed(
+        [
+            click.option(
+                "--broker",
+                default="embedded",
+                show_default=True,
+                help="'embedded' (Mosquitto if installed, else amqtt), 'embedded:mosquitto', "
+                "'embedded:amqtt', or mqtt://host:port.",
+            ),
+            click.option(
+                "--topology",
+                type=click.Choice(TOPOLOGIES),
+                default=None,
+                help="Override the scenario's topology.",
+            ),
+            click.option("--seed", type=int, default=None, help="Override the scenario's seed."),
+            click.option(
+                "--duration",
+                type=click.FloatRange(min=0, min_open=True),
+                default=None,
+                help="Override the scenario's duration (scenario seconds), for a shortened run.",
+            ),
+            click.option(
+                "--out",
+                "out_dir",
+                type=click.Path(file_okay=False, path_type=Path),
+                default=None,
+                help="Report directory (default: reports/<scenario>).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 @cli.command("run")
 @click.argument("scenario_file", metavar="SCENARIO")
-@click.option(
-    "--broker",
-    default="embedded",
-    show_default=True,
-    help="'embedded' (Mosquitto if installed, else amqtt), 'embedded:mosquitto', "
-    "'embedded:amqtt', or mqtt://host:port.",
-)
-@click.option(
-    "--topology",
-    type=click.Choice(TOPOLOGIES),
-    default=None,
-    help="Override the scenario's topology.",
-)
-@click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
-@click.option(
-    "--duration",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Override the scenario's duration (scenario seconds), for a shortened run.",
-)
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Report directory (default: reports/<scenario>).",
-)
+@_run_options
 @click.option("--quiet", is_flag=True, help="No progress display.")
 def run(
     scenario_file: str,
@@ -436,6 +448,11 @@ def run(
         result = _run(scenario, options, quiet)
     except (ScenarioRunError, BrokerError) as exc:
         raise CliError(str(exc)) from exc
+    _report(result, out_dir)
+
+
+def _report(result: RunResult, out_dir: Path) -> None:
+    """Write the report, print the summary, exit 1 when an expectation failed."""
     summary = summarise(result)
     results = check_expectations(result)
     try:
@@ -445,6 +462,47 @@ def run(
     _print_summary(summary, results, out_dir)
     if not all(r.passed for r in results):
         sys.exit(EXIT_FAILED)
+
+
+@cli.command("exercise")
+@click.argument("scenario_file", metavar="SCENARIO")
+@_run_options
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Start at this clock speed (scenario seconds per real second) instead of the file's.",
+)
+def exercise(
+    scenario_file: str,
+    broker: str,
+    topology: Topology | None,
+    seed: int | None,
+    duration: float | None,
+    out_dir: Path | None,
+    speed: float | None,
+) -> None:
+    """Run a scenario as a live exercise, steered from a terminal dashboard.
+
+    Keys: space pause/resume, +/- clock speed, 1-9 fire a prepared inject from the deck,
+    b bookmark, a answer for a played bureau, q end. The report is written when the exercise
+    ends; then `bureaunet debrief` makes the handout. Exit codes as for `run`.
+    """
+    from scenarios.dashboard import ExerciseApp  # noqa: PLC0415 - Textual loads only when used
+
+    scenario = _load(scenario_file)
+    if speed is not None:
+        scenario = scenario.model_copy(update={"speed": speed})
+    out_dir = out_dir or Path("reports") / scenario.name
+    options = RunOptions(broker=broker, topology=topology, seed=seed, duration=duration)
+    app = ExerciseApp(scenario, options)
+    result = app.run()
+    if app.failure is not None:
+        raise CliError(app.failure)
+    if result is None:
+        raise CliError("the exercise ended before it started")
+    _report(result, out_dir)
+    out.print(f"debrief: bureaunet debrief {out_dir}", markup=False)
 
 
 @cli.command("verify-log")

@@ -275,10 +275,10 @@ def _check(result: RunResult, expectation: Expectation) -> ExpectationResult:  #
         deadline = next((d for d in result.deadlines if d.name == spec_d.message), None)
         if deadline is None:
             return ExpectationResult(name, False, f"{spec_d.message} opened no deadline")
-        met = deadline.state == "met"
+        decided = deadline.state != "open"  # an open deadline is neither met nor missed yet
         return ExpectationResult(
             name,
-            met == spec_d.met,
+            decided and (deadline.state == "met") == spec_d.met,
             f"{deadline.name}: {deadline.state} (due {clock_label(deadline.due_s)}"
             + (
                 f", answered {clock_label(deadline.answered_s)}"

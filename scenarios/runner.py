@@ -794,6 +794,7 @@ class _Player:
         await self.net.settle(quiet_s=0.3, timeout=max(1.0, self.s.drain))
         for timer in self._timers:
             timer.cancel()
+        clock.pause()  # the scenario is over: its clock stops where the last event happened
         self.finished = True
         if on_tick is not None:
             on_tick(end, end, len(self.ctx.events))

@@ -1,0 +1,241 @@
+"""The live exercise dashboard (Textual): the controller's screen during ``bureaunet exercise``.
+
+Theory of operation. :class:`ExerciseApp` runs the scenario in its own event loop (a Textual
+worker awaiting :func:`~scenarios.runner.run_scenario`) with an
+:class:`~scenarios.exercise.ExerciseControl` bound to it, and redraws from
+:meth:`~scenarios.exercise.ExerciseControl.snapshot` four times a second (the expectations once a
+second: they are checked against the whole log). Keys call the control's methods, so every
+action is recorded in the event log like everything else.
+
+Keys: ``space`` pause/resume, ``+``/``-`` clock speed doubled/halved, ``1``-``9`` fire a
+prepared inject from the deck, ``b`` bookmark (type a note, Enter), ``a`` the person playing a
+bureau acknowledges the oldest message in its inbox, ``q`` end the exercise (traffic settles,
+then the report is written).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header, Input, Static
+from textual.worker import Worker, WorkerState
+
+from scenarios.exercise import ExerciseControl, Snapshot, clock_label, span_label
+from scenarios.model import Scenario
+from scenarios.runner import RunOptions, RunResult, run_scenario
+
+__all__ = ["ExerciseApp"]
+
+
+class ExerciseApp(App[RunResult | None]):
+    """A terminal dashboard that runs one scenario as a live exercise."""
+
+    TITLE = "bureaunet exercise"
+    CSS = """
+    #status { height: 3; padding: 0 1; background: $boost; }
+    #top { height: 1fr; }
+    #bottom { height: 1fr; }
+    .panel { border: round $primary; padding: 0 1; width: 1fr; }
+    #bookmark { dock: bottom; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "pause_resume", "pause/resume"),
+        Binding("plus,equals_sign", "faster", "faster"),
+        Binding("minus", "slower", "slower"),
+        Binding("b", "bookmark", "bookmark"),
+        Binding("a", "answer", "answer (player)"),
+        Binding("q", "end", "end exercise"),
+        *[Binding(str(n), f"fire({n})", "deck", show=False) for n in range(1, 10)],
+    ]
+
+    def __init__(self, scenario: Scenario, options: RunOptions | None = None) -> None:
+        super().__init__()
+        self.scenario = scenario
+        self.control = ExerciseControl()
+        self.options = options or RunOptions()
+        self.options.control = self.control
+        self.result: RunResult | None = None
+        self.failure: str | None = None
+        self._leave_when_done = False
+        self._ticks = 0
+        self._expectations: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        """The screen: status line, four panels, key help."""
+        yield Header(show_clock=False)
+        yield Static("starting the bureaus ...", id="status")
+        with Vertical():
+            with Horizontal(id="top"):
+                yield Static(id="regions", classes="panel")
+                yield Static(id="deadlines", classes="panel")
+                yield Static(id="expectations", classes="panel")
+            with Horizontal(id="bottom"):
+                yield Static(id="log", classes="panel")
+                yield Static(id="deck", classes="panel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Start the scenario and the redraw timer."""
+        self.sub_title = self.scenario.name
+        self.run_worker(self._run(), name="scenario", exclusive=True)
+        self.set_interval(0.25, self._redraw)
+
+    async def _run(self) -> RunResult:
+        return await run_scenario(self.scenario, self.options)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The scenario finished (or failed): keep the final state on screen, or leave."""
+        if event.worker.name != "scenario":
+            return
+        if event.state is WorkerState.SUCCESS:
+            result = event.worker.result
+            self.result = result if isinstance(result, RunResult) else None
+        elif event.state is WorkerState.ERROR:
+            self.failure = str(event.worker.error)
+        else:
+            return
+        self._redraw()
+        if self._leave_when_done or self.failure is not None:
+            self.exit(self.result)
+
+    # drawing ------------------------------------------------------------------------------
+
+    def _redraw(self) -> None:
+        if self.failure is not None:
+            self.query_one("#status", Static).update(Text(f"FAILED: {self.failure}", "bold red"))
+            return
+        if not self.control.ready:
+            return
+        self._ticks += 1
+        with_expectations = self._ticks % 4 == 1 or self.result is not None
+        snap = self.control.snapshot(expectations=with_expectations)
+        self.query_one("#status", Static).update(self._status(snap))
+        self.query_one("#regions", Static).update(_regions(snap))
+        self.query_one("#deadlines", Static).update(_deadlines(snap))
+        if with_expectations:
+            self._expectations = [
+                f"{'PASS' if e.passed else 'fail'}  {e.name}: {e.detail}" for e in snap.expectations
+            ]
+            note = "" if snap.finished else " (so far)"
+            self.query_one("#expectations", Static).update(
+                Text(f"Expectations{note}\n", "bold") + Text("\n".join(self._expectations))
+            )
+        self.query_one("#log", Static).update(
+            Text("Controller's log\n", "bold") + Text("\n".join(snap.log))
+        )
+        self.query_one("#deck", Static).update(self._deck(snap))
+
+    def _status(self, snap: Snapshot) -> Text:
+        if self.result is not None:
+            state, style = "FINISHED - press q to write the report", "bold green"
+        elif snap.paused:
+            state, style = "PAUSED", "bold yellow"
+        else:
+            state, style = "RUNNING", "bold"
+        text = Text(
+            f"scenario clock {clock_label(snap.scenario_s)} / {clock_label(snap.duration_s)}   "
+            f"speed {snap.speed:g}x   in flight {snap.in_flight}   "
+        )
+        text.append(state, style)
+        return text
+
+    def _deck(self, snap: Snapshot) -> Text:
+        text = Text("Deck (press the number)\n", "bold")
+        for n, name in enumerate(self.control.deck()[:9], start=1):
+            text.append(f"{n}  {name}\n")
+        for bureau, inbox in snap.inboxes.items():
+            text.append(f"\n{bureau} (played): {len(inbox)} to answer (a)\n", "bold")
+            for _mid, kind, sender in inbox[:5]:
+                text.append(f"  {kind} from {sender}\n")
+        return text
+
+    # actions ------------------------------------------------------------------------------
+
+    def action_pause_resume(self) -> None:
+        """Pause or resume the scenario clock."""
+        if self.control.ready and not self.control.finished:
+            self.control.toggle()
+            self._redraw()
+
+    def action_faster(self) -> None:
+        """Double the clock speed."""
+        if self.control.ready:
+            self.control.set_speed(self.control.snapshot(expectations=False).speed * 2)
+
+    def action_slower(self) -> None:
+        """Halve the clock speed."""
+        if self.control.ready:
+            self.control.set_speed(self.control.snapshot(expectations=False).speed / 2)
+
+    def action_fire(self, n: int) -> None:
+        """Fire the n-th prepared inject."""
+        deck = self.control.deck() if self.control.ready else []
+        if 1 <= n <= len(deck) and not self.control.finished:
+            self.control.fire(deck[n - 1])
+
+    def action_bookmark(self) -> None:
+        """Ask for a note to bookmark this moment."""
+        if self.control.ready and not self.query("#bookmark"):
+            box = Input(placeholder="bookmark note, Enter to save, Escape to cancel", id="bookmark")
+            self.mount(box)
+            box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Save the bookmark."""
+        if event.input.id == "bookmark":
+            if event.value.strip():
+                self.control.bookmark(event.value.strip())
+            event.input.remove()
+
+    def key_escape(self) -> None:
+        """Cancel a bookmark being typed."""
+        for box in self.query("#bookmark"):
+            box.remove()
+
+    def action_answer(self) -> None:
+        """The person playing a bureau acknowledges its oldest unanswered message."""
+        if not self.control.ready:
+            return
+        for bureau, inbox in self.control.snapshot(expectations=False).inboxes.items():
+            if inbox:
+                self.control.answer(bureau, inbox[0][0])
+                return
+
+    def action_end(self) -> None:
+        """End the exercise: leave at once when finished, else stop and leave when settled."""
+        if self.result is not None or self.failure is not None:
+            self.exit(self.result)
+        elif self.control.ready:
+            self._leave_when_done = True
+            self.control.stop()
+
+
+def _regions(snap: Snapshot) -> Table:
+    table = Table(title="Bureaus", expand=True, box=None)
+    table.add_column("region")
+    table.add_column("online", justify="right")
+    table.add_column("delivered", justify="right")
+    for region, (up, total) in snap.online.items():
+        style = "" if up == total else "bold red"
+        table.add_row(region, Text(f"{up}/{total}", style), str(snap.delivered.get(region, 0)))
+    return table
+
+
+def _deadlines(snap: Snapshot) -> Text:
+    text = Text("Pending deadlines\n", "bold")
+    if not snap.deadlines:
+        text.append("none")
+    for deadline in snap.deadlines[:12]:
+        left = deadline.due_s - snap.scenario_s
+        who = ", ".join(sorted(deadline.waiting_for))
+        line = f"{deadline.name}: {deadline.kind} from {who} "
+        if left >= 0:
+            text.append(line + f"due in {span_label(left)}\n")
+        else:
+            text.append(line + f"MISSED {span_label(left)} ago\n", "bold red")
+    return text

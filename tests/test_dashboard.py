@@ -1,0 +1,105 @@
+"""The live exercise dashboard, driven through Textual's own test pilot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from scenarios.dashboard import ExerciseApp
+from scenarios.model import parse_scenario
+from scenarios.runner import RunResult
+from tests.conftest import require_mosquitto
+
+DRILL = """
+name: drill
+roster: [FR, DE, IT, NL]
+topology: hub
+duration: 1h
+speed: 600
+drain: 1
+network: {model: false}
+players: [IT]
+injects:
+  - {at: 1m, name: opening, diffusion: {from: FR, to: [DE, IT], priority: urgent}}
+deck:
+  - name: sighting
+    diffusion: {from: NL, to: [FR, DE], text: Possible sighting near the border., priority: flash}
+  - name: press
+    case_message: {from: DE, to: [FR], subject: Press enquiry}
+"""
+
+
+async def until(pilot: Pilot[RunResult | None], check: Callable[[], bool], what: str) -> None:
+    for _ in range(200):
+        if check():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def shown(app: ExerciseApp, widget: str) -> str:
+    return str(app.query_one(widget, Static).render())
+
+
+async def test_pause_an_out_of_timeline_inject_and_resume_from_the_keyboard() -> None:
+    require_mosquitto()
+    app = ExerciseApp(parse_scenario(DRILL))
+    control = app.control
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: control.ready, "the bureaus to start")
+        player = control._player
+        clock = player.ctx.clock
+        await until(pilot, lambda: clock.scenario_s() > 90, "the opening inject")
+
+        await pilot.press("space")
+        assert clock.paused
+        frozen = clock.scenario_s()
+        await pilot.pause(0.4)
+        assert clock.scenario_s() == frozen
+        await until(pilot, lambda: "PAUSED" in shown(app, "#status"), "the status to say so")
+
+        await pilot.press("1")  # the first card of the deck, while the clock stands still
+        await until(pilot, lambda: "sighting" in player.result.inject_ids, "the card to fire")
+        sighting = player.result.inject_ids["sighting"]
+        await until(
+            pilot,
+            lambda: any(
+                e.kind == "delivered" and e.message_id == sighting for e in player.ctx.events
+            ),
+            "the sighting to be delivered",
+        )
+
+        await pilot.press("b")
+        await pilot.press(*"sighting", "space", *"discussed")
+        await pilot.press("enter")
+
+        await pilot.press("a")  # the person playing IT acknowledges the opening diffusion
+        await pilot.press("space")
+        assert not clock.paused
+        await until(pilot, lambda: clock.scenario_s() > frozen + 60, "the clock to run again")
+        assert "Deck" in shown(app, "#deck")
+        await pilot.press("q")
+        await until(
+            pilot, lambda: app.return_value is not None, "the run to settle and the app to leave"
+        )
+    result = app.return_value
+    assert result is not None
+    controller = [
+        (e.kind, e.detail)
+        for e in result.events
+        if e.kind in ("control", "inject") and e.bureau == "controller"
+    ]
+    details = [d for _k, d in controller]
+    assert details.index("paused") < details.index("sighting: diffusion (from the deck)")
+    assert details.index("sighting: diffusion (from the deck)") < details.index("resumed")
+    assert "bookmark: sighting discussed" in details
+    assert "IT (played) answered diffusion from FR: actioned" in details
+    assert details[-1] == "exercise ended by the controller"
+    inject = next(e for e in result.events if "(from the deck)" in (e.detail or ""))
+    assert inject.t_s == round(frozen, 6)  # fired at the paused scenario time
+    got = {e.bureau for e in result.events if e.kind == "delivered" and e.message_id == sighting}
+    assert got == {"FR", "DE"}
+    # the exercise ended early: the scenario clock stopped well before its hour
+    assert max(e.t_s for e in result.events) < 3600
