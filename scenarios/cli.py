@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -48,7 +48,7 @@ from protocol.routing import TOPOLOGIES, Topology
 from scenarios.debrief import DebriefError, write_debrief
 from scenarios.evidence import verify_log
 from scenarios.metrics import ExpectationResult, check_expectations, summarise
-from scenarios.model import Scenario, ScenarioError, load_scenario
+from scenarios.model import Scenario, ScenarioError, load_scenario, parse_duration
 from scenarios.report import compare_table, write_compare, write_report
 from scenarios.runner import RunOptions, RunResult, ScenarioRunError, run_scenario
 
@@ -387,6 +387,32 @@ def _print_summary(
     out.print(f"report: {out_dir / 'report.html'}", markup=False)
 
 
+if TYPE_CHECKING:  # click's ParamType is generic only in its newer releases
+    _FloatParam = click.ParamType[float]
+else:
+    _FloatParam = click.ParamType
+
+
+class _Duration(_FloatParam):
+    """Scenario time on the command line: ``90``, ``2h``, ``1d 12h``."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        try:
+            seconds = float(parse_duration(value))  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            self.fail(str(exc), param, ctx)
+        if seconds <= 0:
+            self.fail(f"{value!r} is not a positive duration", param, ctx)
+        return seconds
+
+
+_DURATION = _Duration()
+
+
 def _run_options(command: Callable[..., None]) -> Callable[..., None]:
     """The options ``run`` and ``exercise`` share: broker, topology, seed, duration, report."""
     for option in reversed(
@@ -407,9 +433,10 @@ def _run_options(command: Callable[..., None]) -> Callable[..., None]:
             click.option("--seed", type=int, default=None, help="Override the scenario's seed."),
             click.option(
                 "--duration",
-                type=click.FloatRange(min=0, min_open=True),
+                type=_DURATION,
                 default=None,
-                help="Override the scenario's duration (scenario seconds), for a shortened run.",
+                help="Override the scenario's duration (seconds, or like 2h, 1d 12h), for a "
+                "shortened run.",
             ),
             click.option(
                 "--out",

@@ -43,6 +43,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "load_scenario",
+    "parse_duration",
     "parse_scenario",
 ]
 
@@ -50,7 +51,7 @@ _UNITS = {"d": 86_400.0, "h": 3_600.0, "m": 60.0, "s": 1.0}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([dhms])")
 
 
-def _duration(value: object) -> object:
+def parse_duration(value: object) -> object:
     """Read a duration: ``90``, ``"90"``, ``"8h"``, ``"1d 12h"`` or ``"2h30m"`` → seconds.
 
     Anything that is not a string is left for pydantic to check.
@@ -68,7 +69,7 @@ def _duration(value: object) -> object:
     return sum(float(n) * _UNITS[unit] for n, unit in parts)
 
 
-Seconds = Annotated[float, BeforeValidator(_duration), Field(ge=0)]
+Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
 """Scenario seconds: a number, or a duration such as ``8h``, ``3d`` or ``1d 12h``."""
 BureauRef = Annotated[str, Field(min_length=2, max_length=32)]
 Group = BureauRef | list[BureauRef]
@@ -488,7 +489,7 @@ class Scenario(BaseModel):
     topology: Topology = "hybrid"
     roster: Literal["all"] | list[BureauRef] = "all"
     network: NetworkSpec = Field(default_factory=NetworkSpec)
-    duration: Annotated[float, BeforeValidator(_duration), Field(gt=0, le=30 * 86_400)] = 10.0
+    duration: Annotated[float, BeforeValidator(parse_duration), Field(gt=0, le=30 * 86_400)] = 10.0
     """Scenario seconds until injects and load stop."""
     speed: Annotated[float, Field(gt=0, le=1_000_000)] = 1.0
     """Scenario seconds per real second."""
