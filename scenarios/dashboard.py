@@ -8,9 +8,10 @@ second: they are checked against the whole log). Keys call the control's methods
 action is recorded in the event log like everything else.
 
 Keys: ``space`` pause/resume, ``+``/``-`` clock speed doubled/halved, ``1``-``9`` fire a
-prepared inject from the deck, ``b`` bookmark (type a note, Enter), ``a`` the person playing a
-bureau acknowledges the oldest message in its inbox, ``q`` end the exercise (traffic settles,
-then the report is written).
+prepared inject from the deck, ``b`` bookmark (type a note, Enter); for a bureau played by a
+person, on the oldest message in its inbox: ``a`` acknowledge, ``r`` reply (type the text),
+``f`` forward (type the bureaus, ``+`` at the end when the originator agreed); ``q`` end the
+exercise (traffic settles, then the report is written).
 """
 
 from __future__ import annotations
@@ -41,14 +42,16 @@ class ExerciseApp(App[RunResult | None]):
     #top { height: 1fr; }
     #bottom { height: 1fr; }
     .panel { border: round $primary; padding: 0 1; width: 1fr; }
-    #bookmark { dock: bottom; }
+    #prompt { dock: bottom; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "pause_resume", "pause/resume"),
         Binding("plus,equals_sign", "faster", "faster"),
         Binding("minus", "slower", "slower"),
         Binding("b", "bookmark", "bookmark"),
-        Binding("a", "answer", "answer (player)"),
+        Binding("a", "answer", "acknowledge"),
+        Binding("r", "prompt('reply')", "reply"),
+        Binding("f", "prompt('forward')", "forward"),
         Binding("q", "end", "end exercise"),
         *[Binding(str(n), f"fire({n})", "deck", show=False) for n in range(1, 10)],
     ]
@@ -149,7 +152,7 @@ class ExerciseApp(App[RunResult | None]):
         for n, name in enumerate(self.control.deck()[:9], start=1):
             text.append(f"{n}  {name}\n")
         for bureau, inbox in snap.inboxes.items():
-            text.append(f"\n{bureau} (played): {len(inbox)} to answer (a)\n", "bold")
+            text.append(f"\n{bureau} (played): {len(inbox)} to answer (a, r, f)\n", "bold")
             for _mid, kind, sender in inbox[:5]:
                 text.append(f"  {kind} from {sender}\n")
         return text
@@ -180,31 +183,60 @@ class ExerciseApp(App[RunResult | None]):
 
     def action_bookmark(self) -> None:
         """Ask for a note to bookmark this moment."""
-        if self.control.ready and not self.query("#bookmark"):
-            box = Input(placeholder="bookmark note, Enter to save, Escape to cancel", id="bookmark")
-            self.mount(box)
-            box.focus()
+        self.action_prompt("bookmark")
+
+    def action_prompt(self, what: str) -> None:
+        """Ask for a line of text: a bookmark note, a reply, or the bureaus to forward to."""
+        if not self.control.ready or self.query("#prompt"):
+            return
+        if what != "bookmark" and self._oldest() is None:
+            self.notify("no played bureau has a message to answer", severity="warning")
+            return
+        box = Input(placeholder=_PROMPTS[what], id="prompt", name=what)
+        self.mount(box)
+        box.focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Save the bookmark."""
-        if event.input.id == "bookmark":
-            if event.value.strip():
-                self.control.bookmark(event.value.strip())
-            event.input.remove()
+        """Act on the line typed."""
+        if event.input.id != "prompt":
+            return
+        text, what = event.value.strip(), event.input.name
+        event.input.remove()
+        oldest = self._oldest()
+        if not text:
+            return
+        if what == "bookmark":
+            self.control.bookmark(text)
+        elif oldest is not None and what == "reply":
+            self.control.reply(*oldest, text)
+        elif oldest is not None and what == "forward":
+            permission = text.endswith("+")
+            to = [b.strip() for b in text.rstrip("+").split(",") if b.strip()]
+            try:
+                breaches = self.control.forward(*oldest, to, permission=permission)
+            except (KeyError, ValueError) as exc:  # a typing slip: say so, keep going
+                self.notify(f"cannot forward: {exc}", severity="error")
+                return
+            if breaches:
+                self.notify(f"{breaches} caveat breach(es) recorded", severity="warning")
 
     def key_escape(self) -> None:
-        """Cancel a bookmark being typed."""
-        for box in self.query("#bookmark"):
+        """Cancel what is being typed."""
+        for box in self.query("#prompt"):
             box.remove()
+
+    def _oldest(self) -> tuple[str, str] | None:
+        """(played bureau, message id) of the oldest message a player has to answer."""
+        for bureau, inbox in self.control.snapshot(expectations=False).inboxes.items():
+            if inbox:
+                return bureau, inbox[0][0]
+        return None
 
     def action_answer(self) -> None:
         """The person playing a bureau acknowledges its oldest unanswered message."""
-        if not self.control.ready:
-            return
-        for bureau, inbox in self.control.snapshot(expectations=False).inboxes.items():
-            if inbox:
-                self.control.answer(bureau, inbox[0][0])
-                return
+        oldest = self._oldest() if self.control.ready else None
+        if oldest is not None:
+            self.control.answer(*oldest)
 
     def action_end(self) -> None:
         """End the exercise: leave at once when finished, else stop and leave when settled."""
@@ -213,6 +245,13 @@ class ExerciseApp(App[RunResult | None]):
         elif self.control.ready:
             self._leave_when_done = True
             self.control.stop()
+
+
+_PROMPTS = {
+    "bookmark": "bookmark note; Enter to save, Escape to cancel",
+    "reply": "reply to the oldest message; Enter to send, Escape to cancel",
+    "forward": "forward the oldest message to (e.g. NL,BE; end with + if the originator agreed)",
+}
 
 
 def _regions(snap: Snapshot) -> Table:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from bureaus import Event
+from protocol import CaseMessage, ToBureaus
 
 if TYPE_CHECKING:
     from bureaus.node import AckStatus
@@ -318,8 +319,40 @@ class ExerciseControl:
         self._player.answered.add((bureau, message_id))
         self._note(f"{bureau} (played) answered {message.kind} from {message.sender}: {status}")
 
+    def reply(self, bureau: str, message_id: str, text: str) -> None:
+        """The person playing ``bureau`` replies to a message with a case message to its sender.
+
+        Raises:
+            KeyError: No such message in that bureau's inbox.
+        """
+        node = self._player.net[bureau]
+        message: MessageBase = node.inbox[message_id]
+        reply = CaseMessage(
+            message_id=self._player.ctx.derive_id("played-reply", bureau, message_id),
+            sender=bureau,
+            recipients=ToBureaus(bureaus=(message.sender,)),
+            created_at=self._player.now(),
+            case_reference=f"RE/{message_id[:8].upper()}",
+            subject=f"Re: {message.kind} of {message.created_at:%Y-%m-%d %H:%M}",
+            body=text,
+            priority=message.priority,
+            handling_code=message.handling_code,
+            tlp=message.tlp,
+        )
+        self._player.submit(bureau, reply)
+        self._player.answered.add((bureau, message_id))
+        self._note(f"{bureau} (played) replied to {message.kind} from {message.sender}")
+
     def forward(self, bureau: str, message_id: str, to: list[str], *, permission: bool) -> int:
-        """The person playing ``bureau`` forwards a message; returns the breaches recorded."""
+        """The person playing ``bureau`` forwards a message; returns the breaches recorded.
+
+        Raises:
+            KeyError: No such message in that bureau's inbox.
+            ValueError: A bureau to forward to is not in the exercise.
+        """
+        unknown = [b for b in to if b not in self._player.roster]
+        if unknown or not to:
+            raise ValueError(f"not in this exercise: {', '.join(unknown) or '(nobody named)'}")
         mid = self._player.ctx.derive_id("played-forward", bureau, message_id, *to)
         self._note(f"{bureau} (played) forwards {message_id[:8]} to {', '.join(to)}")
         self._player.answered.add((bureau, message_id))

@@ -23,6 +23,8 @@ network: {model: false}
 players: [IT]
 injects:
   - {at: 1m, name: opening, diffusion: {from: FR, to: [DE, IT], priority: urgent}}
+  - {at: 90s, name: question, case_message: {from: DE, to: [IT], subject: Do you know him}}
+  - {at: 100s, name: tip, diffusion: {from: FR, to: [IT], handling_code: H2, text: A tip.}}
 deck:
   - name: sighting
     diffusion: {from: NL, to: [FR, DE], text: Possible sighting near the border., priority: flash}
@@ -39,6 +41,11 @@ async def until(pilot: Pilot[RunResult | None], check: Callable[[], bool], what:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+async def typed(pilot: Pilot[RunResult | None], text: str) -> None:
+    """Type a line into the prompt and press Enter."""
+    await pilot.press(*[{" ": "space", ",": "comma"}.get(c, c) for c in text], "enter")
+
+
 def shown(app: ExerciseApp, widget: str) -> str:
     return str(app.query_one(widget, Static).render())
 
@@ -51,7 +58,8 @@ async def test_pause_an_out_of_timeline_inject_and_resume_from_the_keyboard() ->
         await until(pilot, lambda: control.ready, "the bureaus to start")
         player = control._player
         clock = player.ctx.clock
-        await until(pilot, lambda: clock.scenario_s() > 90, "the opening inject")
+        inbox = player.net["IT"].inbox
+        await until(pilot, lambda: len(inbox) == 3, "IT's three messages")
 
         await pilot.press("space")
         assert clock.paused
@@ -72,10 +80,15 @@ async def test_pause_an_out_of_timeline_inject_and_resume_from_the_keyboard() ->
         )
 
         await pilot.press("b")
-        await pilot.press(*"sighting", "space", *"discussed")
-        await pilot.press("enter")
+        await typed(pilot, "sighting discussed")
 
-        await pilot.press("a")  # the person playing IT acknowledges the opening diffusion
+        # the person playing IT answers its three messages, oldest first
+        await pilot.press("a")  # acknowledges the opening diffusion
+        await pilot.press("r")
+        await typed(pilot, "No record of him here")  # replies to DE's question
+        await pilot.press("f")
+        await typed(pilot, "NL")  # passes FR's H2 tip on without asking: blocked
+        await until(pilot, lambda: not control.snapshot().inboxes["IT"], "IT's inbox to empty")
         await pilot.press("space")
         assert not clock.paused
         await until(pilot, lambda: clock.scenario_s() > frozen + 60, "the clock to run again")
@@ -96,6 +109,16 @@ async def test_pause_an_out_of_timeline_inject_and_resume_from_the_keyboard() ->
     assert details.index("sighting: diffusion (from the deck)") < details.index("resumed")
     assert "bookmark: sighting discussed" in details
     assert "IT (played) answered diffusion from FR: actioned" in details
+    assert "IT (played) replied to case-message from DE" in details
+    reply = [
+        e for e in result.events if e.kind == "delivered" and e.bureau == "DE" and e.peer == "IT"
+    ]
+    assert [e.message_kind for e in reply] == ["case-message"]
+    breaches = [e for e in result.events if e.kind == "breach"]
+    assert [(e.bureau, e.reason, e.recipients) for e in breaches] == [("IT", "H2", ("NL",))]
+    assert not [
+        e for e in result.events if e.kind == "delivered" and e.bureau == "NL" and e.peer == "IT"
+    ]
     assert details[-1] == "exercise ended by the controller"
     inject = next(e for e in result.events if "(from the deck)" in (e.detail or ""))
     assert inject.t_s == round(frozen, 6)  # fired at the paused scenario time
