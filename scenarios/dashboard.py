@@ -142,7 +142,7 @@ class ExerciseApp(App[RunResult | None]):
             state, style = "RUNNING", "bold"
         text = Text(
             f"scenario clock {clock_label(snap.scenario_s)} / {clock_label(snap.duration_s)}   "
-            f"speed {snap.speed:g}x   in flight {snap.in_flight}   "
+            f"speed {snap.speed:g}x   in flight {sum(snap.in_flight.values())}   "
         )
         text.append(state, style)
         return text
@@ -258,10 +258,16 @@ def _regions(snap: Snapshot) -> Table:
     table = Table(title="Bureaus", expand=True, box=None)
     table.add_column("region")
     table.add_column("online", justify="right")
+    table.add_column("in flight", justify="right")
     table.add_column("delivered", justify="right")
     for region, (up, total) in snap.online.items():
         style = "" if up == total else "bold red"
-        table.add_row(region, Text(f"{up}/{total}", style), str(snap.delivered.get(region, 0)))
+        table.add_row(
+            region,
+            Text(f"{up}/{total}", style),
+            str(snap.in_flight.get(region, 0)),
+            str(snap.delivered.get(region, 0)),
+        )
     return table
 
 

@@ -207,8 +207,8 @@ class Snapshot:
     """Region → (bureaus online, bureaus)."""
     delivered: dict[str, int]
     """Region → messages delivered there."""
-    in_flight: int
-    """Messages sent and not yet acknowledged by every recipient."""
+    in_flight: dict[str, int]
+    """Region → messages its bureaus sent that are not yet acknowledged by every recipient."""
     deadlines: list[Deadline]
     """Pending deadlines, soonest first."""
     expectations: list[ExpectationResult]
@@ -371,11 +371,13 @@ class ExerciseControl:
         player = self._player
         clock = player.ctx.clock
         online: dict[str, list[int]] = {}
+        in_flight: Counter[str] = Counter()
         for info in player.roster:
             node = player.net[info.id]
             counts = online.setdefault(info.region or _HUB, [0, 0])
             counts[0] += node.connected.is_set()
             counts[1] += 1
+            in_flight[info.region or _HUB] += len(node.pending)
         inboxes = {
             bureau: [
                 (mid, message.kind, message.sender)
@@ -392,7 +394,7 @@ class ExerciseControl:
             finished=player.finished,
             online={r: (c[0], c[1]) for r, c in sorted(online.items())},
             delivered=dict(sorted(self._delivered.items())),
-            in_flight=sum(len(node.pending) for node in player.net.bureaus.values()),
+            in_flight=dict(in_flight),
             deadlines=player.deadlines.pending(),
             expectations=check_expectations(player.result) if expectations else [],
             log=list(self.log[-12:]),
