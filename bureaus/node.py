@@ -140,6 +140,8 @@ class Bureau:
         self._client: aiomqtt.Client | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._relayed: OrderedDict[str, None] = OrderedDict()
+        self._answered: OrderedDict[str, None] = OrderedDict()
+        """Messages a person playing this bureau acknowledged (automatic bureaus answer all)."""
         self._entity_seq = 0
         self.published: dict[UUID, str] = {}
         """Notice requests this bureau (the GS) published: request id to entity id."""
@@ -466,18 +468,10 @@ class Bureau:
         # acknowledgement (or a relay duplicated it). Acknowledge again, with the same id, so the
         # sender can stop; an acknowledgement that did arrive is a harmless duplicate there.
         header = peek(data, self.codec.max_size)
-        if not self.acknowledge or header.kind in _NO_ACK or self.id not in header.recipient_ids:
+        answered = self.acknowledge or str(header.message_id) in self._answered
+        if not answered or header.kind in _NO_ACK or self.id not in header.recipient_ids:
             return
-        self._send_generated(
-            Acknowledgement(
-                message_id=self.ctx.derive_id("ack", header.message_id, self.id),
-                sender=self.id,
-                recipients=ToBureaus(bureaus=(header.sender,)),
-                created_at=self.ctx.clock.wall(),
-                refers_to=header.message_id,
-                status="received",
-            )
-        )
+        self._acknowledge(header.message_id, header.sender, "received")
 
     def _relay(self, header: Header, finals: list[str], data: bytes) -> None:
         sender, mid = header.sender, str(header.message_id)
@@ -554,13 +548,20 @@ class Bureau:
 
     def answer(self, message: MessageBase, status: AckStatus = "received") -> None:
         """Acknowledge a delivered message (automatically, or for the person playing the bureau)."""
+        if not self.acknowledge:
+            self._answered[str(message.message_id)] = None  # so a resent copy is answered again
+            if len(self._answered) > 100_000:
+                self._answered.popitem(last=False)
+        self._acknowledge(message.message_id, message.sender, status)
+
+    def _acknowledge(self, refers_to: UUID, to: str, status: AckStatus) -> None:
         self._send_generated(
             Acknowledgement(
-                message_id=self.ctx.derive_id("ack", message.message_id, self.id),
+                message_id=self.ctx.derive_id("ack", refers_to, self.id),
                 sender=self.id,
-                recipients=ToBureaus(bureaus=(message.sender,)),
+                recipients=ToBureaus(bureaus=(to,)),
                 created_at=self.ctx.clock.wall(),
-                refers_to=message.message_id,
+                refers_to=refers_to,
                 status=status,
             )
         )

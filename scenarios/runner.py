@@ -468,47 +468,34 @@ class _Player:
             self._deadline(
                 name, "review", str(mid), by=a.sender, to=["gs"], span=self._span_review(inject)
             )
-        elif inject.diffusion is not None:
-            d = inject.diffusion
-            to = resolve(d.to, self.roster, exclude=d.sender)
-            self.submit(
-                d.sender,
-                Diffusion(
-                    message_id=mid,
-                    sender=d.sender,
-                    recipients=ToBureaus(bureaus=tuple(to)),
-                    created_at=now,
+        elif inject.diffusion is not None or inject.case_message is not None:
+            spec = inject.diffusion or inject.case_message
+            assert spec is not None
+            to = resolve(spec.to, self.roster, exclude=spec.sender)
+            common: dict[str, Any] = {
+                "message_id": mid,
+                "sender": spec.sender,
+                "recipients": ToBureaus(bureaus=tuple(to)),
+                "created_at": now,
+                "priority": spec.priority,
+                "handling_code": spec.handling_code,
+                "tlp": spec.tlp,
+            }
+            if (d := inject.diffusion) is not None:
+                message: MessageBase = Diffusion(
+                    **common,
                     diffusion_type=d.type,
                     text=d.text,
-                    priority=d.priority,
-                    handling_code=d.handling_code,
-                    tlp=d.tlp,
                     source_reliability=d.source_reliability,
                     information_accuracy=d.information_accuracy,
-                ),
-            )
-            span = self._span(inject, d.priority)
-            self._deadline(name, "acknowledgement", key_id, by=d.sender, to=to, span=span)
-        elif inject.case_message is not None:
-            c = inject.case_message
-            to = resolve(c.to, self.roster, exclude=c.sender)
-            self.submit(
-                c.sender,
-                CaseMessage(
-                    message_id=mid,
-                    sender=c.sender,
-                    recipients=ToBureaus(bureaus=tuple(to)),
-                    created_at=now,
-                    case_reference=c.case,
-                    subject=c.subject,
-                    body=c.body,
-                    priority=c.priority,
-                    handling_code=c.handling_code,
-                    tlp=c.tlp,
-                ),
-            )
-            span = self._span(inject, c.priority)
-            self._deadline(name, "acknowledgement", key_id, by=c.sender, to=to, span=span)
+                )
+            elif (c := inject.case_message) is not None:
+                message = CaseMessage(
+                    **common, case_reference=c.case, subject=c.subject, body=c.body
+                )
+            self.submit(spec.sender, message)
+            span = self._span(inject, spec.priority)
+            self._deadline(name, "acknowledgement", key_id, by=spec.sender, to=to, span=span)
         elif inject.search is not None:
             q = inject.search
             key_id = str(self.ctx.derive_id("result", mid))  # what matters: the answer comes back
