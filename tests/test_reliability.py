@@ -172,3 +172,27 @@ async def test_hostile_flood_is_counted_and_legitimate_traffic_still_served() ->
         assert fr["rejected:replay"] == 10
         assert fr["rejected:malformed"] >= 25  # oversized and truncated at least
         assert network.ctx.events.of("delivered", bureau="FR", message_id=str(legit.message_id))
+
+
+async def test_a_played_bureau_answers_a_resent_copy_only_once_its_player_has() -> None:
+    async with resilient_network() as (network, _broker):
+        de = network["DE"]
+        de.acknowledge = False  # played by a person
+        de.inbox_limit = 10
+        network["FR"].resend_after = 60.0  # the test resends by hand, when it chooses
+        message = diffusion("FR", ("DE",), "for the player", "warning")
+        envelope = network["FR"].submit(message)
+        await network.settle(quiet_s=0.5)
+        mid = str(message.message_id)
+        assert mid in de.inbox
+        await network["FR"].publish_raw(topics.inbox("DE"), envelope)  # a resend, unanswered
+        await network.settle(quiet_s=0.5)
+        assert de.counters["rejected:replay"] == 1
+        assert network.ctx.events.of("acknowledged", bureau="FR", message_id=mid) == []
+        de.answer(de.inbox[mid], "actioned")  # the player acknowledges
+        await network.settle(quiet_s=0.5)
+        assert mid not in network["FR"].pending
+        await network["FR"].publish_raw(topics.inbox("DE"), envelope)  # as if that ack was lost
+        await network.settle(quiet_s=0.5)
+    assert de.counters["rejected:replay"] == 2
+    assert network["FR"].counters["rejected:replay"] == 1  # answered again, same ack id
