@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import time
@@ -56,7 +57,7 @@ from protocol.caveats import Breach, CaveatPolicy, forwarding_breaches
 from protocol.envelope import EnvelopeCodec, Header, Opened, peek
 from protocol.errors import CertificateError, Reason, Rejection
 from protocol.lifecycle import IllegalTransition, NoticeEvent, NoticeLifecycle
-from protocol.routing import Topology, next_hops, path
+from protocol.routing import Topology, next_hops, path, relays
 from protocol.versions import written_as
 
 __all__ = ["Bureau", "NetworkContext"]
@@ -85,6 +86,11 @@ class NetworkContext:
     seed: int = 0
     review: ReviewPolicy = field(default_factory=ReviewPolicy)
     databases: Databases = field(default_factory=Databases)
+
+    @functools.cached_property
+    def relays(self) -> frozenset[str]:
+        """The bureaus that may pass messages on in this topology (the rest never relay)."""
+        return relays(self.topology, self.roster)
 
     def derive_id(self, *parts: object) -> UUID:
         """A message id derived from the run seed and ``parts`` (reproducible, not secret)."""
@@ -441,15 +447,13 @@ class Bureau:
         t_ns = self.ctx.clock.now_ns()
         now = self.ctx.clock.wall()
         try:
-            header = peek(data, self.codec.max_size)
-            if self.id in header.recipient_ids:
-                opened = self.codec.open_at(data, now)
+            header, opened = self.codec.receive_at(data, now)
+            if opened is not None:
                 self._deliver(opened, t_ns)
-            else:
-                self.codec.verify_at(data, now)
-            others = [r for r in header.recipient_ids if r != self.id]
-            if others:
-                self._relay(header, others, data)
+            if self.id in self.ctx.relays:
+                others = [r for r in header.recipient_ids if r != self.id]
+                if others:
+                    self._relay(header, others, data)
         except Rejection as exc:
             if exc.reason is Reason.REPLAY:
                 self._acknowledge_again(data)

@@ -27,7 +27,7 @@ from typing import Literal, get_args
 
 from protocol.roster import Roster
 
-__all__ = ["GS", "TOPOLOGIES", "Topology", "next_hops", "path", "reach"]
+__all__ = ["GS", "TOPOLOGIES", "Topology", "next_hops", "path", "reach", "relays"]
 
 Topology = Literal["hub", "regional", "mesh", "hybrid"]
 TOPOLOGIES: tuple[Topology, ...] = get_args(Topology)
@@ -114,3 +114,21 @@ def reach(topology: Topology, roster: Roster) -> dict[str, frozenset[str]]:
             for a, b in pairwise(hops):
                 result[a].add(b)
     return {b: frozenset(v) for b, v in result.items()}
+
+
+def relays(topology: Topology, roster: Roster) -> frozenset[str]:
+    """The bureaus that ever pass on a message addressed to others under ``topology``.
+
+    A bureau outside this set never relays, so it need not work out next hops for the other
+    recipients of a wide envelope.
+    """
+    if topology in ("mesh", "hybrid") or GS not in roster:
+        return frozenset()
+    if topology == "hub":
+        return frozenset({GS})
+    found = {GS}
+    for bureau in roster.ncbs():
+        rb = _regional_bureau(roster, bureau.id)
+        if rb is not None:
+            found.add(rb)
+    return frozenset(found)

@@ -122,3 +122,20 @@ def test_broadcast_to_195_ncbs_opens_everywhere() -> None:
     assert len(peek(envelope).recipients) == 195
     for bureau in ("FR", "KE", "BR", "JP", "VA"):
         assert world().codec(bureau).open_at(envelope, NOW).message == published
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_a_wide_header_remembered_once_parsed_still_rejects_any_edit(data: st.DataObject) -> None:
+    # wide headers are parsed once per process and remembered by their bytes: an edited copy
+    # must never be taken for the remembered original
+    published = sample_messages()["notice-published"].model_copy(update={"created_at": NOW})
+    ncbs = [b.id for b in default_roster().ncbs()]
+    envelope = world().codec("gs").seal_at(published, NOW, to=ncbs, ttl=timedelta(hours=2))
+    assert peek(envelope) == peek(bytes(envelope))  # the second read comes from the memo
+    index = data.draw(st.integers(0, len(envelope) - 1))
+    tampered = bytearray(envelope)
+    tampered[index] ^= data.draw(st.integers(1, 255))
+    with pytest.raises(Rejection):
+        world().codec("KE").open_at(bytes(tampered), NOW)
+    assert world().codec("KE").open_at(envelope, NOW).message == published

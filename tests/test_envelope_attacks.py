@@ -77,7 +77,7 @@ def test_envelope_readdressed_to_a_third_bureau() -> None:
     envelope = sealed("KE", ("FR",))
     header, ciphertext = split(envelope)
     entry = header.recipients[0]
-    readdressed = replace(header, recipients=(replace(entry, bureau_id="DE"),))
+    readdressed = replace(header, recipients=(entry._replace(bureau_id="DE"),))
     forged = frame(readdressed, ciphertext, world().identities["FR"].signing_key)
     # signed with FR's key under KE's key id: the signature does not verify
     assert rejected("DE", forged) is Reason.BAD_SIGNATURE
