@@ -68,6 +68,8 @@ _NO_ACK = frozenset(
 )
 AckStatus = Literal["received", "read", "actioned"]
 """What an acknowledgement says of the message it answers."""
+_CONNECTION_LOST = "connection lost"
+"""The cancellation message that hands a waiting publish back to the outbox."""
 _NOT_KEPT = frozenset({"acknowledgement", "presence"})
 """Kinds not kept in a bureau's inbox (nothing to read, forward or answer)."""
 
@@ -86,6 +88,13 @@ class NetworkContext:
     seed: int = 0
     review: ReviewPolicy = field(default_factory=ReviewPolicy)
     databases: Databases = field(default_factory=Databases)
+    targets: dict[str, BrokerTarget] = field(default_factory=dict)
+    """Bureaus that reach the broker elsewhere than ``target`` (another node of a cluster, or
+    through a fault-injecting proxy)."""
+
+    def target_for(self, bureau: str) -> BrokerTarget:
+        """Where ``bureau`` connects."""
+        return self.targets.get(bureau, self.target)
 
     @functools.cached_property
     def relays(self) -> frozenset[str]:
@@ -146,6 +155,8 @@ class Bureau:
         self._client: aiomqtt.Client | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._relayed: OrderedDict[str, None] = OrderedDict()
+        self._publishing: set[asyncio.Task[Any]] = set()
+        """Transmissions waiting for the broker's PUBACK on the current connection."""
         self._answered: OrderedDict[str, None] = OrderedDict()
         """Messages a person playing this bureau acknowledged (automatic bureaus answer all)."""
         self._entity_seq = 0
@@ -179,7 +190,7 @@ class Bureau:
         presence = topics.presence(self.id)
         death = json.dumps({"bureau": self.id, "status": "death"}).encode()
         return client(
-            self.ctx.target,
+            self.ctx.target_for(self.id),
             client_id=self.id,
             username=self.id if self.password else None,
             password=self.password,
@@ -210,6 +221,10 @@ class Bureau:
             finally:
                 self.connected.clear()
                 self._client = None
+                # publishes still waiting for their PUBACK on the lost connection would wait for
+                # the client's timeout; hand them back to the outbox now instead
+                for task in list(self._publishing):
+                    task.cancel(_CONNECTION_LOST)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
 
@@ -408,12 +423,24 @@ class Bureau:
         if mqtt is None:
             self._queue(item, front=True, again=True)
             return
+        task = asyncio.current_task()
+        assert task is not None
+        self._publishing.add(task)
         try:
             await mqtt.publish(topics.inbox(item.next_hop), item.envelope, qos=1)
         except aiomqtt.MqttError:
             self.counters["publish_retries"] += 1
             self._queue(item, front=True, again=True)
             return
+        except asyncio.CancelledError as exc:
+            if exc.args != (_CONNECTION_LOST,):
+                raise  # the bureau is stopping
+            task.uncancel()
+            self.counters["publish_retries"] += 1
+            self._queue(item, front=True, again=True)
+            return
+        finally:
+            self._publishing.discard(task)
         self._dequeued(item.message_id)
         self.counters["transmitted"] += 1
 

@@ -1,0 +1,216 @@
+"""A fault-injecting TCP proxy in front of the broker, for tests and scenarios.
+
+Theory of operation. :class:`FaultProxy` listens on a free loopback port and, for every client
+that connects, opens a connection to the real broker and pumps bytes both ways. Each direction of
+each connection is a queue drained by its own task, so a delay never reorders bytes (TCP does not
+either). The faults can be changed while connections are open:
+
+- ``latency_ms`` / ``jitter_ms``: every chunk waits this long (plus a seeded random part) before
+  it is passed on;
+- ``bytes_per_s``: a slow link; each chunk is paced to the rate;
+- ``blackhole()`` / ``heal()``: bytes stop flowing in both directions (held, not passed on);
+  ``heal`` then aborts every connection that was caught in the black hole, as TCP gives up on a
+  path that stayed silent, and new connections flow again;
+- ``reset_next_publish()``: the next chunk from a client that holds an MQTT PUBLISH packet is cut
+  in half; the first half reaches the broker and both sides are then reset, so the publish is
+  left half written.
+
+Counters (``connections``, ``resets``, ``bytes_up``, ``bytes_down``) say what the proxy did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from dataclasses import dataclass, field
+
+from broker.client import BrokerTarget
+
+__all__ = ["FaultProxy"]
+
+_PUBLISH = 0x30
+"""MQTT control packet type of PUBLISH, in the high nibble of a packet's first byte."""
+
+
+@dataclass(eq=False)
+class _Link:
+    """One client connection and its upstream connection."""
+
+    client: asyncio.StreamWriter
+    upstream: asyncio.StreamWriter
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    held: bool = False
+    """Whether it carried (or waited for) traffic during a black hole."""
+
+    def abort(self) -> None:
+        for writer in (self.client, self.upstream):
+            writer.transport.abort()
+        for task in self.tasks:
+            task.cancel()
+
+
+class FaultProxy:
+    """A TCP proxy to ``upstream`` with faults that can be switched on and off."""
+
+    def __init__(self, upstream: BrokerTarget, *, seed: int = 0) -> None:
+        self.upstream = upstream
+        self.latency_ms = 0.0
+        self.jitter_ms = 0.0
+        self.bytes_per_s: float | None = None
+        self.connections = 0
+        self.resets = 0
+        self.bytes_up = 0
+        self.bytes_down = 0
+        self._rng = random.Random(seed)  # noqa: S311 - jitter, not secrets
+        self._server: asyncio.Server | None = None
+        self._links: set[_Link] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+        self._reset_publish = False
+        self.port = 0
+
+    @property
+    def target(self) -> BrokerTarget:
+        """Where clients connect to go through the proxy."""
+        return BrokerTarget("127.0.0.1", self.port, kind=self.upstream.kind)
+
+    async def start(self) -> BrokerTarget:
+        """Listen on a free loopback port; returns the proxy's target."""
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.target
+
+    async def stop(self) -> None:
+        """Close the listener and every connection."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        for link in list(self._links):
+            link.abort()
+        self._links.clear()
+
+    async def __aenter__(self) -> FaultProxy:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.stop()
+
+    # faults ---------------------------------------------------------------------------------
+
+    def blackhole(self) -> None:
+        """Stop every byte, both ways, on every connection (new ones included)."""
+        self._flowing.clear()
+        for link in self._links:
+            link.held = True
+
+    def heal(self) -> None:
+        """End a black hole: the connections it caught are aborted, new ones flow."""
+        caught = [link for link in self._links if link.held]
+        for link in caught:
+            self._links.discard(link)
+            link.abort()
+            self.resets += 1
+        self._flowing.set()
+
+    def reset_next_publish(self) -> None:
+        """Cut the next client chunk holding a PUBLISH in half, then reset both sides."""
+        self._reset_publish = True
+
+    def reset_all(self) -> None:
+        """Reset every open connection now."""
+        for link in list(self._links):
+            self._links.discard(link)
+            link.abort()
+            self.resets += 1
+
+    # pumping --------------------------------------------------------------------------------
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            up_reader, up_writer = await asyncio.open_connection(
+                self.upstream.host, self.upstream.port
+            )
+        except OSError:
+            writer.transport.abort()
+            return
+        link = _Link(writer, up_writer, held=not self._flowing.is_set())
+        self._links.add(link)
+        link.tasks = [
+            asyncio.create_task(self._pump(link, reader, up_writer, upward=True)),
+            asyncio.create_task(self._pump(link, up_reader, writer, upward=False)),
+        ]
+
+    async def _pump(
+        self,
+        link: _Link,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        upward: bool,
+    ) -> None:
+        # the reader stamps each chunk with the time it may leave; the writer waits for that
+        # time, so a latency delays every chunk without holding up the ones behind it
+        queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
+        writing = asyncio.create_task(self._write(link, queue, writer, upward=upward))
+        link.tasks.append(writing)
+        due = 0.0
+        try:
+            while True:
+                data = await reader.read(65_536)
+                if not data:
+                    break
+                delay = self.latency_ms + self._rng.uniform(-self.jitter_ms, self.jitter_ms)
+                due = max(due, time.monotonic() + max(0.0, delay) / 1000)
+                queue.put_nowait((due, data))
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            queue.put_nowait(None)
+
+    async def _write(
+        self,
+        link: _Link,
+        queue: asyncio.Queue[tuple[float, bytes] | None],
+        writer: asyncio.StreamWriter,
+        *,
+        upward: bool,
+    ) -> None:
+        try:
+            while (item := await queue.get()) is not None:
+                due, data = item
+                if not self._flowing.is_set():
+                    link.held = True
+                    await self._flowing.wait()  # held; heal() aborts this link
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+                if upward and self._reset_publish and _holds_publish(data):
+                    self._reset_publish = False
+                    writer.write(data[: max(1, len(data) // 2)])
+                    with contextlib.suppress(ConnectionError):
+                        await writer.drain()
+                    self._links.discard(link)
+                    self.resets += 1
+                    link.abort()
+                    return
+                writer.write(data)
+                await writer.drain()
+                if upward:
+                    self.bytes_up += len(data)
+                else:
+                    self.bytes_down += len(data)
+                if self.bytes_per_s:
+                    await asyncio.sleep(len(data) / self.bytes_per_s)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self._links.discard(link)
+            with contextlib.suppress(Exception):  # the other side may be gone already
+                writer.close()
+
+
+def _holds_publish(data: bytes) -> bool:
+    """Whether a chunk starts with an MQTT PUBLISH packet (good enough for a test proxy)."""
+    return bool(data) and data[0] & 0xF0 == _PUBLISH

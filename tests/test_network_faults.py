@@ -1,0 +1,148 @@
+"""Faults between a bureau and the broker, injected by our own TCP proxy; nothing may be lost.
+
+Kenya's bureau reaches Mosquitto through :class:`~broker.faultproxy.FaultProxy`; the others
+connect directly. Traffic flows both ways across the fault; each test prints its accounting
+(sent, acknowledged by the broker, delivered, duplicates, lost, recovery time) for RELIABILITY.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from broker import BrokerTarget
+from broker.faultproxy import FaultProxy
+from bureaus import Network
+from tests.samples import diffusion
+from tests.test_reliability import expected_and_delivered, resilient_network, until_quiet
+
+FAR = "KE"
+NEAR = ("FR", "DE", "BR")
+
+
+@asynccontextmanager
+async def through_proxy() -> AsyncIterator[tuple[Network, FaultProxy]]:
+    async with resilient_network() as (network, broker):
+        proxy = FaultProxy(BrokerTarget(broker.host, broker.port), seed=3)
+        await proxy.start()
+        await network.stop([FAR])
+        network.ctx.targets[FAR] = proxy.target
+        await network.start([FAR])
+        try:
+            yield network, proxy
+        finally:
+            await proxy.stop()
+
+
+@dataclass
+class Accounting:
+    sent: int
+    broker_acknowledged: int
+    """Transmissions (diffusions and acknowledgements) the broker acknowledged."""
+    delivered: int
+    duplicates: int
+    lost: int
+    recovery_s: float
+
+    def show(self, fault: str) -> None:
+        print(f"\n{fault}: {self}")  # the figures RELIABILITY.md quotes
+
+
+async def exchange(network: Network, count: int, gap_s: float) -> None:
+    """``count`` diffusions each way between Kenya and the others, ``gap_s`` apart."""
+    for n in range(count):
+        near = NEAR[n % len(NEAR)]
+        network[FAR].submit(diffusion(FAR, (near,), f"out {n}"))
+        network[near].submit(diffusion(near, (FAR,), f"in {n}"))
+        await asyncio.sleep(gap_s)
+
+
+async def account(network: Network, since: float) -> Accounting:
+    await until_quiet(network, timeout=90)
+    expected, delivered = expected_and_delivered(network)
+    events = network.ctx.events.events
+    diffusions = {
+        (e.message_id, e.bureau)
+        for e in events
+        if e.kind == "delivered" and e.message_kind == "diffusion"
+    }
+    deliveries = [e for e in events if e.kind == "delivered"]
+    last = max((e.t_ns for e in deliveries), default=0) / 1e9
+    return Accounting(
+        sent=sum(1 for e in events if e.kind == "sent" and e.message_kind == "diffusion"),
+        broker_acknowledged=sum(b.counters["transmitted"] for b in network.bureaus.values()),
+        delivered=len(diffusions),
+        duplicates=len(deliveries)
+        - len(delivered)
+        + sum(b.counters["rejected:replay"] for b in network.bureaus.values()),
+        lost=len(expected - delivered),
+        recovery_s=round(max(0.0, last - since), 3),
+    )
+
+
+def exactly_once(network: Network) -> None:
+    pairs = [(e.message_id, e.bureau) for e in network.ctx.events.events if e.kind == "delivered"]
+    assert len(pairs) == len(set(pairs)), "a message reached the application twice"
+
+
+async def test_latency_and_jitter_on_the_way_to_the_broker() -> None:
+    async with through_proxy() as (network, proxy):
+        proxy.latency_ms, proxy.jitter_ms = 40.0, 15.0
+        await exchange(network, 30, 0.02)
+        result = await account(network, time.time())
+        slow = [
+            e.latency_ms
+            for e in network.ctx.events.events
+            if e.kind == "delivered" and e.message_kind == "diffusion" and FAR in (e.bureau, e.peer)
+        ]
+    result.show("latency 40 ms +- 15 ms")
+    assert result.lost == 0
+    exactly_once(network)
+    assert len(slow) == 60
+    assert min(v for v in slow if v is not None) >= 25.0  # one pass through the proxy at least
+
+
+async def test_black_hole_then_heal_loses_nothing() -> None:
+    async with through_proxy() as (network, proxy):
+        traffic = asyncio.create_task(exchange(network, 40, 0.1))  # four seconds of traffic
+        await asyncio.sleep(0.5)
+        proxy.blackhole()
+        await asyncio.sleep(2.5)
+        healed = time.time()
+        proxy.heal()
+        await traffic
+        result = await account(network, healed)
+        disconnects = network[FAR].counters["disconnects"]
+    result.show("black hole for 2.5 s")
+    assert proxy.resets >= 1  # the connection caught in the black hole was torn down
+    assert disconnects >= 1  # and Kenya noticed and reconnected
+    assert result.lost == 0
+    exactly_once(network)
+
+
+async def test_connection_reset_in_the_middle_of_a_publish() -> None:
+    async with through_proxy() as (network, proxy):
+        proxy.reset_next_publish()
+        cut = time.time()
+        await exchange(network, 20, 0.05)
+        result = await account(network, cut)
+    result.show("reset mid-publish")
+    assert proxy.resets == 1
+    assert network[FAR].counters["disconnects"] >= 1
+    assert result.lost == 0
+    exactly_once(network)
+
+
+async def test_slow_link_delays_but_delivers_everything() -> None:
+    async with through_proxy() as (network, proxy):
+        proxy.bytes_per_s = 20_000.0  # each diffusion is about 1.8 KB on the wire
+        started = time.time()
+        await exchange(network, 25, 0.0)
+        result = await account(network, started)
+    result.show("slow link, 20 kB/s")
+    assert result.lost == 0
+    exactly_once(network)
+    assert result.recovery_s >= 1.5  # 25 envelopes out of Kenya take over two seconds at that rate
