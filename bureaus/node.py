@@ -88,6 +88,8 @@ class NetworkContext:
     seed: int = 0
     review: ReviewPolicy = field(default_factory=ReviewPolicy)
     databases: Databases = field(default_factory=Databases)
+    in_flight: int = 0
+    """Deliveries owed: final recipients of messages sent, less deliveries made (a load gauge)."""
     targets: dict[str, BrokerTarget] = field(default_factory=dict)
     """Bureaus that reach the broker elsewhere than ``target`` (another node of a cluster, or
     through a fault-injecting proxy)."""
@@ -288,6 +290,7 @@ class Bureau:
         mid = str(message.message_id)
         now = self.ctx.clock.now_ns()
         self.ctx.tracer.sent(mid, now)
+        self.ctx.in_flight += len(finals)
         self.counters["sent"] += 1
         self._record(
             "sent",
@@ -537,6 +540,7 @@ class Bureau:
         latency = (t_ns - sent) / 1e6 if sent is not None else None
         modelled = self.ctx.tracer.modelled_ms(mid, route)
         self.counters["delivered"] += 1
+        self.ctx.in_flight = max(0, self.ctx.in_flight - 1)
         self._record(
             "delivered",
             message_id=mid,

@@ -91,6 +91,7 @@ def summarise(result: RunResult) -> dict[str, Any]:
     deliveries = [e for e in events if e.kind == "delivered"]
     rejected = Counter(e.reason or "unknown" for e in events if e.kind == "rejected")
     shed = Counter(e.reason or "unknown" for e in events if e.kind == "shed")
+    shed_where = Counter(e.bureau for e in events if e.kind == "shed")
     expected = _expected_deliveries(events)
     lost = expected - _delivered(events)
     by_kind: dict[str, list[Event]] = defaultdict(list)
@@ -123,6 +124,7 @@ def summarise(result: RunResult) -> dict[str, Any]:
             "lost": len(lost),
             "rejected": dict(sorted(rejected.items())),
             "shed": dict(sorted(shed.items())),
+            "shed_by_bureau": dict(shed_where.most_common(10)),
         },
         "latency_ms": {
             "overall": latency_table(deliveries),
@@ -227,11 +229,13 @@ def _check(result: RunResult, expectation: Expectation) -> ExpectationResult:  #
             f"p{spec_l.percentile:g} {value:.2f} ms (bound {spec_l.below_ms:g} ms, "
             f"{len(values)} deliveries)",
         )
-    if expectation.rejected is not None:
-        spec_r = expectation.rejected
-        count = sum(1 for e in events if e.kind == "rejected" and e.reason == spec_r.reason)
+    if expectation.rejected is not None or expectation.shed is not None:
+        spec_r = expectation.rejected or expectation.shed
+        assert spec_r is not None
+        what = "rejected" if expectation.rejected is not None else "shed"
+        count = sum(1 for e in events if e.kind == what and e.reason == spec_r.reason)
         ok = count >= spec_r.at_least and (spec_r.at_most is None or count <= spec_r.at_most)
-        return ExpectationResult(name, ok, f"{count} rejected as {spec_r.reason}")
+        return ExpectationResult(name, ok, f"{count} {what} as {spec_r.reason}")
     if expectation.no_accept_from_revoked:
         bad = [
             e

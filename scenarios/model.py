@@ -387,6 +387,8 @@ class Expectation(BaseModel):
     acknowledged: AcknowledgedExpectation | None = None
     latency: LatencyExpectation | None = None
     rejected: RejectedExpectation | None = None
+    shed: RejectedExpectation | None = None
+    """Traffic shed with a reason (``overload``, ``outbox_full``, ``unacknowledged`` ...)."""
     no_accept_from_revoked: bool | None = None
     zero_loss: bool | None = None
     breaches: BreachesExpectation | None = None
@@ -417,6 +419,7 @@ _EXPECTATIONS = (
     "acknowledged",
     "latency",
     "rejected",
+    "shed",
     "no_accept_from_revoked",
     "zero_loss",
     "breaches",

@@ -242,6 +242,7 @@ def write_report(
     delivery_rows = [[k, str(v)] for k, v in messages.items() if not isinstance(v, dict)]
     rejection_rows = [[k, str(v)] for k, v in messages["rejected"].items()] or [["none", "0"]]
     shed_rows = [[k, str(v)] for k, v in messages["shed"].items()] or [["none", "0"]]
+    shed_where = [[k, str(v)] for k, v in messages["shed_by_bureau"].items()]
     rejection_details = [
         [f"{e.t_s:.2f}", e.bureau, e.reason or "", e.peer or "", (e.detail or "")[:400]]
         for e in result.events
@@ -338,6 +339,16 @@ def write_report(
         "",
         _md_table(["reason", "count"], shed_rows),
         "",
+        *(
+            [
+                "Where (the ten bureaus that shed most):",
+                "",
+                _md_table(["bureau", "shed"], shed_where),
+                "",
+            ]
+            if shed_where
+            else []
+        ),
         "## Latency (ms)",
         "",
         "Overall:",
@@ -400,6 +411,7 @@ img {{ max-width: 100%; }}
         else ""
     }
 <h2>Shed traffic</h2>{_html_table(["reason", "count"], shed_rows)}
+{_html_table(["bureau", "shed"], shed_where) if shed_where else ""}
 <h2>Latency (ms)</h2>
 {_html_table(_LAT_HEAD, _latency_rows({"all": latency["overall"]}))}
 {_html_table(_LAT_HEAD, _latency_rows(latency["by_kind"]))}

@@ -79,6 +79,12 @@ from scenarios.model import Inject, LoadGenerator, Scenario
 __all__ = ["RunOptions", "RunResult", "ScenarioRunError", "resolve", "run_scenario"]
 
 
+_MAX_IN_FLIGHT = 1_000
+"""Deliveries the network may owe before offered load is refused (about a second of capacity)."""
+_MAX_LAG_S = 0.5
+"""How far (real seconds) load may fall behind its schedule before it is refused as overload."""
+_OUTBOX_SOFT = 2_000
+"""Transmissions waiting at one bureau beyond which its offered load is refused as overload."""
 _INBOX = 200
 """Delivered messages each bureau keeps for forwarding (bounded: memory under heavy load)."""
 _PLAYED_INBOX = 2_000
@@ -644,17 +650,19 @@ class _Player:
             sender = rng.choice(senders)
             mid = self.ctx.derive_id("load", index, n)
             n += 1
+            value = f"L{rng.randrange(10**7):07d}"
+            choices = [b for b in targets if b != sender] or targets
+            recipient = rng.choice(choices)
             if self.ctx.clock.scenario_s() < t:
                 await self.at(t)
+            if self._overloaded(sender, t, kind):
+                continue
             if kind == "search":
-                value = f"L{rng.randrange(10**7):07d}"
                 message: MessageBase = self._search(
                     mid, sender=sender, database="sltd", value=value, country="FR"
                 )
                 self.submit(sender, message)
                 continue
-            choices = [b for b in targets if b != sender] or targets
-            recipient = rng.choice(choices)
             if kind == "diffusion":
                 message = Diffusion(
                     message_id=mid,
@@ -675,6 +683,32 @@ class _Player:
                     body="Routine case exchange.",
                 )
             self.submit(sender, message)
+
+    def _overloaded(self, sender: str, due_s: float, kind: str) -> bool:
+        """Admission control: refuse, and count, load the network cannot take on time.
+
+        A message is not created at all when the network already owes more than
+        ``_MAX_IN_FLIGHT`` deliveries (the backlog would sit in the broker's queues and every
+        latency would grow without end), when the generator is more than ``_MAX_LAG_S`` real
+        seconds behind its schedule (the event loop is saturated), or when the sender's outbox
+        is past ``_OUTBOX_SOFT``. The backlog therefore stays bounded at twice the capacity or
+        more, and what was refused is counted where it was offered.
+        """
+        late_s = self.ctx.clock.real_s(self.ctx.clock.scenario_s() - due_s)
+        depth = len(self.net[sender].outbox)
+        owed = self.ctx.in_flight
+        if owed <= _MAX_IN_FLIGHT and late_s <= _MAX_LAG_S and depth <= _OUTBOX_SOFT:
+            return False
+        self.net[sender].counters["shed:overload"] += 1
+        self.note(
+            "shed",
+            sender,
+            f"offered {kind} refused: {owed} deliveries owed, generator {late_s:.2f} s behind, "
+            f"outbox {depth}",
+            message_kind=kind,
+            reason="overload",
+        )
+        return True
 
     # faults ----------------------------------------------------------------------------------
 
