@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import random
+import resource
 import tempfile
 import time
 from collections.abc import Callable, Coroutine
@@ -59,6 +60,11 @@ def _network(pki_dir: Path, target: BrokerTarget) -> Network:
     for bureau in network.bureaus.values():
         bureau.acknowledge = False
     return network
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 async def _window(sent: Any, delivered: Any, window: int) -> None:
@@ -109,7 +115,8 @@ async def _secure(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str
         if n % 50 == 0:
             await asyncio.sleep(0)
     figures = {"delivered": float(counted), "cpu_s": cpu_seconds() - cpu0,
-               "elapsed_s": time.perf_counter() - start, "envelope_bytes": float(size)}
+               "elapsed_s": time.perf_counter() - start, "envelope_bytes": float(size),
+               "rss_mb": _peak_rss_mb()}
     network.ctx.events.listeners.remove(listen)
     await network.stop()
     return figures
@@ -157,7 +164,7 @@ async def _raw(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str, f
         pending.add(task)
         task.add_done_callback(pending.discard)
     figures = {"delivered": float(counted), "cpu_s": cpu_seconds() - cpu0,
-               "elapsed_s": time.perf_counter() - start}
+               "elapsed_s": time.perf_counter() - start, "rss_mb": _peak_rss_mb()}
     for task in readers:
         task.cancel()
     for mqtt in clients.values():
@@ -216,5 +223,6 @@ def run_sharded(kind: str, workers: int, seconds: float, window: int, payload: i
         "process_cpu_s_per_s": sum(r["cpu_s"] for r in results) / elapsed,
         "broker_cpu_s_per_s": broker_cpu / wall,
         "workers": float(workers),
+        "peak_rss_mb_all_workers": sum(r["rss_mb"] for r in results),
         "envelope_bytes": max(r.get("envelope_bytes", 0.0) for r in results),
     }
