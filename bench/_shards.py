@@ -59,6 +59,7 @@ def _network(pki_dir: Path, target: BrokerTarget) -> Network:
     network = Network(ctx, pki, outbox_limit=1_000_000)
     for bureau in network.bureaus.values():
         bureau.acknowledge = False
+        bureau.resend_after = 0  # nobody acknowledges: keeping messages to resend is waste
     return network
 
 

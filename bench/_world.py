@@ -39,6 +39,8 @@ async def world(roster: Roster | None = None, *, acknowledge: bool = False, warm
     certificates = [i.certificate for i in network.pki.identities.values()]
     for bureau in network.bureaus.values():
         bureau.acknowledge = acknowledge
+        if not acknowledge:
+            bureau.resend_after = 0  # nobody acknowledges: keeping messages to resend is waste
         if warm:
             bureau.codec.warm(certificates)
     with EmbeddedBroker(kind="mosquitto", security=network.security(), persistence=False) as b:
