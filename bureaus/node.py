@@ -316,6 +316,8 @@ class Bureau:
         # The broker is not a ledger (a crash or a full queue can drop what it acknowledged), so
         # the sender keeps every message that needs an acknowledgement and sends it again, to the
         # recipients still missing, until they answer or the attempts run out (loudly).
+        if self.resend_after <= 0:
+            return  # resending switched off (nothing is kept pending either)
         while True:
             await asyncio.sleep(min(1.0, self.resend_after / 2))
             now = time.monotonic()
