@@ -94,9 +94,22 @@ class NetworkContext:
     """Bureaus that reach the broker elsewhere than ``target`` (another node of a cluster, or
     through a fault-injecting proxy)."""
 
-    def target_for(self, bureau: str) -> BrokerTarget:
-        """Where ``bureau`` connects."""
-        return self.targets.get(bureau, self.target)
+    cluster: tuple[BrokerTarget, ...] = ()
+    """The nodes of a clustered broker: bureaus are spread across them, and move to the next
+    node when theirs cannot be reached."""
+
+    @functools.cached_property
+    def _positions(self) -> dict[str, int]:
+        return {b.id: n for n, b in enumerate(self.roster)}
+
+    def target_for(self, bureau: str, shift: int = 0) -> BrokerTarget:
+        """Where ``bureau`` connects (``shift``: how many nodes of the cluster it moved on)."""
+        if bureau in self.targets:
+            return self.targets[bureau]
+        if self.cluster:
+            home = self._positions.get(bureau, 0)
+            return self.cluster[(home + shift) % len(self.cluster)]
+        return self.target
 
     @functools.cached_property
     def relays(self) -> frozenset[str]:
@@ -158,6 +171,9 @@ class Bureau:
         self._tasks: set[asyncio.Task[None]] = set()
         self._relayed: OrderedDict[str, None] = OrderedDict()
         self._publishing: set[asyncio.Task[Any]] = set()
+        self._moves = 0
+        self.broker_node: BrokerTarget | None = None
+        """The broker (or cluster node) this bureau last connected to."""
         """Transmissions waiting for the broker's PUBACK on the current connection."""
         self._answered: OrderedDict[str, None] = OrderedDict()
         """Messages a person playing this bureau acknowledged (automatic bureaus answer all)."""
@@ -191,8 +207,9 @@ class Bureau:
     def _client_for(self) -> aiomqtt.Client:
         presence = topics.presence(self.id)
         death = json.dumps({"bureau": self.id, "status": "death"}).encode()
+        self.broker_node = self.ctx.target_for(self.id, self._moves)
         return client(
-            self.ctx.target_for(self.id),
+            self.broker_node,
             client_id=self.id,
             username=self.id if self.password else None,
             password=self.password,
@@ -220,6 +237,9 @@ class Bureau:
             except aiomqtt.MqttError as exc:
                 self.counters["disconnects"] += 1
                 self.last_error = str(exc)
+                if len(self.ctx.cluster) > 1:
+                    self._moves += 1  # try the next node of the cluster
+                    self.counters["node_moves"] += 1
             finally:
                 self.connected.clear()
                 self._client = None

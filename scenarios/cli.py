@@ -422,7 +422,8 @@ def _run_options(command: Callable[..., None]) -> Callable[..., None]:
                 default="embedded",
                 show_default=True,
                 help="'embedded' (Mosquitto if installed, else amqtt), 'embedded:mosquitto', "
-                "'embedded:amqtt', or mqtt://host:port.",
+                "'embedded:amqtt', 'embedded:nats' (a three-node NATS cluster), mqtt://host:port, "
+                "or several URLs separated by commas (the nodes of one clustered broker).",
             ),
             click.option(
                 "--topology",

@@ -26,7 +26,8 @@ from uuid import UUID
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from broker import BrokerTarget, EmbeddedBroker, parse_broker_url
+from broker import BrokerError, BrokerTarget, EmbeddedBroker, parse_broker_url
+from broker.cluster import NatsCluster
 from broker.embedded import BrokerKind
 from bureaus import (
     Clock,
@@ -101,7 +102,9 @@ class RunOptions:
 
     Attributes:
         broker: ``embedded`` (Mosquitto if installed, else amqtt), ``embedded:mosquitto``,
-            ``embedded:amqtt``, or an ``mqtt://`` / ``mqtts://`` URL.
+            ``embedded:amqtt``, ``embedded:nats`` (a three-node NATS cluster), an ``mqtt://`` /
+            ``mqtts://`` URL, or several URLs separated by commas (the nodes of one clustered
+            broker: bureaus are spread across them and move on when theirs fails).
         topology: Override the scenario's topology.
         seed: Override the scenario's seed.
         on_tick: Called about five times a second with (scenario seconds, duration, events).
@@ -870,20 +873,7 @@ async def run_scenario(scenario: Scenario, options: RunOptions | None = None) ->
     started = time.perf_counter()
     embedded: EmbeddedBroker | None = None
     async with contextlib.AsyncExitStack() as stack:
-        if options.broker.startswith("embedded"):
-            kind = options.broker.partition(":")[2] or "auto"
-            if kind not in ("auto", "mosquitto", "amqtt"):
-                raise ScenarioRunError(f"unknown embedded broker {kind!r}")
-            kind_t: BrokerKind = kind  # type: ignore[assignment]
-            embedded = EmbeddedBroker(kind=kind_t, security=network.security(), persistence=True)
-            await asyncio.to_thread(embedded.start)
-            stack.callback(embedded.stop)
-            ctx.target = BrokerTarget(
-                embedded.host, embedded.port, kind=embedded.kind, version=embedded.version
-            )
-        else:
-            ctx.target = parse_broker_url(options.broker)
-            await _probe(ctx.target)
+        embedded = await _broker(options.broker, network, stack)
         result.broker_kind = ctx.target.kind
         result.broker_version = ctx.target.version
         try:
@@ -915,6 +905,50 @@ def _configure(network: Network, scenario: Scenario, roster: Roster) -> None:
     for version, group in scenario.versions.items():
         for bureau in resolve(group, roster):
             network[bureau].codec.schema_version = version
+
+
+async def _broker(
+    broker: str, network: Network, stack: contextlib.AsyncExitStack
+) -> EmbeddedBroker | None:
+    """Start or reach the broker ``--broker`` names; set the network's targets.
+
+    Returns:
+        The embedded single broker, when there is one (faults can kill and restart it).
+    """
+    ctx = network.ctx
+    if broker == "embedded:nats":
+        cluster = NatsCluster(3)
+        try:
+            await asyncio.to_thread(cluster.start)
+        except BrokerError as exc:
+            raise ScenarioRunError(f"the embedded NATS cluster did not start: {exc}") from exc
+        stack.callback(cluster.stop)
+        ctx.cluster = tuple(
+            BrokerTarget(t.host, t.port, kind="nats", version=cluster.version)
+            for t in cluster.targets
+        )
+        ctx.target = ctx.cluster[0]
+        return None
+    if broker.startswith("embedded"):
+        kind = broker.partition(":")[2] or "auto"
+        if kind not in ("auto", "mosquitto", "amqtt"):
+            raise ScenarioRunError(f"unknown embedded broker {kind!r}")
+        kind_t: BrokerKind = kind  # type: ignore[assignment]
+        embedded = EmbeddedBroker(kind=kind_t, security=network.security(), persistence=True)
+        await asyncio.to_thread(embedded.start)
+        stack.callback(embedded.stop)
+        ctx.target = BrokerTarget(
+            embedded.host, embedded.port, kind=embedded.kind, version=embedded.version
+        )
+        return embedded
+    urls = [u.strip() for u in broker.split(",") if u.strip()]
+    targets = [parse_broker_url(u) for u in urls]
+    for target in targets:
+        await _probe(target)
+    if len(targets) > 1:
+        ctx.cluster = tuple(targets)  # several nodes of one clustered broker
+    ctx.target = targets[0]
+    return None
 
 
 async def _probe(target: BrokerTarget) -> None:

@@ -1,0 +1,95 @@
+"""Scale-out on a clustered broker: three NATS nodes (JetStream + MQTT) on loopback.
+
+Bureaus are spread over the nodes; QoS 1 traffic between bureaus on different nodes arrives, and
+when a node is killed mid-run its bureaus move to another node and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+
+from broker.cluster import NatsCluster, find_nats_server
+from bureaus import LinkModel, Network, NetworkContext
+from protocol import default_roster
+from tests.network_fixtures import full_pki
+from tests.samples import diffusion
+from tests.test_reliability import expected_and_delivered, until_quiet
+
+ROSTER = default_roster().subset(["gs", "FR", "DE", "KE", "BR", "JP", "IN"])
+NCBS = ["FR", "DE", "KE", "BR", "JP", "IN"]
+
+
+@asynccontextmanager
+async def clustered() -> AsyncIterator[tuple[Network, NatsCluster]]:
+    if find_nats_server() is None:
+        pytest.skip("nats-server is not installed (.ci/run installs it)")
+    cluster = NatsCluster(3)
+    await asyncio.to_thread(cluster.start)
+    try:
+        ctx = NetworkContext(
+            ROSTER,
+            "mesh",
+            cluster.targets[0],
+            LinkModel(ROSTER, enabled=False),
+            seed=11,
+            cluster=tuple(cluster.targets),
+        )
+        network = Network(ctx, full_pki(), secured=False)  # NATS has its own authorisation
+        for bureau in network.bureaus.values():
+            bureau.resend_after = 1.0
+        await network.start(timeout=60)
+        try:
+            yield network, cluster
+        finally:
+            await network.stop()
+    finally:
+        await asyncio.to_thread(cluster.stop)
+
+
+async def traffic(network: Network, count: int, gap_s: float, seed: int) -> None:
+    rng = random.Random(seed)
+    for n in range(count):
+        sender, recipient = rng.sample(NCBS, 2)
+        network[sender].submit(diffusion(sender, (recipient,), f"cluster {seed}/{n}"))
+        await asyncio.sleep(gap_s)
+
+
+def exactly_once(network: Network) -> None:
+    pairs = [(e.message_id, e.bureau) for e in network.ctx.events.events if e.kind == "delivered"]
+    assert len(pairs) == len(set(pairs))
+
+
+async def test_bureaus_on_three_nodes_survive_the_loss_of_one() -> None:
+    async with clustered() as (network, cluster):
+        homes = {b: network[b].broker_node for b in NCBS}
+        assert {t.port for t in homes.values() if t} == {t.port for t in cluster.targets}
+        await traffic(network, 30, 0.02, seed=1)  # across nodes, all three up
+        await until_quiet(network)
+        expected, delivered = expected_and_delivered(network)
+        assert expected
+        assert expected == delivered
+
+        lost_node = cluster.targets[0]
+        moved = [b for b, t in homes.items() if t == lost_node]
+        running = asyncio.create_task(traffic(network, 60, 0.05, seed=2))
+        await asyncio.sleep(1.0)
+        await asyncio.to_thread(cluster.stop_node, 0, kill=True)
+        await running
+        await until_quiet(network, timeout=120)
+        expected, delivered = expected_and_delivered(network)
+        now = {b: network[b].broker_node for b in moved}
+        moves = sum(network[b].counters["node_moves"] for b in moved)
+    print(
+        f"\nNATS node killed: {len(expected)} expected deliveries, {len(delivered)} delivered, "
+        f"{len(expected - delivered)} lost; {moves} moves by {', '.join(moved)}"
+    )
+    assert moved  # some bureaus lived on the node that was killed
+    assert all(t is not None and t != lost_node for t in now.values())
+    assert moves >= len(moved)
+    assert expected - delivered == set()
+    exactly_once(network)
