@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import queue
 import random
 import resource
 import tempfile
@@ -28,10 +29,12 @@ from uuid import uuid4
 from _world import cpu_seconds
 
 from broker import BrokerTarget, EmbeddedBroker, client, find_mosquitto
+from broker.cluster import NatsCluster
 from bureaus import Event, LinkModel, Network, NetworkContext
 from bureaus.keystore import init_pki, load_pki
 from bureaus.network import Pki
-from protocol import CaseMessage, ToBureaus, default_roster, topics
+from protocol import CaseMessage, Roster, ToBureaus, default_roster, topics
+from protocol.roster import synthetic_roster
 
 BODY = "Routine case exchange. " * 44  # about 1 KiB of wire JSON with the header fields
 
@@ -48,15 +51,28 @@ class Job:
     seconds: float
     window: int
     payload: int
+    roster_size: int = 0
+    """0: the bundled roster; otherwise a synthetic roster of this many NCBs."""
+    cluster: tuple[int, ...] = ()
+    """MQTT ports of a NATS cluster's nodes on loopback (then ``port`` is unused)."""
+    rate: float = 0.0
+    """Messages per second this worker offers (paced), for the scale benchmark."""
 
 
-def _network(pki_dir: Path, target: BrokerTarget) -> Network:
-    roster = default_roster()
+def _roster(size: int) -> Roster:
+    return synthetic_roster(size) if size else default_roster()
+
+
+def _network(pki_dir: Path, target: BrokerTarget, size: int = 0,
+             cluster: tuple[int, ...] = ()) -> Network:
+    roster = _roster(size)
     loaded = load_pki(pki_dir, roster, datetime.now(UTC))
     assert loaded.authority is not None
     pki = Pki(loaded.authority, loaded.identities, loaded.trust)
-    ctx = NetworkContext(roster, "mesh", target, LinkModel(roster, enabled=False))
-    network = Network(ctx, pki, outbox_limit=1_000_000)
+    nodes = tuple(BrokerTarget("127.0.0.1", port, kind="nats") for port in cluster)
+    ctx = NetworkContext(roster, "mesh", nodes[0] if nodes else target,
+                         LinkModel(roster, enabled=False), cluster=nodes)
+    network = Network(ctx, pki, outbox_limit=1_000_000, secured=not nodes)
     for bureau in network.bureaus.values():
         bureau.acknowledge = False
         bureau.resend_after = 0  # nobody acknowledges: keeping messages to resend is waste
@@ -174,14 +190,128 @@ async def _raw(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str, f
     return figures
 
 
-_KINDS: dict[str, Callable[[Job, Any, Any, Any], Coroutine[Any, Any, dict[str, float]]]] = {
+async def _paced(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str, Any]:
+    """Offer ``job.rate`` messages per second from this worker's bureaus; time every one."""
+    network = _network(Path(job.pki_dir), BrokerTarget(job.host, job.port), job.roster_size,
+                       job.cluster)
+    ids = [b.id for b in network.ctx.roster.ncbs()]
+    mine = ids[job.index :: job.workers]
+    started = time.perf_counter()
+    await network.start(mine, timeout=600)
+    startup_s = time.perf_counter() - started
+    sent_at: dict[str, int] = {}
+    arrived: dict[str, int] = {}
+
+    def listen(event: Event) -> None:
+        if event.kind == "delivered" and event.message_id:
+            arrived[event.message_id] = event.t_ns
+            with delivered.get_lock():
+                delivered.value += 1
+
+    network.ctx.events.listeners.append(listen)
+    await asyncio.to_thread(barrier.wait)
+    rng = random.Random(job.index)
+    cpu0, start = cpu_seconds(), time.perf_counter_ns()
+    total = int(job.rate * job.seconds)
+    for n in range(total):
+        intended = start + int(n * 1e9 / job.rate)
+        wait = (intended - time.perf_counter_ns()) / 1e9
+        if wait > 0.0005:
+            await asyncio.sleep(wait)
+        sender = rng.choice(mine)
+        recipient = rng.choice(ids)
+        if recipient == sender:
+            continue
+        mid = uuid4()
+        sent_at[str(mid)] = time.time_ns() - (time.perf_counter_ns() - intended)
+        with sent.get_lock():
+            sent.value += 1
+        network[sender].submit(
+            CaseMessage.model_validate(
+                {"message_id": mid, "sender": sender,
+                 "recipients": {"scope": "bureaus", "bureaus": [recipient]},
+                 "created_at": datetime.now(UTC), "case_reference": "SCALE/1",
+                 "subject": "scale", "body": BODY},
+                context={"roster": network.ctx.roster},  # the synthetic bureaus are known here
+            )
+        )
+        if n % 20 == 0:
+            await asyncio.sleep(0)
+    elapsed = (time.perf_counter_ns() - start) / 1e9
+    await asyncio.sleep(min(30.0, max(3.0, job.seconds / 2)))  # stragglers, from other workers
+    figures = {"sent_at": sent_at, "arrived": dict(arrived), "cpu_s": cpu_seconds() - cpu0,
+               "elapsed_s": elapsed, "rss_mb": _peak_rss_mb(), "startup_s": startup_s,
+               "bureaus": float(len(mine))}
+    network.ctx.events.listeners.remove(listen)
+    await network.stop()
+    return figures
+
+
+_KINDS: dict[str, Callable[[Job, Any, Any, Any], Coroutine[Any, Any, dict[str, Any]]]] = {
     "secure": _secure,
     "raw": _raw,
+    "paced": _paced,
 }
 
 
 def _worker(kind: str, job: Job, barrier: Any, sent: Any, delivered: Any, out: Any) -> None:
     out.put(asyncio.run(_KINDS[kind](job, barrier, sent, delivered)))
+
+
+def _collect(out: Any, processes: list[Any], timeout: float) -> list[dict[str, Any]]:
+    """Every worker's result; fails at once when a worker died instead of answering."""
+    results: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while len(results) < len(processes):
+        try:
+            results.append(out.get(timeout=1))
+        except queue.Empty:
+            dead = [p.name for p in processes if p.exitcode not in (None, 0)]
+            if dead or time.monotonic() > deadline:
+                raise SystemExit(
+                    f"benchmark workers failed: {', '.join(dead) or 'timeout'}"
+                ) from None
+    return results
+
+
+def run_paced(workers: int, seconds: float, rate: float, *, roster_size: int, broker: str
+              ) -> list[dict[str, Any]]:
+    """The scale run: ``rate`` msg/s in total over ``workers`` processes; each worker's raw
+    figures (send and arrival times by message id, CPU, memory, start-up time)."""
+    context = multiprocessing.get_context("spawn")
+    roster = _roster(roster_size)
+    with tempfile.TemporaryDirectory(prefix="bureaunet-scale-") as tmp:
+        pki_dir = Path(tmp) / "pki"
+        init_pki(pki_dir, roster, datetime.now(UTC) - timedelta(minutes=5))
+        with contextlib.ExitStack() as stack:
+            if broker == "nats":
+                cluster = stack.enter_context(NatsCluster(3))
+                ports, host, port = tuple(t.port for t in cluster.targets), "127.0.0.1", 0
+            else:
+                security = _network(pki_dir, BrokerTarget("127.0.0.1", 0), roster_size).security()
+                mosquitto = stack.enter_context(
+                    EmbeddedBroker(kind="mosquitto", security=security, persistence=False))
+                ports, host, port = (), mosquitto.host, mosquitto.port
+            barrier = context.Barrier(workers + 1)
+            sent, delivered = context.Value("q", 0), context.Value("q", 0)
+            out = context.Queue()
+            processes = [
+                context.Process(
+                    target=_worker,
+                    args=("paced", Job(i, workers, str(pki_dir), host, port, seconds, 0, 0,
+                                       roster_size, ports, rate / workers),
+                          barrier, sent, delivered, out),
+                    name=f"bench-scale-{i}",
+                )
+                for i in range(workers)
+            ]
+            for process in processes:
+                process.start()
+            barrier.wait(timeout=900)
+            results = _collect(out, processes, seconds + 900)
+            for process in processes:
+                process.join(timeout=60)
+    return results
 
 
 def run_sharded(kind: str, workers: int, seconds: float, window: int, payload: int = 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,12 +25,14 @@ __all__ = [
     "BUREAU_ID_PATTERN",
     "REGIONS",
     "ROLES",
+    "SYNTHETIC_PREFIX",
     "BureauInfo",
     "Region",
     "Role",
     "Roster",
     "default_roster",
     "is_valid_bureau_id",
+    "synthetic_roster",
 ]
 
 Region = Literal["africa", "americas", "asia-south-pacific", "europe", "mena"]
@@ -245,3 +248,40 @@ def default_roster() -> Roster:
         (data / "ncbs.csv").read_text(encoding="utf-8"),
         (data / "organisations.json").read_text(encoding="utf-8"),
     )
+
+
+SYNTHETIC_PREFIX = "syn-"
+"""Every synthetic bureau's id starts with this: it can never be taken for a member country."""
+
+
+def synthetic_roster(count: int, *, seed: int = 0) -> Roster:
+    """A large, clearly synthetic roster for scale tests.
+
+    It holds the General Secretariat and the Command and Coordination Centre of the bundled
+    roster, plus ``count`` made-up NCBs named ``syn-0001`` ... (``Synthetic bureau 0001``),
+    spread evenly over the five regions at seeded random coordinates. They stand for no real
+    country.
+
+    Raises:
+        ValueError: ``count`` is not between 1 and 99,999.
+    """
+    if not 1 <= count <= 99_999:
+        raise ValueError(f"a synthetic roster has 1 to 99,999 bureaus, not {count}")
+    rng = random.Random(seed)  # noqa: S311 - made-up coordinates, not secrets
+    real = default_roster()
+    bureaus = [real.get("gs"), real.get("ccc")]
+    width = max(4, len(str(count)))
+    for n in range(1, count + 1):
+        number = f"{n:0{width}d}"
+        bureaus.append(
+            BureauInfo(
+                id=f"{SYNTHETIC_PREFIX}{number}",
+                role="ncb",
+                name=f"Synthetic bureau {number}",
+                region=REGIONS[n % len(REGIONS)],
+                city=f"Synthetic city {number}",
+                lat=round(rng.uniform(-60.0, 70.0), 4),
+                lon=round(rng.uniform(-180.0, 180.0), 4),
+            )
+        )
+    return Roster(tuple(bureaus))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from importlib import resources
 
 import pytest
 
 from protocol import Roster, RosterError, default_roster
 from protocol.iso3166 import ALPHA2
-from protocol.roster import REGIONS, is_valid_bureau_id
+from protocol.roster import REGIONS, SYNTHETIC_PREFIX, is_valid_bureau_id, synthetic_roster
 
 
 def data_text(name: str) -> str:
@@ -93,3 +94,18 @@ def test_subset_keeps_only_named_bureaus() -> None:
     assert sub.get("europol").serves == ("FR", "DE")
     with pytest.raises(RosterError, match="not in the roster: ZZ"):
         default_roster().subset(["ZZ"])
+
+
+def test_a_synthetic_roster_is_large_marked_and_reproducible() -> None:
+    roster = synthetic_roster(1000, seed=4)
+    ncbs = roster.ncbs()
+    assert len(ncbs) == 1000
+    assert {"gs", "ccc"} <= roster.ids
+    assert all(b.id.startswith(SYNTHETIC_PREFIX) and "Synthetic" in b.name for b in ncbs)
+    assert not roster.ids & {b.id for b in default_roster().ncbs()}  # no real country in it
+    per_region = Counter(b.region for b in ncbs)
+    assert set(per_region.values()) == {200}
+    assert synthetic_roster(1000, seed=4) == roster
+    assert synthetic_roster(1000, seed=5) != roster
+    with pytest.raises(ValueError, match="1 to 99,999"):
+        synthetic_roster(0)
