@@ -19,7 +19,7 @@ import random
 import resource
 import tempfile
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -84,9 +84,19 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def _window(sent: Any, delivered: Any, window: int) -> None:
-    while sent.value - delivered.value >= window:
-        await asyncio.sleep(0.0005)
+async def _pairs(rng: random.Random, mine: list[str], ids: list[str], deadline: float,
+                 window: int, sent: Any, delivered: Any) -> AsyncIterator[tuple[str, str]]:
+    """Random (sender from this shard, recipient from anywhere) pairs until the deadline, each
+    counted as sent once the global number in flight is under the window."""
+    while time.perf_counter() < deadline:
+        while sent.value - delivered.value >= window:
+            await asyncio.sleep(0.0005)
+        sender, recipient = rng.choice(mine), rng.choice(ids)
+        if recipient == sender:
+            continue
+        with sent.get_lock():
+            sent.value += 1
+        yield sender, recipient
 
 
 async def _secure(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str, float]:
@@ -113,14 +123,7 @@ async def _secure(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str
     deadline = start + job.seconds
     n = 0
     size = 0
-    while time.perf_counter() < deadline:
-        await _window(sent, delivered, job.window)
-        sender = rng.choice(mine)
-        recipient = rng.choice(ids)
-        if recipient == sender:
-            continue
-        with sent.get_lock():
-            sent.value += 1
+    async for sender, recipient in _pairs(rng, mine, ids, deadline, job.window, sent, delivered):
         size = network[sender].submit(
             CaseMessage(
                 message_id=uuid4(), sender=sender, recipients=ToBureaus(bureaus=(recipient,)),
@@ -169,14 +172,7 @@ async def _raw(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str, f
     pending: set[asyncio.Task[None]] = set()
     cpu0, start = cpu_seconds(), time.perf_counter()
     deadline = start + job.seconds
-    while time.perf_counter() < deadline:
-        await _window(sent, delivered, job.window)
-        sender = rng.choice(mine)
-        recipient = rng.choice(ids)
-        if recipient == sender:
-            continue
-        with sent.get_lock():
-            sent.value += 1
+    async for sender, recipient in _pairs(rng, mine, ids, deadline, job.window, sent, delivered):
         task = asyncio.create_task(clients[sender].publish(topics.inbox(recipient), payload, qos=1))
         pending.add(task)
         task.add_done_callback(pending.discard)

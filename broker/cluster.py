@@ -19,11 +19,8 @@ Every process gets its own process group and dies with its parent, like the embe
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -33,7 +30,7 @@ from pathlib import Path
 from types import TracebackType
 
 from broker.client import BrokerTarget
-from broker.embedded import _accepts, _die_with_parent, free_port
+from broker.embedded import _accepts, _die_with_parent, free_port, terminate
 from broker.errors import BrokerNotFoundError, BrokerStartError
 
 __all__ = ["NatsCluster", "find_nats_server"]
@@ -176,16 +173,8 @@ class NatsCluster:
         """Stop one node (SIGTERM, or SIGKILL as a crash would); its store stays for a restart."""
         node = self._nodes[index]
         process, node.process = node.process, None
-        if process is None or process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL if kill else signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
+        if process is not None:
+            terminate(process, kill=kill, grace_s=10.0)
 
     def start_node(self, index: int) -> None:
         """Start a stopped node again with its store, and wait until it is ready."""

@@ -83,6 +83,22 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def terminate(
+    process: subprocess.Popen[bytes], *, kill: bool = False, grace_s: float = 5.0
+) -> None:
+    """End a broker process and its group: SIGTERM (SIGKILL after ``grace_s``), or SIGKILL now."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL if kill else signal.SIGTERM)
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
 @dataclass
 class EmbeddedBroker:
     """A broker subprocess owned by this run.
@@ -209,15 +225,7 @@ class EmbeddedBroker:
         """Stop the broker (SIGTERM, then SIGKILL after 5 s) and remove its files."""
         process, self._process = self._process, None
         if process is not None:
-            if process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(timeout=5)
+            terminate(process)
             self._exit_code = process.returncode
         if remove and self._owns_workdir and self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
