@@ -456,6 +456,13 @@ def _run_options(command: Callable[..., None]) -> Callable[..., None]:
 @click.argument("scenario_file", metavar="SCENARIO")
 @_run_options
 @click.option("--quiet", is_flag=True, help="No progress display.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Split the bureaus over this many worker processes (each its own event loop).",
+)
 def run(
     scenario_file: str,
     broker: str,
@@ -464,6 +471,7 @@ def run(
     duration: float | None,
     out_dir: Path | None,
     quiet: bool,
+    workers: int,
 ) -> None:
     """Run a scenario (a file, or a bundled one by name) and write its report.
 
@@ -472,8 +480,10 @@ def run(
     scenario = _load(scenario_file)
     out_dir = out_dir or Path("reports") / scenario.name
     try:
-        options = RunOptions(broker=broker, topology=topology, seed=seed, duration=duration)
-        result = _run(scenario, options, quiet)
+        options = RunOptions(
+            broker=broker, topology=topology, seed=seed, duration=duration, workers=workers
+        )
+        result = _run(scenario, options, quiet or workers > 1)
     except (ScenarioRunError, BrokerError) as exc:
         raise CliError(str(exc)) from exc
     _report(result, out_dir)

@@ -118,6 +118,8 @@ class RunOptions:
     on_tick: Callable[[float, float, int], None] | None = None
     control: ExerciseControl | None = None
     """A live exercise's controls (pause, speed, deck, players), bound when the run starts."""
+    workers: int = 1
+    """Worker processes to split the bureaus over (``scenarios/workers.py``)."""
 
 
 @dataclass
@@ -238,8 +240,19 @@ class _Player:
     """Plays one scenario on one network."""
 
     def __init__(
-        self, scenario: Scenario, network: Network, broker: EmbeddedBroker | None, result: RunResult
+        self,
+        scenario: Scenario,
+        network: Network,
+        broker: EmbeddedBroker | None,
+        result: RunResult,
+        *,
+        shard: frozenset[str] | None = None,
+        lead: bool = True,
     ) -> None:
+        self.shard = shard
+        """The bureaus this process runs (``None``: all); the rest run in other workers."""
+        self.lead = lead
+        """Whether this process records the notes that belong to no bureau (link faults)."""
         self.s = scenario
         self.net = network
         self.ctx = network.ctx
@@ -269,6 +282,11 @@ class _Player:
 
     async def at(self, t: float) -> None:
         await self.ctx.clock.sleep_until(t)
+
+    def lead_note(self, where: str, detail: str) -> None:
+        """A fault note that belongs to no one bureau: recorded once, by the lead process."""
+        if self.lead:
+            self.note("fault", where, detail)
 
     def label(self, t_s: float) -> str:
         """A scenario time as people read it: seconds for short runs, a clock for long ones."""
@@ -339,6 +357,10 @@ class _Player:
             )
         return GreenNotice(**common, criminal_activity=action.summary)
 
+    def mine(self, bureau: str) -> bool:
+        """Whether ``bureau`` runs in this process."""
+        return self.shard is None or bureau in self.shard
+
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         """Run part of the script as a task awaited at the end of the scenario."""
         self._script.append(asyncio.create_task(coro, name=name))
@@ -407,6 +429,8 @@ class _Player:
         deadline = Deadline(name, kind, message_id, by, set(to), opened, opened + span)
         self.deadlines.open(deadline)
         self.result.deadlines.append(deadline)
+        if self.shard is not None:
+            return  # answers may arrive in other workers: the merged log decides
 
         async def expire() -> None:
             await self.ctx.clock.sleep_until(deadline.due_s)
@@ -433,6 +457,8 @@ class _Player:
         when = inject.at if at is None else at
         assert when is not None
         name = name or inject.name or f"inject-{index}"
+        if not self.mine(actor(inject)):
+            return  # the worker that runs the acting bureau plays it
         if when > self.s.duration:
             self.note("inject", "controller", f"{name}: due at t={when:g}, after the end; dropped")
             return
@@ -656,6 +682,8 @@ class _Player:
             value = f"L{rng.randrange(10**7):07d}"
             choices = [b for b in targets if b != sender] or targets
             recipient = rng.choice(choices)
+            if not self.mine(sender):
+                continue  # every worker draws the same traffic; each sends its own bureaus' part
             if self.ctx.clock.scenario_s() < t:
                 await self.at(t)
             if self._overloaded(sender, t, kind):
@@ -719,7 +747,9 @@ class _Player:
         fault = self.s.faults[index]
         window = fault.offline or fault.degrade or fault.cut
         if fault.offline is not None and window is not None:
-            bureaus = self._affected(window.bureau, window.region)
+            bureaus = [b for b in self._affected(window.bureau, window.region) if self.mine(b)]
+            if not bureaus:
+                return
             await self.at(window.start)
             self.note("fault", ",".join(bureaus), f"offline until {self.label(window.end)}")
             await self.net.stop(bureaus, graceful=False)
@@ -733,8 +763,7 @@ class _Player:
                 self.ctx.links.regions[window.region] = override
             elif window.bureau is not None:
                 self.ctx.links.bureaus[window.bureau] = override
-            self.note(
-                "fault",
+            self.lead_note(
                 window.bureau or f"region:{window.region}",
                 f"links degraded (+{window.extra_ms:g} ms, loss {window.loss:g})",
             )
@@ -743,16 +772,15 @@ class _Player:
                 self.ctx.links.regions.pop(window.region, None)
             elif window.bureau is not None:
                 self.ctx.links.bureaus.pop(window.bureau, None)
-            self.note("fault", window.bureau or f"region:{window.region}", "links restored")
+            self.lead_note(window.bureau or f"region:{window.region}", "links restored")
         elif fault.cut is not None and window is not None:
             await self.at(window.start)
-            self.note(
-                "fault",
+            self.lead_note(
                 window.bureau or f"region:{window.region}",
                 f"links cut until {self.label(window.end)}",
             )
             await self.at(window.end)
-            self.note("fault", window.bureau or f"region:{window.region}", "links restored")
+            self.lead_note(window.bureau or f"region:{window.region}", "links restored")
         elif fault.broker_restart is not None:
             await self.at(fault.broker_restart.at)
             if self.broker is None:
@@ -762,7 +790,7 @@ class _Player:
             await asyncio.to_thread(self.broker.kill)
             await asyncio.to_thread(self.broker.restart)
             self.note("fault", "broker", "broker restarted")
-        elif fault.compromised is not None:
+        elif fault.compromised is not None and self.mine(fault.compromised.bureau):
             await self._compromised(fault.compromised)
 
     def _affected(self, bureau: str | None, region: str | None) -> list[str]:
@@ -855,6 +883,10 @@ async def run_scenario(scenario: Scenario, options: RunOptions | None = None) ->
     seed = scenario.seed if options.seed is None else options.seed
     roster = _roster(scenario, topology)
     _check_names(scenario, roster)
+    if options.workers > 1:
+        from scenarios.workers import run_sharded  # noqa: PLC0415 - workers import the runner
+
+        return await run_sharded(scenario, options, topology, seed, roster)
     ctx = NetworkContext(
         roster,
         topology,
@@ -892,6 +924,16 @@ async def run_scenario(scenario: Scenario, options: RunOptions | None = None) ->
     result.wall_s = time.perf_counter() - started
     result.counters = {b: dict(n.counters) for b, n in network.bureaus.items()}
     return result
+
+
+def actor(inject: Inject) -> str:
+    """The bureau that performs an inject (the General Secretariat for controller actions)."""
+    spec = getattr(inject, inject.action)
+    for name in ("sender", "by", "organisation", "bureau"):
+        value = getattr(spec, name, None)
+        if isinstance(value, str):
+            return "gs" if inject.action == "revoke" else value
+    return "gs"
 
 
 def _configure(network: Network, scenario: Scenario, roster: Roster) -> None:
