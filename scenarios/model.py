@@ -490,7 +490,13 @@ class Scenario(BaseModel):
     """What the scenario shows (for the library's index and the report)."""
     seed: int = 0
     topology: Topology = "hybrid"
-    roster: Literal["all"] | list[BureauRef] = "all"
+    roster: (
+        Literal["all"]
+        | Annotated[str, Field(pattern=r"^synthetic:[1-9][0-9]{0,4}$")]
+        | list[BureauRef]
+    ) = "all"
+    """``all`` (the 209 bureaus), a list of ids, or ``synthetic:N``: N made-up NCBs (``syn-0001``
+    ...) plus the General Secretariat and the Command and Coordination Centre, for scale runs."""
     network: NetworkSpec = Field(default_factory=NetworkSpec)
     duration: Annotated[float, BeforeValidator(parse_duration), Field(gt=0, le=30 * 86_400)] = 10.0
     """Scenario seconds until injects and load stop."""

@@ -67,7 +67,9 @@ from protocol import (
 from protocol.errors import DecodeError, Issue
 from protocol.gateway import translate
 from protocol.iso3166 import ALPHA2
+from protocol.roster import synthetic_roster
 from protocol.routing import Topology
+from protocol.types import ACTIVE_ROSTER
 from scenarios.exercise import (
     Deadline,
     DeadlineBook,
@@ -176,6 +178,8 @@ def _roster(scenario: Scenario, topology: Topology) -> Roster:
     full = default_roster()
     if scenario.roster == "all":
         return full
+    if isinstance(scenario.roster, str):
+        return synthetic_roster(int(scenario.roster.partition(":")[2]), seed=scenario.seed)
     try:
         wanted = set(scenario.roster) | {"gs"}
         if topology == "regional":
@@ -883,6 +887,16 @@ async def run_scenario(scenario: Scenario, options: RunOptions | None = None) ->
     seed = scenario.seed if options.seed is None else options.seed
     roster = _roster(scenario, topology)
     _check_names(scenario, roster)
+    token = ACTIVE_ROSTER.set(roster)  # messages built in code validate against this roster
+    try:
+        return await _run(scenario, options, topology, seed, roster)
+    finally:
+        ACTIVE_ROSTER.reset(token)
+
+
+async def _run(
+    scenario: Scenario, options: RunOptions, topology: Topology, seed: int, roster: Roster
+) -> RunResult:
     if options.workers > 1:
         from scenarios.workers import run_sharded  # noqa: PLC0415 - workers import the runner
 

@@ -40,6 +40,7 @@ from bureaus.keystore import init_pki, load_pki
 from bureaus.network import Pki
 from protocol import Roster
 from protocol.routing import Topology
+from protocol.types import ACTIVE_ROSTER
 from scenarios.exercise import DeadlineBook
 from scenarios.model import Scenario
 from scenarios.runner import (
@@ -108,6 +109,7 @@ def _load(pki_dir: Path, roster: Roster) -> Pki:
 async def _work(job: dict[str, Any], barrier: Any) -> dict[str, Any]:
     scenario = Scenario.model_validate_json(job["scenario"])
     roster: Roster = job["roster"]
+    ACTIVE_ROSTER.set(roster)
     network = _network(scenario, roster, job["topology"], job["seed"], _load(job["pki"], roster))
     ctx = network.ctx
     ctx.target = job["target"]

@@ -18,7 +18,7 @@ from tests.browser import dom, require_chromium, screenshot
 from tests.conftest import require_mosquitto
 
 BUNDLED = sorted(p.stem for p in LIBRARY.glob("*.yaml"))
-SHORTENED = {"steady-state": 3.0, "overload": 6.0}  # scenario seconds in the test suite
+SHORTENED = {"steady-state": 3.0, "overload": 6.0, "scale-out": 2.0}  # scenario seconds in the test suite
 
 
 def test_the_library_has_its_scenarios() -> None:
@@ -35,6 +35,7 @@ def test_the_library_has_its_scenarios() -> None:
         "broker-crash",
         "missing-child",
         "overload",
+        "scale-out",
     }
     for name in BUNDLED:
         scenario = load_scenario(LIBRARY / f"{name}.yaml")
