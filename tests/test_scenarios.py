@@ -18,7 +18,8 @@ from tests.browser import dom, require_chromium, screenshot
 from tests.conftest import require_mosquitto
 
 BUNDLED = sorted(p.stem for p in LIBRARY.glob("*.yaml"))
-SHORTENED = {"steady-state": 3.0, "overload": 6.0, "scale-out": 2.0}  # scenario seconds in the test suite
+# scenario seconds in the test suite
+SHORTENED = {"steady-state": 3.0, "overload": 6.0, "scale-out": 2.0}
 
 
 def test_the_library_has_its_scenarios() -> None:
