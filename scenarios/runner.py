@@ -42,6 +42,7 @@ from bureaus import (
     generate_pki,
 )
 from bureaus.events import EventKind
+from bureaus.network import Pki
 from protocol import (
     ArrestWarrant,
     Asset,
@@ -901,18 +902,10 @@ async def _run(
         from scenarios.workers import run_sharded  # noqa: PLC0415 - workers import the runner
 
         return await run_sharded(scenario, options, topology, seed, roster)
-    ctx = NetworkContext(
-        roster,
-        topology,
-        BrokerTarget("127.0.0.1", 0),
-        _links(scenario, roster, seed),
-        clock=Clock(speed=scenario.speed),
-        seed=seed,
-        review=ReviewPolicy(delay_s=scenario.review_delay),
-        databases=_databases(scenario),
+    network = build_network(
+        scenario, roster, topology, seed, generate_pki(roster, datetime.now(UTC))
     )
-    network = Network(ctx, generate_pki(roster, datetime.now(UTC)))
-    _configure(network, scenario, roster)
+    ctx = network.ctx
     result = RunResult(scenario, topology, seed, roster, "", "", ctx.events.events, {})
     result.signing_key = network.pki.authority.root_key
     result.signing_certificate = network.pki.authority.root_certificate
@@ -948,6 +941,29 @@ def actor(inject: Inject) -> str:
         if isinstance(value, str):
             return "gs" if inject.action == "revoke" else value
     return "gs"
+
+
+def build_network(
+    scenario: Scenario, roster: Roster, topology: Topology, seed: int, pki: Pki
+) -> Network:
+    """The scenario's network, not started.
+
+    It holds the context, link model, review policy and databases, and applies what the scenario
+    says of individual bureaus.
+    """
+    ctx = NetworkContext(
+        roster,
+        topology,
+        BrokerTarget("127.0.0.1", 0),
+        _links(scenario, roster, seed),
+        clock=Clock(speed=scenario.speed),
+        seed=seed,
+        review=ReviewPolicy(delay_s=scenario.review_delay),
+        databases=_databases(scenario),
+    )
+    network = Network(ctx, pki)
+    _configure(network, scenario, roster)
+    return network
 
 
 def _configure(network: Network, scenario: Scenario, roster: Roster) -> None:

@@ -34,8 +34,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from broker import BrokerTarget
-from bureaus import Clock, Event, Network, NetworkContext, ReviewPolicy
+from bureaus import Event
 from bureaus.keystore import init_pki, load_pki
 from bureaus.network import Pki
 from protocol import Roster
@@ -48,10 +47,8 @@ from scenarios.runner import (
     RunResult,
     ScenarioRunError,
     _broker,
-    _configure,
-    _databases,
-    _links,
     _Player,
+    build_network,
 )
 
 __all__ = ["check_shardable", "run_sharded"]
@@ -82,24 +79,6 @@ def check_shardable(scenario: Scenario, options: RunOptions) -> None:
         )
 
 
-def _network(
-    scenario: Scenario, roster: Roster, topology: Topology, seed: int, pki: Pki
-) -> Network:
-    ctx = NetworkContext(
-        roster,
-        topology,
-        BrokerTarget("127.0.0.1", 0),
-        _links(scenario, roster, seed),
-        clock=Clock(speed=scenario.speed),
-        seed=seed,
-        review=ReviewPolicy(delay_s=scenario.review_delay),
-        databases=_databases(scenario),
-    )
-    network = Network(ctx, pki)
-    _configure(network, scenario, roster)
-    return network
-
-
 def _load(pki_dir: Path, roster: Roster) -> Pki:
     loaded = load_pki(pki_dir, roster, datetime.now(UTC))
     assert loaded.authority is not None
@@ -110,7 +89,9 @@ async def _work(job: dict[str, Any], barrier: Any) -> dict[str, Any]:
     scenario = Scenario.model_validate_json(job["scenario"])
     roster: Roster = job["roster"]
     ACTIVE_ROSTER.set(roster)
-    network = _network(scenario, roster, job["topology"], job["seed"], _load(job["pki"], roster))
+    network = build_network(
+        scenario, roster, job["topology"], job["seed"], _load(job["pki"], roster)
+    )
     ctx = network.ctx
     ctx.target = job["target"]
     ctx.cluster = job["cluster"]
@@ -168,7 +149,7 @@ async def run_sharded(
     with tempfile.TemporaryDirectory(prefix="bureaunet-workers-") as tmp:
         pki_dir = Path(tmp) / "pki"
         init_pki(pki_dir, roster, datetime.now(UTC) - timedelta(minutes=5))
-        parent = _network(scenario, roster, topology, seed, _load(pki_dir, roster))
+        parent = build_network(scenario, roster, topology, seed, _load(pki_dir, roster))
         async with contextlib.AsyncExitStack() as stack:
             await _broker(options.broker, parent, stack)
             ctx = parent.ctx
