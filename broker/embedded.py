@@ -173,7 +173,11 @@ class EmbeddedBroker:
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix=f"bureaunet-{self.kind}-"))
             self._owns_workdir = True
-        command = self._command()
+        try:
+            command = self._command()
+        except BrokerNotFoundError:
+            self.stop()  # removes the directory made for it
+            raise
         self._log = self.workdir / "broker.log"
         with self._log.open("wb") as log:
             self._process = subprocess.Popen(  # noqa: S603 - our own command line

@@ -207,8 +207,10 @@ def test_a_broker_that_is_too_slow_is_stopped() -> None:
 def test_asking_for_mosquitto_without_it_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.setattr(shutil, "which", lambda *_a, **_k: None)
+    broker = EmbeddedBroker(kind="mosquitto")
     with pytest.raises(BrokerNotFoundError, match="apt-get install mosquitto"):
-        EmbeddedBroker(kind="mosquitto").start()
+        broker.start()
+    assert broker.workdir is None  # the directory made for it is gone too
 
 
 def test_kill_and_restart_keeps_the_port(security: BrokerSecurity) -> None:
