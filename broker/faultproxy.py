@@ -11,11 +11,19 @@ either). The faults can be changed while connections are open:
 - ``blackhole()`` / ``heal()``: bytes stop flowing in both directions (held, not passed on);
   ``heal`` then aborts every connection that was caught in the black hole, as TCP gives up on a
   path that stayed silent, and new connections flow again;
-- ``reset_next_publish()``: the next chunk from a client that holds an MQTT PUBLISH packet is cut
-  in half; the first half reaches the broker and both sides are then reset, so the publish is
-  left half written.
+- ``reset_next_publish()``: the next MQTT PUBLISH packet from a client is cut in half; the first
+  half reaches the broker and both sides are then reset, so the publish is left half written;
+- ``refuse_subscriptions(n)``: the next ``n`` SUBSCRIBE packets from clients never reach the
+  broker; the proxy answers each with a SUBACK that refuses every topic (return code 0x80), as a
+  broker does when it cannot set a subscription up (NATS, when it cannot create the JetStream
+  consumer behind a QoS 1 subscription in time). The client is left connected and, unless it
+  reads its SUBACK, deaf.
 
-Counters (``connections``, ``resets``, ``bytes_up``, ``bytes_down``) say what the proxy did.
+Both directions are cut into whole MQTT control packets (fixed header and remaining length), so
+a fault acts on packets, never on a random slice of the byte stream.
+
+Counters (``connections``, ``resets``, ``refused``, ``bytes_up``, ``bytes_down``) say what the
+proxy did.
 """
 
 from __future__ import annotations
@@ -32,6 +40,10 @@ __all__ = ["FaultProxy"]
 
 _PUBLISH = 0x30
 """MQTT control packet type of PUBLISH, in the high nibble of a packet's first byte."""
+_SUBSCRIBE = 0x80
+_SUBACK = 0x90
+_REFUSED = 0x80
+"""The SUBACK return code of a refused subscription (MQTT 3.1.1)."""
 
 
 @dataclass(eq=False)
@@ -41,6 +53,8 @@ class _Link:
     client: asyncio.StreamWriter
     upstream: asyncio.StreamWriter
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    downward: asyncio.Queue[tuple[float, bytes] | None] | None = None
+    """Packets waiting to go to the client (the proxy adds its own answers here)."""
     held: bool = False
     """Whether it carried (or waited for) traffic during a black hole."""
 
@@ -61,6 +75,7 @@ class FaultProxy:
         self.bytes_per_s: float | None = None
         self.connections = 0
         self.resets = 0
+        self.refused = 0
         self.bytes_up = 0
         self.bytes_down = 0
         self._rng = random.Random(seed)  # noqa: S311 - jitter, not secrets
@@ -69,6 +84,7 @@ class FaultProxy:
         self._flowing = asyncio.Event()
         self._flowing.set()
         self._reset_publish = False
+        self._refuse = 0
         self.port = 0
 
     @property
@@ -116,8 +132,12 @@ class FaultProxy:
         self._flowing.set()
 
     def reset_next_publish(self) -> None:
-        """Cut the next client chunk holding a PUBLISH in half, then reset both sides."""
+        """Cut the next PUBLISH from a client in half, then reset both sides."""
         self._reset_publish = True
+
+    def refuse_subscriptions(self, count: int) -> None:
+        """Keep the next ``count`` SUBSCRIBE packets from the broker and refuse them ourselves."""
+        self._refuse = count
 
     def reset_all(self) -> None:
         """Reset every open connection now."""
@@ -158,16 +178,18 @@ class FaultProxy:
         writing = asyncio.create_task(self._write(link, queue, writer, upward=upward))
         link.tasks.append(writing)
         due = 0.0
+        if not upward:
+            link.downward = queue
         try:
             while True:
-                data = await reader.read(65_536)
+                data = await _read_packet(reader)
                 if not data:
                     break
                 delay = self.latency_ms + self._rng.uniform(-self.jitter_ms, self.jitter_ms)
                 due = max(due, time.monotonic() + max(0.0, delay) / 1000)
                 queue.put_nowait((due, data))
-        except (ConnectionError, OSError):
-            pass
+        except (ConnectionError, OSError, asyncio.IncompleteReadError, ValueError):
+            pass  # the stream ended, mid-packet or not, or was not MQTT
         finally:
             queue.put_nowait(None)
 
@@ -186,7 +208,13 @@ class FaultProxy:
                     link.held = True
                     await self._flowing.wait()  # held; heal() aborts this link
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
-                if upward and self._reset_publish and _holds_publish(data):
+                if upward and self._refuse and data[0] & 0xF0 == _SUBSCRIBE:
+                    self._refuse -= 1
+                    self.refused += 1
+                    if link.downward is not None:
+                        link.downward.put_nowait((0.0, _refusal(data)))
+                    continue
+                if upward and self._reset_publish and data[0] & 0xF0 == _PUBLISH:
                     self._reset_publish = False
                     writer.write(data[: max(1, len(data) // 2)])
                     with contextlib.suppress(ConnectionError):
@@ -211,6 +239,36 @@ class FaultProxy:
                 writer.close()
 
 
-def _holds_publish(data: bytes) -> bool:
-    """Whether a chunk starts with an MQTT PUBLISH packet (good enough for a test proxy)."""
-    return bool(data) and data[0] & 0xF0 == _PUBLISH
+async def _read_packet(reader: asyncio.StreamReader) -> bytes:
+    """One whole MQTT control packet, fixed header included; ``b""`` at the end of the stream.
+
+    Raises:
+        asyncio.IncompleteReadError: The stream ended inside a packet.
+        ValueError: The remaining length runs over four bytes (not MQTT).
+    """
+    first = await reader.read(1)
+    if not first:
+        return b""
+    header = bytearray(first)
+    length = 0
+    for shift in (0, 7, 14, 21):
+        byte = (await reader.readexactly(1))[0]
+        header.append(byte)
+        length |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return bytes(header) + await reader.readexactly(length)
+    raise ValueError("an MQTT remaining length has at most four bytes")
+
+
+def _refusal(subscribe: bytes) -> bytes:
+    """The SUBACK refusing every topic of an MQTT 3.1.1 SUBSCRIBE packet."""
+    at = 1
+    while subscribe[at] & 0x80:  # skip the remaining length
+        at += 1
+    at += 1
+    packet_id, at = subscribe[at : at + 2], at + 2
+    topics = 0
+    while at < len(subscribe):
+        at += 2 + int.from_bytes(subscribe[at : at + 2], "big") + 1  # length, filter, QoS
+        topics += 1
+    return bytes([_SUBACK, 2 + topics]) + packet_id + bytes([_REFUSED] * topics)

@@ -30,6 +30,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 import aiomqtt
+from paho.mqtt.reasoncodes import ReasonCode
 
 from broker import BrokerTarget, client
 from bureaus.clock import Clock
@@ -70,6 +71,8 @@ AckStatus = Literal["received", "read", "actioned"]
 """What an acknowledgement says of the message it answers."""
 _CONNECTION_LOST = "connection lost"
 """The cancellation message that hands a waiting publish back to the outbox."""
+_REFUSED = 0x80
+"""The lowest SUBACK return code that refuses a subscription (MQTT 3.1.1: 0x80, 5: 0x80 and up)."""
 _NOT_KEPT = frozenset({"acknowledgement", "presence"})
 """Kinds not kept in a bureau's inbox (nothing to read, forward or answer)."""
 
@@ -160,6 +163,8 @@ class Bureau:
         self.resend_after = resend_after
         """Real seconds to wait for acknowledgements before sending again (doubling each time)."""
         self.max_attempts = max_attempts
+        self.subscribe_attempts = 6
+        """SUBACK refusals tolerated on one connection before reconnecting (see _subscribe)."""
         self.pending: dict[str, _Pending] = {}
         """Sent messages not yet acknowledged by every recipient: the end-to-end guarantee."""
         self._queued: Counter[str] = Counter()
@@ -226,7 +231,7 @@ class Bureau:
             try:
                 async with mqtt:
                     self._client = mqtt
-                    await mqtt.subscribe([(topics.inbox(self.id), 1), (topics.CRL, 1)])
+                    await self._subscribe(mqtt)
                     birth = json.dumps({"bureau": self.id, "status": "birth"}).encode()
                     await mqtt.publish(topics.presence(self.id), birth, qos=1, retain=True)
                     self.connected.set()
@@ -249,6 +254,34 @@ class Bureau:
                     task.cancel(_CONNECTION_LOST)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
+
+    async def _subscribe(self, mqtt: aiomqtt.Client) -> None:
+        """Subscribe to the inbox and the revocation list, and check that the broker granted both.
+
+        A broker may refuse a subscription in its SUBACK (return code 0x80) and keep the
+        connection: NATS does when it cannot create the JetStream consumer behind a QoS 1
+        subscription in time. The bureau would then be connected but deaf. Each refusal counts;
+        the refused topics are asked for again on the same connection after a growing pause
+        (reconnecting at once would add to the load that made the broker refuse), and after
+        :attr:`subscribe_attempts` refusals the connection ends like any broker error: the bureau
+        reconnects, to the next node of a cluster, and subscribes again.
+        """
+        wanted = [(topics.inbox(self.id), 1), (topics.CRL, 1)]
+        pause = 0.5
+        for _ in range(self.subscribe_attempts):
+            granted: Sequence[int | ReasonCode] = await mqtt.subscribe(wanted)
+            wanted = [
+                wish
+                for wish, code in zip(wanted, granted, strict=True)
+                if (code if isinstance(code, int) else code.value) >= _REFUSED
+            ]
+            if not wanted:
+                return
+            self.counters["subscribe_refused"] += 1
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
+        refused = ", ".join(topic for topic, _ in wanted)
+        raise aiomqtt.MqttError(f"the broker refused the subscription to {refused}")
 
     async def close(self) -> None:
         """Announce death on the presence topic and stop (call before cancelling)."""

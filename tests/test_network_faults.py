@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from broker import BrokerTarget
+from broker import BrokerTarget, client
 from broker.faultproxy import FaultProxy
 from bureaus import Network
 from tests.samples import diffusion
@@ -146,3 +146,54 @@ async def test_slow_link_delays_but_delivers_everything() -> None:
     assert result.lost == 0
     exactly_once(network)
     assert result.recovery_s >= 1.5  # 25 envelopes out of Kenya take over two seconds at that rate
+
+
+async def forget_session(network: Network, bureau: str) -> None:
+    """End ``bureau``'s persistent session at the broker: no subscription survives from before."""
+    async with client(
+        network.ctx.target,
+        client_id=bureau,
+        username=bureau,
+        password=network[bureau].password,
+        clean_session=True,
+    ):
+        pass
+
+
+async def test_a_refused_subscription_is_asked_for_again_not_left_deaf() -> None:
+    async with through_proxy() as (network, proxy):
+        await network.stop([FAR])
+        await forget_session(network, FAR)  # only a granted SUBSCRIBE can make Kenya hear now
+        proxy.refuse_subscriptions(2)
+        started = time.time()
+        await network.start([FAR])
+        await exchange(network, 20, 0.02)
+        result = await account(network, started)
+        refusals = network[FAR].counters["subscribe_refused"]
+        disconnects = network[FAR].counters["disconnects"]
+    result.show("subscription refused twice")
+    assert proxy.refused == 2
+    assert refusals == 2
+    assert disconnects == 0  # asked again on the same connection
+    assert result.lost == 0
+    exactly_once(network)
+
+
+async def test_a_subscription_refused_too_often_ends_the_connection() -> None:
+    async with through_proxy() as (network, proxy):
+        await network.stop([FAR])
+        await forget_session(network, FAR)
+        network[FAR].subscribe_attempts = 2
+        proxy.refuse_subscriptions(3)
+        started = time.time()
+        await network.start([FAR])
+        await exchange(network, 20, 0.02)
+        result = await account(network, started)
+        counters = dict(network[FAR].counters)  # before the proxy closes under Kenya
+    result.show("subscription refused three times, two tries per connection")
+    assert proxy.refused == 3
+    assert counters["subscribe_refused"] == 3
+    assert counters["disconnects"] == 1  # refused twice, reconnected, refused once more, granted
+    assert proxy.connections >= 2
+    assert result.lost == 0
+    exactly_once(network)
