@@ -19,6 +19,7 @@ import random
 import resource
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -235,9 +236,16 @@ async def _paced(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str,
             await asyncio.sleep(0)
     elapsed = (time.perf_counter_ns() - start) / 1e9
     await asyncio.sleep(min(30.0, max(3.0, job.seconds / 2)))  # stragglers, from other workers
+    counters: Counter[str] = Counter()
+    for bureau in mine:
+        counters.update(network[bureau].counters)
     figures = {"sent_at": sent_at, "arrived": dict(arrived), "cpu_s": cpu_seconds() - cpu0,
                "elapsed_s": elapsed, "rss_mb": _peak_rss_mb(), "startup_s": startup_s,
-               "bureaus": float(len(mine))}
+               "bureaus": float(len(mine)),
+               # never acknowledged by the broker (a loss before the broker, not in it)
+               "unpublished": [m for b in mine for m in network[b].queued_ids()],
+               "counters": {k: counters[k] for k in ("subscribe_refused", "disconnects",
+                                                     "node_moves", "publish_retries")}}
     network.ctx.events.listeners.remove(listen)
     await network.stop()
     return figures
@@ -280,8 +288,9 @@ def run_paced(workers: int, seconds: float, rate: float, *, roster_size: int, br
         pki_dir = Path(tmp) / "pki"
         init_pki(pki_dir, roster, datetime.now(UTC) - timedelta(minutes=5))
         with contextlib.ExitStack() as stack:
-            if broker == "nats":
-                cluster = stack.enter_context(NatsCluster(3))
+            if broker.startswith("nats"):
+                replicas = 1 if broker == "nats-r1" else None
+                cluster = stack.enter_context(NatsCluster(3, consumer_replicas=replicas))
                 ports, host, port = tuple(t.port for t in cluster.targets), "127.0.0.1", 0
             else:
                 security = _network(pki_dir, BrokerTarget("127.0.0.1", 0), roster_size).security()

@@ -14,6 +14,17 @@ so nothing changes for them. The cluster runs without credentials (loopback only
 authorisation is configured in its own terms (users and subject permissions), which the README
 describes; the per-bureau ACLs of the embedded Mosquitto are not reproduced here.
 
+How the queues behind subscriptions are kept, measured here with 1,002 bureaus over two worker
+processes at 300 messages/s (``bench/scale.py``, RELIABILITY.md). NATS gives every QoS 1 MQTT
+subscription a durable JetStream consumer. By default it is replicated like the streams (three
+nodes, on disk): 2,000 Raft groups that starved three nodes on two cores, which then refused
+subscriptions and ran out of file handles. The cluster therefore keeps consumers in memory
+(``consumer_memory_storage``), still on three nodes: 0 lost, p50 686 ms, and a bureau whose node
+dies finds its queue on another node (``tests/test_cluster.py``). ``consumer_replicas=1`` keeps
+each consumer on one node: p50 17 ms, but a consumer on a node that dies is gone, and its
+bureau, reconnected elsewhere, hears nothing until it subscribes afresh (measured: 14 of 174
+deliveries missing after a node was killed), so it is for speed runs, not fault runs.
+
 Every process gets its own process group and dies with its parent, like the embedded broker.
 """
 
@@ -28,6 +39,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from broker.client import BrokerTarget
 from broker.embedded import _accepts, _die_with_parent, free_port, terminate
@@ -70,9 +82,23 @@ class _Node:
 class NatsCluster:
     """N clustered ``nats-server`` processes with JetStream and MQTT on loopback."""
 
-    def __init__(self, nodes: int = 3, *, start_timeout: float = 30.0) -> None:
+    def __init__(
+        self, nodes: int = 3, *, consumer_replicas: int | None = None, start_timeout: float = 30.0
+    ) -> None:
+        """Prepare the nodes (nothing runs before :meth:`start`).
+
+        Args:
+            nodes: How many ``nats-server`` processes.
+            consumer_replicas: On how many nodes each subscription's queue is kept; ``None``
+                keeps it on as many as the streams (all nodes, up to three): it survives the
+                loss of a node. ``1`` is much faster and does not (see the module's notes).
+            start_timeout: Seconds to wait for the cluster to be ready.
+        """
         if nodes < 1:
             raise ValueError("a cluster needs at least one node")
+        if consumer_replicas is not None and not 1 <= consumer_replicas <= nodes:
+            raise ValueError(f"consumer replicas must be between 1 and {nodes}")
+        self.consumer_replicas = consumer_replicas
         self.start_timeout = start_timeout
         self.version = ""
         self._root = Path(tempfile.mkdtemp(prefix="bureaunet-nats-"))
@@ -109,7 +135,10 @@ class NatsCluster:
                 f"  listen: 127.0.0.1:{node.cluster_port}",
                 f"  routes: [{routes}]" if len(self._nodes) > 1 else "",
                 "}",
-                f"mqtt {{ listen: 127.0.0.1:{node.mqtt_port} }}",
+                f"mqtt {{ listen: 127.0.0.1:{node.mqtt_port},",
+                "  consumer_memory_storage: true",
+                f"  consumer_replicas: {self.consumer_replicas}" if self.consumer_replicas else "",
+                "}",
                 "",
             ]
         )
@@ -187,6 +216,17 @@ class NatsCluster:
         """Whether a node's process is alive."""
         process = self._nodes[index].process
         return process is not None and process.poll() is None
+
+    def monitor(self, index: int, path: str) -> Any:
+        """What a node's monitoring endpoint answers at ``path`` (JSON), e.g. ``/jsz?consumers=1``.
+
+        Raises:
+            OSError: The node does not answer.
+            ValueError: It answered something that is not JSON.
+        """
+        url = f"http://127.0.0.1:{self._nodes[index].monitor_port}{path}"
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return json.load(answer)
 
     def log_tail(self, node: _Node, lines: int = 15) -> str:
         """The last lines a node wrote."""

@@ -502,6 +502,10 @@ class Bureau:
         self._dequeued(item.message_id)
         self.counters["transmitted"] += 1
 
+    def queued_ids(self) -> list[str]:
+        """Messages with a transmission the broker has not acknowledged yet (PUBACK)."""
+        return list(self._queued)
+
     def _dequeued(self, message_id: str) -> None:
         self._queued[message_id] -= 1
         if self._queued[message_id] <= 0:

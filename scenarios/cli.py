@@ -422,7 +422,9 @@ def _run_options(command: Callable[..., None]) -> Callable[..., None]:
                 default="embedded",
                 show_default=True,
                 help="'embedded' (Mosquitto if installed, else amqtt), 'embedded:mosquitto', "
-                "'embedded:amqtt', 'embedded:nats' (a three-node NATS cluster), mqtt://host:port, "
+                "'embedded:amqtt', 'embedded:nats' (a three-node NATS cluster), 'embedded:nats-r1' "
+                "(the same with each subscription's queue on one node: faster, not for node "
+                "failures), mqtt://host:port, "
                 "or several URLs separated by commas (the nodes of one clustered broker).",
             ),
             click.option(

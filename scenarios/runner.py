@@ -105,7 +105,9 @@ class RunOptions:
 
     Attributes:
         broker: ``embedded`` (Mosquitto if installed, else amqtt), ``embedded:mosquitto``,
-            ``embedded:amqtt``, ``embedded:nats`` (a three-node NATS cluster), an ``mqtt://`` /
+            ``embedded:amqtt``, ``embedded:nats`` (a three-node NATS cluster),
+            ``embedded:nats-r1`` (the same, each subscription's queue kept on one node: faster,
+            not for node failures), an ``mqtt://`` /
             ``mqtts://`` URL, or several URLs separated by commas (the nodes of one clustered
             broker: bureaus are spread across them and move on when theirs fails).
         topology: Override the scenario's topology.
@@ -988,8 +990,8 @@ async def _broker(
         The embedded single broker, when there is one (faults can kill and restart it).
     """
     ctx = network.ctx
-    if broker == "embedded:nats":
-        cluster = NatsCluster(3)
+    if broker in ("embedded:nats", "embedded:nats-r1"):
+        cluster = NatsCluster(3, consumer_replicas=1 if broker.endswith("-r1") else None)
         try:
             await asyncio.to_thread(cluster.start)
         except BrokerError as exc:

@@ -10,25 +10,32 @@ import asyncio
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 
 from broker.cluster import NatsCluster, find_nats_server
 from bureaus import LinkModel, Network, NetworkContext
 from protocol import default_roster
+from scenarios.metrics import check_expectations, summarise
+from scenarios.model import parse_scenario
+from scenarios.runner import RunOptions, run_scenario
 from tests.network_fixtures import full_pki
 from tests.samples import diffusion
 from tests.test_reliability import expected_and_delivered, until_quiet
+from tests.test_workers import MIXED
 
 ROSTER = default_roster().subset(["gs", "FR", "DE", "KE", "BR", "JP", "IN"])
 NCBS = ["FR", "DE", "KE", "BR", "JP", "IN"]
 
 
 @asynccontextmanager
-async def clustered() -> AsyncIterator[tuple[Network, NatsCluster]]:
+async def clustered(
+    consumer_replicas: int | None = None,
+) -> AsyncIterator[tuple[Network, NatsCluster]]:
     if find_nats_server() is None:
         pytest.skip("nats-server is not installed (.ci/run installs it)")
-    cluster = NatsCluster(3)
+    cluster = NatsCluster(3, consumer_replicas=consumer_replicas)
     await asyncio.to_thread(cluster.start)
     try:
         ctx = NetworkContext(
@@ -95,3 +102,45 @@ async def test_bureaus_on_three_nodes_survive_the_loss_of_one() -> None:
     assert moves >= len(moved)
     assert expected - delivered == set()
     exactly_once(network)
+
+
+def subscription_queues(cluster: NatsCluster) -> list[dict[str, Any]]:
+    """The JetStream consumers behind the MQTT subscriptions, as the nodes report them."""
+    found: dict[str, dict[str, Any]] = {}
+    for index in range(len(cluster.targets)):
+        answer = cluster.monitor(index, "/jsz?consumers=true&config=true")
+        for account in answer.get("account_details", []):
+            for stream in account.get("stream_detail", []):
+                if stream["name"] == "$MQTT_msgs":
+                    for consumer in stream.get("consumer_detail", []):
+                        found[consumer["name"]] = consumer
+    return list(found.values())
+
+
+@pytest.mark.parametrize("replicas", [None, 1])
+async def test_subscription_queues_in_memory_on_the_nodes_asked_for(replicas: int | None) -> None:
+    async with clustered(consumer_replicas=replicas) as (network, cluster):
+        await traffic(network, 20, 0.02, seed=3)
+        await until_quiet(network)
+        expected, delivered = expected_and_delivered(network)
+        queues = subscription_queues(cluster)
+    assert expected
+    assert expected == delivered
+    exactly_once(network)
+    assert len(queues) >= len(NCBS)  # one per bureau's inbox at least (the CRL has its own)
+    assert all(q["config"].get("mem_storage") for q in queues)
+    kept_on = {1 + len(q.get("cluster", {}).get("replicas", [])) for q in queues}
+    assert kept_on == {replicas or 3}  # the leader and its followers
+
+
+@pytest.mark.parametrize("broker", ["embedded:nats", "embedded:nats-r1"])
+async def test_a_scenario_over_two_workers_on_the_cluster_passes(broker: str) -> None:
+    if find_nats_server() is None:
+        pytest.skip("nats-server is not installed (.ci/run installs it)")
+    result = await run_scenario(parse_scenario(MIXED), RunOptions(broker=broker, workers=2))
+    verdicts = check_expectations(result)
+    summary = summarise(result)
+    assert summary["broker"]["kind"] == "nats"
+    assert summary["messages"]["lost"] == 0
+    assert summary["messages"]["delivered"] > 100
+    assert [(v.name, v.passed) for v in verdicts if not v.passed] == []
