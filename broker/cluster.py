@@ -19,9 +19,10 @@ processes at 300 messages/s (``bench/scale.py``, RELIABILITY.md). NATS gives eve
 subscription a durable JetStream consumer. By default it is replicated like the streams (three
 nodes, on disk): 2,000 Raft groups that starved three nodes on two cores, which then refused
 subscriptions and ran out of file handles. The cluster therefore keeps consumers in memory
-(``consumer_memory_storage``), still on three nodes: 0 lost, p50 686 ms, and a bureau whose node
-dies finds its queue on another node (``tests/test_cluster.py``). ``consumer_replicas=1`` keeps
-each consumer on one node: p50 17 ms, but a consumer on a node that dies is gone, and its
+(``consumer_memory_storage``), still on three nodes: 0 lost, p50 77 to 686 ms in two runs, and a
+bureau whose node dies finds its queue on another node (``tests/test_cluster.py``).
+``consumer_replicas=1`` keeps each consumer on one node: p50 4.3 to 17 ms in two runs, but a
+consumer on a node that dies is gone, and its
 bureau, reconnected elsewhere, hears nothing until it subscribes afresh (measured: 14 of 174
 deliveries missing after a node was killed), so it is for speed runs, not fault runs.
 
