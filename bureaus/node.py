@@ -22,12 +22,13 @@ import contextlib
 import functools
 import hashlib
 import json
+import random
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import aiomqtt
 from paho.mqtt.reasoncodes import ReasonCode
@@ -73,6 +74,9 @@ _CONNECTION_LOST = "connection lost"
 """The cancellation message that hands a waiting publish back to the outbox."""
 _REFUSED = 0x80
 """The lowest SUBACK return code that refuses a subscription (MQTT 3.1.1: 0x80, 5: 0x80 and up)."""
+_PROBE = b"bureaunet inbox probe "
+"""How an inbox probe starts: a bureau's own check that its inbox subscription delivers (never
+an envelope, which is JSON)."""
 _NOT_KEPT = frozenset({"acknowledgement", "presence"})
 """Kinds not kept in a bureau's inbox (nothing to read, forward or answer)."""
 
@@ -100,6 +104,16 @@ class NetworkContext:
     cluster: tuple[BrokerTarget, ...] = ()
     """The nodes of a clustered broker: bureaus are spread across them, and move to the next
     node when theirs cannot be reached."""
+    _trouble: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+
+    def cluster_trouble(self) -> None:
+        """A bureau lost its connection to a node of the cluster: wake every inbox probe."""
+        news, self._trouble = self._trouble, asyncio.Event()
+        news.set()
+
+    async def wait_cluster_trouble(self) -> None:
+        """Wait until some bureau of this process next loses its connection to a cluster node."""
+        await self._trouble.wait()
 
     @functools.cached_property
     def _positions(self) -> dict[str, int]:
@@ -165,6 +179,13 @@ class Bureau:
         self.max_attempts = max_attempts
         self.subscribe_attempts = 6
         """SUBACK refusals tolerated on one connection before reconnecting (see _subscribe)."""
+        self.probe_after = 10.0
+        """On a cluster: seconds to wait for an inbox probe before subscribing afresh."""
+        self.probe_every = 0.0
+        """On a cluster: seconds between inbox probes while connected, besides those after
+        connecting and after trouble (0: none; see _probe_inbox)."""
+        self._probe: tuple[bytes, asyncio.Event] | None = None
+        self._spread = random.Random(self.id)  # noqa: S311 - timing spread, not a secret
         self.pending: dict[str, _Pending] = {}
         """Sent messages not yet acknowledged by every recipient: the end-to-end guarantee."""
         self._queued: Counter[str] = Counter()
@@ -237,14 +258,24 @@ class Bureau:
                     self.connected.set()
                     self.ready.set()
                     backoff = 0.1
-                    async for message in mqtt.messages:
-                        self._on_message(message)
+                    probing = None
+                    if len(self.ctx.cluster) > 1:
+                        probing = asyncio.create_task(
+                            self._probe_inbox(mqtt), name=f"bureau[{self.id}].probe"
+                        )
+                    try:
+                        async for message in mqtt.messages:
+                            self._on_message(message)
+                    finally:
+                        if probing is not None:
+                            probing.cancel()
             except aiomqtt.MqttError as exc:
                 self.counters["disconnects"] += 1
                 self.last_error = str(exc)
                 if len(self.ctx.cluster) > 1:
                     self._moves += 1  # try the next node of the cluster
                     self.counters["node_moves"] += 1
+                    self.ctx.cluster_trouble()
             finally:
                 self.connected.clear()
                 self._client = None
@@ -282,6 +313,59 @@ class Bureau:
             pause = min(pause * 2, 5.0)
         refused = ", ".join(topic for topic, _ in wanted)
         raise aiomqtt.MqttError(f"the broker refused the subscription to {refused}")
+
+    async def _probe_inbox(self, mqtt: aiomqtt.Client) -> None:
+        """Check through the broker that the inbox delivers: now, and after cluster trouble.
+
+        On a cluster the queue behind a subscription may live on another node than the one the
+        bureau is connected to, and die with that node (NATS with one consumer replica): the
+        bureau stays connected and subscribed as far as it knows, and hears nothing. So a bureau
+        on a cluster sends a probe to its own inbox after connecting, and again whenever a bureau
+        of its process loses its node (:meth:`NetworkContext.cluster_trouble`): a node's death
+        shows there first. If the probe is not back within :attr:`probe_after` s, the inbox
+        subscription is dropped and made afresh (a new queue, on a live node) and probed again.
+        What the dead queue held is lost to the broker; the senders' end-to-end resends deliver
+        it. Probing on a period as well (:attr:`probe_every`, off by default) also finds a queue
+        that died unseen, for one more message per bureau and period.
+        """
+        inbox = topics.inbox(self.id)
+        while True:
+            probe = _PROBE + uuid4().hex.encode()
+            back = asyncio.Event()
+            self._probe = (probe, back)
+            try:
+                await mqtt.publish(inbox, probe, qos=1)
+                await asyncio.wait_for(back.wait(), self.probe_after)
+            except TimeoutError:
+                self.counters["inbox_deaf"] += 1
+                with contextlib.suppress(aiomqtt.MqttError):
+                    await mqtt.unsubscribe(inbox)
+                    await self._subscribe(mqtt)
+                continue
+            except aiomqtt.MqttError:
+                if self._client is not mqtt:
+                    return  # the connection is gone; the next one probes again
+                await asyncio.sleep(self.probe_after)
+                continue
+            self.counters["inbox_verified"] += 1
+            trouble = asyncio.ensure_future(self.ctx.wait_cluster_trouble())
+            try:
+                # a period, if any, spread over half to one and a half of it, so that bureaus
+                # that connected together do not all probe in the same instant
+                period = self.probe_every * (0.5 + self._spread.random()) or None
+                await asyncio.wait([trouble], timeout=period)
+            finally:
+                trouble.cancel()
+            if trouble.done() and not trouble.cancelled():
+                # not all at once: a bureau of the process reconnecting wakes every probe
+                await asyncio.sleep(self.probe_after * self._spread.random())
+
+    def _on_probe(self, data: bytes) -> None:
+        expected = self._probe
+        if expected is not None and data == expected[0]:
+            expected[1].set()
+        else:
+            self.counters["probe_stray"] += 1  # a late probe from before, or someone's bytes
 
     async def close(self) -> None:
         """Announce death on the presence topic and stop (call before cancelling)."""
@@ -520,7 +604,10 @@ class Bureau:
         if topic == topics.CRL:
             self._on_crl(data)
         elif topic == topics.inbox(self.id):
-            self._on_envelope(data)
+            if self._probe is not None and data.startswith(_PROBE):
+                self._on_probe(data)  # only bureaus that probe (on a cluster) take these
+            else:
+                self._on_envelope(data)
 
     def _on_crl(self, data: bytes) -> None:
         try:

@@ -423,8 +423,7 @@ def _run_options(command: Callable[..., None]) -> Callable[..., None]:
                 show_default=True,
                 help="'embedded' (Mosquitto if installed, else amqtt), 'embedded:mosquitto', "
                 "'embedded:amqtt', 'embedded:nats' (a three-node NATS cluster), 'embedded:nats-r1' "
-                "(the same with each subscription's queue on one node: faster, not for node "
-                "failures), mqtt://host:port, "
+                "(the same with each subscription's queue on one node: faster), mqtt://host:port, "
                 "or several URLs separated by commas (the nodes of one clustered broker).",
             ),
             click.option(

@@ -106,8 +106,8 @@ class RunOptions:
     Attributes:
         broker: ``embedded`` (Mosquitto if installed, else amqtt), ``embedded:mosquitto``,
             ``embedded:amqtt``, ``embedded:nats`` (a three-node NATS cluster),
-            ``embedded:nats-r1`` (the same, each subscription's queue kept on one node: faster,
-            not for node failures), an ``mqtt://`` /
+            ``embedded:nats-r1`` (the same, each subscription's queue kept on one node: faster;
+            a bureau whose queue dies with its node subscribes afresh), an ``mqtt://`` /
             ``mqtts://`` URL, or several URLs separated by commas (the nodes of one clustered
             broker: bureaus are spread across them and move on when theirs fails).
         topology: Override the scenario's topology.

@@ -49,6 +49,7 @@ async def clustered(
         network = Network(ctx, full_pki(), secured=False)  # NATS has its own authorisation
         for bureau in network.bureaus.values():
             bureau.resend_after = 1.0
+            bureau.probe_after = 3.0  # find a deaf inbox within seconds
         await network.start(timeout=60)
         try:
             yield network, cluster
@@ -71,8 +72,9 @@ def exactly_once(network: Network) -> None:
     assert len(pairs) == len(set(pairs))
 
 
-async def test_bureaus_on_three_nodes_survive_the_loss_of_one() -> None:
-    async with clustered() as (network, cluster):
+@pytest.mark.parametrize("replicas", [None, 1])
+async def test_bureaus_on_three_nodes_survive_the_loss_of_one(replicas: int | None) -> None:
+    async with clustered(consumer_replicas=replicas) as (network, cluster):
         homes = {b: network.ctx.target_for(b) for b in NCBS}
         assert set(homes.values()) == set(cluster.targets)  # spread over all three nodes
         await traffic(network, 30, 0.02, seed=1)  # across nodes, all three up
@@ -81,7 +83,16 @@ async def test_bureaus_on_three_nodes_survive_the_loss_of_one() -> None:
         assert expected
         assert expected == delivered
 
-        lost_node = network["FR"].broker_node  # the node FR is on now (it may have moved once)
+        if replicas == 1:
+            # the hard case: kill the node holding the inbox queue of a bureau connected to
+            # another node; that bureau does not move, and is deaf until it subscribes afresh
+            deaf_one, lost_node = next(
+                (b, cluster.targets[i])
+                for b, i in inbox_queue_nodes(cluster).items()
+                if network[b].broker_node != cluster.targets[i]
+            )
+        else:
+            deaf_one, lost_node = "", network["FR"].broker_node  # FR's node now
         assert lost_node is not None
         moved = [b for b in NCBS if network[b].broker_node == lost_node]
         running = asyncio.create_task(traffic(network, 60, 0.05, seed=2))
@@ -92,16 +103,20 @@ async def test_bureaus_on_three_nodes_survive_the_loss_of_one() -> None:
         expected, delivered = expected_and_delivered(network)
         now = {b: network[b].broker_node for b in moved}
         moves = sum(network[b].counters["node_moves"] for b in moved)
+        deaf = {b: network[b].counters["inbox_deaf"] for b in NCBS}
         assert not cluster.running(cluster.targets.index(lost_node))
     print(
         f"\nNATS node killed: {len(expected)} expected deliveries, {len(delivered)} delivered, "
-        f"{len(expected - delivered)} lost; {moves} moves by {', '.join(moved)}"
+        f"{len(expected - delivered)} lost; {moves} moves by {', '.join(moved)}; "
+        f"inboxes found deaf and subscribed afresh: {deaf}"
     )
     assert moved  # some bureaus lived on the node that was killed
     assert all(t is not None and t != lost_node for t in now.values())
     assert moves >= len(moved)
     assert expected - delivered == set()
     exactly_once(network)
+    if deaf_one:
+        assert deaf[deaf_one] >= 1  # its probe went unanswered, and it subscribed afresh
 
 
 def subscription_queues(cluster: NatsCluster) -> list[dict[str, Any]]:
@@ -144,3 +159,14 @@ async def test_a_scenario_over_two_workers_on_the_cluster_passes(broker: str) ->
     assert summary["messages"]["lost"] == 0
     assert summary["messages"]["delivered"] > 100
     assert [(v.name, v.passed) for v in verdicts if not v.passed] == []
+
+
+def inbox_queue_nodes(cluster: NatsCluster) -> dict[str, int]:
+    """For each bureau, the index of the node that holds (leads) its inbox's queue."""
+    nodes: dict[str, int] = {}
+    for queue in subscription_queues(cluster):
+        subject = queue["config"].get("filter_subject", "")
+        leader = queue.get("cluster", {}).get("leader", "")
+        if ".inbox." in subject and leader.startswith("n"):
+            nodes[subject.rpartition(".")[2]] = int(leader[1:]) - 1  # nodes are named n1, n2 ...
+    return nodes
