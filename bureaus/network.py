@@ -84,23 +84,43 @@ class Network:
     def __getitem__(self, bureau: str) -> Bureau:
         return self.bureaus[bureau]
 
-    async def start(self, ids: Iterable[str] | None = None, timeout: float = 30.0) -> None:
+    async def start(
+        self, ids: Iterable[str] | None = None, timeout: float = 30.0, *, batch: int | None = None
+    ) -> None:
         """Start bureaus (all by default) and wait until each is connected and subscribed.
+
+        Args:
+            ids: The bureaus to start.
+            timeout: Seconds for all of them together.
+            batch: Start this many at a time, each group once the one before is ready. ``None``:
+                all at once on a single broker, 100 at a time on a cluster, where every
+                subscription makes the nodes create a replicated queue, and a thousand asked for
+                at once were refused and retried until start-up timed out.
 
         Raises:
             NetworkStartError: Some did not get there within ``timeout`` seconds.
         """
         wanted = list(ids) if ids is not None else list(self.bureaus)
-        for bureau_id in wanted:
-            if bureau_id in self._tasks and not self._tasks[bureau_id].done():
-                continue
-            bureau = self.bureaus[bureau_id]
-            bureau.ready.clear()
-            self._tasks[bureau_id] = asyncio.create_task(bureau.run(), name=f"bureau[{bureau_id}]")
-        waits = [asyncio.create_task(self.bureaus[b].ready.wait()) for b in wanted]
-        _done, pending = await asyncio.wait(waits, timeout=timeout)
-        for task in pending:
-            task.cancel()
+        if batch is None:
+            batch = 100 if self.ctx.cluster else len(wanted)
+        deadline = asyncio.get_running_loop().time() + timeout
+        for at in range(0, len(wanted), max(1, batch)):
+            group = wanted[at : at + max(1, batch)]
+            for bureau_id in group:
+                if bureau_id in self._tasks and not self._tasks[bureau_id].done():
+                    continue
+                bureau = self.bureaus[bureau_id]
+                bureau.ready.clear()
+                self._tasks[bureau_id] = asyncio.create_task(
+                    bureau.run(), name=f"bureau[{bureau_id}]"
+                )
+            waits = [asyncio.create_task(self.bureaus[b].ready.wait()) for b in group]
+            left = deadline - asyncio.get_running_loop().time()
+            _done, pending = await asyncio.wait(waits, timeout=max(0.0, left))
+            for task in pending:
+                task.cancel()
+            if pending:
+                break
         late = [b for b in wanted if not self.bureaus[b].ready.is_set()]
         if late:
             errors = {self.bureaus[b].last_error for b in late} - {None}
