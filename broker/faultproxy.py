@@ -32,7 +32,9 @@ import asyncio
 import contextlib
 import random
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from broker.client import BrokerTarget
 
@@ -81,6 +83,8 @@ class FaultProxy:
         self._rng = random.Random(seed)  # noqa: S311 - jitter, not secrets
         self._server: asyncio.Server | None = None
         self._links: set[_Link] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        """Every pumping task, also of links already dropped from ``_links``."""
         self._flowing = asyncio.Event()
         self._flowing.set()
         self._reset_publish = False
@@ -106,6 +110,11 @@ class FaultProxy:
         for link in list(self._links):
             link.abort()
         self._links.clear()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
 
     async def __aenter__(self) -> FaultProxy:
         await self.start()
@@ -157,12 +166,22 @@ class FaultProxy:
         except OSError:
             writer.transport.abort()
             return
+        if self._server is None or not self._server.is_serving():
+            writer.transport.abort()  # the proxy stopped while this connection was being made
+            up_writer.transport.abort()
+            return
         link = _Link(writer, up_writer, held=not self._flowing.is_set())
         self._links.add(link)
         link.tasks = [
-            asyncio.create_task(self._pump(link, reader, up_writer, upward=True)),
-            asyncio.create_task(self._pump(link, up_reader, writer, upward=False)),
+            self._task(self._pump(link, reader, up_writer, upward=True)),
+            self._task(self._pump(link, up_reader, writer, upward=False)),
         ]
+
+    def _task(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _pump(
         self,
@@ -175,7 +194,7 @@ class FaultProxy:
         # the reader stamps each chunk with the time it may leave; the writer waits for that
         # time, so a latency delays every chunk without holding up the ones behind it
         queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
-        writing = asyncio.create_task(self._write(link, queue, writer, upward=upward))
+        writing = self._task(self._write(link, queue, writer, upward=upward))
         link.tasks.append(writing)
         due = 0.0
         if not upward:

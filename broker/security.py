@@ -84,6 +84,8 @@ def topic_rules(
         if reach is None or bureau.id not in reach:
             write.append(f"{topics.PREFIX}/inbox/+")  # one line, not one per bureau
         else:
+            # its own inbox too: a bureau on a cluster probes its subscription through it
+            write += [topics.inbox(bureau.id)]
             write += [topics.inbox(t) for t in reach[bureau.id] if t != bureau.id]
         if bureau.role == "general-secretariat":
             write += [topics.broadcast("all"), topics.CRL]

@@ -185,6 +185,8 @@ class Bureau:
         """On a cluster: seconds between inbox probes while connected, besides those after
         connecting and after trouble (0: none; see _probe_inbox)."""
         self._probe: tuple[bytes, asyncio.Event] | None = None
+        self._inbox_seen = 0
+        """Messages that came in on the inbox (a probe behind a backlog is not a deaf inbox)."""
         self._spread = random.Random(self.id)  # noqa: S311 - timing spread, not a secret
         self.pending: dict[str, _Pending] = {}
         """Sent messages not yet acknowledged by every recipient: the end-to-end guarantee."""
@@ -322,8 +324,10 @@ class Bureau:
         bureau stays connected and subscribed as far as it knows, and hears nothing. So a bureau
         on a cluster sends a probe to its own inbox after connecting, and again whenever a bureau
         of its process loses its node (:meth:`NetworkContext.cluster_trouble`): a node's death
-        shows there first. If the probe is not back within :attr:`probe_after` s, the inbox
-        subscription is dropped and made afresh (a new queue, on a live node) and probed again.
+        shows there first. If the probe is not back within :attr:`probe_after` s and nothing
+        else came in on the inbox meanwhile (a probe queued behind a backlog is not deafness),
+        the inbox subscription is dropped and made afresh (a new queue, on a live node) and
+        probed again.
         What the dead queue held is lost to the broker; the senders' end-to-end resends deliver
         it. Probing on a period as well (:attr:`probe_every`, off by default) also finds a queue
         that died unseen, for one more message per bureau and period.
@@ -333,9 +337,23 @@ class Bureau:
             probe = _PROBE + uuid4().hex.encode()
             back = asyncio.Event()
             self._probe = (probe, back)
+            loop = asyncio.get_running_loop()
+            seen, window = self._inbox_seen, loop.time() + self.probe_after
+            # the PUBACK comes down the same path as the inbox: behind a backlog, it may come
+            # after the probe itself, so the window runs from the send, not from the PUBACK
+            publishing = asyncio.ensure_future(mqtt.publish(inbox, probe, qos=1))
             try:
-                await mqtt.publish(inbox, probe, qos=1)
-                await asyncio.wait_for(back.wait(), self.probe_after)
+                while not back.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(back.wait(), max(0.0, window - loop.time()))
+                    done = publishing.done() and not publishing.cancelled()
+                    failed = publishing.exception() if done else None
+                    if failed is not None:
+                        raise failed
+                    if not back.is_set() and self._inbox_seen == seen:
+                        raise TimeoutError  # nothing at all came in: deaf
+                    # messages come in: alive, the probe is behind them; wait another window
+                    seen, window = self._inbox_seen, loop.time() + self.probe_after
             except TimeoutError:
                 self.counters["inbox_deaf"] += 1
                 with contextlib.suppress(aiomqtt.MqttError):
@@ -347,6 +365,11 @@ class Bureau:
                     return  # the connection is gone; the next one probes again
                 await asyncio.sleep(self.probe_after)
                 continue
+            finally:
+                if publishing.done() and not publishing.cancelled():
+                    publishing.exception()  # seen, so never reported as unretrieved
+                else:
+                    publishing.cancel()  # the probe did its work; its PUBACK is not needed
             self.counters["inbox_verified"] += 1
             trouble = asyncio.ensure_future(self.ctx.wait_cluster_trouble())
             try:
@@ -604,6 +627,7 @@ class Bureau:
         if topic == topics.CRL:
             self._on_crl(data)
         elif topic == topics.inbox(self.id):
+            self._inbox_seen += 1
             if self._probe is not None and data.startswith(_PROBE):
                 self._on_probe(data)  # only bureaus that probe (on a cluster) take these
             else:

@@ -88,5 +88,9 @@ def test_topic_rules_by_role() -> None:
 def test_topic_rules_follow_reach() -> None:
     roster = default_roster().subset(["gs", "FR", "DE"])
     rules = topic_rules(roster, reach={"FR": ["gs"]})
-    assert rules["FR"].write == ("bureaunet/v1/presence/FR", "bureaunet/v1/inbox/gs")
+    assert rules["FR"].write == (
+        "bureaunet/v1/presence/FR",
+        "bureaunet/v1/inbox/FR",  # its own, for inbox probes
+        "bureaunet/v1/inbox/gs",
+    )
     assert "bureaunet/v1/inbox/+" in rules["DE"].write

@@ -197,3 +197,37 @@ async def test_a_subscription_refused_too_often_ends_the_connection() -> None:
     assert proxy.connections >= 2
     assert result.lost == 0
     exactly_once(network)
+
+
+async def test_an_inbox_probe_behind_a_backlog_is_not_taken_for_deafness() -> None:
+    async with through_proxy() as (network, proxy):
+        # bureaus probe their inbox only on a cluster: two "nodes" that are the same broker
+        network.ctx.cluster = (proxy.target, proxy.target)
+        for bureau in network.bureaus.values():
+            bureau.resend_after = 60.0  # no resends to swell the backlog
+        network[FAR].probe_after = 1.0
+        await network.stop([FAR])
+        await network.start([FAR])  # connected through the proxy, its first probe answered
+        for _ in range(50):
+            if network[FAR].counters["inbox_verified"]:
+                break
+            await asyncio.sleep(0.1)
+        proxy.bytes_per_s = 60_000.0  # about 1.8 KB a diffusion: 150 take some 4 s to drain
+        started = time.time()
+        for n in range(150):
+            near = NEAR[n % len(NEAR)]
+            network[near].submit(diffusion(near, (FAR,), f"backlog {n}"))
+        await asyncio.sleep(0.2)
+        network.ctx.cluster_trouble()  # Kenya probes again, behind the backlog
+        result = await account(network, started)
+        for _ in range(100):
+            if network[FAR].counters["inbox_verified"] >= 2:
+                break
+            await asyncio.sleep(0.1)
+        counters = dict(network[FAR].counters)
+    result.show("inbox probe queued behind a 150-message backlog")
+    assert result.recovery_s > 2.5  # the backlog took longer than the probe may wait
+    assert counters.get("inbox_verified", 0) >= 2
+    assert counters.get("inbox_deaf", 0) == 0  # messages kept arriving: alive, not deaf
+    assert result.lost == 0
+    exactly_once(network)
