@@ -30,8 +30,11 @@ plus its grace period.
 
 Opening: parse; look up the sender's certificate by id and signing key id; verify the signature
 over the received bytes; check the certificate's revocation and validity; check freshness and
-replay; find this bureau's entry; unwrap, check the commitment, decrypt, check the digest; decode
-the message and check it agrees with the signed header. Every failure is one :class:`Rejection`
+replay; check who may send this (the sender's role and region against the roster, the kind
+against :mod:`protocol.authority`, the header's recipients against the roster); find this
+bureau's entry; unwrap, check the commitment, decrypt, check the digest; decode the message, check
+it agrees with the signed header, may be addressed as it is, and is sealed for exactly its own
+recipients. Every failure is one :class:`Rejection`
 with a :class:`~protocol.errors.Reason`.
 
 Seams: :meth:`EnvelopeCodec.seal_at` takes the time; it draws randomness from the operating system
@@ -52,10 +55,17 @@ from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
+from protocol.authority import recipient_violation, sender_violation
 from protocol.codec import decode, decode_model
 from protocol.errors import CryptoError, DecodeError, Reason, Rejection
 from protocol.messages import SCHEMA_VERSION, Message, MessageBase, ToBureaus
-from protocol.pki import KEY_ID_SIZE, BureauCertificate, BureauCredentials, TrustStore
+from protocol.pki import (
+    KEY_ID_SIZE,
+    BureauCertificate,
+    BureauCredentials,
+    TrustStore,
+    roster_disagreement,
+)
 from protocol.primitives import (
     aead_open,
     aead_seal,
@@ -658,7 +668,37 @@ class EnvelopeCodec:
             raise Rejection(Reason.EXPIRED_CERTIFICATE, "sender certificate not valid now")
         if header.sender_encryption_key_id != signer.encryption_key_id:
             raise Rejection(Reason.MALFORMED, "sender keys are not from one certificate")
+        self._authorize(header, signer)
         return signer
+
+    def _authorize(self, header: Header, signer: BureauCertificate) -> None:
+        """Who may send this: the signer as the roster knows it, the kind, the header's recipients.
+
+        Runs on every verified envelope, for recipients and relays alike (all of it is in the
+        signed header), before anything is decrypted or acted on.
+        """
+        roster = self.roster
+        role = signer.role
+        if roster is not None:
+            disagreement = roster_disagreement(signer, roster)
+            if disagreement is not None:
+                raise Rejection(Reason.UNAUTHORIZED_SENDER, f"{header.sender}: {disagreement}")
+            if len(header.recipients) > len(roster):
+                raise Rejection(
+                    Reason.UNAUTHORIZED_SENDER,
+                    f"{len(header.recipients)} recipients, more than the roster's "
+                    f"{len(roster)} bureaus",
+                )
+            unknown = [e.bureau_id for e in header.recipients if e.bureau_id not in roster]
+            if unknown:
+                raise Rejection(
+                    Reason.UNAUTHORIZED_SENDER,
+                    f"recipients not in the roster: {', '.join(unknown[:5])}"
+                    + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""),
+                )
+        why = sender_violation(header.kind, role)
+        if why is not None:
+            raise Rejection(Reason.UNAUTHORIZED_SENDER, why)
 
     def _open(self, frame: _Frame, data: bytes, now: datetime) -> Opened:
         header = frame.header
@@ -676,7 +716,8 @@ class EnvelopeCodec:
         versioned = None if newer_minor else model_for(header.kind, written)
         now_ms = _ms(now)
         mid = header.message_id.bytes
-        self.replay.check(mid, header.created_at_ms, header.expires_at_ms, now_ms)
+        copy = frame.signature  # names these exact bytes: Ed25519 here is deterministic and strict
+        self.replay.check(mid, header.created_at_ms, header.expires_at_ms, now_ms, copy)
         plaintext = self._decrypt(frame, now)
         try:
             if versioned is not None:
@@ -695,7 +736,14 @@ class EnvelopeCodec:
             or message.schema_version != "{}.{}".format(*header.schema_version)
         ):
             raise Rejection(Reason.INVALID_PAYLOAD, "content disagrees with the signed header")
-        self.replay.remember(mid, header.created_at_ms, header.expires_at_ms)
+        why = sender_violation(
+            message.kind, signer.role, message.recipients.scope
+        ) or recipient_violation(
+            header.recipient_ids, message.recipients, message.sender, self.roster
+        )
+        if why is not None:
+            raise Rejection(Reason.UNAUTHORIZED_SENDER, why)
+        self.replay.remember(mid, header.created_at_ms, header.expires_at_ms, now_ms, copy)
         return Opened(message, header, signer, len(data))
 
     def _decrypt(self, frame: _Frame, now: datetime) -> bytes:

@@ -125,13 +125,25 @@ class Reason(StrEnum):
     NOT_A_RECIPIENT = "not_a_recipient"
     """The envelope carries no key for this bureau's current or previous encryption key."""
     REPLAY = "replay"
-    """This message id was already accepted."""
+    """This message id was already accepted, and this copy is not a resend of it: other bytes,
+    or outside the resend window."""
+    DUPLICATE = "duplicate"
+    """A byte-identical copy of a message accepted within its resend window: benign, expected
+    under at-least-once delivery (a resend, or a relay's second copy), answered and not acted
+    on again."""
     STALE = "stale"
     """Created too far in the future or past, or already expired."""
     DECRYPT_FAILED = "decrypt_failed"
     """The content key or the content does not authenticate (or mismatches its commitment)."""
     INVALID_PAYLOAD = "invalid_payload"
     """The decrypted content is not a valid message, or disagrees with the signed header."""
+    UNAUTHORIZED_SENDER = "unauthorized_sender"
+    """The sender's role may not send this kind of message (or to this scope), its certificate
+    disagrees with the roster, or the header's recipients are not the roster's or the
+    message's own."""
+    INTERNAL_ERROR = "internal_error"
+    """Handling the input raised something unexpected; the input was refused, counted and
+    logged with the exception's type, and the bureau went on serving."""
 
 
 class CryptoError(ProtocolError):

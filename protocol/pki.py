@@ -37,7 +37,15 @@ from cryptography.x509.oid import NameOID
 
 from protocol.errors import CertificateError, CryptoError, Reason
 from protocol.primitives import ed25519_public_key, sha256, x25519_public_key
-from protocol.roster import REGIONS, ROLES, BureauInfo, Region, Role, is_valid_bureau_id
+from protocol.roster import (
+    REGIONS,
+    ROLES,
+    BureauInfo,
+    Region,
+    Role,
+    Roster,
+    is_valid_bureau_id,
+)
 
 __all__ = [
     "ROOT_NAME",
@@ -49,6 +57,7 @@ __all__ = [
     "TrustStore",
     "key_id",
     "load_certificate",
+    "roster_disagreement",
 ]
 
 X25519_KEY_OID = x509.ObjectIdentifier("2.25.229096156001933412321266694369833436266")
@@ -61,6 +70,20 @@ ROOT_NAME = x509.Name(
     ]
 )
 KEY_ID_SIZE = 8
+
+_PARSE_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    TypeError,
+    UnsupportedAlgorithm,
+    CryptographyDeprecationWarning,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+    x509.InvalidVersion,
+    x509.ExtensionNotFound,
+    x509.AttributeNotFound,
+)
+"""What ``cryptography`` raises on hostile DER, lazily, on first access to a damaged field: every
+one is translated here, where certificates and revocation lists are parsed, into ``malformed``."""
 
 
 def key_id(raw_public_key: bytes) -> bytes:
@@ -232,7 +255,7 @@ def load_certificate(data: bytes, root: x509.Certificate) -> BureauCertificate:
             return _load_certificate(data, root)
     except CertificateError:
         raise
-    except (ValueError, TypeError, UnsupportedAlgorithm, CryptographyDeprecationWarning) as exc:
+    except _PARSE_ERRORS as exc:
         # cryptography parses certificate fields lazily: a damaged field fails on first access
         raise CertificateError(Reason.MALFORMED, f"not a valid certificate: {exc}") from None
 
@@ -276,6 +299,19 @@ def _load_certificate(data: bytes, root: x509.Certificate) -> BureauCertificate:
         encryption_key_id=key_id(ext.value),
         der=cert.public_bytes(serialization.Encoding.DER),
     )
+
+
+def roster_disagreement(cert: BureauCertificate, roster: Roster) -> str | None:
+    """Why a certificate's bureau, role or region disagrees with the roster, or ``None``."""
+    info = roster.find(cert.bureau_id)
+    if info is None:
+        return f"{cert.bureau_id} is not in the roster"
+    if info.role != cert.role or info.region != cert.region:
+        return (
+            f"the certificate says role {cert.role}, region {cert.region or 'none'}; "
+            f"the roster says role {info.role}, region {info.region or 'none'}"
+        )
+    return None
 
 
 def _subject(cert: x509.Certificate) -> tuple[str, Role, Region | None]:
@@ -433,6 +469,9 @@ class TrustStore:
     revoked: frozenset[int] = frozenset()
     crl_number: int = -1
     crl_issued_at: datetime | None = None
+    roster: Roster | None = None
+    """When set, a certificate is trusted only if its bureau is in the roster with the role and
+    region the certificate names."""
 
     @classmethod
     def from_root_pem(cls, data: bytes) -> TrustStore:
@@ -455,6 +494,10 @@ class TrustStore:
             CertificateError: As :func:`load_certificate`.
         """
         cert = load_certificate(data, self.root)
+        if self.roster is not None:
+            why = roster_disagreement(cert, self.roster)
+            if why is not None:
+                raise CertificateError(Reason.UNAUTHORIZED_SENDER, why, cert.bureau_id)
         self._by_signing[(cert.bureau_id, cert.signing_key_id)] = cert
         certs = self._by_bureau.setdefault(cert.bureau_id, [])
         if all(c.serial != cert.serial for c in certs):
@@ -471,6 +514,7 @@ class TrustStore:
             self.revoked,
             self.crl_number,
             self.crl_issued_at,
+            self.roster,
         )
 
     def bureaus(self) -> frozenset[str]:
@@ -522,15 +566,12 @@ class TrustStore:
                 number_ext = crl.extensions.get_extension_for_class(x509.CRLNumber).value
                 revoked = frozenset(entry.serial_number for entry in crl)
                 issued = crl.last_update_utc
-        except (
-            ValueError,
-            TypeError,
-            x509.ExtensionNotFound,
-            CryptographyDeprecationWarning,
-        ) as exc:
-            raise CertificateError(Reason.MALFORMED, f"not a revocation list: {exc}") from None
-        root_key = self.root.public_key()
-        if not isinstance(root_key, Ed25519PublicKey) or not crl.is_signature_valid(root_key):
+            root_key = self.root.public_key()
+            signed = isinstance(root_key, Ed25519PublicKey) and crl.is_signature_valid(root_key)
+        except _PARSE_ERRORS as exc:
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise CertificateError(Reason.MALFORMED, f"not a revocation list: {reason}") from None
+        if not signed:
             raise CertificateError(
                 Reason.UNTRUSTED_CERTIFICATE, "revocation list not signed by the root"
             )

@@ -125,6 +125,10 @@ class Roster:
         """
         return self._by_id[bureau_id]
 
+    def find(self, bureau_id: str) -> BureauInfo | None:
+        """The bureau with this id, or ``None``."""
+        return self._by_id.get(bureau_id)
+
     @property
     def ids(self) -> frozenset[str]:
         """Every bureau id in the roster."""

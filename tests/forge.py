@@ -114,3 +114,56 @@ def forge(
     )
     ciphertext = aead_seal("aes-256-gcm", content_key, nonce, _aad(header.encode()), plaintext)
     return frame(header, ciphertext, sender.signing_key)
+
+
+# --- hostile DER -----------------------------------------------------------------------------
+
+
+def _tlv(data: bytes, pos: int) -> tuple[int, int, int]:
+    """(tag, start of the value, end of the value) of the DER element at ``pos``."""
+    tag, first = data[pos], data[pos + 1]
+    if first < 0x80:
+        return tag, pos + 2, pos + 2 + first
+    count = first & 0x7F
+    length = int.from_bytes(data[pos + 2 : pos + 2 + count], "big")
+    return tag, pos + 2 + count, pos + 2 + count + length
+
+
+def _der(tag: int, value: bytes) -> bytes:
+    size = len(value)
+    if size < 0x80:
+        return bytes([tag, size]) + value
+    raw = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(raw)]) + raw + value
+
+
+def _children(data: bytes, start: int, end: int) -> list[bytes]:
+    out, pos = [], start
+    while pos < end:
+        _tag, _value, stop = _tlv(data, pos)
+        out.append(data[pos:stop])
+        pos = stop
+    return out
+
+
+CRL_NUMBER_OID = bytes.fromhex("0603551d14")  # 2.5.29.20, DER-encoded
+
+
+def crl_with_duplicated_extension(crl_der: bytes, oid: bytes = CRL_NUMBER_OID) -> bytes:
+    """A revocation list whose extension ``oid`` appears twice (the signature no longer fits).
+
+    ``cryptography`` refuses such a list while parsing it, before any signature check, with an
+    exception of its own (``DuplicateExtension``).
+    """
+    _tag, start, end = _tlv(crl_der, 0)
+    tbs, *rest = _children(crl_der, start, end)
+    _tag, tstart, tend = _tlv(tbs, 0)
+    fields = _children(tbs, tstart, tend)
+    wrapper = fields[-1]  # [0] EXPLICIT Extensions
+    assert wrapper[0] == 0xA0, "the list has no extensions"
+    _tag, wstart, _end = _tlv(wrapper, 0)
+    _tag, sstart, send = _tlv(wrapper, wstart)
+    extensions = _children(wrapper, sstart, send)
+    twice = [e for e in extensions if oid in e][:1]
+    fields[-1] = _der(0xA0, _der(0x30, b"".join(extensions + twice)))
+    return _der(0x30, _der(0x30, b"".join(fields)) + b"".join(rest))

@@ -6,6 +6,7 @@ import inspect
 import sys
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -14,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from protocol import default_roster, encode
-from protocol.envelope import peek
+from protocol import ToAll, ToBureaus, default_roster, encode
+from protocol.envelope import EnvelopeCodec, RecipientEntry, peek
 from protocol.errors import CertificateError, Reason, Rejection
 from protocol.messages import MessageBase
 from protocol.pki import (
@@ -25,10 +26,11 @@ from protocol.pki import (
     TrustStore,
     load_certificate,
 )
-from tests.forge import forge, frame, split
+from tests.forge import crl_with_duplicated_extension, forge, frame, split
 from tests.pki_world import ISSUED, NOW, world
 from tests.samples import sample_messages
 
+HOSTILE = Path(__file__).with_name("test_hostile_member.py")
 LOW_ORDER = bytes.fromhex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")
 
 
@@ -62,14 +64,39 @@ def test_version_byte_changed_is_unsupported() -> None:
 
 
 def test_replayed_envelope() -> None:
+    # the same bytes again later than any resend would come: an attacker's replay
     envelope = sealed()
     fr = world().codec("FR")
     fr.open_at(envelope, NOW)
+    later = NOW + fr.replay.resend_window + timedelta(seconds=1)
     with pytest.raises(Rejection) as info:
-        fr.open_at(envelope, NOW + timedelta(seconds=1))
+        fr.open_at(envelope, later)
     assert info.value.reason is Reason.REPLAY
     assert info.value.sender == "KE"
     assert info.value.message_id == str(peek(envelope).message_id)
+
+
+def test_resealed_copy_of_an_accepted_message_is_a_replay() -> None:
+    # a member's own keys seal an accepted message id again: other bytes, the same id
+    message = sample_messages()["case-message"].model_copy(
+        update={"created_at": NOW, "recipients": ToBureaus(bureaus=("FR",))}
+    )
+    ke, fr = world().codec("KE"), world().codec("FR")
+    fr.open_at(ke.seal_at(message, NOW, to=["FR"]), NOW)
+    with pytest.raises(Rejection) as info:
+        fr.open_at(ke.seal_at(message, NOW, to=["FR"]), NOW + timedelta(seconds=1))
+    assert info.value.reason is Reason.REPLAY
+
+
+def test_duplicates_are_not_replays() -> None:
+    # a byte-identical copy within the resend window is what at-least-once delivery makes
+    envelope = sealed()
+    fr = world().codec("FR")
+    fr.open_at(envelope, NOW)
+    for after in (timedelta(seconds=1), fr.replay.resend_window):
+        with pytest.raises(Rejection) as info:
+            fr.open_at(envelope, NOW + after)
+        assert info.value.reason is Reason.DUPLICATE
 
 
 def test_envelope_readdressed_to_a_third_bureau() -> None:
@@ -255,7 +282,8 @@ def test_trust_store_honours_only_the_newest_revocation_list() -> None:
 
 
 def test_every_reason_code_has_a_test_here() -> None:
-    source = inspect.getsource(sys.modules[__name__])
+    # the reasons a bureau decides (not the envelope) are tested with the bureau
+    source = inspect.getsource(sys.modules[__name__]) + HOSTILE.read_text(encoding="utf-8")
     missing = [
         r
         for r in Reason
@@ -268,3 +296,112 @@ def test_every_reason_code_has_a_test_here() -> None:
 def test_trust_store_rejects_bad_roots() -> None:
     with pytest.raises(CertificateError):
         TrustStore.from_root_pem(b"not a certificate")
+
+
+# --- a hostile member: valid keys, messages its role may not send -----------------------------
+
+GS_KINDS = ("notice-published", "notice-updated", "notice-cancelled", "notice-refused")
+
+
+def with_roster(bureau: str) -> object:
+    return world().codec(bureau, roster=default_roster())
+
+
+@pytest.mark.parametrize("kind", GS_KINDS)
+def test_ncb_issuing_general_secretariat_messages(kind: str) -> None:
+    # FR signs what only the General Secretariat may issue: every recipient refuses it, and the
+    # GS, relaying in the hub topology, refuses to pass it on
+    forged = message(kind, sender="FR", recipients=ToBureaus(bureaus=("DE",)))
+    envelope = world().codec("FR").seal_at(forged, NOW, to=["DE"])
+    assert rejected(with_roster("DE"), envelope) is Reason.UNAUTHORIZED_SENDER
+    with pytest.raises(Rejection) as info:
+        with_roster("gs").receive_at(envelope, NOW)  # type: ignore[attr-defined]
+    assert info.value.reason is Reason.UNAUTHORIZED_SENDER
+    assert "general-secretariat" in info.value.detail
+
+
+def test_general_secretariat_may_issue_its_messages() -> None:
+    for kind in GS_KINDS:
+        issued = message(kind, sender="gs", recipients=ToBureaus(bureaus=("DE",)))
+        envelope = world().codec("gs").seal_at(issued, NOW, to=["DE"])
+        assert with_roster("DE").open_at(envelope, NOW).message.kind == kind  # type: ignore[attr-defined]
+
+
+def test_ncb_broadcasting_a_search_to_all() -> None:
+    # searches go to named bureaus; a search to every member country is refused for its scope
+    everyone = tuple(b.id for b in default_roster().ncbs() if b.id != "FR")
+    search = message("search-request", sender="FR", recipients=ToAll())
+    envelope = world().codec("FR").seal_at(search, NOW, to=list(everyone))
+    with pytest.raises(Rejection) as info:
+        with_roster("DE").open_at(envelope, NOW)  # type: ignore[attr-defined]
+    assert info.value.reason is Reason.UNAUTHORIZED_SENDER
+    assert "may not be addressed to all" in info.value.detail
+
+
+def test_certificate_claiming_the_general_secretariats_role() -> None:
+    # a certificate for FR whose subject says role:general-secretariat, region:africa
+    roster = default_roster()
+    liar = replace(roster.get("FR"), role="general-secretariat", region="africa")
+    identity = world().ca.issue(liar, ISSUED, timedelta(days=30))
+    strict = TrustStore(world().ca.root_certificate, roster=roster)
+    with pytest.raises(CertificateError) as info:
+        strict.add(identity.certificate.der)
+    assert info.value.reason is Reason.UNAUTHORIZED_SENDER
+    assert info.value.bureau == "FR"
+    # a trust store that took it anyway: the envelope still checks the signer against the roster
+    lax = world().trust()
+    lax.add(identity.certificate.der)
+    sender = EnvelopeCodec(BureauCredentials(identity), world().trust())
+    published = message("notice-published", sender="FR", recipients=ToBureaus(bureaus=("DE",)))
+    envelope = sender.seal_at(published, NOW, to=["DE"])
+    de = EnvelopeCodec(BureauCredentials(world().identities["DE"]), lax, roster=roster)
+    assert rejected(de, envelope) is Reason.UNAUTHORIZED_SENDER
+
+
+def _readdressed(extra: tuple[str, ...], to: tuple[str, ...] = ("FR",)) -> bytes:
+    """KE's genuine envelope with more recipient entries, signed again by KE's own key."""
+    header, ciphertext = split(sealed("KE", to, recipients=ToBureaus(bureaus=to)))
+    entries = header.recipients + tuple(
+        RecipientEntry(bureau, bytes(8), bytes(48)) for bureau in extra
+    )
+    return frame(
+        replace(header, recipients=entries), ciphertext, world().identities["KE"].signing_key
+    )
+
+
+def test_header_listing_a_bureau_outside_the_roster() -> None:
+    envelope = _readdressed(("QQ",))
+    assert rejected(with_roster("FR"), envelope) is Reason.UNAUTHORIZED_SENDER
+    with pytest.raises(Rejection) as info:
+        with_roster("gs").receive_at(envelope, NOW)  # type: ignore[attr-defined]
+    assert info.value.reason is Reason.UNAUTHORIZED_SENDER
+    assert "QQ" in info.value.detail
+
+
+def test_header_with_ten_thousand_recipients() -> None:
+    ids = [f"b{n:05d}" for n in range(10_000)]
+    envelope = _readdressed(tuple(ids))
+    with pytest.raises(Rejection) as info:
+        with_roster("gs").receive_at(envelope, NOW)  # type: ignore[attr-defined]
+    assert info.value.reason is Reason.UNAUTHORIZED_SENDER
+    assert "more than the roster" in info.value.detail
+
+
+def test_header_recipients_other_than_the_messages() -> None:
+    # sealed for FR and DE, addressed to FR only: DE would learn what was not meant for it
+    case = message(sender="KE", recipients=ToBureaus(bureaus=("FR",)))
+    envelope = world().codec("KE").seal_at(case, NOW, to=["FR", "DE"])
+    with pytest.raises(Rejection) as info:
+        with_roster("FR").open_at(envelope, NOW)  # type: ignore[attr-defined]
+    assert info.value.reason is Reason.UNAUTHORIZED_SENDER
+    assert "not addressed to" in info.value.detail
+
+
+def test_malformed_revocation_list_with_a_duplicated_extension() -> None:
+    crl = crl_with_duplicated_extension(world().ca.revocation_list({1}, 7, NOW))
+    trust = world().trust()
+    with pytest.raises(CertificateError) as info:
+        trust.apply_revocation_list(crl)
+    assert info.value.reason is Reason.MALFORMED
+    assert "DuplicateExtension" in info.value.detail
+    assert trust.crl_number == -1  # nothing of it applied

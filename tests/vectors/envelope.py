@@ -18,7 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from protocol import decode, default_roster, encode
+from protocol import ToBureaus, decode, default_roster, encode
 from protocol.envelope import EnvelopeCodec
 from protocol.pki import BureauCredentials, CertificateAuthority, TrustStore
 from protocol.replay import ReplayGuard
@@ -109,6 +109,9 @@ def generate() -> dict[str, Any]:
         message = messages[kind]
         if message.sender not in bureaus:
             message = message.model_copy(update={"sender": "gs" if kind != "diffusion" else "DE"})
+        if isinstance(message.recipients, ToBureaus):
+            # sealed for exactly its own recipients (protocol.authority.recipient_violation)
+            message = message.model_copy(update={"recipients": ToBureaus(bureaus=tuple(to))})
         case = {
             "kind": kind,
             "message": encode(message).hex(),
