@@ -40,13 +40,33 @@ class KeystoreError(Exception):
     Attributes:
         bureau: The bureau concerned, or ``None`` for the directory as a whole.
         reason: Short reason (``missing``, ``expired``, ``untrusted_certificate`` ...).
+        detail: What is wrong, in plain words.
+        problems: Every problem found (this one first), one per bad bureau.
     """
 
-    def __init__(self, bureau: str | None, reason: str, detail: str) -> None:
+    def __init__(
+        self,
+        bureau: str | None,
+        reason: str,
+        detail: str,
+        problems: tuple[KeystoreError, ...] = (),
+    ) -> None:
         self.bureau = bureau
         self.reason = reason
+        self.detail = detail
+        self.problems = problems or (self,)
         who = f"{bureau}: " if bureau else ""
-        super().__init__(f"{who}{reason}: {detail}")
+        more = f" (and {len(self.problems) - 1} more bad bureaus)" if len(self.problems) > 1 else ""
+        super().__init__(f"{who}{reason}: {detail}{more}")
+
+
+_PLAIN = {
+    "malformed": "the certificate or key file cannot be read as one",
+    "untrusted_certificate": "the certificate is not signed by this directory's root",
+    "bad_key": "the certificate carries an unusable key",
+    "unauthorized_sender": "the certificate disagrees with the roster",
+}
+"""Each certificate reason in plain words (the parser's own words follow in brackets)."""
 
 
 def write_private(path: Path, data: bytes) -> None:
@@ -99,7 +119,7 @@ def init_pki(
     ca = CertificateAuthority.create(now, validity + timedelta(days=1))
     identities = {bureau.id: ca.issue(bureau, now, validity) for bureau in roster}
     _write(directory, ca, identities)
-    trust = TrustStore(ca.root_certificate)
+    trust = TrustStore(ca.root_certificate, roster=roster)
     for identity in identities.values():
         trust.add(identity.certificate.der)
     return PkiDirectory(directory, trust, identities, ca)
@@ -126,30 +146,17 @@ def load_pki(directory: Path, roster: Roster, now: datetime) -> PkiDirectory:
         key = load_pem_private_key(root_key_file.read_bytes(), password=None)
         if isinstance(key, Ed25519PrivateKey):
             authority = CertificateAuthority(key, trust.root)
+    trust.roster = roster
     identities: dict[str, BureauIdentity] = {}
+    problems: list[KeystoreError] = []
     for bureau in roster:
-        base = directory / "bureaus" / bureau.id
         try:
-            cert_bytes = base.with_suffix(".crt.pem").read_bytes()
-            key_bytes = base.with_suffix(".key.pem").read_bytes()
-        except OSError as exc:
-            raise KeystoreError(bureau.id, "missing", f"{exc.filename}: {exc.strerror}") from None
-        try:
-            certificate = load_certificate(cert_bytes, trust.root)
-            identity = BureauIdentity.from_private_pem(key_bytes, trust.root)
-        except CertificateError as exc:
-            raise KeystoreError(bureau.id, str(exc.reason), exc.detail) from None
-        if certificate.bureau_id != bureau.id or identity.certificate.serial != certificate.serial:
-            raise KeystoreError(bureau.id, "mismatch", "certificate and key file disagree")
-        if not certificate.valid_at(now):
-            raise KeystoreError(
-                bureau.id,
-                "expired",
-                f"certificate valid {certificate.not_before:%Y-%m-%d} to "
-                f"{certificate.not_after:%Y-%m-%d}",
-            )
-        trust.add(cert_bytes)
-        identities[bureau.id] = identity
+            identities[bureau.id] = _load_bureau(directory, bureau.id, trust, now)
+        except KeystoreError as exc:
+            problems.append(exc)
+    if problems:
+        first = problems[0]
+        raise KeystoreError(first.bureau, first.reason, first.detail, tuple(problems))
     crl = directory / "crl.der"
     if crl.exists():
         try:
@@ -157,3 +164,42 @@ def load_pki(directory: Path, roster: Roster, now: datetime) -> PkiDirectory:
         except CertificateError as exc:
             raise KeystoreError(None, str(exc.reason), f"crl.der: {exc.detail}") from None
     return PkiDirectory(directory, trust, identities, authority)
+
+
+def _load_bureau(directory: Path, bureau: str, trust: TrustStore, now: datetime) -> BureauIdentity:
+    """One bureau's certificate and keys, checked and added to ``trust``.
+
+    Raises:
+        KeystoreError: What is wrong with this bureau's files, in plain words.
+    """
+    base = directory / "bureaus" / bureau
+    try:
+        cert_bytes = base.with_suffix(".crt.pem").read_bytes()
+        key_bytes = base.with_suffix(".key.pem").read_bytes()
+    except OSError as exc:
+        raise KeystoreError(bureau, "missing", f"{exc.filename}: {exc.strerror}") from None
+    try:
+        certificate = load_certificate(cert_bytes, trust.root)
+        identity = BureauIdentity.from_private_pem(key_bytes, trust.root)
+    except CertificateError as exc:
+        plain = _PLAIN.get(str(exc.reason), str(exc.reason))
+        raise KeystoreError(bureau, str(exc.reason), f"{plain} ({exc.detail})") from None
+    if certificate.bureau_id != bureau:
+        raise KeystoreError(
+            bureau, "mismatch", f"the certificate names {certificate.bureau_id}, not {bureau}"
+        )
+    if identity.certificate.serial != certificate.serial:
+        raise KeystoreError(bureau, "mismatch", "certificate and key file disagree")
+    if not certificate.valid_at(now):
+        raise KeystoreError(
+            bureau,
+            "expired",
+            f"certificate valid {certificate.not_before:%Y-%m-%d} to "
+            f"{certificate.not_after:%Y-%m-%d}",
+        )
+    try:
+        trust.add(cert_bytes)
+    except CertificateError as exc:
+        plain = _PLAIN.get(str(exc.reason), str(exc.reason))
+        raise KeystoreError(bureau, str(exc.reason), f"{plain}: {exc.detail}") from None
+    return identity

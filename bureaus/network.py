@@ -42,7 +42,7 @@ def generate_pki(roster: Roster, now: datetime, validity: timedelta = timedelta(
     """A throwaway PKI for a roster (keys from the OS random source, never written to disk)."""
     authority = CertificateAuthority.create(now - timedelta(minutes=5), validity)
     identities = {b.id: authority.issue(b, now - timedelta(minutes=5), validity) for b in roster}
-    trust = TrustStore(authority.root_certificate)
+    trust = TrustStore(authority.root_certificate, roster=roster)
     for identity in identities.values():
         trust.add(identity.certificate.der)
     return Pki(authority, identities, trust)

@@ -77,6 +77,8 @@ _REFUSED = 0x80
 _PROBE = b"bureaunet inbox probe "
 """How an inbox probe starts: a bureau's own check that its inbox subscription delivers (never
 an envelope, which is JSON)."""
+_ACKS_KEPT = 1_000
+"""Acknowledgements a bureau keeps to send again byte for byte (older ones are sealed anew)."""
 _NOT_KEPT = frozenset({"acknowledgement", "presence"})
 """Kinds not kept in a bureau's inbox (nothing to read, forward or answer)."""
 
@@ -203,6 +205,9 @@ class Bureau:
         self.broker_node: BrokerTarget | None = None
         """The broker (or cluster node) this bureau last connected to."""
         """Transmissions waiting for the broker's PUBACK on the current connection."""
+        self._acks: OrderedDict[UUID, bytes] = OrderedDict()
+        """The latest acknowledgements sent, by the message they answer: sent again as they are
+        when that message comes again (bounded)."""
         self._answered: OrderedDict[str, None] = OrderedDict()
         """Messages a person playing this bureau acknowledged (automatic bureaus answer all)."""
         self._entity_seq = 0
@@ -621,27 +626,68 @@ class Bureau:
     # --- receiving ----------------------------------------------------------------------------
 
     def _on_message(self, message: aiomqtt.Message) -> None:
+        """Hand one received message to its path; nothing received can stop the bureau.
+
+        This is the one boundary of every receive path (inbox, revocation list, probes, and any
+        other topic a broker delivers): the paths refuse what they expect to refuse with a typed
+        reason; anything else they raise is caught here, counted as ``internal_error`` with the
+        exception's type, recorded, and the connection goes on serving.
+        """
         topic = message.topic.value
         payload = message.payload
         data = payload if isinstance(payload, bytes) else str(payload).encode()
-        if topic == topics.CRL:
-            self._on_crl(data)
-        elif topic == topics.inbox(self.id):
-            self._inbox_seen += 1
-            if self._probe is not None and data.startswith(_PROBE):
-                self._on_probe(data)  # only bureaus that probe (on a cluster) take these
+        try:
+            if topic == topics.CRL:
+                self._on_crl(data)
+            elif topic == topics.inbox(self.id) and message.retain:
+                # nothing is ever retained on an inbox: junk that would come back at every
+                # subscription; refused, and cleared from the broker
+                self._refuse(
+                    Reason.MALFORMED,
+                    "a retained message on this bureau's inbox (cleared)",
+                    size=len(data),
+                )
+                if data:
+                    self._spawn(self._clear_retained(topic), "clear-retained")
+            elif topic == topics.inbox(self.id) and not data:
+                # the echo of clearing a retained message (nothing else sends empty messages;
+                # counted, never taken for an envelope)
+                self.counters["inbox_empty"] += 1
+            elif topic == topics.inbox(self.id):
+                self._inbox_seen += 1
+                if self._probe is not None and data.startswith(_PROBE):
+                    self._on_probe(data)  # only bureaus that probe (on a cluster) take these
+                else:
+                    self._on_envelope(data)
             else:
-                self._on_envelope(data)
+                self._refuse(
+                    Reason.MALFORMED, f"a message on {topic!r}, which this bureau reads nothing on"
+                )
+        except Exception as exc:  # the boundary: refuse, count, keep serving
+            self._refuse(
+                Reason.INTERNAL_ERROR,
+                f"{type(exc).__name__} while handling a message on {topic}: {exc}"[:500],
+                size=len(data),
+            )
+
+    async def _clear_retained(self, topic: str) -> None:
+        mqtt = self._client
+        if mqtt is not None:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await mqtt.publish(topic, b"", qos=1, retain=True)  # empty: deletes it
+                self.counters["inbox_cleared"] += 1
+
+    def _refuse(self, reason: Reason, detail: str, **fields: Any) -> None:
+        """Count and record a refused input."""
+        self.counters[f"rejected:{reason}"] += 1
+        self._record("rejected", reason=str(reason), detail=detail, **fields)
 
     def _on_crl(self, data: bytes) -> None:
         try:
             if self.codec.trust.apply_revocation_list(data):
                 self.counters["crl_applied"] += 1
         except CertificateError as exc:
-            self.counters[f"rejected:{exc.reason}"] += 1
-            self._record(
-                "rejected", reason=str(exc.reason), detail="revocation list: " + exc.detail
-            )
+            self._refuse(exc.reason, "revocation list: " + exc.detail, size=len(data))
 
     def _on_envelope(self, data: bytes) -> None:
         t_ns = self.ctx.clock.now_ns()
@@ -650,12 +696,18 @@ class Bureau:
             header, opened = self.codec.receive_at(data, now)
             if opened is not None:
                 self._deliver(opened, t_ns)
-            if self.id in self.ctx.relays:
-                others = [r for r in header.recipient_ids if r != self.id]
-                if others:
-                    self._relay(header, others, data)
+            others = [r for r in header.recipient_ids if r != self.id]
+            relayed = self.id in self.ctx.relays and others and self._relay(header, others, data)
+            if opened is None and not relayed:
+                # verified, but neither for this bureau nor on its way through it
+                raise Rejection(
+                    Reason.NOT_A_RECIPIENT,
+                    f"addressed to {', '.join(others[:5])}, and {self.id} relays none of it",
+                    sender=header.sender,
+                    message_id=str(header.message_id),
+                )
         except Rejection as exc:
-            if exc.reason is Reason.REPLAY:
+            if exc.reason is Reason.DUPLICATE:
                 self._acknowledge_again(data)
             self.counters[f"rejected:{exc.reason}"] += 1
             self._record(
@@ -671,21 +723,45 @@ class Bureau:
         # A verified envelope this bureau already accepted came again: the sender did not get the
         # acknowledgement (or a relay duplicated it). Acknowledge again, with the same id, so the
         # sender can stop; an acknowledgement that did arrive is a harmless duplicate there.
+        # The very same acknowledgement bytes go again where they are still kept, so the
+        # sender sees a duplicate, not a second seal of an id it accepted (a replay).
         header = peek(data, self.codec.max_size)
         answered = self.acknowledge or str(header.message_id) in self._answered
         if not answered or header.kind in _NO_ACK or self.id not in header.recipient_ids:
             return
-        self._acknowledge(header.message_id, header.sender, "received")
+        kept = self._acks.get(header.message_id)
+        if kept is None:
+            self._acknowledge(header.message_id, header.sender, "received")
+            return
+        ack_id = str(self.ctx.derive_id("ack", header.message_id, self.id))
+        hops = next_hops(self.ctx.topology, self.ctx.roster, self.id, (header.sender,), self.id)
+        for hop in hops:
+            with contextlib.suppress(OutboxFull):  # shed and counted by _queue
+                self._queue(
+                    Transmission(
+                        hop,
+                        kept,
+                        ack_id,
+                        "acknowledgement",
+                        header.priority,
+                        self.ctx.clock.now_ns(),
+                    )
+                )
 
-    def _relay(self, header: Header, finals: list[str], data: bytes) -> None:
+    def _relay(self, header: Header, finals: list[str], data: bytes) -> bool:
+        """Pass a verified envelope on towards ``finals``; False when none is reached through here.
+
+        Every copy is passed on: a second copy is usually the sender's resend to recipients that
+        have not acknowledged, which must get through; the recipients tell duplicates apart.
+        """
         sender, mid = header.sender, str(header.message_id)
         kind, priority = header.kind, header.priority
         hops = next_hops(self.ctx.topology, self.ctx.roster, sender, finals, self.id)
         if not hops:
-            return
-        if mid in self._relayed:  # a duplicate delivery: relay once
-            self.counters["duplicates"] += 1
-            return
+            return False
+        again = mid in self._relayed
+        if again:
+            self.counters["relayed_again"] += 1
         self._relayed[mid] = None
         if len(self._relayed) > 100_000:
             self._relayed.popitem(last=False)
@@ -698,9 +774,11 @@ class Bureau:
                 message_kind=kind,
                 peer=hop,
                 size=len(data),
-                detail=f"blind relay towards {len(reached)} bureaus",
+                detail=("blind relay, again, " if again else "blind relay ")
+                + f"towards {len(reached)} bureaus",
             )
             self._queue(Transmission(hop, data, mid, kind, priority, now))
+        return True
 
     def _deliver(self, opened: Opened, t_ns: int) -> None:
         message = opened.message
@@ -760,7 +838,7 @@ class Bureau:
         self._acknowledge(message.message_id, message.sender, status)
 
     def _acknowledge(self, refers_to: UUID, to: str, status: AckStatus) -> None:
-        self._send_generated(
+        envelope = self._send_generated(
             Acknowledgement(
                 message_id=self.ctx.derive_id("ack", refers_to, self.id),
                 sender=self.id,
@@ -770,6 +848,10 @@ class Bureau:
                 status=status,
             )
         )
+        if envelope is not None:
+            self._acks[refers_to] = envelope
+            if len(self._acks) > _ACKS_KEPT:
+                self._acks.popitem(last=False)
 
     def forward(
         self,
@@ -834,9 +916,11 @@ class Bureau:
         self._send_generated(copy)
         return breaches
 
-    def _send_generated(self, message: MessageBase, to: Sequence[str] | None = None) -> None:
+    def _send_generated(
+        self, message: MessageBase, to: Sequence[str] | None = None
+    ) -> bytes | None:
         try:
-            self.submit(message, to)
+            return self.submit(message, to)
         except (CertificateError, OutboxFull, ValueError) as exc:
             self.counters["send_failed"] += 1
             self._record(
@@ -846,6 +930,7 @@ class Bureau:
                 reason="send_failed",
                 detail=str(exc),
             )
+            return None
 
     async def _review(self, request: NoticeRequest) -> None:
         policy = self.ctx.review

@@ -16,6 +16,7 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from bureaus import Event
+from protocol.errors import Reason
 from scenarios.exercise import clock_label
 from scenarios.model import Expectation
 from scenarios.runner import RunResult, resolve
@@ -90,6 +91,8 @@ def summarise(result: RunResult) -> dict[str, Any]:
     events = result.events
     deliveries = [e for e in events if e.kind == "delivered"]
     rejected = Counter(e.reason or "unknown" for e in events if e.kind == "rejected")
+    # duplicates are what at-least-once delivery makes, not attacks: counted apart
+    duplicate_copies = rejected.pop(str(Reason.DUPLICATE), 0)
     shed = Counter(e.reason or "unknown" for e in events if e.kind == "shed")
     shed_where = Counter(e.bureau for e in events if e.kind == "shed")
     expected = _expected_deliveries(events)
@@ -99,9 +102,7 @@ def summarise(result: RunResult) -> dict[str, Any]:
     for event in deliveries:
         by_kind[event.message_kind or "unknown"].append(event)
         by_route[route_class(event.route)].append(event)
-    duplicates = rejected.get("replay", 0) + sum(
-        c.get("duplicates", 0) for c in result.counters.values()
-    )
+    duplicates = duplicate_copies
     traffic = traffic_by_link(events)
     through = Counter[str]()
     for (a, b), (count, _bytes) in traffic.items():

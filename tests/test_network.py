@@ -114,7 +114,9 @@ async def test_rogue_client_with_valid_credentials_cannot_disturb_an_ncb() -> No
         rogue = net["DE"]  # DE's valid broker credential, misused
         inbox = topics.inbox("FR")
         await rogue.publish_raw(inbox, b"\x00garbage\xff")
-        await rogue.publish_raw(inbox, envelope)
+        await rogue.publish_raw(inbox, envelope)  # the same bytes at once: a duplicate
+        resealed = rogue.codec.seal_at(first, datetime.now(UTC), to=["FR"])
+        await rogue.publish_raw(inbox, resealed)  # the same id under a new seal: a replay
         await rogue.publish_raw(inbox, from_be)
         # FR keeps working
         after = diffusion("DE", ("FR",), "still served", "warning")
@@ -122,6 +124,7 @@ async def test_rogue_client_with_valid_credentials_cannot_disturb_an_ncb() -> No
         await net.settle()
         counters = net["FR"].counters
         assert counters["rejected:malformed"] == 1
+        assert counters["rejected:duplicate"] == 1
         assert counters["rejected:replay"] == 1
         assert counters["rejected:revoked"] == 1
         assert net.ctx.events.of("delivered", bureau="FR", message_id=str(after.message_id))

@@ -77,7 +77,7 @@ async def account(network: Network, since: float) -> Accounting:
         delivered=len(diffusions),
         duplicates=len(deliveries)
         - len(delivered)
-        + sum(b.counters["rejected:replay"] for b in network.bureaus.values()),
+        + sum(b.counters["rejected:duplicate"] for b in network.bureaus.values()),
         lost=len(expected - delivered),
         recovery_s=round(max(0.0, last - since), 3),
     )

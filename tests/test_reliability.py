@@ -121,9 +121,9 @@ async def test_lost_acknowledgement_is_answered_again_not_acted_on_twice() -> No
             "acknowledged", bureau="FR", message_id=str(message.message_id)
         )
     assert len(delivered) == 1  # acted on once
-    assert network["DE"].counters["rejected:replay"] == 1  # the duplicate, counted
+    assert network["DE"].counters["rejected:duplicate"] == 1  # the duplicate, counted
     assert len(acks) == 1  # the second acknowledgement is a duplicate at FR, counted there
-    assert network["FR"].counters["rejected:replay"] == 1
+    assert network["FR"].counters["rejected:duplicate"] == 1
 
 
 @pytest.mark.skipif(shutil.which("mosquitto_pub") is None, reason="mosquitto-clients missing")
@@ -137,7 +137,7 @@ async def test_hostile_flood_is_counted_and_legitimate_traffic_still_served() ->
             [rng.randbytes(rng.randrange(1, 200)) for _ in range(20)]  # random bytes
             + [b"\x01\x01" + b"\x00" * (70 * 1024) for _ in range(5)]  # oversized
             + [genuine[: rng.randrange(10, len(genuine) - 1)] for _ in range(10)]  # truncated
-            + [genuine for _ in range(10)]  # replayed
+            + [genuine for _ in range(10)]  # copied
         )
         for payload in hostile:
             subprocess.run(
@@ -169,7 +169,7 @@ async def test_hostile_flood_is_counted_and_legitimate_traffic_still_served() ->
         fr = network["FR"].counters
         rejected = sum(v for k, v in fr.items() if k.startswith("rejected:"))
         assert rejected == len(hostile)
-        assert fr["rejected:replay"] == 10
+        assert fr["rejected:duplicate"] == 10  # the same bytes at once: duplicates, not replays
         assert fr["rejected:malformed"] >= 25  # oversized and truncated at least
         assert network.ctx.events.of("delivered", bureau="FR", message_id=str(legit.message_id))
 
@@ -187,12 +187,12 @@ async def test_a_played_bureau_answers_a_resent_copy_only_once_its_player_has() 
         assert mid in de.inbox
         await network["FR"].publish_raw(topics.inbox("DE"), envelope)  # a resend, unanswered
         await network.settle(quiet_s=0.5)
-        assert de.counters["rejected:replay"] == 1
+        assert de.counters["rejected:duplicate"] == 1
         assert network.ctx.events.of("acknowledged", bureau="FR", message_id=mid) == []
         de.answer(de.inbox[mid], "actioned")  # the player acknowledges
         await network.settle(quiet_s=0.5)
         assert mid not in network["FR"].pending
         await network["FR"].publish_raw(topics.inbox("DE"), envelope)  # as if that ack was lost
         await network.settle(quiet_s=0.5)
-    assert de.counters["rejected:replay"] == 2
-    assert network["FR"].counters["rejected:replay"] == 1  # answered again, same ack id
+    assert de.counters["rejected:duplicate"] == 2
+    assert network["FR"].counters["rejected:duplicate"] == 1  # answered again, same ack id

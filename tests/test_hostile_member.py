@@ -1,0 +1,284 @@
+"""A hostile member cannot stop a bureau: every receive path refuses, counts, and keeps serving.
+
+The attacker holds a member's valid keys and broker credential. Unit tests drive a bureau's receive
+boundary (``Bureau._on_message``) with the bytes a broker would hand it; the live tests run the same
+attacks through a real Mosquitto and check that legitimate traffic still arrives afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+import aiomqtt
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from broker import BrokerTarget
+from bureaus import Bureau, LinkModel, Network, NetworkContext
+from protocol import NoticeCancelled, ToAll, ToBureaus, default_roster, topics
+from protocol.envelope import KIND_CODES, Header, RecipientEntry
+from protocol.errors import Reason
+from protocol.routing import Topology
+from protocol.strategies import MESSAGES
+from tests.forge import crl_with_duplicated_extension, frame, split
+from tests.network_fixtures import full_pki, live_network
+from tests.samples import diffusion
+
+ROSTER = default_roster().subset(["gs", "FR", "DE", "BE", "KE"])
+
+
+def offline(topology: Topology) -> Network:
+    """The bureaus of ROSTER, built but not connected: their receive paths are driven by hand."""
+    ctx = NetworkContext(
+        ROSTER, topology, BrokerTarget("127.0.0.1", 0), LinkModel(ROSTER, enabled=False), seed=3
+    )
+    return Network(ctx, full_pki())
+
+
+def received(bureau: Bureau, topic: str, payload: bytes) -> None:
+    bureau._on_message(aiomqtt.Message(topic, payload, qos=1, retain=False, mid=1, properties=None))
+
+
+def delivers_legitimate_traffic(net: Network, to: str) -> bool:
+    legit = diffusion("FR", (to,), "legitimate, after the attack")
+    envelope = net["FR"].codec.seal_at(legit, datetime.now(UTC))
+    received(net[to], topics.inbox(to), envelope)
+    return bool(net.ctx.events.of("delivered", bureau=to, message_id=str(legit.message_id)))
+
+
+def signed_by_fr(header: Header, ciphertext: bytes) -> bytes:
+    """An envelope with any header at all, validly signed with FR's own key."""
+    fr = full_pki().identities["FR"]
+    return frame(
+        Header(
+            message_id=header.message_id,
+            kind=header.kind,
+            priority=header.priority,
+            schema_version=header.schema_version,
+            created_at_ms=header.created_at_ms,
+            expires_at_ms=header.expires_at_ms,
+            sender="FR",
+            sender_signing_key_id=fr.certificate.signing_key_id,
+            sender_encryption_key_id=fr.certificate.encryption_key_id,
+            salt=header.salt,
+            nonce=header.nonce,
+            key_commitment=header.key_commitment,
+            content_digest=header.content_digest,
+            recipients=header.recipients,
+        ),
+        ciphertext,
+        fr.signing_key,
+    )
+
+
+_ids = st.sampled_from([*sorted(ROSTER.ids), "QQ", "fr", "zz-nowhere", "US"])
+_now_ms = int(datetime.now(UTC).timestamp() * 1000)
+
+
+@st.composite
+def hostile_headers(draw: st.DrawFn) -> bytes:
+    """Arbitrary headers (recipients, kinds, times, keys) around arbitrary ciphertext."""
+    created = _now_ms + draw(st.integers(-(10**9), 10**9))
+    header = Header(
+        message_id=uuid4(),
+        kind=draw(st.sampled_from(sorted(KIND_CODES))),
+        priority=draw(st.sampled_from(["routine", "urgent", "flash"])),
+        schema_version=(draw(st.integers(0, 3)), draw(st.integers(0, 3))),
+        created_at_ms=created,
+        expires_at_ms=created + draw(st.integers(-(10**6), 10**8)),
+        sender="FR",
+        sender_signing_key_id=bytes(8),
+        sender_encryption_key_id=bytes(8),
+        salt=draw(st.binary(min_size=16, max_size=16)),
+        nonce=draw(st.binary(min_size=12, max_size=12)),
+        key_commitment=draw(st.binary(min_size=32, max_size=32)),
+        content_digest=draw(st.binary(min_size=32, max_size=32)),
+        recipients=tuple(
+            RecipientEntry(bureau, os.urandom(8), os.urandom(48))
+            for bureau in draw(st.lists(_ids, min_size=1, max_size=12, unique=True))
+        ),
+    )
+    return signed_by_fr(header, draw(st.binary(min_size=16, max_size=600)))
+
+
+@st.composite
+def misaddressed_messages(draw: st.DrawFn) -> bytes:
+    """Real messages of every kind, sealed by FR, addressed and sealed as it likes."""
+    kind = draw(st.sampled_from(sorted(MESSAGES)))
+    to = draw(
+        st.lists(st.sampled_from(["gs", "DE", "BE", "KE"]), min_size=1, max_size=4, unique=True)
+    )
+    addressed = draw(st.sampled_from([ToBureaus(bureaus=tuple(to)), ToAll()]))
+    message = draw(MESSAGES[kind]).model_copy(
+        update={"sender": "FR", "created_at": datetime.now(UTC), "recipients": addressed}
+    )
+    return full_pki_codec("FR").seal_at(message, datetime.now(UTC), to=to)
+
+
+_codecs: dict[str, Any] = {}
+
+
+def full_pki_codec(bureau: str) -> Any:
+    if bureau not in _codecs:
+        _codecs[bureau] = offline("mesh")[bureau].codec
+    return _codecs[bureau]
+
+
+@st.composite
+def hostile_crls(draw: st.DrawFn) -> bytes:
+    genuine = full_pki().authority.revocation_list({1, 2, 3}, 9, datetime.now(UTC))
+    choice = draw(st.integers(0, 2))
+    if choice == 0:
+        return crl_with_duplicated_extension(genuine)
+    if choice == 1:
+        flipped = bytearray(genuine)
+        at = draw(st.integers(0, len(genuine) - 1))
+        flipped[at] ^= draw(st.integers(1, 255))
+        return bytes(flipped)
+    return draw(st.binary(max_size=400))
+
+
+hostile_inputs = st.one_of(
+    st.tuples(st.just("inbox"), hostile_headers()),
+    st.tuples(st.just("inbox"), misaddressed_messages()),
+    st.tuples(st.just("inbox"), st.binary(max_size=300)),
+    st.tuples(st.just("crl"), hostile_crls()),
+    st.tuples(st.sampled_from(["presence", "broadcast", "other"]), st.binary(max_size=100)),
+)
+
+
+def _topic(where: str, bureau: str) -> str:
+    return {
+        "inbox": topics.inbox(bureau),
+        "crl": topics.CRL,
+        "presence": topics.presence("FR"),
+        "broadcast": topics.broadcast("all"),
+    }.get(where, "bureaunet/v1/elsewhere")
+
+
+@pytest.mark.parametrize(("topology", "bureau"), [("mesh", "DE"), ("hub", "gs")])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(attack=st.lists(hostile_inputs, min_size=1, max_size=6))
+async def test_hostile_inputs_on_every_receive_path_never_stop_a_bureau(
+    topology: Topology, bureau: str, attack: list[tuple[str, bytes]]
+) -> None:
+    net = offline(topology)
+    target = net[bureau]
+    def accounted() -> tuple[int, int, int]:
+        # an event (delivered, rejected, relayed), a new CRL, or an empty inbox message counted
+        counters = target.counters
+        return len(net.ctx.events), counters["crl_applied"], counters["inbox_empty"]
+
+    for where, payload in attack:
+        before = accounted()
+        received(target, _topic(where, bureau), payload)  # raises nothing
+        assert accounted() != before  # nothing silently dropped
+    assert target.counters["rejected:internal_error"] == 0  # every refusal had its own reason
+    assert delivers_legitimate_traffic(net, bureau)
+
+
+async def test_unexpected_exception_in_a_receive_path_is_counted_not_fatal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    net = offline("mesh")
+    de = net["DE"]
+
+    def broken(data: bytes, now: datetime) -> None:
+        raise RuntimeError("a bug nobody foresaw")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(de.codec, "receive_at", broken)
+        received(de, topics.inbox("DE"), b"anything")
+    assert de.counters[f"rejected:{Reason.INTERNAL_ERROR}"] == 1
+    [event] = net.ctx.events.of("rejected", bureau="DE", reason="internal_error")
+    assert event.detail is not None
+    assert "RuntimeError" in event.detail
+    assert delivers_legitimate_traffic(net, "DE")
+
+
+# --- the same attacks live, through Mosquitto -------------------------------------------------
+
+
+async def test_one_envelope_with_an_unknown_recipient_cannot_stop_the_hub() -> None:
+    async with live_network("hub", ROSTER) as net:
+        genuine = net["KE"].codec.seal_at(diffusion("KE", ("gs",)), datetime.now(UTC))
+        header, ciphertext = split(genuine)
+        unknown = RecipientEntry("QQ", bytes(8), bytes(48))  # no such bureau in the roster
+        hostile = frame(
+            replace(header, recipients=(*header.recipients, unknown)),
+            ciphertext,
+            full_pki().identities["KE"].signing_key,
+        )
+        await net["KE"].publish_raw(topics.inbox("gs"), hostile)
+        await net.settle()
+        assert net["gs"].counters[f"rejected:{Reason.UNAUTHORIZED_SENDER}"] == 1
+        # traffic through the hub still flows
+        after = diffusion("FR", ("DE",), "through the hub, after the attack")
+        net["FR"].submit(after)
+        await net.settle()
+        assert net.ctx.events.of("delivered", bureau="DE", message_id=str(after.message_id))
+
+
+async def test_one_malformed_revocation_list_cannot_stop_every_bureau() -> None:
+    async with live_network("mesh", ROSTER) as net:
+        hostile = crl_with_duplicated_extension(
+            full_pki().authority.revocation_list({1}, 99, datetime.now(UTC))
+        )
+        # retained, so every bureau gets it now and again at each reconnection
+        await net["gs"].publish_raw(topics.CRL, hostile, retain=True)
+        await net.settle()
+        for bureau in net.bureaus.values():
+            assert bureau.counters[f"rejected:{Reason.MALFORMED}"] >= 1, bureau.id
+        after = diffusion("FR", ("DE", "KE", "BE"), "after the bad list")
+        net["FR"].submit(after)
+        await net.settle()
+        got = net.ctx.events.of("delivered", message_id=str(after.message_id))
+        assert {e.bureau for e in got} == {"DE", "KE", "BE"}
+
+
+async def test_ncb_cannot_issue_the_general_secretariats_messages_live() -> None:
+    async with live_network("hub", ROSTER) as net:
+        cancel = NoticeCancelled(
+            message_id=uuid4(),
+            sender="FR",
+            recipients=ToAll(),
+            created_at=datetime.now(UTC),
+            entity_id="2026/00001",
+            reason="Forged by a member.",
+        )
+        net["FR"].submit(cancel)
+        await net.settle()
+        assert net["gs"].counters[f"rejected:{Reason.UNAUTHORIZED_SENDER}"] == 1
+        assert net.ctx.events.of("delivered", message_id=str(cancel.message_id)) == []
+        assert net.ctx.events.of("hop", bureau="gs", message_id=str(cancel.message_id)) == []
+
+
+async def test_retained_junk_on_an_inbox_is_refused_and_cleared() -> None:
+    async with live_network("mesh", ROSTER) as net:
+        await net["FR"].publish_raw(topics.inbox("DE"), b"retained junk", retain=True)
+        await net.settle()
+        de = net["DE"]
+        assert de.counters[f"rejected:{Reason.MALFORMED}"] == 1  # delivered live: refused
+        # the next subscription is handed the retained copy: refused again, and cleared
+        await net.stop(["DE"], graceful=False)
+        await net.start(["DE"])
+        await net.settle()
+        assert de.counters[f"rejected:{Reason.MALFORMED}"] == 2
+        assert de.counters["inbox_cleared"] == 1
+        # cleared: the subscription after that is handed nothing
+        await net.stop(["DE"], graceful=False)
+        await net.start(["DE"])
+        after = diffusion("FR", ("DE",), "after the junk")
+        net["FR"].submit(after)
+        await net.settle()
+        assert de.counters[f"rejected:{Reason.MALFORMED}"] == 2
+        assert net.ctx.events.of("delivered", bureau="DE", message_id=str(after.message_id))
