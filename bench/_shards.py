@@ -73,7 +73,7 @@ def _network(pki_dir: Path, target: BrokerTarget, size: int = 0,
     nodes = tuple(BrokerTarget("127.0.0.1", port, kind="nats") for port in cluster)
     ctx = NetworkContext(roster, "mesh", nodes[0] if nodes else target,
                          LinkModel(roster, enabled=False), cluster=nodes)
-    network = Network(ctx, pki, outbox_limit=1_000_000, secured=not nodes)
+    network = Network(ctx, pki, outbox_limit=1_000_000)
     for bureau in network.bureaus.values():
         bureau.acknowledge = False
         bureau.resend_after = 0  # nobody acknowledges: keeping messages to resend is waste
@@ -290,7 +290,9 @@ def run_paced(workers: int, seconds: float, rate: float, *, roster_size: int, br
         with contextlib.ExitStack() as stack:
             if broker.startswith("nats"):
                 replicas = 1 if broker == "nats-r1" else None
-                cluster = stack.enter_context(NatsCluster(3, consumer_replicas=replicas))
+                security = _network(pki_dir, BrokerTarget("127.0.0.1", 0), roster_size).security()
+                cluster = stack.enter_context(
+                    NatsCluster(3, consumer_replicas=replicas, security=security))
                 ports, host, port = tuple(t.port for t in cluster.targets), "127.0.0.1", 0
             else:
                 security = _network(pki_dir, BrokerTarget("127.0.0.1", 0), roster_size).security()

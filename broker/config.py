@@ -2,8 +2,15 @@
 
 Both brokers get: a loopback listener, anonymous access refused, one credential per bureau, and the
 topic rules of :func:`broker.security.topic_rules`. Mosquitto also ties the client id to the
-username (``use_username_as_clientid``), turns on TCP_NODELAY, and persists its queue promptly.
-amqtt cannot tie client ids to usernames; the README says so.
+username (``use_username_as_clientid``), refuses packets larger than one envelope
+(``max_packet_size``), bounds each client's queue (``max_queued_messages``, ``max_queued_bytes``),
+turns on TCP_NODELAY, and persists its queue promptly. amqtt runs under :mod:`broker.amqtt_guard`
+(settings in ``guard.json``), which refuses a client id other than the username and a Last Will
+outside the publish ACL.
+
+Neither broker can refuse a retained message on one topic and allow it on another: the ACL
+allows only roster members' inboxes, and a bureau refuses (and clears) a retained message on its
+own inbox, where nothing is ever retained.
 """
 
 from __future__ import annotations
@@ -15,8 +22,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from broker.security import TopicRules, mosquitto_password_hash
+from protocol.envelope import MAX_ENVELOPE_SIZE
 
-__all__ = ["BrokerSecurity", "write_amqtt_config", "write_mosquitto_config"]
+__all__ = [
+    "MAX_MESSAGE_SIZE",
+    "MAX_QUEUED_BYTES",
+    "BrokerSecurity",
+    "write_amqtt_config",
+    "write_mosquitto_config",
+]
+
+MAX_MESSAGE_SIZE = MAX_ENVELOPE_SIZE
+"""The largest message a generated broker configuration accepts: the protocol's envelope cap."""
+MAX_QUEUED_BYTES = 16 << 20
+"""How much a generated Mosquitto configuration queues for one client (an offline bureau)."""
+_PACKET_OVERHEAD = 256
+"""Fixed header, topic and packet id of a PUBLISH around its payload (our topics are short)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +67,7 @@ def write_mosquitto_config(
     host: str = "127.0.0.1",
     persistence: bool = True,
     max_queued_messages: int = 100_000,
+    max_queued_bytes: int = MAX_QUEUED_BYTES,
 ) -> Path:
     """Write ``mosquitto.conf`` (and ``passwd``, ``acl`` when secured) into ``directory``.
 
@@ -63,7 +85,12 @@ def write_mosquitto_config(
         f"persistence_location {directory.resolve()}/",
         "autosave_interval 1",
         "autosave_on_changes true",
+        # one envelope at most: a larger payload is dropped, a larger packet ends the connection
+        f"message_size_limit {MAX_MESSAGE_SIZE}",
+        f"max_packet_size {MAX_MESSAGE_SIZE + _PACKET_OVERHEAD}",
         f"max_queued_messages {max_queued_messages}",
+        # per client, so an offline bureau's queue cannot take the broker's memory
+        f"max_queued_bytes {max_queued_bytes}",
         "max_inflight_messages 1000",
         "log_dest stderr",
         "log_type error",
@@ -136,6 +163,13 @@ def write_amqtt_config(
         plugins["amqtt.plugins.authentication.FileAuthPlugin"] = {
             "password_file": str(passwd.resolve())
         }
+        # client id tied to the username, Last Will topics under the publish ACL: amqtt's own
+        # plugins check neither, so broker.amqtt_guard checks each CONNECT with these settings
+        guard = {
+            "publish_acl": {user: list(rules.write) for user, rules in security.rules.items()},
+            "max_message_size": MAX_MESSAGE_SIZE,
+        }
+        (directory / "guard.json").write_text(json.dumps(guard) + "\n", encoding="utf-8")
         plugins["amqtt.plugins.topic_checking.TopicAccessControlListPlugin"] = {
             # amqtt has no %u substitution: one entry per bureau
             "acl": {user: list(rules.read) for user, rules in security.rules.items()},

@@ -31,7 +31,14 @@ from typing import Literal
 from broker.config import BrokerSecurity, write_amqtt_config, write_mosquitto_config
 from broker.errors import BrokerNotFoundError, BrokerStartError, PortInUseError
 
-__all__ = ["BrokerKind", "EmbeddedBroker", "find_mosquitto", "free_port", "mosquitto_version"]
+__all__ = [
+    "BrokerKind",
+    "EmbeddedBroker",
+    "find_mosquitto",
+    "free_port",
+    "free_ports",
+    "mosquitto_version",
+]
 
 BrokerKind = Literal["auto", "mosquitto", "amqtt"]
 _PR_SET_PDEATHSIG = 1
@@ -52,10 +59,22 @@ def mosquitto_version(binary: Path) -> str:
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that was free on ``host`` a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return free_ports(1, host)[0]
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """``count`` distinct TCP ports that were free on ``host`` a moment ago.
+
+    All are held open together while they are chosen, so the operating system cannot hand out
+    one of them twice (asked for one at a time, two listeners of a cluster once got the same).
+    """
+    with contextlib.ExitStack() as stack:
+        ports: list[int] = []
+        for _ in range(count):
+            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind((host, 0))
+            ports.append(sock.getsockname()[1])
+        return ports
 
 
 def _port_taken(host: str, port: int) -> bool:
@@ -154,7 +173,9 @@ class EmbeddedBroker:
             return [str(binary), "-c", str(conf)]
         self.version = metadata.version("amqtt")
         conf = write_amqtt_config(self.workdir, self.port, self.security, host=self.host)
-        return [sys.executable, "-m", "amqtt.scripts.broker_script", "-c", str(conf)]
+        command = [sys.executable, "-m", "broker.amqtt_guard", "-c", str(conf)]
+        guard = self.workdir / "guard.json"
+        return [*command, "--guard", str(guard)] if guard.exists() else command
 
     def start(self) -> EmbeddedBroker:
         """Start the broker and wait until it accepts connections.

@@ -6,7 +6,8 @@ Rules, per bureau (``reach`` lists the inboxes the topology lets it publish to):
                      bureaunet/v1/broadcast/all, bureaunet/v1/broadcast/<own region>
                      bureaunet/v1/presence/+, bureaunet/v1/crl
     publish/write    bureaunet/v1/presence/<own id>
-                     bureaunet/v1/inbox/<id> for each id in reach (all inboxes when reach is None)
+                     bureaunet/v1/inbox/<id>: its own, and each id in reach (every bureau of the
+                     roster when reach is None; never a wildcard)
                      bureaunet/v1/broadcast/all and bureaunet/v1/crl: the General Secretariat only
                      bureaunet/v1/broadcast/<region>: that region's regional bureaus only
 
@@ -75,18 +76,17 @@ def topic_rules(
             missing from the mapping) allows every inbox.
     """
     rules: dict[str, TopicRules] = {}
+    everyone = [b.id for b in roster]
     for bureau in roster:
         read = [topics.inbox(bureau.id), topics.broadcast("all")]
         if bureau.region is not None:
             read.append(topics.broadcast(bureau.region))
         read += [f"{topics.PREFIX}/presence/+", topics.CRL]
-        write = [topics.presence(bureau.id)]
-        if reach is None or bureau.id not in reach:
-            write.append(f"{topics.PREFIX}/inbox/+")  # one line, not one per bureau
-        else:
-            # its own inbox too: a bureau on a cluster probes its subscription through it
-            write += [topics.inbox(bureau.id)]
-            write += [topics.inbox(t) for t in reach[bureau.id] if t != bureau.id]
+        # its own inbox too: a bureau on a cluster probes its subscription through it; never an
+        # inbox wildcard, which would let anyone fill the inboxes of bureaus that do not exist
+        write = [topics.presence(bureau.id), topics.inbox(bureau.id)]
+        peers = everyone if reach is None or bureau.id not in reach else reach[bureau.id]
+        write += [topics.inbox(t) for t in peers if t != bureau.id]
         if bureau.role == "general-secretariat":
             write += [topics.broadcast("all"), topics.CRL]
         if bureau.role == "regional-bureau" and bureau.region is not None:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -42,6 +43,7 @@ from bureaus import (
     generate_pki,
 )
 from bureaus.events import EventKind
+from bureaus.keystore import KeystoreError, load_pki
 from bureaus.network import Pki
 from protocol import (
     ArrestWarrant,
@@ -125,6 +127,10 @@ class RunOptions:
     """A live exercise's controls (pause, speed, deck, players), bound when the run starts."""
     workers: int = 1
     """Worker processes to split the bureaus over (``scenarios/workers.py``)."""
+    pki: Path | None = None
+    """A PKI directory (``bureaunet keys init``) to run with, instead of a throwaway one: the
+    bureaus' broker passwords then match a secured broker configured from it
+    (``bureaunet broker config --pki``), and the evidence is signed by its root."""
 
 
 @dataclass
@@ -826,7 +832,10 @@ class _Player:
             forged[200 + n % 50] ^= 0x5A  # inside the signed bytes: the signature breaks
             await node.publish_raw(inbox, bytes(forged))
         for _ in range(spec.replayed):
-            await node.publish_raw(inbox, genuine)
+            # the same message id under a fresh seal: what a replay by a member's own keys looks
+            # like (the very same bytes again would be taken for a resend: a duplicate)
+            again = node.codec.seal_at(base, self.now(), to=[spec.target])
+            await node.publish_raw(inbox, again)
         for _ in range(spec.garbage):
             await node.publish_raw(
                 inbox, rng.randbytes(rng.randrange(1, 250))
@@ -904,9 +913,12 @@ async def _run(
         from scenarios.workers import run_sharded  # noqa: PLC0415 - workers import the runner
 
         return await run_sharded(scenario, options, topology, seed, roster)
-    network = build_network(
-        scenario, roster, topology, seed, generate_pki(roster, datetime.now(UTC))
+    pki = (
+        pki_from_directory(options.pki, roster)
+        if options.pki is not None
+        else generate_pki(roster, datetime.now(UTC))
     )
+    network = build_network(scenario, roster, topology, seed, pki)
     ctx = network.ctx
     result = RunResult(scenario, topology, seed, roster, "", "", ctx.events.events, {})
     result.signing_key = network.pki.authority.root_key
@@ -933,6 +945,25 @@ async def _run(
     result.wall_s = time.perf_counter() - started
     result.counters = {b: dict(n.counters) for b, n in network.bureaus.items()}
     return result
+
+
+def pki_from_directory(directory: Path, roster: Roster) -> Pki:
+    """The PKI in ``directory`` for every bureau of ``roster``, with its root key.
+
+    Raises:
+        ScenarioRunError: A bureau's keys are missing or bad (each named), or no root key.
+    """
+    try:
+        loaded = load_pki(directory, roster, datetime.now(UTC))
+    except KeystoreError as exc:
+        problems = "; ".join(str(p) for p in exc.problems[:5])
+        raise ScenarioRunError(f"--pki {directory}: {problems}") from exc
+    if loaded.authority is None:
+        raise ScenarioRunError(
+            f"--pki {directory}: no root.key.pem: the General Secretariat's root key is needed "
+            "to sign revocation lists and the run's evidence"
+        )
+    return Pki(loaded.authority, loaded.identities, loaded.trust)
 
 
 def actor(inject: Inject) -> str:
@@ -991,7 +1022,11 @@ async def _broker(
     """
     ctx = network.ctx
     if broker in ("embedded:nats", "embedded:nats-r1"):
-        cluster = NatsCluster(3, consumer_replicas=1 if broker.endswith("-r1") else None)
+        cluster = NatsCluster(
+            3,
+            consumer_replicas=1 if broker.endswith("-r1") else None,
+            security=network.security(),
+        )
         try:
             await asyncio.to_thread(cluster.start)
         except BrokerError as exc:

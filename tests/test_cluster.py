@@ -14,7 +14,13 @@ from typing import Any
 
 import pytest
 
-from broker.cluster import NatsCluster, find_nats_server
+from broker import BrokerTarget
+from broker.cluster import (
+    NatsCluster,
+    find_nats_server,
+    nats_server_version,
+    ties_consumer_replicas,
+)
 from bureaus import LinkModel, Network, NetworkContext
 from protocol import default_roster
 from scenarios.cli import LIBRARY
@@ -36,18 +42,18 @@ async def clustered(
 ) -> AsyncIterator[tuple[Network, NatsCluster]]:
     if find_nats_server() is None:
         pytest.skip("nats-server is not installed (.ci/run installs it)")
-    cluster = NatsCluster(3, consumer_replicas=consumer_replicas)
+    ctx = NetworkContext(
+        ROSTER,
+        "mesh",
+        BrokerTarget("127.0.0.1", 0),
+        LinkModel(ROSTER, enabled=False),
+        seed=11,
+    )
+    network = Network(ctx, full_pki())
+    cluster = NatsCluster(3, consumer_replicas=consumer_replicas, security=network.security())
     await asyncio.to_thread(cluster.start)
     try:
-        ctx = NetworkContext(
-            ROSTER,
-            "mesh",
-            cluster.targets[0],
-            LinkModel(ROSTER, enabled=False),
-            seed=11,
-            cluster=tuple(cluster.targets),
-        )
-        network = Network(ctx, full_pki(), secured=False)  # NATS has its own authorisation
+        ctx.target, ctx.cluster = cluster.targets[0], tuple(cluster.targets)
         for bureau in network.bureaus.values():
             bureau.resend_after = 1.0
             bureau.probe_after = 3.0  # find a deaf inbox within seconds
@@ -75,6 +81,9 @@ def exactly_once(network: Network) -> None:
 
 @pytest.mark.parametrize("replicas", [None, 1])
 async def test_bureaus_on_three_nodes_survive_the_loss_of_one(replicas: int | None) -> None:
+    if replicas == 1 and tied():
+        # one-replica queues come with one-replica streams here: a node's death takes them
+        pytest.skip("this nats-server gives one-replica queues only with one-replica streams")
     async with clustered(consumer_replicas=replicas) as (network, cluster):
         homes = {b: network.ctx.target_for(b) for b in NCBS}
         assert set(homes.values()) == set(cluster.targets)  # spread over all three nodes
@@ -118,6 +127,11 @@ async def test_bureaus_on_three_nodes_survive_the_loss_of_one(replicas: int | No
     exactly_once(network)
     if deaf_one:
         assert deaf[deaf_one] >= 1  # its probe went unanswered, and it subscribed afresh
+
+
+def tied() -> bool:
+    binary = find_nats_server()
+    return binary is not None and ties_consumer_replicas(nats_server_version(binary))
 
 
 def subscription_queues(cluster: NatsCluster) -> list[dict[str, Any]]:
