@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from cryptography import x509
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -274,7 +275,11 @@ def keys_check(pki_dir: Path, roster_spec: str) -> None:
     try:
         pki = load_pki(pki_dir, roster, datetime.now(UTC))
     except KeystoreError as exc:
-        raise CliError(f"{pki_dir}: {exc}") from exc
+        if len(exc.problems) == 1:
+            raise CliError(f"{pki_dir}: {exc}") from exc
+        for problem in exc.problems:
+            err.print(f"{pki_dir}: {problem}", markup=False)
+        raise CliError(f"{pki_dir}: {len(exc.problems)} bureaus have bad keys") from exc
     out.print(f"{pki_dir}: {len(pki.identities)} bureaus, all certificates valid", markup=False)
 
 
@@ -413,6 +418,16 @@ class _Duration(_FloatParam):
 _DURATION = _Duration()
 
 
+PKI_OPTION = click.option(
+    "--pki",
+    "pki_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Run with the PKI 'bureaunet keys init' wrote (default: a throwaway one), so that a "
+    "secured broker configured from it ('bureaunet broker config --pki') takes the bureaus.",
+)
+
+
 def _run_options(command: Callable[..., None]) -> Callable[..., None]:
     """The options ``run`` and ``exercise`` share: broker, topology, seed, duration, report."""
     for option in reversed(
@@ -447,6 +462,7 @@ def _run_options(command: Callable[..., None]) -> Callable[..., None]:
                 default=None,
                 help="Report directory (default: reports/<scenario>).",
             ),
+            PKI_OPTION,
         ]
     ):
         command = option(command)
@@ -471,6 +487,7 @@ def run(
     seed: int | None,
     duration: float | None,
     out_dir: Path | None,
+    pki_dir: Path | None,
     quiet: bool,
     workers: int,
 ) -> None:
@@ -482,7 +499,12 @@ def run(
     out_dir = out_dir or Path("reports") / scenario.name
     try:
         options = RunOptions(
-            broker=broker, topology=topology, seed=seed, duration=duration, workers=workers
+            broker=broker,
+            topology=topology,
+            seed=seed,
+            duration=duration,
+            workers=workers,
+            pki=pki_dir,
         )
         result = _run(scenario, options, quiet or workers > 1)
     except (ScenarioRunError, BrokerError) as exc:
@@ -519,6 +541,7 @@ def exercise(
     seed: int | None,
     duration: float | None,
     out_dir: Path | None,
+    pki_dir: Path | None,
     speed: float | None,
 ) -> None:
     """Run a scenario as a live exercise, steered from a terminal dashboard.
@@ -533,7 +556,9 @@ def exercise(
     if speed is not None:
         scenario = scenario.model_copy(update={"speed": speed})
     out_dir = out_dir or Path("reports") / scenario.name
-    options = RunOptions(broker=broker, topology=topology, seed=seed, duration=duration)
+    options = RunOptions(
+        broker=broker, topology=topology, seed=seed, duration=duration, pki=pki_dir
+    )
     app = ExerciseApp(scenario, options)
     result = app.run()
     if app.failure is not None:
@@ -544,26 +569,52 @@ def exercise(
     out.print(f"debrief: bureaunet debrief {out_dir}", markup=False)
 
 
+ROOT_OPTION = click.option(
+    "--root",
+    "root_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The GS root certificate that must have signed (root.crt.pem of the run's PKI).",
+)
+FINGERPRINT_OPTION = click.option(
+    "--fingerprint",
+    help="The SHA-256 fingerprint of that certificate instead (default: the report's).",
+)
+
+
+def _expected_root(root_file: Path | None) -> x509.Certificate | None:
+    if root_file is None:
+        return None
+    try:
+        return x509.load_pem_x509_certificate(root_file.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise CliError(f"--root {root_file}: not a readable PEM certificate ({exc})") from exc
+
+
 @cli.command("verify-log")
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
-def verify_log_command(run_dir: Path) -> None:
-    """Check a run's event log against its hash chain and signature.
+@ROOT_OPTION
+@FINGERPRINT_OPTION
+def verify_log_command(run_dir: Path, root_file: Path | None, fingerprint: str | None) -> None:
+    """Check a run's event log, summary and scenario against their signed manifest.
 
-    Exit 0 when intact, 1 when altered (naming the first altered line), 2 when unreadable.
+    The signer is checked against --root or --fingerprint when given, else against the
+    fingerprint the report recorded. Exit 0 when intact, 1 when altered, re-signed or unsigned
+    (naming the first altered line or file), 2 when the directory holds no run.
     """
+    root = _expected_root(root_file)
     try:
-        verdict = verify_log(run_dir)
-    except (OSError, ValueError, KeyError) as exc:
+        verdict = verify_log(run_dir, root=root, fingerprint=fingerprint)
+    except OSError as exc:
         raise CliError(f"cannot check {run_dir}: {exc}") from exc
     if verdict.ok:
         out.print(
-            f"{run_dir}: {verdict.lines} lines intact, signed by certificate "
-            f"{verdict.fingerprint[:16]}...",
+            f"{run_dir}: {verdict.lines} lines, summary.json and scenario.json intact, signed "
+            f"by certificate {verdict.fingerprint} (checked against {verdict.expected})",
             markup=False,
         )
         return
-    where = f"line {verdict.first_bad_line}: " if verdict.first_bad_line else ""
-    out.print(f"{run_dir}/events.jsonl: {where}{verdict.reason}", markup=False)
+    where = f"events.jsonl: line {verdict.first_bad_line}: " if verdict.first_bad_line else ""
+    out.print(f"{run_dir}: {where}{verdict.reason}", markup=False)
     sys.exit(EXIT_FAILED)
 
 
@@ -574,21 +625,26 @@ def verify_log_command(run_dir: Path) -> None:
     default=None,
     help="Also print to debrief.pdf (default: when Chromium is installed).",
 )
-def debrief_command(run_dir: Path, pdf: bool | None) -> None:
+@ROOT_OPTION
+@FINGERPRINT_OPTION
+def debrief_command(
+    run_dir: Path, pdf: bool | None, root_file: Path | None, fingerprint: str | None
+) -> None:
     """Write a printable debrief (debrief.html, and debrief.pdf) of a run's report directory.
 
-    Exit 0 when written from an intact log, 1 when the log was altered (the debrief says so),
-    2 when the directory cannot be read.
+    Exit 0 when written from intact, signed evidence; 1 when the log or the summary was
+    altered, re-signed or is unsigned (the debrief says so); 2 when the directory cannot be read.
     """
+    root = _expected_root(root_file)
     try:
-        files = write_debrief(run_dir, pdf=pdf)
+        files = write_debrief(run_dir, pdf=pdf, root=root, fingerprint=fingerprint)
     except DebriefError as exc:
         raise CliError(str(exc)) from exc
     out.print(f"debrief: {files.html}", markup=False)
     if files.pdf is not None:
         out.print(f"debrief: {files.pdf}", markup=False)
     if not files.verdict.ok:
-        err.print(f"warning: the event log was altered: {files.verdict.reason}", markup=False)
+        err.print(f"warning: the evidence does not verify: {files.verdict.reason}", markup=False)
         sys.exit(EXIT_FAILED)
 
 
@@ -604,6 +660,7 @@ def debrief_command(run_dir: Path, pdf: bool | None) -> None:
 @click.option("--broker", default="embedded", show_default=True)
 @click.option("--seed", type=int, default=None)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@PKI_OPTION
 @click.option("--quiet", is_flag=True)
 def compare(
     scenario_file: str,
@@ -611,6 +668,7 @@ def compare(
     broker: str,
     seed: int | None,
     out_dir: Path | None,
+    pki_dir: Path | None,
     quiet: bool,
 ) -> None:
     """Run one scenario on several topologies with the same seed, side by side."""
@@ -624,7 +682,8 @@ def compare(
     for name in names:
         topology: Topology = name  # type: ignore[assignment]
         try:
-            result = _run(scenario, RunOptions(broker=broker, topology=topology, seed=seed), quiet)
+            options = RunOptions(broker=broker, topology=topology, seed=seed, pki=pki_dir)
+            result = _run(scenario, options, quiet)
         except (ScenarioRunError, BrokerError) as exc:
             raise CliError(str(exc)) from exc
         summary = summarise(result)

@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+
 from scenarios.evidence import LogVerdict, verify_log
 from scenarios.model import Scenario
 from scenarios.report import (
@@ -120,7 +122,7 @@ def _activity(events: list[dict[str, Any]], named: list[str]) -> list[list[str]]
             did[bureau]["acknowledged" if message_kind == "acknowledgement" else "sent"] += 1
         elif kind == "hop" and (e.get("detail") or "").startswith("forwarded copy"):
             did[bureau]["forwarded"] += 1
-        elif kind in ("breach", "rejected"):
+        elif kind == "breach" or (kind == "rejected" and e.get("reason") != "duplicate"):
             did[bureau][kind] += 1
 
     def row(label: str, bureaus: list[str]) -> list[str]:
@@ -206,20 +208,31 @@ figure { margin: 0.5rem 0; } img { max-width: 100%; }
 """
 
 
-def write_debrief(run_dir: Path, *, pdf: bool | None = None) -> DebriefFiles:
+def write_debrief(
+    run_dir: Path,
+    *,
+    pdf: bool | None = None,
+    root: x509.Certificate | None = None,
+    fingerprint: str | None = None,
+) -> DebriefFiles:
     """Write ``debrief.html`` (and ``debrief.pdf``) into ``run_dir``.
+
+    The page calls the run intact only when the log, the summary, the scenario and the signer
+    verify (:func:`~scenarios.evidence.verify_log`, with ``root`` or ``fingerprint`` as given).
 
     Args:
         run_dir: A report directory written by ``bureaunet run`` or ``bureaunet exercise``.
         pdf: Write the PDF (``None``: when Chromium is installed; ``True``: fail without it).
+        root: The certificate that must have signed the evidence.
+        fingerprint: Its SHA-256 fingerprint instead (default: the one the report recorded).
 
     Raises:
         DebriefError: Files missing or unreadable, or a PDF asked for and impossible.
     """
     summary, events, scenario = _read(run_dir)
     try:
-        verdict = verify_log(run_dir)
-    except (OSError, ValueError, KeyError) as exc:
+        verdict = verify_log(run_dir, root=root, fingerprint=fingerprint)
+    except OSError as exc:
         verdict = LogVerdict(False, len(events), None, f"cannot be checked: {exc}")
     name = summary.get("scenario", run_dir.name)
     duration = scenario.duration if scenario is not None else 0.0
@@ -231,16 +244,17 @@ def write_debrief(run_dir: Path, *, pdf: bool | None = None) -> DebriefFiles:
     if verdict.ok:
         integrity = (
             f'<p class="integrity ok">The event log this debrief is built from is intact: '
-            f"{verdict.lines} lines, hash-chained and signed by the run (certificate "
-            f"{verdict.fingerprint[:16]}...). Check it with <code>bureaunet verify-log "
-            f"{html.escape(str(run_dir))}</code>.</p>"
+            f"{verdict.lines} lines, hash-chained, and signed with the summary and the scenario "
+            f"by the run (certificate {verdict.fingerprint[:16]}..., checked against "
+            f"{html.escape(verdict.expected)}). Check it with <code>bureaunet verify-log "
+            f"{html.escape(str(run_dir))} --fingerprint {verdict.fingerprint}</code>.</p>"
         )
     else:
         where = f" at line {verdict.first_bad_line}" if verdict.first_bad_line else ""
         integrity = (
             f'<p class="integrity altered"><strong>Warning:</strong> the event log was altered '
-            f"after the run{where} ({html.escape(verdict.reason)}). Do not rely on this "
-            f"debrief.</p>"
+            f"after the run{where}, or its evidence does not verify "
+            f"({html.escape(verdict.reason)}). Do not rely on this debrief.</p>"
         )
     comments: dict[str, str] = {}
     if scenario is not None:
@@ -271,8 +285,8 @@ def write_debrief(run_dir: Path, *, pdf: bool | None = None) -> DebriefFiles:
             f"{messages.get('sent', 0)} / {messages.get('delivered', 0)}",
         ],
         ["lost", str(messages.get("lost", 0))],
-        ["duplicates dropped", str(messages.get("duplicates", 0))],
-        ["rejected", str(sum(messages.get("rejected", {}).values()))],
+        ["duplicates (benign resends, answered again)", str(messages.get("duplicates", 0))],
+        ["rejected (hostile or broken)", str(sum(messages.get("rejected", {}).values()))],
         ["latency p50 / p99 (ms, real)", f"{overall.get('p50', '-')} / {overall.get('p99', '-')}"],
         ["mean hops", str(routes.get("mean_hops", "-"))],
         [

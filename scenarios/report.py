@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from bureaus import Event
-from scenarios.evidence import chained_lines, sign_log
+from scenarios.evidence import COVERED, chained_lines, fingerprint_of, sign_log
 from scenarios.exercise import clock_label
 from scenarios.metrics import ExpectationResult, route_class, traffic_by_link
 from scenarios.runner import RunResult
@@ -216,6 +216,13 @@ def write_report(
     """Write the four report files (and the plots as PNG files) into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     full = {**summary, "expectations": [e.__dict__ for e in expectations]}
+    signer = result.signing_certificate
+    if signer is not None:
+        # what verify-log checks the signer against by default, and what the report shows
+        full["evidence"] = {
+            "signer_fingerprint": fingerprint_of(signer),
+            "signed": ["events.jsonl", *COVERED],
+        }
     (out / "summary.json").write_text(json.dumps(full, indent=2) + "\n", encoding="utf-8")
     (out / "scenario.json").write_text(
         result.scenario.model_dump_json(by_alias=True, indent=2) + "\n", encoding="utf-8"
@@ -225,8 +232,8 @@ def write_report(
         for line, chain in chained_lines(e.as_dict() for e in result.events):
             handle.write(line + "\n")
             last, count = chain, count + 1
-    if result.signing_key is not None and result.signing_certificate is not None:
-        signature = sign_log(last, count, result.signing_key, result.signing_certificate)
+    if result.signing_key is not None and signer is not None:
+        signature = sign_log(out, last, count, result.signing_key, signer)
         (out / "events.sig").write_text(json.dumps(signature, indent=1) + "\n", "utf-8")
     deliveries = [e for e in result.events if e.kind == "delivered"]
     plots = {
@@ -239,6 +246,16 @@ def write_report(
         (out / name).write_bytes(data)
     scenario = result.scenario
     messages = summary["messages"]
+    recorded = full.get("evidence")
+    evidence = (
+        "The event log (hash-chained), `summary.json` and `scenario.json` are signed in "
+        f"`events.sig` by the run's General Secretariat root, certificate fingerprint "
+        f"(SHA-256) `{recorded['signer_fingerprint']}`. Keep this fingerprint: "
+        f"`bureaunet verify-log {out} --fingerprint FINGERPRINT` checks the files against it "
+        "(or `--root root.crt.pem` of the PKI the run used)."
+        if recorded
+        else "This run was not signed."
+    )
     delivery_rows = [[k, str(v)] for k, v in messages.items() if not isinstance(v, dict)]
     rejection_rows = [[k, str(v)] for k, v in messages["rejected"].items()] or [["none", "0"]]
     shed_rows = [[k, str(v)] for k, v in messages["shed"].items()] or [["none", "0"]]
@@ -246,7 +263,7 @@ def write_report(
     rejection_details = [
         [f"{e.t_s:.2f}", e.bureau, e.reason or "", e.peer or "", (e.detail or "")[:400]]
         for e in result.events
-        if e.kind == "rejected"
+        if e.kind == "rejected" and e.reason != "duplicate"
     ][:50]
     paths: dict[str, list[str]] = {}
     for e in result.events:
@@ -373,6 +390,10 @@ def write_report(
         "",
         "![map](map.png)",
         "",
+        "## Evidence",
+        "",
+        evidence,
+        "",
     ]
     (out / "report.md").write_text("\n".join(md), encoding="utf-8")
 
@@ -421,6 +442,8 @@ img {{ max-width: 100%; }}
 <h2>Routes and traffic</h2>
 {_html_table(["", ""], [[k, str(v)] for k, v in summary["routes"].items()])}
 {img("map.png", "bureaus and traffic")}
+<h2>Evidence</h2>
+<p>{html.escape(evidence.replace("`", ""))}</p>
 </body></html>
 """
     (out / "report.html").write_text(page, encoding="utf-8")

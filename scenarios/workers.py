@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bureaus import Event
-from bureaus.keystore import init_pki, load_pki
+from bureaus.keystore import init_pki
 from bureaus.network import Pki
 from protocol import Roster
 from protocol.routing import Topology
@@ -49,6 +49,7 @@ from scenarios.runner import (
     _broker,
     _Player,
     build_network,
+    pki_from_directory,
 )
 
 __all__ = ["check_shardable", "run_sharded"]
@@ -80,9 +81,7 @@ def check_shardable(scenario: Scenario, options: RunOptions) -> None:
 
 
 def _load(pki_dir: Path, roster: Roster) -> Pki:
-    loaded = load_pki(pki_dir, roster, datetime.now(UTC))
-    assert loaded.authority is not None
-    return Pki(loaded.authority, loaded.identities, loaded.trust)
+    return pki_from_directory(pki_dir, roster)
 
 
 async def _work(job: dict[str, Any], barrier: Any) -> dict[str, Any]:
@@ -147,8 +146,9 @@ async def run_sharded(
     context = multiprocessing.get_context("spawn")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bureaunet-workers-") as tmp:
-        pki_dir = Path(tmp) / "pki"
-        init_pki(pki_dir, roster, datetime.now(UTC) - timedelta(minutes=5))
+        pki_dir = options.pki or Path(tmp) / "pki"
+        if options.pki is None:
+            init_pki(pki_dir, roster, datetime.now(UTC) - timedelta(minutes=5))
         parent = build_network(scenario, roster, topology, seed, _load(pki_dir, roster))
         async with contextlib.AsyncExitStack() as stack:
             await _broker(options.broker, parent, stack)
