@@ -297,7 +297,10 @@ class Compromised(_Action):
     target: BureauRef
     at: Seconds
     forged: Annotated[int, Field(ge=0, le=10_000)] = 3
+    """Copies of a genuine message with a signed byte changed (refused: ``bad_signature``)."""
     replayed: Annotated[int, Field(ge=0, le=10_000)] = 3
+    """The genuine message sealed again under its id, already accepted (refused: ``replay``;
+    a byte-identical copy within the resend window would be a benign ``duplicate``)."""
     garbage: Annotated[int, Field(ge=0, le=10_000)] = 0
 
 
@@ -565,7 +568,29 @@ class ScenarioError(Exception):
         super().__init__("\n".join(problems))
 
 
-_MAX_SCENARIO_BYTES = 10 * 1024 * 1024
+_MAX_SCENARIO_BYTES = 256 * 1024
+"""The largest scenario file read: ten times the largest bundled one, and small enough that
+any file is accepted or refused within a second (bench/scenario_files.py)."""
+_MAX_VALUES = 100_000
+"""The most values (scalars, lists, mappings) a scenario may hold once its aliases are expanded."""
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""LibYAML's safe loader where PyYAML was built with it (several times faster), else PyYAML's."""
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values ``node`` stands for with every alias expanded (each shared node once)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    size = 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            size += _expanded_size(key, sizes) + _expanded_size(value, sizes)
+    elif isinstance(node, yaml.SequenceNode):
+        for value in node.value:
+            size += _expanded_size(value, sizes)
+    sizes[id(node)] = size
+    return size
 
 
 def _lines(node: yaml.Node, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
@@ -596,10 +621,16 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         ScenarioError: Not YAML, or not a valid scenario; every problem with file and line.
     """
     if len(text) > _MAX_SCENARIO_BYTES:
-        raise ScenarioError([f"{source}:1: larger than {_MAX_SCENARIO_BYTES} bytes"])
+        raise ScenarioError(
+            [f"{source}:1: larger than the {_MAX_SCENARIO_BYTES // 1024} KiB a scenario may have"]
+        )
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_LOADER)
+        if node is not None and _expanded_size(node, {}) > _MAX_VALUES:
+            # anchors and aliases are shared when parsed but walked once per use afterwards: a
+            # few hundred bytes of nested aliases would otherwise take minutes and gigabytes
+            raise ScenarioError([f"{source}:1: aliases expand to more than {_MAX_VALUES:,} values"])
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader (C or Python)
     except RecursionError:
         raise ScenarioError([f"{source}:1: nested too deeply to be a scenario"]) from None
     except yaml.YAMLError as exc:
@@ -634,7 +665,9 @@ def load_scenario(path: Path) -> Scenario:
         ScenarioError: Unreadable, not YAML, or not a valid scenario.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(_MAX_SCENARIO_BYTES + 1)  # never more than the bound, whatever size
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError([f"{path}: cannot read: {exc}"]) from None
     return parse_scenario(text, path.name)

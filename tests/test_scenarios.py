@@ -250,3 +250,33 @@ def test_a_failed_expectation_is_exit_1(tmp_path: Path, capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     assert "FAIL faster than light" in out
     assert "PASS arrives" in out
+
+
+BILLION_LAUGHS = """name: laughs
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+"""
+
+
+def test_a_scenario_file_of_nested_aliases_is_refused_before_it_is_expanded() -> None:
+    # a few hundred bytes that expand to 387 million values
+    assert len(BILLION_LAUGHS) < 400
+    with pytest.raises(ScenarioError, match="aliases expand to more than 100,000 values"):
+        parse_scenario(BILLION_LAUGHS, "laughs.yaml")
+
+
+def test_anchors_and_aliases_of_a_reasonable_size_still_work() -> None:
+    text = (
+        "name: anchors\nroster: [gs, FR, DE]\nduration: 2\ninjects:\n"
+        "  - {at: 0.1, name: one, diffusion: &warn {from: FR, to: [DE], type: warning}}\n"
+        "  - {at: 0.2, name: two, diffusion: *warn}\n"
+    )
+    scenario = parse_scenario(text)
+    assert len(scenario.injects) == 2
