@@ -120,14 +120,18 @@ def nats_server_version(binary: Path) -> str:
     return out.strip().rpartition("v")[2]
 
 
+def _at_least(version: str, major: int, minor: int) -> bool:
+    parts = [int(p) for p in version.split(".")[:2] if p.isdigit()]
+    return len(parts) == 2 and tuple(parts) >= (major, minor)
+
+
 def ties_consumer_replicas(version: str) -> bool:
     """Whether this nats-server gives every MQTT queue as many replicas as its stream.
 
     From 2.10 on, consumers of an interest-policy stream (MQTT's message stream is one) must
     match the stream's replicas, and the ``consumer_replicas`` setting is ignored.
     """
-    parts = [int(p) for p in version.split(".")[:2] if p.isdigit()]
-    return len(parts) == 2 and tuple(parts) >= (2, 10)
+    return _at_least(version, 2, 10)
 
 
 def nats_subject(topic_filter: str) -> str:
@@ -245,15 +249,29 @@ class NatsCluster:
                 f"listen: 127.0.0.1:{node.client_port}",
                 f"http: 127.0.0.1:{node.monitor_port}",
                 f'jetstream {{ store_dir: "{node.directory / "js"}",',
-                "  max_mem: 128M, max_file: 1G }",
-                "cluster {",
-                "  name: bureaunet",
-                f"  listen: 127.0.0.1:{node.cluster_port}",
-                f"  routes: [{routes}]" if len(self._nodes) > 1 else "",
+                "  max_mem: 128M, max_file: 1G",
+                # 2.15 caps a stream at 1,000 consumers by default; MQTT makes one per QoS 1
+                # subscription, two per bureau: lift it (unlimited, as before 2.15)
+                "  limits: { default_max_consumers: -1 }" if _at_least(self.version, 2, 15) else "",
                 "}",
+                # a single node runs without a cluster block (2.10 and later refuse JetStream
+                # in a cluster without routes)
+                *(
+                    [
+                        "cluster {",
+                        "  name: bureaunet",
+                        f"  listen: 127.0.0.1:{node.cluster_port}",
+                        f"  routes: [{routes}]",
+                        "}",
+                    ]
+                    if len(self._nodes) > 1
+                    else []
+                ),
                 f"mqtt {{ listen: 127.0.0.1:{node.mqtt_port},",
                 "  consumer_memory_storage: true",
-                f"  consumer_replicas: {self.consumer_replicas}" if self.consumer_replicas else "",
+                f"  consumer_replicas: {self.consumer_replicas}"
+                if self.consumer_replicas and not ties_consumer_replicas(self.version)
+                else "",
                 # a server that ties queues to their stream gets one-replica queues only this way
                 "  stream_replicas: 1" if self._single_replica_streams else "",
                 "}",
