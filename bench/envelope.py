@@ -29,8 +29,10 @@ from joserfc.jwk import OKPKey
 
 from protocol import (
     ArrestWarrant,
+    NoticePublished,
     NoticeRequest,
     RedNotice,
+    ToAll,
     ToBureaus,
     default_roster,
     encode,
@@ -82,7 +84,8 @@ def main() -> None:
         base.add(identity.certificate.der)
 
     def codec(bureau: str) -> EnvelopeCodec:
-        return EnvelopeCodec(BureauCredentials(ids[bureau]), base.copy(),
+        # with the roster, as bureaus run: who-may-send checks included in every open
+        return EnvelopeCodec(BureauCredentials(ids[bureau]), base.copy(), roster=roster,
                              replay=ReplayGuard(capacity=10_000_000))
 
     message = notice()
@@ -101,8 +104,11 @@ def main() -> None:
         "seal_1_us": per_op(lambda: fr.seal_at(message, NOW, to=["gs"]), 2000, repeat),
         "open_1_us": per_op(lambda: gs.open_at(next(it), NOW), 2000, repeat),
     }
-    gs.seal_at(message.model_copy(update={"sender": "gs"}), NOW, to=ncbs)  # warm caches
-    from_gs = message.model_copy(update={"sender": "gs"})
+    # the General Secretariat publishes the notice to every NCB
+    from_gs = NoticePublished(message_id=uuid4(), sender="gs", recipients=ToAll(),
+                              created_at=NOW,
+                              notice=message.notice.model_copy(update={"entity_id": "2026/00001"}))
+    gs.seal_at(from_gs, NOW, to=ncbs)  # warm caches
     wide = gs.seal_at(from_gs, NOW, to=ncbs)
     figures["envelope_bytes_195"] = float(len(wide))
     figures["seal_195_us"] = per_op(lambda: gs.seal_at(from_gs, NOW, to=ncbs), 50, repeat)

@@ -101,7 +101,9 @@ def recipient_violation(
     Without a roster, only named recipients can be compared.
     """
     sealed = set(header_ids)
-    if roster is None:
+    if isinstance(recipients, ToAll) and roster is not None:
+        wanted: set[str] | frozenset[str] = roster.ncb_ids - {sender}  # the common wide case
+    elif roster is None:
         if not isinstance(recipients, ToBureaus):
             return None
         wanted = set(recipients.bureaus)

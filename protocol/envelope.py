@@ -689,8 +689,9 @@ class EnvelopeCodec:
                     f"{len(header.recipients)} recipients, more than the roster's "
                     f"{len(roster)} bureaus",
                 )
-            unknown = [e.bureau_id for e in header.recipients if e.bureau_id not in roster]
-            if unknown:
+            outside = set(header.recipient_ids) - roster.ids
+            if outside:
+                unknown = sorted(outside)
                 raise Rejection(
                     Reason.UNAUTHORIZED_SENDER,
                     f"recipients not in the roster: {', '.join(unknown[:5])}"

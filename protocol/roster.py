@@ -91,6 +91,8 @@ class Roster:
 
     bureaus: tuple[BureauInfo, ...]
     _by_id: dict[str, BureauInfo] = field(init=False, repr=False, compare=False)
+    _ids: frozenset[str] = field(init=False, repr=False, compare=False)
+    _ncb_ids: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_id: dict[str, BureauInfo] = {}
@@ -107,6 +109,9 @@ class Roster:
                 if served in by_id and by_id[served].role != "ncb":
                     raise RosterError(f"{info.id!r} serves {served!r}, which is not an NCB")
         object.__setattr__(self, "_by_id", by_id)
+        object.__setattr__(self, "_ids", frozenset(by_id))
+        ncbs = frozenset(b.id for b in self.bureaus if b.role == "ncb")
+        object.__setattr__(self, "_ncb_ids", ncbs)
 
     def __contains__(self, bureau_id: object) -> bool:
         return bureau_id in self._by_id
@@ -132,7 +137,12 @@ class Roster:
     @property
     def ids(self) -> frozenset[str]:
         """Every bureau id in the roster."""
-        return frozenset(self._by_id)
+        return self._ids
+
+    @property
+    def ncb_ids(self) -> frozenset[str]:
+        """The ids of the National Central Bureaus."""
+        return self._ncb_ids
 
     def by_role(self, role: Role) -> tuple[BureauInfo, ...]:
         """The bureaus of one role, in roster order."""
