@@ -91,17 +91,18 @@ async def test_anonymous_and_wrong_credentials_are_refused(
 async def test_another_client_id_cannot_cost_a_bureau_its_queued_messages(
     secured_broker: EmbeddedBroker, security: BrokerSecurity
 ) -> None:
-    async with connected(secured_broker, security, "DE", clean_session=False) as de:
-        await de.subscribe(topics.inbox("DE"), qos=1)
+    async with connected(secured_broker, security, "KE", clean_session=False) as ke:
+        await ke.subscribe(topics.inbox("KE"), qos=1)
     async with connected(secured_broker, security, "gs") as gs:
         for n in range(5):
-            await gs.publish(topics.inbox("DE"), f"notice {n}".encode(), qos=1)
-    # FR's credential, DE's client id, a clean session: on a broker that trusted the client id,
-    # this would wipe DE's session and its five queued notices
-    # (amqtt: the guard plugin refuses the connection)
+            await gs.publish(topics.inbox("KE"), f"notice {n}".encode(), qos=1)
+    # (KE: a bureau no other test of this module connects as, so no session of theirs is left)
+    # FR's credential, KE's client id, a clean session: on a broker that trusted the client id,
+    # this would wipe KE's session and its five queued notices
+    # (amqtt: the CONNECT guard, broker/amqtt_guard.py, refuses the connection)
     with suppress(aiomqtt.MqttError, BrokerAuthError):
-        async with connected(secured_broker, security, "FR", client_id="DE", clean_session=True):
+        async with connected(secured_broker, security, "FR", client_id="KE", clean_session=True):
             await asyncio.sleep(0.2)
-    async with connected(secured_broker, security, "DE", clean_session=False) as de:
-        got = await drain(de, 1.0)
+    async with connected(secured_broker, security, "KE", clean_session=False) as ke:
+        got = await drain(ke, 1.0)
     assert sorted(bytes(m.payload) for m in got) == [f"notice {n}".encode() for n in range(5)]  # type: ignore[arg-type]

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
+import aiomqtt
 import pytest
 
-from broker import BrokerTarget
+from broker import BrokerTarget, client
 from broker.cluster import (
     NatsCluster,
     find_nats_server,
@@ -22,11 +23,12 @@ from broker.cluster import (
     ties_consumer_replicas,
 )
 from bureaus import LinkModel, Network, NetworkContext
-from protocol import default_roster
+from protocol import default_roster, topics
 from scenarios.cli import LIBRARY
 from scenarios.metrics import check_expectations, summarise
 from scenarios.model import load_scenario, parse_scenario
 from scenarios.runner import RunOptions, run_scenario
+from tests.conftest import drain
 from tests.network_fixtures import full_pki
 from tests.samples import diffusion
 from tests.test_reliability import expected_and_delivered, until_quiet
@@ -204,3 +206,38 @@ async def test_the_scale_out_scenario_runs_over_two_workers_on_the_cluster() -> 
     assert summary["messages"]["lost"] == 0
     assert summary["messages"]["delivered"] > 200
     assert [v.name for v in check_expectations(result) if not v.passed] == []
+
+
+async def test_the_cluster_refuses_anonymous_clients_and_keeps_inboxes_private() -> None:
+    # an anonymous client read the inboxes of DE and the GS and published a retained revocation
+    # list; now every node knows one user per bureau, with the subjects of its Mosquitto ACL
+    async with clustered() as (network, cluster):
+        node = cluster.targets[1]
+        with pytest.raises(aiomqtt.MqttError):
+            async with client(node, client_id="anonymous", clean_session=True, timeout=10):
+                pass
+        password = network.passwords["FR"]
+        async with client(
+            node, client_id="FR-own", username="FR", password=password, timeout=10
+        ) as fr:
+            for snoop in (topics.inbox("DE"), topics.inbox("gs"), "bureaunet/#"):
+                with suppress(aiomqtt.MqttError):  # NATS refuses a forbidden subscription
+                    await fr.subscribe(snoop, qos=1)
+            await fr.publish(topics.CRL, b"forged revocation list", qos=1, retain=True)
+            secret = diffusion("gs", ("DE",), "for DE only")
+            network["gs"].submit(secret)
+            await until_quiet(network)
+            got = await drain(fr, 1.0)
+        assert [m.topic.value for m in got if m.topic.value != topics.inbox("FR")] == []
+        assert network.ctx.events.of("delivered", bureau="DE", message_id=str(secret.message_id))
+        assert all(b.counters["rejected:malformed"] == 0 for b in network.bureaus.values())
+
+
+def test_the_nats_server_in_use_is_past_the_advisory() -> None:
+    # MQTT retained messages and QoS 1 replay could bypass subscribe deny rules before
+    # 2.12.12 / 2.14.3; the dev extra installs the pinned 2.15.1
+    binary = find_nats_server()
+    if binary is None:
+        pytest.skip("nats-server is not installed (.ci/run installs it)")
+    version = tuple(int(p) for p in nats_server_version(binary).split(".")[:3])
+    assert version >= (2, 14, 3) or (2, 12, 12) <= version < (2, 13)

@@ -38,6 +38,18 @@ def copy_of(run_dir: Path, tmp_path: Path) -> Path:
     return target
 
 
+def edited_records(copy: Path) -> list[dict[str, object]]:
+    """The log's records without their chain, the first one edited."""
+    records = []
+    for line in (copy / "events.jsonl").read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        record.pop("chain")
+        record.pop("seq")
+        records.append(record)
+    records[0]["bureau"] = "XX"
+    return records
+
+
 def test_an_untouched_run_verifies(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["verify-log", str(run_dir)]) == 0
     assert "summary.json and scenario.json intact" in capsys.readouterr().out
@@ -72,13 +84,7 @@ def test_a_rewritten_chain_fails_the_signature(
     run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     copy = copy_of(run_dir, tmp_path)
-    records = []
-    for line in (copy / "events.jsonl").read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        record.pop("chain")
-        record.pop("seq")
-        records.append(record)
-    records[0]["bureau"] = "XX"
+    records = edited_records(copy)
     rewritten = [line for line, _chain in chained_lines(records)]
     (copy / "events.jsonl").write_text("\n".join(rewritten) + "\n", encoding="utf-8")
     assert main(["verify-log", str(copy)]) == 1
@@ -138,13 +144,7 @@ def _resign(copy: Path, *, record_new_signer: bool) -> str:
         summary = json.loads((copy / "summary.json").read_text(encoding="utf-8"))
         summary["evidence"]["signer_fingerprint"] = fingerprint_of(forger.root_certificate)
         (copy / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
-    records = []
-    for line in (copy / "events.jsonl").read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        record.pop("chain")
-        record.pop("seq")
-        records.append(record)
-    records[0]["bureau"] = "XX"
+    records = edited_records(copy)
     lines = list(chained_lines(records))
     (copy / "events.jsonl").write_text("\n".join(line for line, _ in lines) + "\n", "utf-8")
     signature = sign_log(copy, lines[-1][1], len(lines), forger.root_key, forger.root_certificate)
