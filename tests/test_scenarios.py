@@ -56,6 +56,9 @@ async def test_bundled_scenario_runs_and_its_expectations_pass(name: str, tmp_pa
     failed = [f"{v.name}: {v.detail}" for v in verdicts if not v.passed]
     assert failed == []
     assert summary["messages"]["delivered"] > 0
+    # no legitimate traffic refused by the who-may-send checks, no bureau tripped over anything
+    refused = set(summary["messages"]["rejected"])
+    assert refused.isdisjoint({"unauthorized_sender", "internal_error", "not_a_recipient"})
     write_report(result, summary, verdicts, tmp_path)
     for produced in ("summary.json", "events.jsonl", "report.html", "report.md"):
         assert (tmp_path / produced).stat().st_size > 0
