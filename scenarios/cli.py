@@ -390,6 +390,16 @@ def _print_summary(
         mark = "[green]PASS[/green]" if result.passed else "[red]FAIL[/red]"
         out.print(f"{mark} {result.name}: {result.detail}", highlight=False)
     out.print(f"report: {out_dir / 'report.html'}", markup=False)
+    try:
+        written = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+        signer = written["evidence"]["signer_fingerprint"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    out.print(
+        f"evidence: signed by certificate {signer}; keep this fingerprint to check the run "
+        f"later (bureaunet verify-log {out_dir} --fingerprint {signer})",
+        markup=False,
+    )
 
 
 if TYPE_CHECKING:  # click's ParamType is generic only in its newer releases

@@ -15,11 +15,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
 from broker.embedded import find_mosquitto, free_port
 from bureaus.keystore import load_pki
 from protocol import default_roster
 from scenarios.cli import main
+from scenarios.evidence import fingerprint_of
 from tests.conftest import require_mosquitto
 
 SCENARIO = (
@@ -69,6 +71,9 @@ def test_a_scenario_runs_through_a_broker_configured_from_the_pki(
     url = f"mqtt://127.0.0.1:{port}"
     command = ["run", str(scenario), "--quiet", "--broker", url, "--pki", str(pki)]
     assert main([*command, "--out", str(out)]) == 0
+    # the run shows the fingerprint to keep: the PKI's root signed the evidence
+    root = x509.load_pem_x509_certificate((pki / "root.crt.pem").read_bytes())
+    assert f"evidence: signed by certificate {fingerprint_of(root)}" in capsys.readouterr().out
     assert main(["verify-log", str(out), "--root", str(pki / "root.crt.pem")]) == 0
 
 
