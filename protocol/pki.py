@@ -84,6 +84,7 @@ _PARSE_ERRORS: tuple[type[Exception], ...] = (
 )
 """What ``cryptography`` raises on hostile DER, lazily, on first access to a damaged field: every
 one is translated here, where certificates and revocation lists are parsed, into ``malformed``."""
+_ROOT_ERRORS: tuple[type[Exception], ...] = (*_PARSE_ERRORS, InvalidSignature)
 
 
 def key_id(raw_public_key: bytes) -> bytes:
@@ -483,7 +484,7 @@ class TrustStore:
         try:
             root = x509.load_pem_x509_certificate(data)
             root.verify_directly_issued_by(root)
-        except (ValueError, TypeError, InvalidSignature) as exc:
+        except _ROOT_ERRORS as exc:
             raise CertificateError(Reason.UNTRUSTED_CERTIFICATE, f"bad root: {exc}") from None
         return cls(root)
 

@@ -149,8 +149,13 @@ def _children(data: bytes, start: int, end: int) -> list[bytes]:
 CRL_NUMBER_OID = bytes.fromhex("0603551d14")  # 2.5.29.20, DER-encoded
 
 
+BASIC_CONSTRAINTS_OID = bytes.fromhex("0603551d13")  # 2.5.29.19, DER-encoded
+
+
 def crl_with_duplicated_extension(crl_der: bytes, oid: bytes = CRL_NUMBER_OID) -> bytes:
-    """A revocation list whose extension ``oid`` appears twice (the signature no longer fits).
+    """A revocation list (or certificate) whose extension ``oid`` appears twice.
+
+    The signature no longer fits.
 
     ``cryptography`` refuses such a list while parsing it, before any signature check, with an
     exception of its own (``DuplicateExtension``).
@@ -159,11 +164,11 @@ def crl_with_duplicated_extension(crl_der: bytes, oid: bytes = CRL_NUMBER_OID) -
     tbs, *rest = _children(crl_der, start, end)
     _tag, tstart, tend = _tlv(tbs, 0)
     fields = _children(tbs, tstart, tend)
-    wrapper = fields[-1]  # [0] EXPLICIT Extensions
-    assert wrapper[0] == 0xA0, "the list has no extensions"
+    wrapper = fields[-1]  # [0] EXPLICIT Extensions of a CRL, [3] of a certificate
+    assert wrapper[0] in (0xA0, 0xA3), "no extensions"
     _tag, wstart, _end = _tlv(wrapper, 0)
     _tag, sstart, send = _tlv(wrapper, wstart)
     extensions = _children(wrapper, sstart, send)
     twice = [e for e in extensions if oid in e][:1]
-    fields[-1] = _der(0xA0, _der(0x30, b"".join(extensions + twice)))
+    fields[-1] = _der(wrapper[0], _der(0x30, b"".join(extensions + twice)))
     return _der(0x30, _der(0x30, b"".join(fields)) + b"".join(rest))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import ssl
 import sys
 from dataclasses import replace
 from datetime import timedelta
@@ -26,7 +27,13 @@ from protocol.pki import (
     TrustStore,
     load_certificate,
 )
-from tests.forge import crl_with_duplicated_extension, forge, frame, split
+from tests.forge import (
+    BASIC_CONSTRAINTS_OID,
+    crl_with_duplicated_extension,
+    forge,
+    frame,
+    split,
+)
 from tests.pki_world import ISSUED, NOW, world
 from tests.samples import sample_messages
 
@@ -405,3 +412,18 @@ def test_malformed_revocation_list_with_a_duplicated_extension() -> None:
     assert info.value.reason is Reason.MALFORMED
     assert "DuplicateExtension" in info.value.detail
     assert trust.crl_number == -1  # nothing of it applied
+
+
+def test_root_and_bureau_certificates_with_a_duplicated_extension() -> None:
+    # the same parser trap as the revocation list, in the root file and in a bureau's certificate
+    root_der = world().ca.root_certificate.public_bytes(Encoding.DER)
+    bad_root = crl_with_duplicated_extension(root_der, BASIC_CONSTRAINTS_OID)
+    with pytest.raises(CertificateError) as info:
+        TrustStore.from_root_pem(ssl.DER_cert_to_PEM_cert(bad_root).encode())
+    assert info.value.reason is Reason.UNTRUSTED_CERTIFICATE
+    bureau = crl_with_duplicated_extension(
+        world().identities["FR"].certificate.der, BASIC_CONSTRAINTS_OID
+    )
+    with pytest.raises(CertificateError) as info:
+        load_certificate(bureau, world().ca.root_certificate)
+    assert info.value.reason in {Reason.MALFORMED, Reason.UNTRUSTED_CERTIFICATE}
