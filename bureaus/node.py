@@ -156,6 +156,10 @@ class _Pending:
 class Bureau:
     """A bureau node: one MQTT connection, an inbox, a role, an outbox."""
 
+    relay_again_after: float = 1.0
+    """Seconds before a relay passes another copy of the same message on: resends (5 s and more
+    apart) get through, a flood of copies costs at most one fan-out a second."""
+
     def __init__(
         self,
         info: BureauInfo,
@@ -199,15 +203,16 @@ class Bureau:
         self.ready = asyncio.Event()
         self._client: aiomqtt.Client | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._relayed: OrderedDict[str, None] = OrderedDict()
+        self._relayed: OrderedDict[str, int] = OrderedDict()  # message id: last passed on (ns)
+
         self._publishing: set[asyncio.Task[Any]] = set()
         self._moves = 0
         self.broker_node: BrokerTarget | None = None
         """The broker (or cluster node) this bureau last connected to."""
         """Transmissions waiting for the broker's PUBACK on the current connection."""
+        # the latest acknowledgements sent, by the message they answer: sent again as they are
+        # when that message comes again (bounded)
         self._acks: OrderedDict[UUID, bytes] = OrderedDict()
-        """The latest acknowledgements sent, by the message they answer: sent again as they are
-        when that message comes again (bounded)."""
         self._answered: OrderedDict[str, None] = OrderedDict()
         """Messages a person playing this bureau acknowledged (automatic bureaus answer all)."""
         self._entity_seq = 0
@@ -751,21 +756,37 @@ class Bureau:
     def _relay(self, header: Header, finals: list[str], data: bytes) -> bool:
         """Pass a verified envelope on towards ``finals``; False when none is reached through here.
 
-        Every copy is passed on: a second copy is usually the sender's resend to recipients that
-        have not acknowledged, which must get through; the recipients tell duplicates apart.
+        A second copy is usually the sender's resend to recipients that have not acknowledged,
+        which must get through: it is passed on again once :attr:`relay_again_after` has passed
+        since the last (the recipients tell duplicates apart). Copies closer together are a
+        broker's redelivery or a flood; passing each on would multiply it by the fan-out.
+
+        Raises:
+            Rejection: ``duplicate``: a copy of this message was passed on moments ago.
         """
         sender, mid = header.sender, str(header.message_id)
         kind, priority = header.kind, header.priority
         hops = next_hops(self.ctx.topology, self.ctx.roster, sender, finals, self.id)
         if not hops:
             return False
-        again = mid in self._relayed
-        if again:
+        now = self.ctx.clock.now_ns()
+        last = self._relayed.get(mid)
+        again = last is not None
+        if last is not None:
+            since_s = (now - last) / 1e9
+            if since_s < self.relay_again_after:
+                raise Rejection(
+                    Reason.DUPLICATE,
+                    f"a copy was passed on {since_s * 1000:.0f} ms ago: passed on again only "
+                    f"after {self.relay_again_after:g} s",
+                    sender=sender,
+                    message_id=mid,
+                )
             self.counters["relayed_again"] += 1
-        self._relayed[mid] = None
+        self._relayed[mid] = now
+        self._relayed.move_to_end(mid)
         if len(self._relayed) > 100_000:
             self._relayed.popitem(last=False)
-        now = self.ctx.clock.now_ns()
         for hop, reached in hops.items():
             self.counters["relayed"] += 1
             self._record(

@@ -282,3 +282,20 @@ async def test_retained_junk_on_an_inbox_is_refused_and_cleared() -> None:
         await net.settle()
         assert de.counters[f"rejected:{Reason.MALFORMED}"] == 2
         assert net.ctx.events.of("delivered", bureau="DE", message_id=str(after.message_id))
+
+
+async def test_a_flood_of_copies_through_the_hub_is_passed_on_once_resends_still_pass() -> None:
+    # each copy of a wide envelope relayed would multiply the flood by the fan-out
+    net = offline("hub")
+    gs = net["gs"]
+    gs.relay_again_after = 3600.0  # no copy of this test comes that late
+    message = diffusion("FR", ("DE", "KE", "BE"), "one envelope, many copies")
+    envelope = net["FR"].codec.seal_at(message, datetime.now(UTC))
+    for _ in range(20):
+        received(gs, topics.inbox("gs"), envelope)
+    mid = str(message.message_id)
+    assert len(net.ctx.events.of("hop", bureau="gs", message_id=mid)) == 3  # DE, KE, BE once
+    assert len(net.ctx.events.of("rejected", bureau="gs", reason="duplicate")) == 19
+    gs.relay_again_after = 0.0  # as if the sender's resend came after the interval
+    received(gs, topics.inbox("gs"), envelope)
+    assert len(net.ctx.events.of("hop", bureau="gs", message_id=mid)) == 6
