@@ -15,7 +15,9 @@ import pytest
 
 from broker import BrokerSecurity, EmbeddedBroker, topic_rules
 from broker.amqtt_guard import topic_matches
+from broker.cluster import NatsCluster
 from broker.config import MAX_MESSAGE_SIZE, MAX_QUEUED_BYTES
+from broker.embedded import free_ports
 from protocol import default_roster, topics
 from tests.conftest import connected, drain
 from tests.raw_mqtt import connect_packet, drop, raw_connect
@@ -128,3 +130,19 @@ def test_topic_filters_match_as_mqtt_says() -> None:
     assert not topic_matches("bureaunet/v1/crl", "bureaunet/v1/presence/+")
     assert not topic_matches("bureaunet/v1/inbox/FR/x", "bureaunet/v1/inbox/+")
     assert not topic_matches("bureaunet/v1/inbox", "bureaunet/v1/inbox/+")
+
+
+def test_the_clusters_ports_are_chosen_together_and_never_repeat() -> None:
+    # asked for one at a time, two listeners of one cluster once got the same port
+    ports = free_ports(200)
+    assert len(set(ports)) == 200
+    cluster = NatsCluster(3)
+    try:
+        listeners = [
+            port
+            for node in cluster._nodes
+            for port in (node.client_port, node.cluster_port, node.monitor_port, node.mqtt_port)
+        ]
+        assert len(set(listeners)) == 12
+    finally:
+        cluster.stop()
