@@ -118,6 +118,15 @@ def main() -> None:
              for _ in range(300 * repeat)]
     wit = iter(wides)
     figures["open_1_of_195_us"] = per_op(lambda: jp.open_at(next(wit), NOW), 300, repeat)
+    # the baseline for the who-may-send checks: the same opens by a codec without the roster
+    bare = EnvelopeCodec(BureauCredentials(ids["JP"]), base.copy(),
+                         replay=ReplayGuard(capacity=10_000_000))
+    bare.open_at(gs.seal_at(from_gs.model_copy(update={"message_id": uuid4()}), NOW, to=ncbs), NOW)
+    bares = [gs.seal_at(from_gs.model_copy(update={"message_id": uuid4()}), NOW, to=ncbs)
+             for _ in range(300 * repeat)]
+    bit = iter(bares)
+    figures["open_1_of_195_no_roster_us"] = per_op(lambda: bare.open_at(next(bit), NOW), 300,
+                                                   repeat)
 
     # What an ephemeral key agreement per recipient would add (the forward-secrecy alternative).
     eph, peer = X25519PrivateKey.generate(), X25519PrivateKey.generate().public_key()
@@ -176,6 +185,9 @@ def main() -> None:
     for label, a, b in rows:
         print(f"{label:34} {a:12.1f} {b:12.1f} {b / a:7.2f}x")
     print(f"{'open 1 of 195 (µs)':34} {figures['open_1_of_195_us']:12.1f}")
+    checks = figures["open_1_of_195_us"] / figures["open_1_of_195_no_roster_us"]
+    print(f"{'  without the roster checks (µs)':34} {figures['open_1_of_195_no_roster_us']:12.1f}"
+          f"  with/without {checks:.3f}x")
     print(f"{'195 bytes on the wire':34} {figures['envelope_bytes_195']:12.0f}")
     print(f"{'ephemeral-per-recipient estimate (µs)':34} "
           f"{figures['ephemeral_seal_195_estimate_us']:12.1f}")
