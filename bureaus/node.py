@@ -52,9 +52,9 @@ from protocol import (
     SearchResult,
     ToAll,
     ToBureaus,
-    ToRegion,
     topics,
 )
+from protocol.authority import resolve_recipients
 from protocol.caveats import Breach, CaveatPolicy, forwarding_breaches
 from protocol.envelope import EnvelopeCodec, Header, Opened, peek
 from protocol.errors import CertificateError, Reason, Rejection
@@ -437,15 +437,8 @@ class Bureau:
     # --- sending ------------------------------------------------------------------------------
 
     def recipients_of(self, message: MessageBase) -> tuple[str, ...]:
-        """The final recipients of a message, expanded against the roster."""
-        target = message.recipients
-        if isinstance(target, ToBureaus):
-            return target.bureaus
-        ncbs = self.ctx.roster.ncbs()
-        if isinstance(target, ToRegion):
-            return tuple(b.id for b in ncbs if b.region == target.region and b.id != self.id)
-        assert isinstance(target, ToAll)
-        return tuple(b.id for b in ncbs if b.id != self.id)
+        """The final recipients of a message, expanded against the roster (this bureau left out)."""
+        return resolve_recipients(message.recipients, self.id, self.ctx.roster)
 
     def submit(self, message: MessageBase, to: Sequence[str] | None = None) -> bytes:
         """Seal a message for its recipients and queue it for the first hops.

@@ -36,7 +36,6 @@ from typing import Any
 
 from bureaus import Event
 from bureaus.keystore import init_pki
-from bureaus.network import Pki
 from protocol import Roster
 from protocol.routing import Topology
 from protocol.types import ACTIVE_ROSTER
@@ -80,16 +79,12 @@ def check_shardable(scenario: Scenario, options: RunOptions) -> None:
         )
 
 
-def _load(pki_dir: Path, roster: Roster) -> Pki:
-    return pki_from_directory(pki_dir, roster)
-
-
 async def _work(job: dict[str, Any], barrier: Any) -> dict[str, Any]:
     scenario = Scenario.model_validate_json(job["scenario"])
     roster: Roster = job["roster"]
     ACTIVE_ROSTER.set(roster)
     network = build_network(
-        scenario, roster, job["topology"], job["seed"], _load(job["pki"], roster)
+        scenario, roster, job["topology"], job["seed"], pki_from_directory(job["pki"], roster)
     )
     ctx = network.ctx
     ctx.target = job["target"]
@@ -149,7 +144,9 @@ async def run_sharded(
         pki_dir = options.pki or Path(tmp) / "pki"
         if options.pki is None:
             init_pki(pki_dir, roster, datetime.now(UTC) - timedelta(minutes=5))
-        parent = build_network(scenario, roster, topology, seed, _load(pki_dir, roster))
+        parent = build_network(
+            scenario, roster, topology, seed, pki_from_directory(pki_dir, roster)
+        )
         async with contextlib.AsyncExitStack() as stack:
             await _broker(options.broker, parent, stack)
             ctx = parent.ctx
