@@ -1,37 +1,68 @@
 """bureaunet bureaus layer: the running bureau nodes, their links, keys and events."""
 
-from bureaus.clock import Clock
-from bureaus.events import Event, EventLog, Tracer
+from bureaus.clock import Clock, VirtualClock, virtual_loop
+from bureaus.core import BureauCore, Now, Outputs, Send, Work, World
+from bureaus.events import AnyEvent, Event, EventLog, Tracer, event_from_dict
+from bureaus.ids import MessageIds
 from bureaus.keystore import KeystoreError, PkiDirectory, init_pki, load_pki
 from bureaus.links import LinkModel, LinkOverride, Outage, great_circle_km
 from bureaus.network import Network, NetworkStartError, Pki, generate_pki
 from bureaus.node import Bureau, NetworkContext
 from bureaus.outbox import Outbox, OutboxFull, Transmission
 from bureaus.roles import Databases, Refusal, ReviewPolicy
+from bureaus.service import ServiceTimes
+from bureaus.transport import (
+    Connector,
+    MemoryTransport,
+    MqttTransport,
+    Received,
+    Transport,
+    memory_connector,
+    mqtt_connector,
+)
 
 __all__ = [
+    "AnyEvent",
     "Bureau",
+    "BureauCore",
     "Clock",
+    "Connector",
     "Databases",
     "Event",
     "EventLog",
     "KeystoreError",
     "LinkModel",
     "LinkOverride",
+    "MemoryTransport",
+    "MessageIds",
+    "MqttTransport",
     "Network",
     "NetworkContext",
     "NetworkStartError",
+    "Now",
     "Outage",
     "Outbox",
     "OutboxFull",
+    "Outputs",
     "Pki",
     "PkiDirectory",
+    "Received",
     "Refusal",
     "ReviewPolicy",
+    "Send",
+    "ServiceTimes",
     "Tracer",
     "Transmission",
+    "Transport",
+    "VirtualClock",
+    "Work",
+    "World",
+    "event_from_dict",
     "generate_pki",
     "great_circle_km",
     "init_pki",
     "load_pki",
+    "memory_connector",
+    "mqtt_connector",
+    "virtual_loop",
 ]

@@ -1,4 +1,10 @@
-"""The run's clock: wall time for certificates and latencies, compressed scenario time for plans.
+"""The run's clock, the one place that reads time: wall (live runs) or virtual (simulations).
+
+Two implementations of one interface. :class:`Clock` is the wall clock of live runs and
+exercises: wall time for certificates and latencies, compressed scenario time for plans.
+:class:`VirtualClock` is the discrete-event clock of simulations: it runs on an event loop whose
+time jumps to the next timer whenever every task waits (``looptime``), so scenario time, link
+time and the timestamps all follow virtual time, whatever the host's load.
 
 Scenario time runs ``speed`` times faster than real time (a week-long exercise in an hour);
 latencies are always real milliseconds. During a live exercise the controller can pause the
@@ -12,9 +18,13 @@ import asyncio
 import contextlib
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-__all__ = ["Clock"]
+import looptime
+
+from bureaus.core import Now
+
+__all__ = ["Clock", "VirtualClock", "virtual_loop"]
 
 _SHORT_S = 0.01
 """Real waits shorter than this are plain sleeps (the common case under steady load)."""
@@ -112,12 +122,98 @@ class Clock:
         """Wait for a span of scenario time."""
         await self.sleep_until(self.scenario_s() + scenario_seconds)
 
-    @staticmethod
-    def wall() -> datetime:
+    virtual = False
+    """Whether this is a simulation's virtual clock."""
+
+    def wall(self) -> datetime:
         """The current UTC time."""
         return datetime.now(UTC)
 
-    @staticmethod
-    def now_ns() -> int:
+    def now_ns(self) -> int:
         """Wall-clock nanoseconds (comparable across processes on one machine)."""
         return time.time_ns()
+
+    def link_s(self) -> float:
+        """Link time: monotonic real seconds (modelled delays and resends run on it)."""
+        return time.monotonic()
+
+    def now(self) -> Now:
+        """Every reading of the time at once, for a bureau core."""
+        return Now(self.scenario_s(), self.link_s(), self.now_ns(), self.wall())
+
+
+class VirtualClock(Clock):
+    """Virtual time on a fast-forwarding event loop (:func:`virtual_loop`).
+
+    Scenario time and link time are both the loop's time since :meth:`restart`; the wall clock
+    is ``epoch`` (a whole second) plus that. The clock cannot be paused or re-speeded: in a
+    simulation nobody waits for it.
+    """
+
+    virtual = True
+
+    def __init__(self, epoch: datetime | None = None) -> None:
+        super().__init__(speed=1.0)
+        start = epoch if epoch is not None else datetime.now(UTC)
+        self.epoch = start.replace(microsecond=0)
+        self._epoch_ns = int(self.epoch.timestamp()) * 1_000_000_000
+        self._origin = 0.0
+
+    def _loop_time(self) -> float:
+        try:
+            return asyncio.get_running_loop().time()
+        except RuntimeError:
+            return self._origin  # outside the loop: the run has not started or is over
+
+    def restart(self) -> None:
+        """Make now scenario time zero."""
+        self._origin = self._loop_time()
+        self._base_s = 0.0
+
+    def scenario_s(self) -> float:
+        """Virtual seconds since the start."""
+        return round(self._loop_time() - self._origin, 6)
+
+    def pause(self) -> None:
+        """A virtual clock does not pause (nothing to do)."""
+
+    def resume(self) -> None:
+        """A virtual clock does not pause (nothing to do)."""
+
+    def set_speed(self, speed: float) -> None:
+        """A virtual clock has no speed.
+
+        Raises:
+            ValueError: Always.
+        """
+        raise ValueError("a virtual clock runs as fast as the host can go; it has no speed")
+
+    def real_s(self, scenario_seconds: float) -> float:
+        """Loop seconds for a span of scenario time (the same, in virtual time)."""
+        return scenario_seconds
+
+    async def sleep_until(self, scenario_t: float) -> None:
+        """Wait (in virtual time) until scenario time reaches ``scenario_t``."""
+        wait = scenario_t - self.scenario_s()
+        await asyncio.sleep(max(0.0, wait))
+
+    def wall(self) -> datetime:
+        """The epoch plus virtual time."""
+        return self.epoch + timedelta(seconds=self.scenario_s())
+
+    def now_ns(self) -> int:
+        """The epoch plus virtual time, in nanoseconds."""
+        return self._epoch_ns + round(self.scenario_s() * 1e9)
+
+    def link_s(self) -> float:
+        """Virtual seconds (link time and scenario time are one in a simulation)."""
+        return self.scenario_s()
+
+
+def virtual_loop() -> asyncio.AbstractEventLoop:
+    """A new event loop whose time jumps to the next timer whenever every task waits.
+
+    Only simulations run on it: anything that waits for the outside world (a socket, a thread,
+    a subprocess) would see virtual time race ahead meanwhile.
+    """
+    return looptime.new_event_loop(start=0.0, noop_cycles=1)

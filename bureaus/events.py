@@ -1,19 +1,41 @@
 """What happened in a run, one record per event: the raw material of metrics and reports.
 
-Bureaus append to one :class:`EventLog`; times are wall-clock nanoseconds (``time.time_ns``,
-shared by every process on one machine) plus the scenario time in seconds.
+Bureaus append to one :class:`EventLog`; each event carries the clock's nanoseconds (wall-clock
+in live runs, shared by every process on one machine) and the scenario time in seconds. Nothing
+here reads a clock: times come from the driver's clock.
 """
 
 from __future__ import annotations
 
 import itertools
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
-__all__ = ["Event", "EventKind", "EventLog", "Tracer"]
+__all__ = [
+    "EVENT_CLASSES",
+    "Acknowledged",
+    "AnyEvent",
+    "Breach",
+    "Control",
+    "DeadlineEvent",
+    "Delivered",
+    "Event",
+    "EventKind",
+    "EventLog",
+    "Fault",
+    "Hop",
+    "Inject",
+    "Lifecycle",
+    "Presence",
+    "Rejected",
+    "Sent",
+    "Shed",
+    "Tracer",
+    "event_from_dict",
+    "make",
+]
 
 EventKind = Literal[
     "sent",
@@ -32,13 +54,18 @@ EventKind = Literal[
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
-    """One thing that happened at one bureau.
+    """One thing that happened at one bureau (the fields every kind shares).
+
+    Each kind is a subclass with its own typed fields (:data:`AnyEvent`); readers match on the
+    class or on ``kind`` and read fields, never the free-text ``detail``, which is for people.
 
     Attributes:
         kind: What happened.
-        t_ns: Wall-clock time, nanoseconds since the epoch.
+        t_ns: Nanoseconds since the epoch: the wall clock in live runs; in virtual-clock runs the
+            run's start (a whole second of the wall clock) plus virtual time. Documented as
+            wall-clock: it differs between two runs of the same seed.
         t_s: Scenario time, seconds since the start of the run.
         bureau: Where it happened.
         message_id: The message concerned, if any.
@@ -46,11 +73,11 @@ class Event:
         peer: The other bureau (sender of a delivery, next hop of a relay), if any.
         route: The bureaus the message passed, for deliveries.
         recipients: The final recipients, for sends.
-        latency_ms: End-to-end latency of a delivery, real milliseconds.
+        latency_ms: End-to-end latency of a delivery, milliseconds (virtual in simulation).
         modelled_ms: The part of ``latency_ms`` that is modelled WAN delay.
         size: Bytes on the wire.
-        reason: Rejection or shedding reason code.
-        detail: Free text.
+        reason: Rejection, shedding, deadline or breach code.
+        detail: Free text, for people.
     """
 
     kind: EventKind
@@ -75,6 +102,200 @@ class Event:
             for k, v in asdict(self).items()
             if v not in (None, ())
         }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sent(Event):
+    """A bureau sealed a message and queued it for its first hops."""
+
+    kind: EventKind = "sent"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hop(Event):
+    """A message passed on: ``via`` says how (blind relay, relay of a later copy, resend, forward).
+
+    Attributes:
+        via: ``relay``, ``relay-again``, ``resend`` or ``forward``.
+        attempt: The resend attempt, for resends.
+        reached: How many final recipients this hop leads to, for relays.
+        source: The message a forward copies.
+    """
+
+    kind: EventKind = "hop"
+    via: Literal["relay", "relay-again", "resend", "forward"] = "relay"
+    attempt: int | None = None
+    reached: int | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delivered(Event):
+    """A recipient verified, opened and accepted a message.
+
+    Attributes:
+        outcome: For search results, ``hit`` or ``no-hit``.
+    """
+
+    kind: EventKind = "delivered"
+    outcome: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Acknowledged(Event):
+    """A sender received an end-to-end acknowledgement (``peer`` acknowledged ``message_id``)."""
+
+    kind: EventKind = "acknowledged"
+    status: str = "received"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rejected(Event):
+    """An input refused, with its reason code (``reason``)."""
+
+    kind: EventKind = "rejected"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Shed(Event):
+    """Traffic given up, with its reason code (``reason``): outbox full, overload, unanswered."""
+
+    kind: EventKind = "shed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lifecycle(Event):
+    """A notice moved through its lifecycle table at the General Secretariat.
+
+    Attributes:
+        transition: The lifecycle event (``request``, ``publish``, ``refuse``, ``cancel`` ...).
+        state: The state it led to.
+    """
+
+    kind: EventKind = "lifecycle"
+    transition: str = ""
+    state: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Breach(Event):
+    """A forward that breaks the originator's caveats (``reason``: the rule).
+
+    Attributes:
+        blocked: Whether the forward was refused (``enforce``) or only flagged.
+    """
+
+    kind: EventKind = "breach"
+    blocked: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Presence(Event):
+    """A bureau came or went on its presence topic."""
+
+    kind: EventKind = "presence"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fault(Event):
+    """A scripted fault began or ended (scenario layer)."""
+
+    kind: EventKind = "fault"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Inject(Event):
+    """A scenario inject was played (scenario layer).
+
+    Attributes:
+        name: The inject's name.
+    """
+
+    kind: EventKind = "inject"
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Control(Event):
+    """A controller's action in a live exercise (scenario layer).
+
+    Attributes:
+        action: ``pause``, ``resume``, ``speed``, ``card``, ``bookmark``, ``reply``, ``forward``,
+            ``stop``.
+    """
+
+    kind: EventKind = "control"
+    action: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeadlineEvent(Event):
+    """A response deadline met, missed or answered late (``reason``) (scenario layer).
+
+    Attributes:
+        name: The deadline's inject.
+    """
+
+    kind: EventKind = "deadline"
+    name: str | None = None
+
+
+AnyEvent = (
+    Sent
+    | Hop
+    | Delivered
+    | Acknowledged
+    | Rejected
+    | Shed
+    | Lifecycle
+    | Breach
+    | Presence
+    | Fault
+    | Inject
+    | Control
+    | DeadlineEvent
+)
+"""Every kind of event, one frozen class each."""
+
+EVENT_CLASSES: dict[str, type[Event]] = {
+    "sent": Sent,
+    "hop": Hop,
+    "delivered": Delivered,
+    "acknowledged": Acknowledged,
+    "rejected": Rejected,
+    "shed": Shed,
+    "lifecycle": Lifecycle,
+    "breach": Breach,
+    "presence": Presence,
+    "fault": Fault,
+    "inject": Inject,
+    "control": Control,
+    "deadline": DeadlineEvent,
+}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """An event read back from its dictionary (``events.jsonl``).
+
+    Raises:
+        ValueError: No such kind, or fields the kind does not have.
+    """
+    cls = EVENT_CLASSES.get(str(data.get("kind")))
+    if cls is None:
+        raise ValueError(f"no event kind {data.get('kind')!r}")
+    names = {f.name for f in fields(cls)}
+    unknown = set(data) - names - {"chain"}
+    if unknown:
+        raise ValueError(f"a {cls.__name__} event has no field {sorted(unknown)[0]!r}")
+    values: dict[str, Any] = {
+        k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in names
+    }
+    return cls(**values)
+
+
+def make(kind: EventKind, **values: Any) -> Event:
+    """An event of ``kind``, of its own class."""
+    return EVENT_CLASSES[kind](kind=kind, **values)
 
 
 @dataclass
@@ -119,11 +340,6 @@ class Tracer:
 
     sent_ns: dict[str, int] = field(default_factory=dict)
     holds_ms: dict[tuple[str, str, str], float] = field(default_factory=dict)
-
-    @staticmethod
-    def now_ns() -> int:
-        """Wall-clock nanoseconds."""
-        return time.time_ns()
 
     def sent(self, message_id: str, t_ns: int) -> None:
         """Record when a message was handed to the network (the first time only)."""

@@ -16,13 +16,18 @@ from datetime import datetime, timedelta
 from types import TracebackType
 
 from broker import BrokerSecurity, bureau_password, topic_rules
+from bureaus.links import LinkOverride
 from bureaus.node import Bureau, NetworkContext
-from protocol import Roster, topics
+from protocol import Region, Roster
+from protocol.caveats import CaveatPolicy
 from protocol.envelope import EnvelopeCodec
 from protocol.pki import BureauCredentials, BureauIdentity, CertificateAuthority, TrustStore
 from protocol.routing import reach
 
 __all__ = ["Network", "NetworkStartError", "Pki", "generate_pki"]
+
+_GRACE = timedelta(hours=1)
+"""How long a rotated-out key still decrypts what was sealed to it."""
 
 
 class NetworkStartError(Exception):
@@ -153,8 +158,63 @@ class Network:
         number = max(trust.crl_number, 0) + 1
         revoked = set(trust.revoked) | set(serials)
         crl = self.pki.authority.revocation_list(revoked, number, self.ctx.clock.wall())
-        await gs.publish_raw(topics.CRL, crl, retain=True)
+        gs.publish_revocations(crl)
+        await asyncio.sleep(0)
         return crl
+
+    # --- commands: what a scenario may do to the network -----------------------------------
+
+    def configure(self, *, inbox_limit: int, caveats: CaveatPolicy) -> None:
+        """Set, for every bureau, how many deliveries it keeps and its caveat policy."""
+        for node in self.bureaus.values():
+            node.core.inbox_limit = inbox_limit
+            node.core.caveats = caveats
+
+    def set_player(self, bureau: str, *, inbox_limit: int) -> None:
+        """A person plays ``bureau``: it acknowledges nothing by itself and keeps more."""
+        core = self.bureaus[bureau].core
+        core.acknowledge = False
+        core.inbox_limit = inbox_limit
+
+    def set_schema_version(self, bureau: str, version: str) -> None:
+        """``bureau`` writes messages as schema ``version``."""
+        self.bureaus[bureau].codec.schema_version = version
+
+    def rotate_keys(
+        self, bureau: str, *, validity: timedelta = timedelta(days=30), grace: timedelta = _GRACE
+    ) -> int:
+        """Give ``bureau`` a new certificate, announced to every bureau of this process.
+
+        Returns:
+            The new certificate's serial number.
+        """
+        clock = self.ctx.clock
+        identity = self.pki.authority.issue(self.ctx.roster.get(bureau), clock.wall(), validity)
+        self.bureaus[bureau].core.rotate(identity, clock.now(), grace)
+        self.pki.identities[bureau] = identity
+        for other in self.bureaus.values():
+            other.core.trust(identity.certificate.der)
+        return identity.certificate.serial
+
+    def degrade(
+        self, override: LinkOverride, *, bureau: str | None = None, region: Region | None = None
+    ) -> None:
+        """Change the links of ``bureau`` (or of every bureau of ``region``)."""
+        if region is not None:
+            self.ctx.links.regions[region] = override
+        elif bureau is not None:
+            self.ctx.links.bureaus[bureau] = override
+
+    def restore(self, *, bureau: str | None = None, region: Region | None = None) -> None:
+        """Undo :meth:`degrade`."""
+        if region is not None:
+            self.ctx.links.regions.pop(region, None)
+        elif bureau is not None:
+            self.ctx.links.bureaus.pop(bureau, None)
+
+    def busy(self) -> bool:
+        """Whether anything is still queued, held on a link, or waiting for the broker."""
+        return any(len(b.outbox) or b.in_transit for b in self.bureaus.values())
 
     async def settle(self, quiet_s: float = 0.3, timeout: float = 30.0) -> None:
         """Wait until no event has been recorded for ``quiet_s`` seconds and outboxes are empty."""
@@ -163,7 +223,7 @@ class Network:
         last = -1
         while loop.time() < deadline:
             count = len(self.ctx.events)
-            busy = any(len(b.outbox) for b in self.bureaus.values())
+            busy = any(len(b.outbox) or b.in_transit for b in self.bureaus.values())
             if count == last and not busy:
                 return
             last = count

@@ -8,7 +8,6 @@ room: if the queue holds nothing routine, the new transmission is refused with
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from dataclasses import dataclass
 
@@ -48,7 +47,6 @@ class Outbox:
     def __init__(self, limit: int = 10_000) -> None:
         self.limit = limit
         self._items: deque[Transmission] = deque()
-        self._ready = asyncio.Event()
 
     def __len__(self) -> int:
         return len(self._items)
@@ -72,12 +70,8 @@ class Outbox:
             self._items.appendleft(item)
         else:
             self._items.append(item)
-        self._ready.set()
         return shed
 
-    async def get(self) -> Transmission:
-        """The oldest queued transmission (waits for one)."""
-        while not self._items:
-            self._ready.clear()
-            await self._ready.wait()
-        return self._items.popleft()
+    def pop(self) -> Transmission | None:
+        """The oldest queued transmission, taken off the queue (``None`` when empty)."""
+        return self._items.popleft() if self._items else None

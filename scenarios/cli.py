@@ -7,7 +7,6 @@ are formatted here, once, in that one-line form.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import sys
@@ -51,7 +50,8 @@ from scenarios.evidence import verify_log
 from scenarios.metrics import ExpectationResult, check_expectations, summarise
 from scenarios.model import Scenario, ScenarioError, load_scenario, parse_duration
 from scenarios.report import compare_table, write_compare, write_report
-from scenarios.runner import RunOptions, RunResult, ScenarioRunError, run_scenario
+from scenarios.runner import ClockKind, RunOptions, RunResult, ScenarioRunError
+from scenarios.runner import run as run_blocking
 
 __all__ = ["CliError", "cli", "main"]
 
@@ -348,7 +348,7 @@ def _load(value: str) -> Scenario:
 
 def _run(scenario: Scenario, options: RunOptions, quiet: bool) -> RunResult:
     if quiet:
-        return asyncio.run(run_scenario(scenario, options))
+        return run_blocking(scenario, options)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -365,7 +365,7 @@ def _run(scenario: Scenario, options: RunOptions, quiet: bool) -> RunResult:
             )
 
         options.on_tick = tick
-        return asyncio.run(run_scenario(scenario, options))
+        return run_blocking(scenario, options)
 
 
 def _print_summary(
@@ -484,6 +484,15 @@ def _run_options(command: Callable[..., None]) -> Callable[..., None]:
 @_run_options
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @click.option(
+    "--clock",
+    type=click.Choice(["wall", "virtual"]),
+    default="wall",
+    show_default=True,
+    help="'wall': live, on a real broker. 'virtual': a simulation on the in-memory broker and a "
+    "discrete-event clock with modelled service times: the same seed gives the same "
+    "summary.json and events.jsonl on any host.",
+)
+@click.option(
     "--workers",
     type=click.IntRange(1, 64),
     default=1,
@@ -499,6 +508,7 @@ def run(
     out_dir: Path | None,
     pki_dir: Path | None,
     quiet: bool,
+    clock: ClockKind,
     workers: int,
 ) -> None:
     """Run a scenario (a file, or a bundled one by name) and write its report.
@@ -515,6 +525,7 @@ def run(
             duration=duration,
             workers=workers,
             pki=pki_dir,
+            clock=clock,
         )
         result = _run(scenario, options, quiet or workers > 1)
     except (ScenarioRunError, BrokerError) as exc:
@@ -667,11 +678,24 @@ def debrief_command(
     show_default=True,
     help="Comma-separated topologies to compare.",
 )
-@click.option("--broker", default="embedded", show_default=True)
+@click.option(
+    "--broker",
+    default="embedded",
+    show_default=True,
+    help="The broker of a live comparison (--clock wall).",
+)
 @click.option("--seed", type=int, default=None)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 @PKI_OPTION
 @click.option("--quiet", is_flag=True)
+@click.option(
+    "--clock",
+    type=click.Choice(["virtual", "wall"]),
+    default="virtual",
+    show_default=True,
+    help="'virtual': simulated, so the figures are the topology's, the same on every run and "
+    "host. 'wall': live on a real broker, where the host's CPU shows in the figures too.",
+)
 def compare(
     scenario_file: str,
     topologies: str,
@@ -680,6 +704,7 @@ def compare(
     out_dir: Path | None,
     pki_dir: Path | None,
     quiet: bool,
+    clock: ClockKind,
 ) -> None:
     """Run one scenario on several topologies with the same seed, side by side."""
     scenario = _load(scenario_file)
@@ -692,7 +717,9 @@ def compare(
     for name in names:
         topology: Topology = name  # type: ignore[assignment]
         try:
-            options = RunOptions(broker=broker, topology=topology, seed=seed, pki=pki_dir)
+            options = RunOptions(
+                broker=broker, topology=topology, seed=seed, pki=pki_dir, clock=clock
+            )
             result = _run(scenario, options, quiet)
         except (ScenarioRunError, BrokerError) as exc:
             raise CliError(str(exc)) from exc

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from bureaus import Event
+from bureaus.events import DeadlineEvent, Event, Lifecycle
 from protocol import CaseMessage, ToBureaus
 
 if TYPE_CHECKING:
@@ -129,8 +129,7 @@ class DeadlineBook:
             if deadline.waiting_for:
                 return
         elif deadline.kind == "review":
-            detail = event.detail or ""
-            if event.kind != "lifecycle" or not detail.startswith(("publish", "refuse")):
+            if not isinstance(event, Lifecycle) or event.transition not in ("publish", "refuse"):
                 return
             deadline.waiting_for.clear()
         elif event.kind != "delivered" or event.bureau != deadline.sender:
@@ -139,8 +138,8 @@ class DeadlineBook:
         deadline.answered_s = event.t_s
         late = event.t_s - deadline.due_s
         self.record(
-            Event(
-                kind="deadline",
+            DeadlineEvent(
+                name=deadline.name,
                 t_ns=event.t_ns,
                 t_s=event.t_s,
                 bureau=deadline.sender,
@@ -162,8 +161,8 @@ class DeadlineBook:
             return
         deadline.missed = True
         self.record(
-            Event(
-                kind="deadline",
+            DeadlineEvent(
+                name=deadline.name,
                 t_ns=t_ns,
                 t_s=t_s,
                 bureau=deadline.sender,
@@ -328,7 +327,7 @@ class ExerciseControl:
         node = self._player.net[bureau]
         message: MessageBase = node.inbox[message_id]
         reply = CaseMessage(
-            message_id=self._player.ctx.derive_id("played-reply", bureau, message_id),
+            message_id=self._player.ctx.ids.played_reply(bureau, message_id),
             sender=bureau,
             recipients=ToBureaus(bureaus=(message.sender,)),
             created_at=self._player.now(),
@@ -353,7 +352,7 @@ class ExerciseControl:
         unknown = [b for b in to if b not in self._player.roster]
         if unknown or not to:
             raise ValueError(f"not in this exercise: {', '.join(unknown) or '(nobody named)'}")
-        mid = self._player.ctx.derive_id("played-forward", bureau, message_id, *to)
+        mid = self._player.ctx.ids.played_forward(bureau, message_id, tuple(to))
         self._note(f"{bureau} (played) forwards {message_id[:8]} to {', '.join(to)}")
         self._player.answered.add((bureau, message_id))
         return len(self._player.net[bureau].forward(message_id, to, mid, permission=permission))

@@ -482,6 +482,22 @@ class DeadlinePolicy(_Action):
     """How long the General Secretariat has to review a notice request."""
 
 
+class ServiceSpec(BaseModel):
+    """Milliseconds a bureau's work takes in a simulation (``--clock virtual``), per unit.
+
+    The defaults are the project's measurements on two cores (``bureaus/service.py``).
+    """
+
+    model_config = _CONFIG
+
+    verify_ms: Annotated[float, Field(ge=0, le=10_000)] = 0.135
+    open_ms: Annotated[float, Field(ge=0, le=10_000)] = 0.06
+    seal_ms: Annotated[float, Field(ge=0, le=10_000)] = 0.08
+    wrap_ms: Annotated[float, Field(ge=0, le=10_000)] = 0.007
+    receive_ms: Annotated[float, Field(ge=0, le=10_000)] = 0.145
+    publish_ms: Annotated[float, Field(ge=0, le=10_000)] = 0.145
+
+
 class Scenario(BaseModel):
     """A scripted run."""
 
@@ -509,6 +525,8 @@ class Scenario(BaseModel):
     """Real seconds to let traffic settle after the end."""
     review_delay: Seconds = 0.0
     """Scenario seconds the General Secretariat takes to review a notice request."""
+    service: ServiceSpec | None = None
+    """Service times of a simulation (``--clock virtual``); live, the host's CPU decides."""
     versions: dict[Literal["1.0", "1.1", "2.0"], Group] = Field(default_factory=dict)
     """Bureaus running another schema version than 1.0 (``{"1.1": [FR, DE]}``); 1.1 adds an
     optional field to diffusions, 2.0 stands for an incompatible future version."""

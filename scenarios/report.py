@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from bureaus import Event
+from bureaus.events import Lifecycle
 from scenarios.evidence import COVERED, chained_lines, fingerprint_of, sign_log
 from scenarios.exercise import clock_label
 from scenarios.metrics import ExpectationResult, route_class, traffic_by_link
@@ -267,10 +268,8 @@ def write_report(
     ][:50]
     paths: dict[str, list[str]] = {}
     for e in result.events:
-        if e.kind == "lifecycle" and e.message_id:
-            paths.setdefault(e.message_id, ["draft"]).append(
-                f"{(e.detail or '').split(' -> ')[-1]} (t={e.t_s:.1f} s)"
-            )
+        if isinstance(e, Lifecycle) and e.message_id:
+            paths.setdefault(e.message_id, ["draft"]).append(f"{e.state} (t={e.t_s:.1f} s)")
     notice_rows = [[mid[:8], " → ".join(states)] for mid, states in paths.items()]
     expect_rows = [[e.name, "PASS" if e.passed else "FAIL", e.detail] for e in expectations]
     duration = result.scenario.duration

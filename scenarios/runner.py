@@ -15,34 +15,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import random
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
+import looptime
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from broker import BrokerError, BrokerTarget, EmbeddedBroker, parse_broker_url
 from broker.cluster import NatsCluster
 from broker.embedded import BrokerKind
+from broker.memory import MemoryBroker
 from bureaus import (
     Clock,
     Databases,
-    Event,
     LinkModel,
     LinkOverride,
     Network,
     NetworkContext,
     Outage,
     ReviewPolicy,
+    ServiceTimes,
+    VirtualClock,
     generate_pki,
+    memory_connector,
+    virtual_loop,
 )
-from bureaus.events import EventKind
+from bureaus.events import Delivered, Event, EventKind, make
 from bureaus.keystore import KeystoreError, load_pki
 from bureaus.network import Pki
 from protocol import (
@@ -82,7 +88,18 @@ from scenarios.exercise import (
 )
 from scenarios.model import Inject, LoadGenerator, Scenario
 
-__all__ = ["RunOptions", "RunResult", "ScenarioRunError", "resolve", "run_scenario"]
+__all__ = [
+    "ClockKind",
+    "RunOptions",
+    "RunResult",
+    "ScenarioRunError",
+    "resolve",
+    "run_scenario",
+    "simulate",
+]
+
+ClockKind = Literal["wall", "virtual"]
+
 
 
 _MAX_IN_FLIGHT = 1_000
@@ -127,6 +144,10 @@ class RunOptions:
     """A live exercise's controls (pause, speed, deck, players), bound when the run starts."""
     workers: int = 1
     """Worker processes to split the bureaus over (``scenarios/workers.py``)."""
+    clock: ClockKind = "wall"
+    """``wall``: live, on a real broker, scenario time = wall time x speed. ``virtual``: a
+    simulation on the in-memory broker and a discrete-event clock, with modelled service times:
+    the same seed gives the same result on any host (run it with :func:`simulate`)."""
     pki: Path | None = None
     """A PKI directory (``bureaunet keys init``) to run with, instead of a throwaway one: the
     bureaus' broker passwords then match a secured broker configured from it
@@ -157,6 +178,8 @@ class RunResult:
     signing_certificate: x509.Certificate | None = None
     deadlines: list[Deadline] = field(default_factory=list)
     """Every response deadline opened during the run, with how it ended."""
+    clock: str = "wall"
+    """``wall`` (live) or ``virtual`` (simulated)."""
 
 
 def resolve(group: str | list[str], roster: Roster, *, exclude: str | None = None) -> list[str]:
@@ -270,6 +293,8 @@ class _Player:
         self.net = network
         self.ctx = network.ctx
         self.broker = broker
+        self.memory: MemoryBroker | None = None
+        """The in-memory broker of a simulation."""
         self.result = result
         self.roster = network.ctx.roster
         self.players = resolve(scenario.players, self.roster) if scenario.players else []
@@ -306,11 +331,12 @@ class _Player:
         return clock_label(t_s) if self.s.duration >= 3_600 else f"t={t_s:g}"
 
     def note(self, kind: EventKind, bureau: str, detail: str, **fields: Any) -> None:
+        clock = self.ctx.clock
         self.ctx.events.add(
-            Event(
-                kind=kind,
-                t_ns=time.time_ns(),
-                t_s=round(self.ctx.clock.scenario_s(), 6),
+            make(
+                kind,
+                t_ns=clock.now_ns(),
+                t_s=round(clock.scenario_s(), 6),
                 bureau=bureau,
                 detail=detail,
                 **fields,
@@ -321,17 +347,8 @@ class _Player:
         return self.ctx.clock.wall()
 
     def submit(self, sender: str, message: MessageBase, to: list[str] | None = None) -> None:
-        try:
-            self.net[sender].submit(message, to)
-        except Exception as exc:  # a failure to send is an event, not a crash of the run
-            self.note(
-                "shed",
-                sender,
-                f"could not send: {exc}",
-                message_id=str(message.message_id),
-                message_kind=message.kind,
-                reason="send_failed",
-            )
+        # a failure to send is a `shed: send_failed` event, not a crash of the run
+        self.net[sender].send(message, to)
 
     # injects ---------------------------------------------------------------------------------
 
@@ -389,8 +406,9 @@ class _Player:
                 why = f"caveat breach at {event.bureau}"
             elif (
                 trigger.search_hit is not None
+                and isinstance(event, Delivered)
                 and event.message_kind == "search-result"
-                and event.detail == "outcome: hit"
+                and event.outcome == "hit"
                 and (
                     trigger.search_hit == "any"
                     or self.result.inject_ids.get(trigger.search_hit) == event.message_id
@@ -429,7 +447,7 @@ class _Player:
                 inject,
                 at=self.ctx.clock.scenario_s(),
                 how="from the deck",
-                key=("deck", index, count),
+                key=(index, count),
                 name=card if count == 1 else f"{card}#{count}",
             ),
             f"deck[{card}]",
@@ -447,7 +465,8 @@ class _Player:
 
         async def expire() -> None:
             await self.ctx.clock.sleep_until(deadline.due_s)
-            self.deadlines.expire(deadline, time.time_ns(), round(self.ctx.clock.scenario_s(), 6))
+            clock = self.ctx.clock
+            self.deadlines.expire(deadline, clock.now_ns(), round(clock.scenario_s(), 6))
 
         self._timers.append(asyncio.create_task(expire(), name=f"deadline[{name}]"))
 
@@ -463,7 +482,7 @@ class _Player:
         *,
         at: float | None = None,
         how: str = "",
-        key: tuple[object, ...] | None = None,
+        key: tuple[int, int] | None = None,
         name: str | None = None,
     ) -> None:
         """Play one inject at its time (or at ``at``, for contingency and deck injects)."""
@@ -476,7 +495,8 @@ class _Player:
             self.note("inject", "controller", f"{name}: due at t={when:g}, after the end; dropped")
             return
         await self.at(when)
-        mid = self.ctx.derive_id(*(key or ("inject", index)))
+        ids = self.ctx.ids
+        mid = ids.card(*key) if key is not None else ids.inject(index)
         self.result.inject_times[name] = round(self.ctx.clock.scenario_s(), 6)
         key_id = str(mid)
         now = self.now()
@@ -512,7 +532,7 @@ class _Player:
                 ),
             )
             self.request_ids[name] = mid
-            key_id = str(self.ctx.derive_id("published", mid))
+            key_id = str(self.ctx.ids.publication(mid))
             self._deadline(
                 name, "review", str(mid), by=a.sender, to=["gs"], span=self._span_review(inject)
             )
@@ -546,7 +566,7 @@ class _Player:
             self._deadline(name, "acknowledgement", key_id, by=spec.sender, to=to, span=span)
         elif inject.search is not None:
             q = inject.search
-            key_id = str(self.ctx.derive_id("result", mid))  # what matters: the answer comes back
+            key_id = str(self.ctx.ids.search_result(mid))  # what matters: the answer comes back
             self.submit(
                 q.sender,
                 self._search(
@@ -661,17 +681,9 @@ class _Player:
         self.submit(organisation, message)
 
     def _rotate(self, bureau: str) -> None:
-        identity = self.net.pki.authority.issue(
-            self.roster.get(bureau), self.now(), timedelta(days=30)
-        )
-        node = self.net[bureau]
-        node.codec.credentials = node.codec.credentials.rotate(
-            identity, self.now(), timedelta(hours=1)
-        )
         # the new certificate is announced to every bureau (in-process distribution)
-        for other in self.net.bureaus.values():
-            other.codec.trust.add(identity.certificate.der)
-        self.note("inject", bureau, f"keys rotated, new certificate {identity.certificate.serial}")
+        serial = self.net.rotate_keys(bureau)
+        self.note("inject", bureau, f"keys rotated, new certificate {serial}")
 
     # load ------------------------------------------------------------------------------------
 
@@ -690,7 +702,7 @@ class _Player:
                 return
             kind = rng.choices(kinds, weights)[0]
             sender = rng.choice(senders)
-            mid = self.ctx.derive_id("load", index, n)
+            mid = self.ctx.ids.load(index, n)
             n += 1
             value = f"L{rng.randrange(10**7):07d}"
             choices = [b for b in targets if b != sender] or targets
@@ -772,19 +784,13 @@ class _Player:
         elif fault.degrade is not None and window is not None:
             await self.at(window.start)
             override = LinkOverride(extra_ms=window.extra_ms, loss=window.loss)
-            if window.region is not None:
-                self.ctx.links.regions[window.region] = override
-            elif window.bureau is not None:
-                self.ctx.links.bureaus[window.bureau] = override
+            self.net.degrade(override, bureau=window.bureau, region=window.region)
             self.lead_note(
                 window.bureau or f"region:{window.region}",
                 f"links degraded (+{window.extra_ms:g} ms, loss {window.loss:g})",
             )
             await self.at(window.end)
-            if window.region is not None:
-                self.ctx.links.regions.pop(window.region, None)
-            elif window.bureau is not None:
-                self.ctx.links.bureaus.pop(window.bureau, None)
+            self.net.restore(bureau=window.bureau, region=window.region)
             self.lead_note(window.bureau or f"region:{window.region}", "links restored")
         elif fault.cut is not None and window is not None:
             await self.at(window.start)
@@ -796,6 +802,11 @@ class _Player:
             self.lead_note(window.bureau or f"region:{window.region}", "links restored")
         elif fault.broker_restart is not None:
             await self.at(fault.broker_restart.at)
+            if self.memory is not None:
+                self.note("fault", "broker", "broker killed")
+                self.memory.restart()
+                self.note("fault", "broker", "broker restarted")
+                return
             if self.broker is None:
                 self.note("fault", "broker", "restart skipped: the broker is external")
                 return
@@ -818,7 +829,7 @@ class _Player:
         rng = random.Random(f"{self.result.seed}|hostile|{spec.bureau}")  # noqa: S311
         inbox = topics.inbox(spec.target)
         base = Diffusion(
-            message_id=self.ctx.derive_id("hostile", spec.bureau),
+            message_id=self.ctx.ids.hostile(spec.bureau),
             sender=spec.bureau,
             recipients=ToBureaus(bureaus=(spec.target,)),
             created_at=self.now(),
@@ -852,6 +863,13 @@ class _Player:
         for index in range(len(self.s.faults)):
             self.spawn(self.fault(index), f"fault[{index}]")
         clock, end = self.ctx.clock, self.s.duration
+        if clock.virtual:
+            # no one waits for a simulation: tick a hundred times over the run, no more
+            step = max(end / 100, 1.0)
+            while clock.scenario_s() < end:
+                if on_tick is not None:
+                    on_tick(clock.scenario_s(), end, len(self.ctx.events))
+                await clock.sleep_until(min(end, clock.scenario_s() + step))
         while clock.scenario_s() < end and not self.stop_requested:
             if on_tick is not None:
                 on_tick(clock.scenario_s(), end, len(self.ctx.events))
@@ -909,24 +927,47 @@ async def run_scenario(scenario: Scenario, options: RunOptions | None = None) ->
 async def _run(
     scenario: Scenario, options: RunOptions, topology: Topology, seed: int, roster: Roster
 ) -> RunResult:
+    virtual = options.clock == "virtual"
+    if virtual and not isinstance(asyncio.get_running_loop(), looptime.LoopTimeEventLoop):
+        raise ScenarioRunError(
+            "a virtual-clock run needs the virtual event loop: call scenarios.runner.simulate()"
+        )
     if options.workers > 1:
+        if virtual:
+            raise ScenarioRunError("--workers needs the wall clock (a simulation is one process)")
         from scenarios.workers import run_sharded  # noqa: PLC0415 - workers import the runner
 
         return await run_sharded(scenario, options, topology, seed, roster)
+    if virtual and options.control is not None:
+        raise ScenarioRunError("a live exercise runs on the wall clock, not the virtual one")
+    started_at = datetime.now(UTC).replace(microsecond=0)
     pki = (
         pki_from_directory(options.pki, roster)
         if options.pki is not None
-        else generate_pki(roster, datetime.now(UTC))
+        else generate_pki(roster, started_at)
     )
-    network = build_network(scenario, roster, topology, seed, pki)
+    clock: Clock = VirtualClock(started_at) if virtual else Clock(speed=scenario.speed)
+    network = build_network(scenario, roster, topology, seed, pki, clock=clock)
     ctx = network.ctx
     result = RunResult(scenario, topology, seed, roster, "", "", ctx.events.events, {})
+    result.clock = options.clock
     result.signing_key = network.pki.authority.root_key
     result.signing_certificate = network.pki.authority.root_certificate
     started = time.perf_counter()
     embedded: EmbeddedBroker | None = None
+    memory: MemoryBroker | None = None
     async with contextlib.AsyncExitStack() as stack:
-        embedded = await _broker(options.broker, network, stack)
+        if virtual:
+            if options.broker != "embedded":
+                raise ScenarioRunError(
+                    "a virtual-clock run uses the in-memory broker; --broker needs --clock wall"
+                )
+            memory = MemoryBroker(network.security())
+            ctx.connector = memory_connector(memory)
+            ctx.service = _service(scenario)
+            ctx.target = BrokerTarget("memory", 0, kind="memory", version=memory.version)
+        else:
+            embedded = await _broker(options.broker, network, stack)
         result.broker_kind = ctx.target.kind
         result.broker_version = ctx.target.version
         try:
@@ -937,6 +978,7 @@ async def _run(
         ctx.clock.restart()
         try:
             player = _Player(scenario, network, embedded, result)
+            player.memory = memory
             if options.control is not None:
                 options.control.attach(player)
             await player.play(options.on_tick)
@@ -976,8 +1018,44 @@ def actor(inject: Inject) -> str:
     return "gs"
 
 
+def simulate(scenario: Scenario, options: RunOptions | None = None) -> RunResult:
+    """Run a scenario on the virtual clock and the in-memory broker (blocking).
+
+    The run happens on its own event loop, whose time jumps to the next timer whenever every
+    bureau waits: the same scenario and seed give the same events on any host, under any load.
+
+    Raises:
+        ScenarioRunError: As :func:`run_scenario`.
+    """
+    options = options or RunOptions()
+    options = dataclasses.replace(options, clock="virtual")
+    with asyncio.Runner(loop_factory=virtual_loop) as runner:
+        return runner.run(run_scenario(scenario, options))
+
+
+def run(scenario: Scenario, options: RunOptions | None = None) -> RunResult:
+    """Run a scenario on the clock ``options`` names (blocking): live, or simulated."""
+    options = options or RunOptions()
+    if options.clock == "virtual":
+        return simulate(scenario, options)
+    return asyncio.run(run_scenario(scenario, options))
+
+
+def _service(scenario: Scenario) -> ServiceTimes:
+    spec = scenario.service
+    if spec is None:
+        return ServiceTimes()
+    return ServiceTimes(**spec.model_dump())
+
+
 def build_network(
-    scenario: Scenario, roster: Roster, topology: Topology, seed: int, pki: Pki
+    scenario: Scenario,
+    roster: Roster,
+    topology: Topology,
+    seed: int,
+    pki: Pki,
+    *,
+    clock: Clock | None = None,
 ) -> Network:
     """The scenario's network, not started.
 
@@ -989,7 +1067,7 @@ def build_network(
         topology,
         BrokerTarget("127.0.0.1", 0),
         _links(scenario, roster, seed),
-        clock=Clock(speed=scenario.speed),
+        clock=clock if clock is not None else Clock(speed=scenario.speed),
         seed=seed,
         review=ReviewPolicy(delay_s=scenario.review_delay),
         databases=_databases(scenario),
@@ -1001,15 +1079,12 @@ def build_network(
 
 def _configure(network: Network, scenario: Scenario, roster: Roster) -> None:
     """Set what the scenario says of individual bureaus: inboxes, caveats, players, versions."""
-    for node in network.bureaus.values():
-        node.inbox_limit = _INBOX
-        node.caveats = scenario.caveats
+    network.configure(inbox_limit=_INBOX, caveats=scenario.caveats)
     for bureau in resolve(scenario.players, roster) if scenario.players else []:
-        network[bureau].acknowledge = False  # a person answers, or nobody does
-        network[bureau].inbox_limit = _PLAYED_INBOX
+        network.set_player(bureau, inbox_limit=_PLAYED_INBOX)  # a person answers, or nobody
     for version, group in scenario.versions.items():
         for bureau in resolve(group, roster):
-            network[bureau].codec.schema_version = version
+            network.set_schema_version(bureau, version)
 
 
 async def _broker(

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
-import aiomqtt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -41,7 +40,7 @@ def offline(topology: Topology) -> Network:
 
 
 def received(bureau: Bureau, topic: str, payload: bytes) -> None:
-    bureau._on_message(aiomqtt.Message(topic, payload, qos=1, retain=False, mid=1, properties=None))
+    bureau.receive(topic, payload)
 
 
 def delivers_legitimate_traffic(net: Network, to: str) -> bool:
