@@ -145,15 +145,18 @@ class Clock:
 class VirtualClock(Clock):
     """Virtual time on a fast-forwarding event loop (:func:`virtual_loop`).
 
-    Scenario time and link time are both the loop's time since :meth:`restart`; the wall clock
-    is ``epoch`` (a whole second) plus that. The clock cannot be paused or re-speeded: in a
-    simulation nobody waits for it.
+    The loop's time since :meth:`restart` is link time, the virtual counterpart of the real
+    seconds of a live run: modelled delays, service times and resends run on it, and the wall
+    clock is ``epoch`` (a whole second) plus it. Scenario time runs ``speed`` times faster, as in
+    a live run, so a scenario means the same on both clocks (a ten-hour outage at speed 7,200 is
+    five seconds of link time, and a message queued through it is still fresh). The clock cannot
+    be paused or re-speeded: in a simulation nobody waits for it.
     """
 
     virtual = True
 
-    def __init__(self, epoch: datetime | None = None) -> None:
-        super().__init__(speed=1.0)
+    def __init__(self, epoch: datetime | None = None, speed: float = 1.0) -> None:
+        super().__init__(speed=speed)
         start = epoch if epoch is not None else datetime.now(UTC)
         self.epoch = start.replace(microsecond=0)
         self._epoch_ns = int(self.epoch.timestamp()) * 1_000_000_000
@@ -166,13 +169,17 @@ class VirtualClock(Clock):
             return self._origin  # outside the loop: the run has not started or is over
 
     def restart(self) -> None:
-        """Make now scenario time zero."""
+        """Make now time zero."""
         self._origin = self._loop_time()
         self._base_s = 0.0
 
-    def scenario_s(self) -> float:
+    def link_s(self) -> float:
         """Virtual seconds since the start."""
         return round(self._loop_time() - self._origin, 6)
+
+    def scenario_s(self) -> float:
+        """Scenario seconds since the start (link time x speed)."""
+        return round(self.link_s() * self.speed, 6)
 
     def pause(self) -> None:
         """A virtual clock does not pause (nothing to do)."""
@@ -181,33 +188,25 @@ class VirtualClock(Clock):
         """A virtual clock does not pause (nothing to do)."""
 
     def set_speed(self, speed: float) -> None:
-        """A virtual clock has no speed.
+        """A simulation's speed is fixed.
 
         Raises:
             ValueError: Always.
         """
-        raise ValueError("a virtual clock runs as fast as the host can go; it has no speed")
-
-    def real_s(self, scenario_seconds: float) -> float:
-        """Loop seconds for a span of scenario time (the same, in virtual time)."""
-        return scenario_seconds
+        raise ValueError("a virtual clock's speed is fixed for the run")
 
     async def sleep_until(self, scenario_t: float) -> None:
         """Wait (in virtual time) until scenario time reaches ``scenario_t``."""
-        wait = scenario_t - self.scenario_s()
+        wait = self.real_s(scenario_t - self.scenario_s())
         await asyncio.sleep(max(0.0, wait))
 
     def wall(self) -> datetime:
-        """The epoch plus virtual time."""
-        return self.epoch + timedelta(seconds=self.scenario_s())
+        """The epoch plus link time."""
+        return self.epoch + timedelta(seconds=self.link_s())
 
     def now_ns(self) -> int:
-        """The epoch plus virtual time, in nanoseconds."""
-        return self._epoch_ns + round(self.scenario_s() * 1e9)
-
-    def link_s(self) -> float:
-        """Virtual seconds (link time and scenario time are one in a simulation)."""
-        return self.scenario_s()
+        """The epoch plus link time, in nanoseconds."""
+        return self._epoch_ns + round(self.link_s() * 1e9)
 
 
 def virtual_loop() -> asyncio.AbstractEventLoop:

@@ -144,9 +144,18 @@ def summarise(result: RunResult) -> dict[str, Any]:
             for e in events
             if e.kind == "breach"
         ],
-        "achieved_rate_per_s": round(len(deliveries) / result.wall_s, 1) if result.wall_s else 0.0,
+        "clock": result.clock,
+        "achieved_rate_per_s": _rate(result, len(deliveries)),
         "wall_s": round(result.wall_s, 3),
     }
+
+
+def _rate(result: RunResult, delivered: int) -> float:
+    """Deliveries per second: of wall time live, of simulated time in a simulation."""
+    if result.clock == "virtual":
+        span = max((e.t_s for e in result.events), default=0.0)
+        return round(delivered / span, 1) if span > 0 else 0.0
+    return round(delivered / result.wall_s, 1) if result.wall_s else 0.0
 
 
 def traffic_by_link(events: list[Event]) -> dict[tuple[str, str], tuple[int, int]]:

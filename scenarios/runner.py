@@ -101,7 +101,6 @@ __all__ = [
 ClockKind = Literal["wall", "virtual"]
 
 
-
 _MAX_IN_FLIGHT = 1_000
 """Deliveries the network may owe before offered load is refused (about a second of capacity)."""
 _MAX_LAG_S = 0.5
@@ -865,7 +864,7 @@ class _Player:
         clock, end = self.ctx.clock, self.s.duration
         if clock.virtual:
             # no one waits for a simulation: tick a hundred times over the run, no more
-            step = max(end / 100, 1.0)
+            step = max(end / 100, clock.speed)
             while clock.scenario_s() < end:
                 if on_tick is not None:
                     on_tick(clock.scenario_s(), end, len(self.ctx.events))
@@ -946,7 +945,9 @@ async def _run(
         if options.pki is not None
         else generate_pki(roster, started_at)
     )
-    clock: Clock = VirtualClock(started_at) if virtual else Clock(speed=scenario.speed)
+    clock: Clock = (
+        VirtualClock(started_at, scenario.speed) if virtual else Clock(speed=scenario.speed)
+    )
     network = build_network(scenario, roster, topology, seed, pki, clock=clock)
     ctx = network.ctx
     result = RunResult(scenario, topology, seed, roster, "", "", ctx.events.events, {})

@@ -13,13 +13,13 @@ from scenarios.cli import LIBRARY, main
 from scenarios.metrics import check_expectations, route_class, summarise
 from scenarios.model import ScenarioError, load_scenario, parse_scenario
 from scenarios.report import write_report
-from scenarios.runner import RunOptions, _roster, run_scenario
+from scenarios.runner import RunOptions, _roster, run_scenario, simulate
 from tests.browser import dom, require_chromium, screenshot
 from tests.conftest import require_mosquitto
 
 BUNDLED = sorted(p.stem for p in LIBRARY.glob("*.yaml"))
 # scenario seconds in the test suite
-SHORTENED = {"steady-state": 3.0, "overload": 6.0, "scale-out": 2.0}
+SHORTENED = {"steady-state": 3.0, "overload": 2.0, "scale-out": 1.0, "hub-outage": 50.0}
 
 
 def test_the_library_has_its_scenarios() -> None:
@@ -37,6 +37,7 @@ def test_the_library_has_its_scenarios() -> None:
         "missing-child",
         "overload",
         "scale-out",
+        "hub-outage",
     }
     for name in BUNDLED:
         scenario = load_scenario(LIBRARY / f"{name}.yaml")
@@ -46,11 +47,32 @@ def test_the_library_has_its_scenarios() -> None:
         assert scenario.expect
 
 
-@pytest.mark.parametrize("name", BUNDLED)
-async def test_bundled_scenario_runs_and_its_expectations_pass(name: str, tmp_path: Path) -> None:
-    require_mosquitto()
+LIVE = [
+    ("red-notice", "embedded:mosquitto"),
+    ("broker-crash", "embedded:mosquitto"),
+    ("breaking-change", "embedded:amqtt"),
+    ("online-fraud", "embedded:amqtt"),
+]
+"""Bundled scenarios that also run live in the suite (the cluster tests run some on NATS)."""
+
+
+@pytest.mark.parametrize(("name", "broker"), LIVE)
+async def test_bundled_scenarios_run_live(name: str, broker: str) -> None:
+    if broker.endswith("mosquitto"):
+        require_mosquitto()
     scenario = load_scenario(LIBRARY / f"{name}.yaml")
-    result = await run_scenario(scenario, RunOptions(duration=SHORTENED.get(name)))
+    result = await run_scenario(scenario, RunOptions(broker=broker, duration=SHORTENED.get(name)))
+    failed = [f"{v.name}: {v.detail}" for v in check_expectations(result) if not v.passed]
+    assert failed == []
+    assert result.clock == "wall"
+    assert result.broker_kind == broker.partition(":")[2]
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_scenario_runs_and_its_expectations_pass(name: str, tmp_path: Path) -> None:
+    scenario = load_scenario(LIBRARY / f"{name}.yaml")
+    result = simulate(scenario, RunOptions(duration=SHORTENED.get(name)))
+    assert result.clock == "virtual"
     summary = summarise(result)
     verdicts = check_expectations(result)
     failed = [f"{v.name}: {v.detail}" for v in verdicts if not v.passed]
