@@ -1,0 +1,274 @@
+"""The bureau core without any broker: plain values in, outputs out, the time passed in.
+
+A tiny exchange in the test moves each :class:`~bureaus.core.Send` to the core whose inbox it
+names, at the time it says; dropping some of them models a lost transmission.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from uuid import UUID, uuid4
+
+import pytest
+
+from bureaus import BureauCore, LinkModel, Now, Outputs, Send, World, generate_pki
+from bureaus.events import Acknowledged, Breach, Delivered, Hop, Lifecycle, Rejected, Shed
+from bureaus.network import Pki
+from bureaus.outbox import Transmission
+from protocol import Diffusion, NoticeRequest, ToBureaus, default_roster, topics
+from protocol.envelope import EnvelopeCodec
+from protocol.pki import BureauCredentials
+from protocol.routing import Topology
+from tests.samples import sample_messages
+
+ROSTER = default_roster().subset(["gs", "FR", "DE", "KE", "rb-nairobi"])
+EPOCH = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+@cache
+def pki() -> Pki:
+    return generate_pki(ROSTER, EPOCH)
+
+
+def at(t: float) -> Now:
+    return Now(t, t, int(EPOCH.timestamp() * 1e9 + t * 1e9), EPOCH + timedelta(seconds=t))
+
+
+def cores(topology: Topology = "hub", **kwargs: object) -> dict[str, BureauCore]:
+    world = World(ROSTER, topology, LinkModel(ROSTER, enabled=False))
+    made = {
+        b.id: BureauCore(
+            b,
+            EnvelopeCodec(
+                BureauCredentials(pki().identities[b.id]), pki().trust.copy(), roster=ROSTER
+            ),
+            world,
+            **kwargs,  # type: ignore[arg-type]
+        )
+        for b in ROSTER
+    }
+    for core in made.values():
+        core.set_online(True, at(0))
+    return made
+
+
+def exchange(
+    net: dict[str, BureauCore],
+    out: Outputs,
+    t: float,
+    *,
+    drop: Callable[[Send], bool] = lambda _send: False,
+) -> list[Outputs]:
+    """Deliver every send (and what it causes) at once; ``drop`` loses some on the way.
+
+    The broker takes every transmission (the sender is told), lost or not: a lost one is lost
+    after the broker, where only the end-to-end acknowledgement notices.
+    """
+    seen = [out]
+    prefix = topics.inbox("gs").removesuffix("gs")
+    queue = list(out.sends)
+    while queue:
+        send = queue.pop(0)
+        if send.item is not None:
+            owners = [c for c in net.values() if send.item.message_id in c.queued_ids()]
+            if owners:  # (a copy sent again by the test itself is nobody's)
+                owners[0].published(send.item)
+        if drop(send) or not send.topic.startswith(prefix):
+            continue  # lost, or a retained clearing or revocation list: nobody's inbox
+        bureau = send.topic.removeprefix(prefix)
+        result = net[bureau].receive(send.topic, send.payload, at(t))
+        seen.append(result)
+        queue += result.sends
+    return seen
+
+
+def events(outputs: list[Outputs], cls: type) -> list:  # type: ignore[type-arg]
+    return [e for out in outputs for e in out.events if isinstance(e, cls)]
+
+
+def request(text: str = "Organised fraud, 2024-2026.") -> NoticeRequest:
+    base = sample_messages()["notice-request"]
+    assert isinstance(base, NoticeRequest)
+    return base.model_copy(
+        update={"message_id": uuid4(), "created_at": EPOCH, "summary_of_facts": text}
+    )
+
+
+def test_the_general_secretariat_reviews_and_publishes_to_every_ncb() -> None:
+    net = cores("hub")
+    sent = net["FR"].submit(request(), at(1))
+    seen = exchange(net, sent, 1)
+    steps = [(e.transition, e.state) for e in events(seen, Lifecycle)]
+    assert steps == [("request", "under-review"), ("publish", "published")]
+    published = {e.bureau for e in events(seen, Delivered) if e.message_kind == "notice-published"}
+    assert published == {"FR", "DE", "KE"}
+    assert net["gs"].published_notices  # the entity id is kept for a later cancellation
+
+
+def test_a_request_that_breaks_article_3_is_refused_to_its_sender_only() -> None:
+    net = cores("hub")
+    seen = exchange(net, net["FR"].submit(request("A political opponent."), at(1)), 1)
+    assert [(e.transition, e.state) for e in events(seen, Lifecycle)][-1] == ("refuse", "refused")
+    refused = [e for e in events(seen, Delivered) if e.message_kind == "notice-refused"]
+    assert [e.bureau for e in refused] == ["FR"]
+    assert not [e for e in events(seen, Delivered) if e.message_kind == "notice-published"]
+
+
+def test_a_review_delay_is_a_timer_in_scenario_time() -> None:
+    net = cores("hub")
+    net["gs"].world.review.delay_s = 600
+    exchange(net, net["FR"].submit(request(), at(1)), 1)
+    at_s, _ = net["gs"].next_timer()
+    assert at_s == pytest.approx(601)
+    assert not net["gs"].published_notices
+    seen = exchange(net, net["gs"].handle_timer(at(601)), 601)
+    assert net["gs"].published_notices
+    assert {e.bureau for e in events(seen, Delivered)} >= {"DE", "KE"}
+
+
+def test_a_regional_bureau_relays_blind_and_a_second_copy_only_after_a_while() -> None:
+    net = cores("regional")
+    message = Diffusion(
+        message_id=uuid4(),
+        sender="FR",
+        recipients=ToBureaus(bureaus=("KE",)),
+        created_at=EPOCH,
+        diffusion_type="information",
+        text="Passing through Nairobi.",
+    )
+    out = net["FR"].submit(message, at(1))
+    seen = exchange(net, out, 1)
+    relays = [e for e in events(seen, Hop) if e.via == "relay"]
+    assert relays and all(e.bureau in ("gs", "rb-nairobi") for e in relays)
+    assert [e.bureau for e in events(seen, Delivered) if e.message_kind == "diffusion"] == ["KE"]
+    # the same bytes again at once: a flood, refused by the relay as a duplicate
+    again = exchange(net, out, 1.2)
+    assert any(e.reason == "duplicate" for e in events(again, Rejected))
+
+
+def test_lost_acknowledgements_are_resent_for_until_one_arrives() -> None:
+    net = cores("mesh", resend_after=5.0)
+    message = Diffusion(
+        message_id=uuid4(),
+        sender="FR",
+        recipients=ToBureaus(bureaus=("DE",)),
+        created_at=EPOCH,
+        diffusion_type="information",
+        text="Acknowledge, please.",
+    )
+    lose_acks: Callable[[Send], bool] = lambda send: send.topic == topics.inbox("FR")  # noqa: E731
+    exchange(net, net["FR"].submit(message, at(0)), 0, drop=lose_acks)
+    assert str(message.message_id) in net["FR"].pending
+    _, at_t = net["FR"].next_timer()
+    assert at_t == pytest.approx(5.0)
+    # the resend reaches DE, which sees a duplicate and acknowledges again; that one is lost too
+    seen = exchange(net, net["FR"].handle_timer(at(5)), 5, drop=lose_acks)
+    assert [e.attempt for e in events(seen, Hop) if e.via == "resend"] == [1]
+    assert any(e.reason == "duplicate" for e in events(seen, Rejected))
+    assert str(message.message_id) in net["FR"].pending
+    # the next resend's acknowledgement arrives: the sender stops
+    _, at_t = net["FR"].next_timer()
+    assert at_t is not None
+    seen = exchange(net, net["FR"].handle_timer(at(at_t)), at_t)
+    assert [e.peer for e in events(seen, Acknowledged)] == ["DE"]
+    assert str(message.message_id) not in net["FR"].pending
+
+
+def test_a_message_never_acknowledged_is_given_up_loudly() -> None:
+    net = cores("mesh", resend_after=1.0, max_attempts=2)
+    message = Diffusion(
+        message_id=uuid4(),
+        sender="FR",
+        recipients=ToBureaus(bureaus=("DE",)),
+        created_at=EPOCH,
+        diffusion_type="information",
+        text="Into the void.",
+    )
+    exchange(net, net["FR"].submit(message, at(0)), 0, drop=lambda _send: True)
+    shed: list[Shed] = []
+    t = 0.0
+    for _ in range(10):
+        _, at_t = net["FR"].next_timer()
+        if at_t is None:
+            break
+        t = at_t
+        out = net["FR"].handle_timer(at(t))
+        exchange(net, out, t, drop=lambda _send: True)  # the broker took it; nobody answers
+        shed += [e for e in out.events if isinstance(e, Shed)]
+    assert [(e.reason, e.recipients) for e in shed] == [("unacknowledged", ("DE",))]
+
+
+def test_a_forward_that_breaks_its_caveats_is_blocked_under_enforce() -> None:
+    net = cores("mesh", inbox_limit=10)
+    message = Diffusion(
+        message_id=uuid4(),
+        sender="FR",
+        recipients=ToBureaus(bureaus=("DE",)),
+        created_at=EPOCH,
+        diffusion_type="information",
+        text="For Germany only.",
+        handling_code="H2",
+    )
+    exchange(net, net["FR"].submit(message, at(0)), 0)
+    out = net["DE"].forward(str(message.message_id), ["KE"], uuid4(), at(1))
+    assert not out.ok
+    assert out.sends == []
+    breaches = [e for e in out.events if isinstance(e, Breach)]
+    assert breaches and all(e.blocked for e in breaches)
+
+
+def test_a_full_outbox_sheds_the_oldest_routine_transmission_and_says_so() -> None:
+    net = cores("mesh", outbox_limit=2)
+    core = net["FR"]
+    core.set_online(False, at(0))  # nothing drains: store and forward
+    sent = [
+        core.submit(
+            Diffusion(
+                message_id=UUID(int=n + 1),
+                sender="FR",
+                recipients=ToBureaus(bureaus=("DE",)),
+                created_at=EPOCH,
+                diffusion_type="information",
+                text=f"number {n}",
+            ),
+            at(n),
+        )
+        for n in range(3)
+    ]
+    shed = [e for out in sent for e in out.events if isinstance(e, Shed)]
+    assert [(e.reason, e.message_id) for e in shed] == [("outbox_full", str(UUID(int=1)))]
+    assert len(core.outbox) == 2
+    back = core.set_online(True, at(3))
+    assert [s.item.message_id for s in back.sends if s.item] == [str(UUID(int=2)), str(UUID(int=3))]
+
+
+def test_hostile_bytes_are_refused_with_a_reason_and_never_raise() -> None:
+    net = cores("mesh")
+    for data in (b"", b"\x00" * 40, b"{not json", bytes(range(256)) * 4):
+        out = net["DE"].receive(topics.inbox("DE"), data, at(1))
+        assert out.sends == [] or all(s.retain for s in out.sends)
+    refused = net["DE"].counters
+    assert sum(n for k, n in refused.items() if k.startswith("rejected:")) == 3
+    assert refused["inbox_empty"] == 1
+
+
+def test_a_transmission_the_broker_did_not_take_goes_back_first() -> None:
+    net = cores("mesh")
+    out = net["FR"].submit(
+        Diffusion(
+            message_id=uuid4(),
+            sender="FR",
+            recipients=ToBureaus(bureaus=("DE",)),
+            created_at=EPOCH,
+            diffusion_type="information",
+            text="Retry me.",
+        ),
+        at(0),
+    )
+    item = out.sends[0].item
+    assert isinstance(item, Transmission)
+    again = net["FR"].publish_failed(item, at(0.5))
+    assert [s.item for s in again.sends] == [item]
+    assert net["FR"].counters["publish_retries"] == 1
