@@ -15,10 +15,12 @@ from broker import (
     BrokerTarget,
     EmbeddedBroker,
     bureau_password,
-    client,
     find_mosquitto,
     topic_rules,
 )
+from broker.errors import BrokerError
+from broker.memory import MemoryBroker
+from bureaus.transport import MemoryTransport, MqttTransport, Received, Transport
 from protocol import default_roster
 from tests.pki_world import world
 
@@ -68,35 +70,77 @@ def target_of(broker: EmbeddedBroker) -> BrokerTarget:
     return BrokerTarget(broker.host, broker.port, kind=broker.kind, version=broker.version)
 
 
+BrokerUnderTest = EmbeddedBroker | MemoryBroker
+"""A broker the conformance tests run against: a real one, or the simulation's in-memory one."""
+
+
+@pytest.fixture(scope="module", params=["mosquitto", "amqtt", "memory"])
+def any_broker(
+    request: pytest.FixtureRequest, security: BrokerSecurity
+) -> Iterator[BrokerUnderTest]:
+    """Each embedded broker and the in-memory broker, in turn, with credentials and ACLs."""
+    if request.param == "memory":
+        yield MemoryBroker(security)
+    else:
+        yield from _broker(request.param, security)
+
+
+_OWN = object()
+
+
 @asynccontextmanager
 async def connected(
-    broker: EmbeddedBroker,
+    broker: BrokerUnderTest,
     security: BrokerSecurity,
-    bureau: str,
+    bureau: str | None,
     *,
     client_id: str | None = None,
     clean_session: bool = True,
-    will: aiomqtt.Will | None = None,
-) -> AsyncIterator[aiomqtt.Client]:
-    mqtt = client(
-        target_of(broker),
-        client_id=client_id or bureau,
-        username=bureau,
-        password=security.passwords[bureau],
-        clean_session=clean_session,
-        will=will,
-    )
-    async with mqtt:
-        yield mqtt
+    will: tuple[str, bytes] | None = None,
+    password: object = _OWN,
+) -> AsyncIterator[Transport]:
+    """A connection through the product's transport for that broker (its own password unless
+    ``password`` says otherwise)."""
+    secret = security.passwords.get(bureau or "") if password is _OWN else password
+    assert secret is None or isinstance(secret, str)
+    transport: Transport
+    if isinstance(broker, MemoryBroker):
+        transport = MemoryTransport(
+            broker,
+            client_id or bureau or "anonymous",
+            username=bureau,
+            password=secret,
+            clean_session=clean_session,
+            will=will,
+        )
+    else:
+        transport = MqttTransport(
+            target_of(broker),
+            client_id or bureau or "anonymous",
+            username=bureau,
+            password=secret,
+            clean_session=clean_session,
+            will=will,
+            timeout=5,
+        )
+    async with transport:
+        yield transport
 
 
-async def drain(mqtt: aiomqtt.Client, seconds: float) -> list[aiomqtt.Message]:
+async def drain(source: Transport | aiomqtt.Client, seconds: float) -> list[Received]:
     """Everything that arrives within ``seconds``."""
-    received: list[aiomqtt.Message] = []
+    received: list[Received] = []
 
     async def reader() -> None:
-        async for message in mqtt.messages:
-            received.append(message)
+        if isinstance(source, aiomqtt.Client):
+            async for message in source.messages:
+                payload = message.payload
+                data = payload if isinstance(payload, bytes) else str(payload).encode()
+                received.append(Received(message.topic.value, data, bool(message.retain)))
+        else:
+            with suppress(BrokerError):
+                async for got in source.messages():
+                    received.append(got)
 
     task = asyncio.create_task(reader())
     await asyncio.sleep(seconds)

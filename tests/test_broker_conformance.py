@@ -6,7 +6,6 @@ starts failing and the documentation gets updated.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import threading
 import time
@@ -22,20 +21,20 @@ from broker.errors import BrokerNotFoundError
 from protocol import encode, topics
 from protocol.envelope import EnvelopeCodec
 from protocol.pki import BureauCredentials
-from tests.conftest import connected, drain, require_mosquitto
+from tests.conftest import BrokerUnderTest, connected, drain, require_mosquitto
 from tests.pki_world import NOW, world
 from tests.samples import sample_messages
 
 
 async def test_queueing_for_an_offline_persistent_session(
-    secured_broker: EmbeddedBroker, security: BrokerSecurity
+    any_broker: BrokerUnderTest, security: BrokerSecurity
 ) -> None:
-    async with connected(secured_broker, security, "KE", clean_session=False) as ke:
-        await ke.subscribe(topics.inbox("KE"), qos=1)
-    async with connected(secured_broker, security, "gs") as gs:
+    async with connected(any_broker, security, "KE", clean_session=False) as ke:
+        await ke.subscribe([(topics.inbox("KE"), 1)])
+    async with connected(any_broker, security, "gs") as gs:
         for n in range(20):
             await gs.publish(topics.inbox("KE"), f"{n}".encode(), qos=1)
-    async with connected(secured_broker, security, "KE", clean_session=False) as ke:
+    async with connected(any_broker, security, "KE", clean_session=False) as ke:
         got = await drain(ke, 1.0)
     assert sorted(int(bytes(m.payload)) for m in got) == list(range(20))  # type: ignore[arg-type]
 
@@ -68,7 +67,7 @@ def test_qos1_is_redelivered_after_a_reconnect_without_ack(
     first = _paho(secured_broker, security, "BR", clean_session=False, manual_ack=True)
     first.on_message = on_message
     first.connect(secured_broker.host, secured_broker.port)
-    first.subscribe(topics.inbox("BR"), qos=1)
+    first.subscribe([(topics.inbox("BR"), 1)])
     first.loop_start()
     time.sleep(0.3)
     sender = _paho(secured_broker, security, "gs", clean_session=True)
@@ -95,49 +94,58 @@ def test_qos1_is_redelivered_after_a_reconnect_without_ack(
 
 
 async def test_last_will_on_an_abnormal_disconnect(
-    secured_broker: EmbeddedBroker, security: BrokerSecurity, request: pytest.FixtureRequest
+    any_broker: BrokerUnderTest, security: BrokerSecurity
 ) -> None:
-    async with connected(secured_broker, security, "gs") as watcher:
-        await watcher.subscribe(topics.presence("DE"), qos=1)
-        mqtt = _paho(secured_broker, security, "DE", clean_session=True)
-        mqtt.will_set(topics.presence("DE"), b"death", qos=1, retain=False)
-        mqtt.connect(secured_broker.host, secured_broker.port, keepalive=5)
-        mqtt.loop_start()
-        await asyncio.sleep(0.3)
-        mqtt.loop_stop()
-        mqtt.socket().close()  # type: ignore[union-attr]
+    async with connected(any_broker, security, "gs") as watcher:
+        await watcher.subscribe([(topics.presence("DE"), 1)])
+        await drain(watcher, 0.3)  # a retained presence from before
+        async with connected(
+            any_broker, security, "DE", will=(topics.presence("DE"), b"death")
+        ) as de:
+            de.abort()  # the connection drops without a DISCONNECT
         got = await drain(watcher, 1.5)
-    assert [bytes(m.payload) for m in got] == [b"death"]  # type: ignore[arg-type]
+    assert [m.payload for m in got] == [b"death"]
+
+
+async def test_no_will_after_a_clean_disconnect(
+    any_broker: BrokerUnderTest, security: BrokerSecurity
+) -> None:
+    async with connected(any_broker, security, "gs") as watcher:
+        await watcher.subscribe([(topics.presence("BR"), 1)])
+        await drain(watcher, 0.3)
+        async with connected(any_broker, security, "BR", will=(topics.presence("BR"), b"death")):
+            pass
+        assert await drain(watcher, 1.0) == []
 
 
 async def test_retained_presence_is_set_and_cleared(
-    secured_broker: EmbeddedBroker, security: BrokerSecurity
+    any_broker: BrokerUnderTest, security: BrokerSecurity
 ) -> None:
-    async with connected(secured_broker, security, "KE") as ke:
+    async with connected(any_broker, security, "KE") as ke:
         await ke.publish(topics.presence("KE"), b"birth", qos=1, retain=True)
-    async with connected(secured_broker, security, "gs") as gs:
-        await gs.subscribe(topics.presence("KE"), qos=1)
+    async with connected(any_broker, security, "gs") as gs:
+        await gs.subscribe([(topics.presence("KE"), 1)])
         got = await drain(gs, 0.6)
     assert [(bytes(m.payload), m.retain) for m in got] == [(b"birth", True)]  # type: ignore[arg-type]
-    async with connected(secured_broker, security, "KE") as ke:
+    async with connected(any_broker, security, "KE") as ke:
         await ke.publish(topics.presence("KE"), b"", qos=1, retain=True)
-    async with connected(secured_broker, security, "gs") as gs:
-        await gs.subscribe(topics.presence("KE"), qos=1)
+    async with connected(any_broker, security, "gs") as gs:
+        await gs.subscribe([(topics.presence("KE"), 1)])
         assert await drain(gs, 0.6) == []
 
 
 async def test_a_sealed_message_crosses_each_embedded_broker(
-    secured_broker: EmbeddedBroker, security: BrokerSecurity
+    any_broker: BrokerUnderTest, security: BrokerSecurity
 ) -> None:
     fr = EnvelopeCodec(BureauCredentials(world().identities["FR"]), world().trust())
     gs = EnvelopeCodec(BureauCredentials(world().identities["gs"]), world().trust())
     message = sample_messages()["notice-request"].model_copy(update={"created_at": NOW})
     envelope = fr.seal_at(message, NOW)
     async with (
-        connected(secured_broker, security, "gs") as gs_mqtt,
-        connected(secured_broker, security, "FR") as fr_mqtt,
+        connected(any_broker, security, "gs") as gs_mqtt,
+        connected(any_broker, security, "FR") as fr_mqtt,
     ):
-        await gs_mqtt.subscribe(topics.inbox("gs"), qos=1)
+        await gs_mqtt.subscribe([(topics.inbox("gs"), 1)])
         await fr_mqtt.publish(topics.inbox("gs"), envelope, qos=1)
         got = await drain(gs_mqtt, 0.6)
     assert len(got) == 1
