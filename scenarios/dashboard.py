@@ -60,6 +60,8 @@ class ExerciseApp(App[RunResult | None]):
         super().__init__()
         self.scenario = scenario
         self.control = ExerciseControl()
+        self._prompt_at: float | None = None
+        """Scenario time when the open prompt was asked for."""
         self.options = options or RunOptions()
         self.options.control = self.control
         self.result: RunResult | None = None
@@ -193,6 +195,10 @@ class ExerciseApp(App[RunResult | None]):
             self.notify("no played bureau has a message to answer", severity="warning")
             return
         box = Input(placeholder=_PROMPTS[what], id="prompt", name=what)
+        # the scenario clock stands still while the controller types, and the note is stamped
+        # with the moment of the key press
+        self._prompt_at = self.control.now_s()
+        self.control.hold()
         self.mount(box)
         box.focus()
 
@@ -202,11 +208,12 @@ class ExerciseApp(App[RunResult | None]):
             return
         text, what = event.value.strip(), event.input.name
         event.input.remove()
+        self.control.release()
         oldest = self._oldest()
         if not text:
             return
         if what == "bookmark":
-            self.control.bookmark(text)
+            self.control.bookmark(text, at_s=self._prompt_at)
         elif oldest is not None and what == "reply":
             self.control.reply(*oldest, text)
         elif oldest is not None and what == "forward":
@@ -224,6 +231,7 @@ class ExerciseApp(App[RunResult | None]):
         """Cancel what is being typed."""
         for box in self.query("#prompt"):
             box.remove()
+            self.control.release()
 
     def _oldest(self) -> tuple[str, str] | None:
         """(played bureau, message id) of the oldest message a player has to answer."""

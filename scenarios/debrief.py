@@ -175,7 +175,7 @@ def _timeline(
         if kind == "inject" and name in comments:
             detail = f"{detail} - {comments[name]}"
         css = ""
-        if kind == "control" and detail.startswith("bookmark:"):
+        if kind == "control" and e.get("action") == "bookmark":
             css = "bookmark"
         elif kind == "breach" or (kind == "deadline" and e.get("reason") in ("missed", "late")):
             css = "bad"

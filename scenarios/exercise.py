@@ -227,6 +227,7 @@ class ExerciseControl:
 
     def __init__(self) -> None:
         self._player: Any = None
+        self._held = False
         self.log: list[str] = []
         self._delivered: Counter[str] = Counter()
 
@@ -259,22 +260,43 @@ class ExerciseControl:
 
     # actions -----------------------------------------------------------------------------
 
-    def _note(self, detail: str) -> None:
-        self._player.note("control", "controller", detail)
+    def _note(self, detail: str, action: str, *, at_s: float | None = None) -> None:
+        self._player.note("control", "controller", detail, action=action, at_s=at_s)
+
+    def now_s(self) -> float:
+        """The scenario time now (what a key press is stamped with)."""
+        return float(round(self._player.ctx.clock.scenario_s(), 6))
+
+    def hold(self) -> None:
+        """Freeze the scenario clock while the controller types (a prompt is open).
+
+        Nothing is recorded: the exercise stands still until :meth:`release`, and what the
+        controller types is stamped with the moment the prompt opened.
+        """
+        clock = self._player.ctx.clock
+        if not clock.paused:
+            clock.pause()
+            self._held = True
+
+    def release(self) -> None:
+        """Let the clock run again after :meth:`hold` (a clock paused before stays paused)."""
+        if self._held:
+            self._held = False
+            self._player.ctx.clock.resume()
 
     def pause(self) -> None:
         """Stop the scenario clock."""
         clock = self._player.ctx.clock
         if not clock.paused:
             clock.pause()
-            self._note("paused")
+            self._note("paused", "pause")
 
     def resume(self) -> None:
         """Start the scenario clock again."""
         clock = self._player.ctx.clock
         if clock.paused:
             clock.resume()
-            self._note("resumed")
+            self._note("resumed", "resume")
 
     def toggle(self) -> None:
         """Pause when running, resume when paused."""
@@ -286,11 +308,11 @@ class ExerciseControl:
     def set_speed(self, speed: float) -> None:
         """Scenario seconds per real second, from now on."""
         self._player.ctx.clock.set_speed(speed)
-        self._note(f"clock speed set to {speed:g}x")
+        self._note(f"clock speed set to {speed:g}x", "speed")
 
-    def bookmark(self, text: str) -> None:
-        """Mark this moment for the debrief."""
-        self._note(f"bookmark: {text}")
+    def bookmark(self, text: str, at_s: float | None = None) -> None:
+        """Mark a moment for the debrief: ``at_s`` (the key press), or now."""
+        self._note(f"bookmark: {text}", "bookmark", at_s=at_s)
 
     def fire(self, card: str) -> None:
         """Fire a prepared inject from the deck now.
@@ -303,7 +325,7 @@ class ExerciseControl:
     def stop(self) -> None:
         """End the scenario now (traffic in flight still settles, and the report is written)."""
         if not self.finished:
-            self._note("exercise ended by the controller")
+            self._note("exercise ended by the controller", "stop")
             self._player.stop_requested = True
 
     def answer(self, bureau: str, message_id: str, status: AckStatus = "actioned") -> None:
@@ -316,7 +338,9 @@ class ExerciseControl:
         message: MessageBase = node.inbox[message_id]
         node.answer(message, status)
         self._player.answered.add((bureau, message_id))
-        self._note(f"{bureau} (played) answered {message.kind} from {message.sender}: {status}")
+        self._note(
+            f"{bureau} (played) answered {message.kind} from {message.sender}: {status}", "answer"
+        )
 
     def reply(self, bureau: str, message_id: str, text: str) -> None:
         """The person playing ``bureau`` replies to a message with a case message to its sender.
@@ -340,7 +364,7 @@ class ExerciseControl:
         )
         self._player.submit(bureau, reply)
         self._player.answered.add((bureau, message_id))
-        self._note(f"{bureau} (played) replied to {message.kind} from {message.sender}")
+        self._note(f"{bureau} (played) replied to {message.kind} from {message.sender}", "reply")
 
     def forward(self, bureau: str, message_id: str, to: list[str], *, permission: bool) -> int:
         """The person playing ``bureau`` forwards a message; returns the breaches recorded.
@@ -353,7 +377,7 @@ class ExerciseControl:
         if unknown or not to:
             raise ValueError(f"not in this exercise: {', '.join(unknown) or '(nobody named)'}")
         mid = self._player.ctx.ids.played_forward(bureau, message_id, tuple(to))
-        self._note(f"{bureau} (played) forwards {message_id[:8]} to {', '.join(to)}")
+        self._note(f"{bureau} (played) forwards {message_id[:8]} to {', '.join(to)}", "forward")
         self._player.answered.add((bureau, message_id))
         return len(self._player.net[bureau].forward(message_id, to, mid, permission=permission))
 

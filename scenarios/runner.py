@@ -329,13 +329,16 @@ class _Player:
         """A scenario time as people read it: seconds for short runs, a clock for long ones."""
         return clock_label(t_s) if self.s.duration >= 3_600 else f"t={t_s:g}"
 
-    def note(self, kind: EventKind, bureau: str, detail: str, **fields: Any) -> None:
+    def note(
+        self, kind: EventKind, bureau: str, detail: str, *, at_s: float | None = None, **fields: Any
+    ) -> None:
+        """Record a scenario-level event, now (or stamped ``at_s``: a controller's key press)."""
         clock = self.ctx.clock
         self.ctx.events.add(
             make(
                 kind,
                 t_ns=clock.now_ns(),
-                t_s=round(clock.scenario_s(), 6),
+                t_s=round(clock.scenario_s() if at_s is None else at_s, 6),
                 bureau=bureau,
                 detail=detail,
                 **fields,

@@ -126,3 +126,30 @@ async def test_pause_an_out_of_timeline_inject_and_resume_from_the_keyboard() ->
     assert got == {"FR", "DE"}
     # the exercise ended early: the scenario clock stopped well before its hour
     assert max(e.t_s for e in result.events) < 3600
+
+
+async def test_the_clock_stands_still_while_a_note_is_typed_and_the_note_keeps_the_key_press() -> (
+    None
+):
+    require_mosquitto()
+    app = ExerciseApp(parse_scenario(DRILL.replace("speed: 600", "speed: 3600")))
+    control = app.control
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: control.ready, "the bureaus to start")
+        clock = control._player.ctx.clock
+        await until(pilot, lambda: clock.scenario_s() > 120, "the exercise to get going")
+        await pilot.press("b")
+        pressed = clock.scenario_s()
+        assert clock.paused  # held while the prompt is open
+        await pilot.pause(0.5)  # half a minute of typing: 30 scenario minutes at this speed
+        await typed(pilot, "note")
+        assert not clock.paused  # running again once the note is in
+        await pilot.press("q")
+        await until(pilot, lambda: app.return_value is not None, "the app to leave")
+    result = app.return_value
+    assert result is not None
+    bookmark = next(
+        e for e in result.events if e.kind == "control" and e.detail == "bookmark: note"
+    )
+    assert abs(bookmark.t_s - pressed) < 1.0  # stamped at the key press, not 30 minutes later
+    assert not any(e.kind == "control" and e.detail in ("paused", "resumed") for e in result.events)
