@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
+from uuid import UUID
 
 from broker import BrokerSecurity, bureau_password, topic_rules
 from bureaus.links import LinkOverride
-from bureaus.node import Bureau, NetworkContext
-from protocol import Region, Roster
+from bureaus.node import AckStatus, Bureau, NetworkContext
+from protocol import MessageBase, Region, Roster
+from protocol.caveats import Breach as CaveatBreach
 from protocol.caveats import CaveatPolicy
 from protocol.envelope import EnvelopeCodec
 from protocol.pki import BureauCredentials, BureauIdentity, CertificateAuthority, TrustStore
@@ -211,6 +213,94 @@ class Network:
             self.ctx.links.regions.pop(region, None)
         elif bureau is not None:
             self.ctx.links.bureaus.pop(bureau, None)
+
+    def send(
+        self, bureau: str, message: MessageBase, to: Sequence[str] | None = None
+    ) -> bytes | None:
+        """``bureau`` sends ``message`` (a failure is recorded as ``shed: send_failed``).
+
+        Returns:
+            The sealed envelope, or ``None`` when it could not be sent.
+        """
+        return self.bureaus[bureau].send(message, to)
+
+    def received(self, bureau: str, message_id: str) -> MessageBase | None:
+        """A message ``bureau`` received and still keeps (``None``: never, or no longer)."""
+        return self.bureaus[bureau].inbox.get(message_id)
+
+    def inbox(self, bureau: str) -> list[tuple[str, MessageBase]]:
+        """What ``bureau`` keeps of its deliveries, oldest first, as (message id, message)."""
+        return list(self.bureaus[bureau].inbox.items())
+
+    def forward(
+        self,
+        bureau: str,
+        message_id: str,
+        to: Sequence[str],
+        new_id: UUID,
+        *,
+        permission: bool = False,
+    ) -> tuple[bool, list[CaveatBreach]]:
+        """``bureau`` forwards a message it received, under its caveats.
+
+        Returns:
+            Whether a copy was sent, and the caveats the forward breaks.
+
+        Raises:
+            KeyError: ``bureau`` keeps no such message.
+        """
+        node = self.bureaus[bureau]
+        breaches = node.forward(message_id, to, new_id, permission=permission)
+        return not (breaches and node.caveats == "enforce"), breaches
+
+    def answer(self, bureau: str, message_id: str, status: AckStatus) -> MessageBase:
+        """The person playing ``bureau`` acknowledges a message it keeps.
+
+        Raises:
+            KeyError: ``bureau`` keeps no such message.
+        """
+        message = self.bureaus[bureau].inbox[message_id]
+        self.bureaus[bureau].answer(message, status)
+        return message
+
+    def cancel_notice(self, request_id: UUID, message_id: UUID, reason: str) -> bool:
+        """The General Secretariat cancels a notice it published, if its lifecycle allows it."""
+        return self.bureaus["gs"].cancel_notice(request_id, message_id, reason)
+
+    def count(self, bureau: str, what: str) -> None:
+        """Count something that happened at ``bureau`` outside its core.
+
+        Offered load refused at the source, a gateway's refusal: counted with the bureau's own.
+        """
+        self.bureaus[bureau].counters[what] += 1
+
+    def backlog(self, bureau: str) -> int:
+        """Transmissions waiting in ``bureau``'s outbox."""
+        return len(self.bureaus[bureau].outbox)
+
+    def unacknowledged(self, bureau: str) -> int:
+        """Messages ``bureau`` sent that some recipient has not acknowledged yet."""
+        return len(self.bureaus[bureau].pending)
+
+    def online(self, bureau: str) -> bool:
+        """Whether ``bureau`` is connected to the broker now."""
+        return self.bureaus[bureau].connected.is_set()
+
+    def seal_again(self, bureau: str, message: MessageBase, to: Sequence[str]) -> bytes:
+        """``bureau``'s keys seal ``message`` afresh, sent nowhere (how a member replays)."""
+        return self.bureaus[bureau].codec.seal_at(message, self.ctx.clock.wall(), to=to)
+
+    async def publish_raw(self, bureau: str, topic: str, payload: bytes) -> None:
+        """``bureau``'s connection publishes bytes as they are (hostile traffic in scenarios).
+
+        Raises:
+            BrokerError: ``bureau`` is not connected, or the broker refused.
+        """
+        await self.bureaus[bureau].publish_raw(topic, payload)
+
+    async def revoke_bureaus(self, bureaus: Iterable[str]) -> bytes:
+        """Revoke the current certificates of ``bureaus`` (see :meth:`revoke`)."""
+        return await self.revoke(self.pki.identities[b].certificate.serial for b in bureaus)
 
     def busy(self) -> bool:
         """Whether anything is still queued, held on a link, or waiting for the broker."""

@@ -47,11 +47,11 @@ from protocol.generate import GENERATABLE, generate
 from protocol.routing import TOPOLOGIES, Topology
 from scenarios.debrief import DebriefError, write_debrief
 from scenarios.evidence import verify_log
+from scenarios.launch import run as run_blocking
 from scenarios.metrics import ExpectationResult, check_expectations, summarise
 from scenarios.model import Scenario, ScenarioError, load_scenario, parse_duration
 from scenarios.report import compare_table, write_compare, write_report
 from scenarios.runner import ClockKind, RunOptions, RunResult, ScenarioRunError
-from scenarios.runner import run as run_blocking
 
 __all__ = ["CliError", "cli", "main"]
 

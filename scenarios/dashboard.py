@@ -26,7 +26,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
-from scenarios.exercise import ExerciseControl, Snapshot, clock_label, span_label
+from scenarios.deadlines import clock_label, span_label
+from scenarios.exercise import ExerciseControl, Snapshot
 from scenarios.model import Scenario
 from scenarios.runner import RunOptions, RunResult, run_scenario
 

@@ -17,9 +17,9 @@ from hdrh.histogram import HdrHistogram
 
 from bureaus import Event
 from protocol.errors import Reason
-from scenarios.exercise import clock_label
+from scenarios.deadlines import clock_label
 from scenarios.model import Expectation
-from scenarios.runner import RunResult, resolve
+from scenarios.results import RunResult, resolve
 
 __all__ = ["ExpectationResult", "check_expectations", "latency_table", "route_class", "summarise"]
 

@@ -22,10 +22,10 @@ from matplotlib.figure import Figure
 
 from bureaus import Event
 from bureaus.events import Lifecycle
+from scenarios.deadlines import clock_label
 from scenarios.evidence import COVERED, chained_lines, fingerprint_of, sign_log
-from scenarios.exercise import clock_label
 from scenarios.metrics import ExpectationResult, route_class, traffic_by_link
-from scenarios.runner import RunResult
+from scenarios.results import RunResult
 
 __all__ = ["compare_table", "write_compare", "write_report"]
 

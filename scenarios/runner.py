@@ -18,16 +18,14 @@ import contextlib
 import dataclasses
 import random
 import time
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 from uuid import UUID
 
 import looptime
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from broker import BrokerError, BrokerTarget, EmbeddedBroker, parse_broker_url
 from broker.cluster import NatsCluster
@@ -79,14 +77,10 @@ from protocol.iso3166 import ALPHA2
 from protocol.roster import synthetic_roster
 from protocol.routing import Topology
 from protocol.types import ACTIVE_ROSTER
-from scenarios.exercise import (
-    Deadline,
-    DeadlineBook,
-    DeadlineKind,
-    ExerciseControl,
-    clock_label,
-)
+from scenarios.deadlines import Deadline, DeadlineBook, DeadlineKind, clock_label
+from scenarios.exercise import ExerciseControl
 from scenarios.model import Inject, LoadGenerator, Scenario
+from scenarios.results import RunResult, ScenarioRunError, resolve
 
 __all__ = [
     "ClockKind",
@@ -111,10 +105,6 @@ _INBOX = 200
 """Delivered messages each bureau keeps for forwarding (bounded: memory under heavy load)."""
 _PLAYED_INBOX = 2_000
 """What a bureau played by a person keeps: everything it may have to answer."""
-
-
-class ScenarioRunError(Exception):
-    """A scenario that cannot run here (unknown bureau, unreachable broker ...): one line."""
 
 
 @dataclass
@@ -151,58 +141,6 @@ class RunOptions:
     """A PKI directory (``bureaunet keys init``) to run with, instead of a throwaway one: the
     bureaus' broker passwords then match a secured broker configured from it
     (``bureaunet broker config --pki``), and the evidence is signed by its root."""
-
-
-@dataclass
-class RunResult:
-    """What a run produced: the raw events and what the runner knows about them."""
-
-    scenario: Scenario
-    topology: Topology
-    seed: int
-    roster: Roster
-    broker_kind: str
-    broker_version: str
-    events: list[Event]
-    counters: dict[str, dict[str, int]]
-    inject_ids: dict[str, str] = field(default_factory=dict)
-    """Inject name → the id of the message whose delivery matters (publication for requests)."""
-    inject_times: dict[str, float] = field(default_factory=dict)
-    inject_senders: dict[str, str] = field(default_factory=dict)
-    """Inject name → the sender of that message (never expected to receive it)."""
-    revoked_at: dict[str, float] = field(default_factory=dict)
-    wall_s: float = 0.0
-    signing_key: Ed25519PrivateKey | None = None
-    """The run's General Secretariat root key, which signs the event log."""
-    signing_certificate: x509.Certificate | None = None
-    deadlines: list[Deadline] = field(default_factory=list)
-    """Every response deadline opened during the run, with how it ended."""
-    clock: str = "wall"
-    """``wall`` (live) or ``virtual`` (simulated)."""
-
-
-def resolve(group: str | list[str], roster: Roster, *, exclude: str | None = None) -> list[str]:
-    """Expand a group (``all-ncbs``, ``region:africa``, an id, or a list of those).
-
-    Raises:
-        ScenarioRunError: A bureau or region not in the roster.
-    """
-    items = group if isinstance(group, list) else [group]
-    out: list[str] = []
-    for item in items:
-        if item == "all-ncbs":
-            out += [b.id for b in roster.ncbs()]
-        elif item.startswith("region:"):
-            region = item.removeprefix("region:")
-            members = [b.id for b in roster.ncbs() if b.region == region]
-            if not members:
-                raise ScenarioRunError(f"no NCB of region {region!r} in the roster")
-            out += members
-        elif item in roster:
-            out.append(item)
-        else:
-            raise ScenarioRunError(f"bureau {item!r} is not in the roster")
-    return [b for b in dict.fromkeys(out) if b != exclude]
 
 
 def _roster(scenario: Scenario, topology: Topology) -> Roster:
@@ -350,7 +288,7 @@ class _Player:
 
     def submit(self, sender: str, message: MessageBase, to: list[str] | None = None) -> None:
         # a failure to send is a `shed: send_failed` event, not a crash of the run
-        self.net[sender].send(message, to)
+        self.net.send(sender, message, to)
 
     # injects ---------------------------------------------------------------------------------
 
@@ -588,8 +526,7 @@ class _Player:
             self._forward(name, inject, mid)
         elif inject.revoke is not None:
             bureau = inject.revoke.bureau
-            serial = self.net.pki.identities[bureau].certificate.serial
-            await self.net.revoke([serial])
+            await self.net.revoke_bureaus([bureau])
             self.result.revoked_at[bureau] = self.ctx.clock.scenario_s()
         elif inject.rotate_key is not None:
             self._rotate(inject.rotate_key.bureau)
@@ -630,8 +567,8 @@ class _Player:
         assert spec is not None
         to = resolve(spec.to, self.roster, exclude=spec.by)
         source = self.result.inject_ids.get(spec.message)
-        node = self.net[spec.by]
-        if source is None or source not in node.inbox:
+        original = self.net.received(spec.by, source) if source is not None else None
+        if source is None or original is None:
             self.note(
                 "shed",
                 spec.by,
@@ -639,16 +576,15 @@ class _Player:
                 reason="send_failed",
             )
             return
-        breaches = node.forward(source, to, mid, permission=spec.permission)
-        if breaches and node.caveats == "enforce":
-            return
-        priority = node.inbox[source].priority
-        span = self._span(inject, priority)
+        sent, _breaches = self.net.forward(spec.by, source, to, mid, permission=spec.permission)
+        if not sent:
+            return  # blocked by the caveats: the breaches are recorded
+        span = self._span(inject, original.priority)
         self._deadline(name, "acknowledgement", str(mid), by=spec.by, to=to, span=span)
 
     async def _cancel(self, mid: UUID, notice_name: str, reason: str) -> None:
         request = self.request_ids.get(notice_name)
-        if request is None or not self.net["gs"].cancel_notice(request, mid, reason):
+        if request is None or not self.net.cancel_notice(request, mid, reason):
             self.note(
                 "shed",
                 "gs",
@@ -671,7 +607,7 @@ class _Player:
                 )
         except DecodeError as exc:
             problems = "; ".join(str(issue) for issue in exc.issues)
-            self.net[organisation].counters["rejected:gateway_invalid"] += 1
+            self.net.count(organisation, "rejected:gateway_invalid")
             self.note(
                 "rejected",
                 organisation,
@@ -753,11 +689,11 @@ class _Player:
         more, and what was refused is counted where it was offered.
         """
         late_s = self.ctx.clock.real_s(self.ctx.clock.scenario_s() - due_s)
-        depth = len(self.net[sender].outbox)
+        depth = self.net.backlog(sender)
         owed = self.ctx.in_flight
         if owed <= _MAX_IN_FLIGHT and late_s <= _MAX_LAG_S and depth <= _OUTBOX_SOFT:
             return False
-        self.net[sender].counters["shed:overload"] += 1
+        self.net.count(sender, "shed:overload")
         self.note(
             "shed",
             sender,
@@ -826,7 +762,7 @@ class _Player:
 
     async def _compromised(self, spec: Any) -> None:
         await self.at(spec.at)
-        node = self.net[spec.bureau]
+        net = self.net
         self.note("fault", spec.bureau, f"compromised: sending hostile traffic to {spec.target}")
         rng = random.Random(f"{self.result.seed}|hostile|{spec.bureau}")  # noqa: S311
         inbox = topics.inbox(spec.target)
@@ -838,21 +774,22 @@ class _Player:
             diffusion_type="information",
             text="Genuine message, soon replayed.",
         )
-        genuine = node.submit(base)
+        genuine = net.send(spec.bureau, base)
+        if genuine is None:
+            return  # could not even send its genuine message (recorded as shed)
         await asyncio.sleep(0.2)
         for n in range(spec.forged):
             forged = bytearray(genuine)
             forged[200 + n % 50] ^= 0x5A  # inside the signed bytes: the signature breaks
-            await node.publish_raw(inbox, bytes(forged))
+            await net.publish_raw(spec.bureau, inbox, bytes(forged))
         for _ in range(spec.replayed):
             # the same message id under a fresh seal: what a replay by a member's own keys looks
             # like (the very same bytes again would be taken for a resend: a duplicate)
-            again = node.codec.seal_at(base, self.now(), to=[spec.target])
-            await node.publish_raw(inbox, again)
+            again = net.seal_again(spec.bureau, base, [spec.target])
+            await net.publish_raw(spec.bureau, inbox, again)
         for _ in range(spec.garbage):
-            await node.publish_raw(
-                inbox, rng.randbytes(rng.randrange(1, 250))
-            )  # too short: malformed
+            garbage = rng.randbytes(rng.randrange(1, 250))  # too short: malformed
+            await net.publish_raw(spec.bureau, inbox, garbage)
 
     # the whole play --------------------------------------------------------------------------
 
@@ -905,14 +842,17 @@ class _Player:
                     self.note("fault", "controller", f"{task.get_name()} failed: {outcome!r}")
 
 
-async def run_scenario(scenario: Scenario, options: RunOptions | None = None) -> RunResult:
-    """Run a scenario on a real broker and return its events.
+@contextlib.contextmanager
+def prepared(
+    scenario: Scenario, options: RunOptions
+) -> Iterator[tuple[Scenario, Topology, int, Roster]]:
+    """The scenario as ``options`` change it, its topology, seed and roster, checked.
+
+    Messages built while the block runs validate against that roster.
 
     Raises:
-        ScenarioRunError: The scenario names bureaus not in the roster, or the broker cannot be
-            used; the message is one line.
+        ScenarioRunError: The scenario names bureaus not in the roster.
     """
-    options = options or RunOptions()
     if options.duration is not None:
         scenario = scenario.model_copy(update={"duration": options.duration})
     topology: Topology = options.topology or scenario.topology
@@ -921,9 +861,24 @@ async def run_scenario(scenario: Scenario, options: RunOptions | None = None) ->
     _check_names(scenario, roster)
     token = ACTIVE_ROSTER.set(roster)  # messages built in code validate against this roster
     try:
-        return await _run(scenario, options, topology, seed, roster)
+        yield scenario, topology, seed, roster
     finally:
         ACTIVE_ROSTER.reset(token)
+
+
+async def run_scenario(scenario: Scenario, options: RunOptions | None = None) -> RunResult:
+    """Run a scenario in this process and return its events.
+
+    Raises:
+        ScenarioRunError: The scenario names bureaus not in the roster, or the broker cannot be
+            used, or it asks for worker processes (``scenarios.launch`` runs those); the message
+            is one line.
+    """
+    options = options or RunOptions()
+    if options.workers > 1:
+        raise ScenarioRunError("worker processes are started by scenarios.launch.run_scenario")
+    with prepared(scenario, options) as (changed, topology, seed, roster):
+        return await _run(changed, options, topology, seed, roster)
 
 
 async def _run(
@@ -934,12 +889,6 @@ async def _run(
         raise ScenarioRunError(
             "a virtual-clock run needs the virtual event loop: call scenarios.runner.simulate()"
         )
-    if options.workers > 1:
-        if virtual:
-            raise ScenarioRunError("--workers needs the wall clock (a simulation is one process)")
-        from scenarios.workers import run_sharded  # noqa: PLC0415 - workers import the runner
-
-        return await run_sharded(scenario, options, topology, seed, roster)
     if virtual and options.control is not None:
         raise ScenarioRunError("a live exercise runs on the wall clock, not the virtual one")
     started_at = datetime.now(UTC).replace(microsecond=0)
@@ -1035,14 +984,6 @@ def simulate(scenario: Scenario, options: RunOptions | None = None) -> RunResult
     options = dataclasses.replace(options, clock="virtual")
     with asyncio.Runner(loop_factory=virtual_loop) as runner:
         return runner.run(run_scenario(scenario, options))
-
-
-def run(scenario: Scenario, options: RunOptions | None = None) -> RunResult:
-    """Run a scenario on the clock ``options`` names (blocking): live, or simulated."""
-    options = options or RunOptions()
-    if options.clock == "virtual":
-        return simulate(scenario, options)
-    return asyncio.run(run_scenario(scenario, options))
 
 
 def _service(scenario: Scenario) -> ServiceTimes:

@@ -39,7 +39,7 @@ from bureaus.keystore import init_pki
 from protocol import Roster
 from protocol.routing import Topology
 from protocol.types import ACTIVE_ROSTER
-from scenarios.exercise import DeadlineBook
+from scenarios.deadlines import DeadlineBook
 from scenarios.model import Scenario
 from scenarios.runner import (
     RunOptions,

@@ -80,3 +80,64 @@ def test_protocol_has_no_io() -> None:
         if (v := violations(path.read_text(encoding="utf-8")))
     }
     assert problems == {}
+
+
+BUREAUS = PROTOCOL.parent / "bureaus"
+PURE_BUREAU_MODULES = [
+    "core.py",
+    "events.py",
+    "ids.py",
+    "links.py",
+    "outbox.py",
+    "roles.py",
+    "service.py",
+]
+"""The bureau core and the pure helpers it calls: no asyncio, no sockets, no clock."""
+
+
+@pytest.mark.parametrize("module", PURE_BUREAU_MODULES)
+def test_the_bureau_core_has_no_io(module: str) -> None:
+    assert violations((BUREAUS / module).read_text(encoding="utf-8")) == []
+
+
+def _imports(package: Path) -> dict[str, set[str]]:
+    """Each module of ``package`` and the modules of the same package it imports (anywhere)."""
+    graph: dict[str, set[str]] = {}
+    for path in sorted(package.glob("*.py")):
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                f"{package.name}."
+            ):
+                deps.add((node.module or "").split(".")[1])
+        graph[path.stem] = deps
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for dep in sorted(graph.get(node, ())):
+            if state.get(dep) == 1:
+                return [*path[path.index(dep) :], dep] if dep in path else [*path, dep]
+            if dep not in state and (found := visit(dep, [*path, dep])):
+                return found
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start, [start])):
+            return found
+    return None
+
+
+def test_the_cycle_finder_finds_one() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+@pytest.mark.parametrize("package", ["protocol", "broker", "bureaus", "scenarios"])
+def test_no_import_cycle_inside_a_package(package: str) -> None:
+    assert _cycle(_imports(PROTOCOL.parent / package)) is None

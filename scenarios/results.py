@@ -1,0 +1,76 @@
+"""What a run produced, and the names a scenario uses for groups of bureaus.
+
+Shared by the runner, the worker processes, metrics, reports and the exercise controls (none of
+which need the runner itself).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from bureaus import Event
+from protocol import Roster
+from protocol.routing import Topology
+from scenarios.deadlines import Deadline
+from scenarios.model import Scenario
+
+__all__ = ["RunResult", "ScenarioRunError", "resolve"]
+
+
+class ScenarioRunError(Exception):
+    """A scenario that cannot run here (unknown bureau, unreachable broker ...): one line."""
+
+
+@dataclass
+class RunResult:
+    """What a run produced: the raw events and what the runner knows about them."""
+
+    scenario: Scenario
+    topology: Topology
+    seed: int
+    roster: Roster
+    broker_kind: str
+    broker_version: str
+    events: list[Event]
+    counters: dict[str, dict[str, int]]
+    inject_ids: dict[str, str] = field(default_factory=dict)
+    """Inject name → the id of the message whose delivery matters (publication for requests)."""
+    inject_times: dict[str, float] = field(default_factory=dict)
+    inject_senders: dict[str, str] = field(default_factory=dict)
+    """Inject name → the sender of that message (never expected to receive it)."""
+    revoked_at: dict[str, float] = field(default_factory=dict)
+    wall_s: float = 0.0
+    signing_key: Ed25519PrivateKey | None = None
+    """The run's General Secretariat root key, which signs the event log."""
+    signing_certificate: x509.Certificate | None = None
+    deadlines: list[Deadline] = field(default_factory=list)
+    """Every response deadline opened during the run, with how it ended."""
+    clock: str = "wall"
+    """``wall`` (live) or ``virtual`` (simulated)."""
+
+
+def resolve(group: str | list[str], roster: Roster, *, exclude: str | None = None) -> list[str]:
+    """Expand a group (``all-ncbs``, ``region:africa``, an id, or a list of those).
+
+    Raises:
+        ScenarioRunError: A bureau or region not in the roster.
+    """
+    items = group if isinstance(group, list) else [group]
+    out: list[str] = []
+    for item in items:
+        if item == "all-ncbs":
+            out += [b.id for b in roster.ncbs()]
+        elif item.startswith("region:"):
+            region = item.removeprefix("region:")
+            members = [b.id for b in roster.ncbs() if b.region == region]
+            if not members:
+                raise ScenarioRunError(f"no NCB of region {region!r} in the roster")
+            out += members
+        elif item in roster:
+            out.append(item)
+        else:
+            raise ScenarioRunError(f"bureau {item!r} is not in the roster")
+    return [b for b in dict.fromkeys(out) if b != exclude]
