@@ -18,15 +18,11 @@ __all__ = [
     "Acknowledged",
     "AnyEvent",
     "Breach",
-    "Control",
-    "DeadlineEvent",
     "Delivered",
     "Event",
     "EventKind",
     "EventLog",
-    "Fault",
     "Hop",
-    "Inject",
     "Lifecycle",
     "Presence",
     "Rejected",
@@ -35,6 +31,7 @@ __all__ = [
     "Tracer",
     "event_from_dict",
     "make",
+    "register",
 ]
 
 EventKind = Literal[
@@ -196,66 +193,9 @@ class Presence(Event):
     kind: EventKind = "presence"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Fault(Event):
-    """A scripted fault began or ended (scenario layer)."""
-
-    kind: EventKind = "fault"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Inject(Event):
-    """A scenario inject was played (scenario layer).
-
-    Attributes:
-        name: The inject's name.
-    """
-
-    kind: EventKind = "inject"
-    name: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Control(Event):
-    """A controller's action in a live exercise (scenario layer).
-
-    Attributes:
-        action: ``pause``, ``resume``, ``speed``, ``card``, ``bookmark``, ``reply``, ``forward``,
-            ``stop``.
-    """
-
-    kind: EventKind = "control"
-    action: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeadlineEvent(Event):
-    """A response deadline met, missed or answered late (``reason``) (scenario layer).
-
-    Attributes:
-        name: The deadline's inject.
-    """
-
-    kind: EventKind = "deadline"
-    name: str | None = None
-
-
-AnyEvent = (
-    Sent
-    | Hop
-    | Delivered
-    | Acknowledged
-    | Rejected
-    | Shed
-    | Lifecycle
-    | Breach
-    | Presence
-    | Fault
-    | Inject
-    | Control
-    | DeadlineEvent
-)
-"""Every kind of event, one frozen class each."""
+AnyEvent = Sent | Hop | Delivered | Acknowledged | Rejected | Shed | Lifecycle | Breach | Presence
+"""Every kind of event a bureau records, one frozen class each (the scenario layer adds its own
+kinds, ``scenarios/events.py``, through :func:`register`)."""
 
 EVENT_CLASSES: dict[str, type[Event]] = {
     "sent": Sent,
@@ -267,11 +207,15 @@ EVENT_CLASSES: dict[str, type[Event]] = {
     "lifecycle": Lifecycle,
     "breach": Breach,
     "presence": Presence,
-    "fault": Fault,
-    "inject": Inject,
-    "control": Control,
-    "deadline": DeadlineEvent,
 }
+
+
+def register(cls: type[Event]) -> type[Event]:
+    """Add a kind of event from a layer above (its class's default ``kind`` names it)."""
+    kind = cls.__dataclass_fields__["kind"].default
+    assert isinstance(kind, str)
+    EVENT_CLASSES[kind] = cls
+    return cls
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:
@@ -294,8 +238,8 @@ def event_from_dict(data: dict[str, Any]) -> Event:
 
 
 def make(kind: EventKind, **values: Any) -> Event:
-    """An event of ``kind``, of its own class."""
-    return EVENT_CLASSES[kind](kind=kind, **values)
+    """An event of ``kind``, of its own class (the plain :class:`Event` for one not registered)."""
+    return EVENT_CLASSES.get(kind, Event)(kind=kind, **values)
 
 
 @dataclass

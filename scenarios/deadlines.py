@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bureaus.events import DeadlineEvent, Event, Lifecycle
+from bureaus.events import Event, Lifecycle
+from scenarios.events import DeadlineEvent
 
 __all__ = ["Deadline", "DeadlineBook", "DeadlineKind", "clock_label", "span_label"]
 
