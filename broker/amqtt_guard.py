@@ -24,22 +24,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from broker.security import topic_matches
+
 __all__ = ["connect_refusal", "main", "topic_matches"]
 
 _NOT_AUTHORISED = b"\x20\x02\x00\x05"
 """CONNACK, return code 5: not authorised (MQTT 3.1.1)."""
 _log = logging.getLogger("bureaunet.amqtt_guard")
-
-
-def topic_matches(topic: str, pattern: str) -> bool:
-    """Whether ``topic`` falls under an MQTT topic filter (``+`` one level, ``#`` the rest)."""
-    levels, wanted = topic.split("/"), pattern.split("/")
-    for index, part in enumerate(wanted):
-        if part == "#":
-            return True
-        if index >= len(levels) or part not in ("+", levels[index]):
-            return False
-    return len(levels) == len(wanted)
 
 
 def connect_refusal(

@@ -31,10 +31,9 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from paho.mqtt.client import topic_matches_sub
-
 from broker.config import MAX_MESSAGE_SIZE, MAX_QUEUED_BYTES, BrokerSecurity
 from broker.errors import BrokerAuthError, BrokerUnreachableError
+from broker.security import topic_matches
 
 __all__ = ["Delivery", "MemoryBroker", "Session"]
 
@@ -103,6 +102,11 @@ class MemoryBroker:
         self.max_queued_bytes = max_queued_bytes
         self.sessions: dict[str, Session] = {}
         self.retained: dict[str, bytes] = {}
+        self._exact: dict[str, dict[str, Session]] = {}
+        """Topic → the sessions subscribed to exactly it, in the order they subscribed."""
+        self._wild: dict[str, Session] = {}
+        """Sessions with a wildcard subscription, by client id."""
+        self._may_cache: dict[tuple[str | None, str, bool], bool] = {}
         self.counters: Counter[str] = Counter()
         self.running = True
 
@@ -137,6 +141,8 @@ class MemoryBroker:
         if session is not None and session.connection is not None:
             self._drop(session, abnormal=False)  # a newer connection with the same id wins
         if session is None or clean_session or not session.persistent:
+            if session is not None:
+                self._forget(session)
             session = Session(client_id, username, persistent=not clean_session)
             self.sessions[client_id] = session
         session.persistent = not clean_session
@@ -156,8 +162,9 @@ class MemoryBroker:
         if wake is not None:
             wake()  # the connection's reader sees that it has ended
         session.will = None
-        if not session.persistent:
-            self.sessions.pop(session.client_id, None)
+        if not session.persistent and self.sessions.get(session.client_id) is session:
+            self._forget(session)
+            del self.sessions[session.client_id]
         if abnormal and will is not None:
             self._route(session.username, will)
 
@@ -176,19 +183,31 @@ class MemoryBroker:
                 wake()
             session.will = None  # a killed broker sends no wills
         for client_id in [c for c, s in self.sessions.items() if not s.persistent]:
-            del self.sessions[client_id]
+            self._forget(self.sessions.pop(client_id))
         return dropped
+
+    def _forget(self, session: Session) -> None:
+        """Drop a session's subscriptions from the routing indexes."""
+        for pattern in session.subscriptions:
+            self._exact.get(pattern, {}).pop(session.client_id, None)
+        if self._wild.get(session.client_id) is session:
+            del self._wild[session.client_id]
 
     # --- topics ------------------------------------------------------------------------------
 
     def _may(self, username: str | None, topic: str, *, write: bool) -> bool:
         if self.security is None:
             return True
-        if username is None or username not in self.security.rules:
-            return False
-        rules = self.security.rules[username]
-        patterns = rules.write if write else rules.read
-        return any(topic_matches_sub(pattern, topic) for pattern in patterns)
+        key = (username, topic, write)
+        known = self._may_cache.get(key)
+        if known is not None:
+            return known
+        rules = self.security.rules.get(username or "")
+        patterns = () if rules is None else rules.write if write else rules.read
+        allowed = any(topic_matches(topic, pattern) for pattern in patterns)
+        if len(self._may_cache) < 1 << 20:
+            self._may_cache[key] = allowed
+        return allowed
 
     def subscribe(self, session: Session, wanted: list[tuple[str, int]]) -> list[int]:
         """Subscribe; answer one SUBACK code per filter and deliver the retained matches."""
@@ -198,15 +217,20 @@ class MemoryBroker:
                 codes.append(REFUSED)
                 continue
             session.subscriptions[pattern] = min(qos, 1)
+            if "+" in pattern or "#" in pattern:
+                self._wild[session.client_id] = session
+            else:
+                self._exact.setdefault(pattern, {})[session.client_id] = session
             codes.append(min(qos, 1))
             for topic in sorted(self.retained):
-                if topic_matches_sub(pattern, topic):
+                if topic_matches(topic, pattern):
                     self._enqueue(session, Delivery(topic, self.retained[topic], 1, retain=True))
         return codes
 
     def unsubscribe(self, session: Session, pattern: str) -> None:
         """Forget one subscription."""
         session.subscriptions.pop(pattern, None)
+        self._exact.get(pattern, {}).pop(session.client_id, None)
 
     def publish(
         self, session: Session, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
@@ -233,9 +257,14 @@ class MemoryBroker:
             self.counters["dropped:acl"] += 1
             return
         self.counters["published"] += 1
-        for session in self.sessions.values():
-            if not any(topic_matches_sub(p, delivery.topic) for p in session.subscriptions):
-                continue
+        topic = delivery.topic
+        matched = dict(self._exact.get(topic, {}))
+        for client_id, session in self._wild.items():
+            if client_id not in matched and any(
+                topic_matches(topic, p) for p in session.subscriptions
+            ):
+                matched[client_id] = session
+        for session in matched.values():
             if not self._may(session.username, delivery.topic, write=False):
                 self.counters["dropped:not_readable"] += 1
                 continue

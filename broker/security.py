@@ -19,6 +19,7 @@ and nothing extra is stored; the broker only sees their hashes (PBKDF2-SHA512 in
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
 from collections.abc import Iterable, Mapping
@@ -30,9 +31,37 @@ from protocol import Roster, topics
 from protocol.pki import BureauIdentity
 from protocol.primitives import hkdf_sha256
 
-__all__ = ["TopicRules", "bureau_password", "mosquitto_password_hash", "topic_rules"]
+__all__ = [
+    "TopicRules",
+    "bureau_password",
+    "mosquitto_password_hash",
+    "topic_matches",
+    "topic_rules",
+]
 
 _MOSQUITTO_ITERATIONS = 101  # what mosquitto_passwd 2.0 writes
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def topic_matches(topic: str, pattern: str) -> bool:
+    """Whether ``topic`` falls under an MQTT topic filter (``+`` one level, ``#`` the rest).
+
+    A wildcard in the first level never matches a topic that starts with ``$`` (MQTT 3.1.1,
+    4.7.2). Results are cached: brokers ask the same few thousand questions again and again.
+    """
+    if pattern == topic:
+        return True
+    if "+" not in pattern and "#" not in pattern:
+        return False
+    if topic.startswith("$") and not pattern.startswith("$"):
+        return False
+    levels, wanted = topic.split("/"), pattern.split("/")
+    for index, part in enumerate(wanted):
+        if part == "#":
+            return True
+        if index >= len(levels) or part not in ("+", levels[index]):
+            return False
+    return len(levels) == len(wanted)
 
 
 def bureau_password(identity: BureauIdentity) -> str:

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from bureaus import Event
-from scenarios.exercise import Deadline, DeadlineBook, ExerciseControl
+from bureaus.events import make
+from scenarios.deadlines import Deadline, DeadlineBook
+from scenarios.exercise import ExerciseControl
 from scenarios.metrics import check_expectations, summarise
 from scenarios.model import ScenarioError, parse_scenario
 from scenarios.report import write_report
@@ -17,7 +19,7 @@ from tests.conftest import require_mosquitto
 
 
 def event(kind: str, bureau: str, message_id: str, t_s: float, **fields: object) -> Event:
-    return Event(kind=kind, t_ns=0, t_s=t_s, bureau=bureau, message_id=message_id, **fields)  # type: ignore[arg-type]
+    return make(kind, t_ns=0, t_s=t_s, bureau=bureau, message_id=message_id, **fields)  # type: ignore[arg-type]
 
 
 class Book:
@@ -69,9 +71,9 @@ def test_review_and_answer_deadlines_close_on_their_own_events() -> None:
     answer = Deadline("check", "answer", "res", "ES", {"gs"}, 0.0, 60.0)
     b.book.open(review)
     b.book.open(answer)
-    b.add(event("lifecycle", "gs", "req", 5.0, detail="request -> under-review"))
+    b.add(event("lifecycle", "gs", "req", 5.0, transition="request", state="under-review"))
     assert review.state == "open"
-    b.add(event("lifecycle", "gs", "req", 7.0, detail="publish -> published"))
+    b.add(event("lifecycle", "gs", "req", 7.0, transition="publish", state="published"))
     assert review.state == "met"
     b.add(event("delivered", "FR", "res", 8.0))  # the result seen elsewhere does not count
     assert answer.state == "open"
