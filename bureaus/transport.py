@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -173,10 +174,12 @@ class MqttTransport:
         raise BrokerUnreachableError(f"{self.target.url}: the connection ended")
 
     def abort(self) -> None:
-        """Close the socket under the client: the broker sees the connection drop."""
+        """Shut the socket down under the client: the broker sees the connection drop."""
         sock = self.client._client.socket()
         if sock is not None:
-            sock.close()
+            # shut down, not closed: the client's reader sees the end at once and lets go
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 class MemoryTransport:
