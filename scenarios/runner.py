@@ -777,7 +777,11 @@ class _Player:
         genuine = net.send(spec.bureau, base)
         if genuine is None:
             return  # could not even send its genuine message (recorded as shed)
-        await asyncio.sleep(0.2)
+        # the copies replay a message the target has accepted: wait (up to 2 s) until it has
+        for _ in range(100):
+            if self.ctx.events.of("delivered", bureau=spec.target, message_id=str(base.message_id)):
+                break
+            await asyncio.sleep(0.02)
         for n in range(spec.forged):
             forged = bytearray(genuine)
             forged[200 + n % 50] ^= 0x5A  # inside the signed bytes: the signature breaks

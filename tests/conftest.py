@@ -121,7 +121,7 @@ async def connected(
             password=secret,
             clean_session=clean_session,
             will=will,
-            timeout=5,
+            timeout=15,  # amqtt on a busy machine: seconds per publish
         )
     async with transport:
         yield transport

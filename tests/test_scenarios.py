@@ -51,7 +51,7 @@ LIVE = [
     ("red-notice", "embedded:mosquitto"),
     ("broker-crash", "embedded:mosquitto"),
     ("breaking-change", "embedded:amqtt"),
-    ("online-fraud", "embedded:amqtt"),
+    ("online-fraud", "embedded:mosquitto"),
 ]
 """Bundled scenarios that also run live in the suite (the cluster tests run some on NATS)."""
 
