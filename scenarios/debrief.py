@@ -120,7 +120,7 @@ def _activity(events: list[dict[str, Any]], named: list[str]) -> list[list[str]]
             received[bureau][message_kind] += 1
         elif kind == "sent":
             did[bureau]["acknowledged" if message_kind == "acknowledgement" else "sent"] += 1
-        elif kind == "hop" and (e.get("detail") or "").startswith("forwarded copy"):
+        elif kind == "hop" and e.get("via") == "forward":
             did[bureau]["forwarded"] += 1
         elif kind == "breach" or (kind == "rejected" and e.get("reason") != "duplicate"):
             did[bureau][kind] += 1
@@ -171,7 +171,7 @@ def _timeline(
         if kind not in TIMELINE_KINDS:
             continue
         detail = e.get("detail") or ""
-        name = detail.split(":", 1)[0]
+        name = e.get("name") or ""
         if kind == "inject" and name in comments:
             detail = f"{detail} - {comments[name]}"
         css = ""

@@ -432,7 +432,12 @@ class _Player:
         if not self.mine(actor(inject)):
             return  # the worker that runs the acting bureau plays it
         if when > self.s.duration:
-            self.note("inject", "controller", f"{name}: due at t={when:g}, after the end; dropped")
+            self.note(
+                "inject",
+                "controller",
+                f"{name}: due at t={when:g}, after the end; dropped",
+                name=name,
+            )
             return
         await self.at(when)
         ids = self.ctx.ids
@@ -446,6 +451,7 @@ class _Player:
             "controller",
             f"{name}: {action}" + (f" ({how})" if how else ""),
             message_id=key_id,
+            name=name,
         )
         self.result.inject_ids[name] = await self._act(name, inject, mid, now)
         spec = getattr(inject, action)
