@@ -176,7 +176,7 @@ class MqttTransport:
     def abort(self) -> None:
         """Shut the socket down under the client: the broker sees the connection drop."""
         sock = self.client._client.socket()
-        if sock is not None:
+        if isinstance(sock, socket.socket):
             # shut down, not closed: the client's reader sees the end at once and lets go
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
