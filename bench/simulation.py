@@ -26,28 +26,18 @@ from uuid import uuid4
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from protocol import Diffusion, ToBureaus, topics
+from protocol import ToBureaus, topics
 from scenarios.cli import LIBRARY
 from scenarios.model import load_scenario
 from scenarios.runner import RunOptions, simulate
-from tests.test_core import EPOCH, at, cores
+from tests.test_core import EPOCH, at, cores, note
 
 
 def core_round_trip(n: int) -> tuple[float, float]:
     """(µs per round trip through the cores, µs for the same envelopes with the codec alone)."""
     net = cores("mesh")
     fr, de = net["FR"], net["DE"]
-    messages = [
-        Diffusion(
-            message_id=uuid4(),
-            sender="FR",
-            recipients=ToBureaus(bureaus=("DE",)),
-            created_at=EPOCH,
-            diffusion_type="information",
-            text="benchmark " * 40,
-        )
-        for _ in range(n)
-    ]
+    messages = [note("FR", "DE", "benchmark " * 40) for _ in range(n)]
     start = time.perf_counter()
     for k, message in enumerate(messages):
         now = at(1 + k * 1e-3)

@@ -378,30 +378,23 @@ class BureauCore:
         try:
             shed = self.outbox.put(item, front=front)
         except OutboxFull as exc:
-            self.counters["shed:outbox_full"] += 1
-            self._record(
-                Shed,
-                now,
-                message_id=item.message_id,
-                message_kind=item.kind,
-                peer=item.next_hop,
-                reason="outbox_full",
-                detail=str(exc),
-            )
-            self._dequeued(item.message_id)
+            self._shed(item, now, str(exc))
             raise
         if shed is not None:
-            self._dequeued(shed.message_id)
-            self.counters["shed:outbox_full"] += 1
-            self._record(
-                Shed,
-                now,
-                message_id=shed.message_id,
-                message_kind=shed.kind,
-                peer=shed.next_hop,
-                reason="outbox_full",
-                detail="oldest routine transmission shed for newer traffic",
-            )
+            self._shed(shed, now, "oldest routine transmission shed for newer traffic")
+
+    def _shed(self, item: Transmission, now: Now, detail: str) -> None:
+        self._dequeued(item.message_id)
+        self.counters["shed:outbox_full"] += 1
+        self._record(
+            Shed,
+            now,
+            message_id=item.message_id,
+            message_kind=item.kind,
+            peer=item.next_hop,
+            reason="outbox_full",
+            detail=detail,
+        )
 
     def _dequeued(self, message_id: str) -> None:
         self._queued[message_id] -= 1

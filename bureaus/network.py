@@ -17,6 +17,7 @@ from types import TracebackType
 from uuid import UUID
 
 from broker import BrokerSecurity, bureau_password, topic_rules
+from bureaus.core import BureauCore
 from bureaus.links import LinkOverride
 from bureaus.node import AckStatus, Bureau, NetworkContext
 from protocol import MessageBase, Region, Roster
@@ -72,13 +73,8 @@ class Network:
             codec = EnvelopeCodec(
                 BureauCredentials(pki.identities[info.id]), pki.trust.copy(), roster=ctx.roster
             )
-            self.bureaus[info.id] = Bureau(
-                info,
-                codec,
-                self.passwords[info.id] if secured else None,
-                ctx,
-                outbox_limit=outbox_limit,
-            )
+            core = BureauCore(info, codec, ctx.world, outbox_limit=outbox_limit)
+            self.bureaus[info.id] = Bureau(core, self.passwords[info.id] if secured else None, ctx)
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def security(self) -> BrokerSecurity:

@@ -43,7 +43,7 @@ from bureaus.outbox import Outbox
 from bureaus.roles import Databases, ReviewPolicy
 from bureaus.service import ServiceTimes
 from bureaus.transport import Connector, Transport, mqtt_connector
-from protocol import BureauInfo, MessageBase, Roster, topics
+from protocol import MessageBase, Roster, topics
 from protocol.caveats import Breach, CaveatPolicy
 from protocol.envelope import EnvelopeCodec
 from protocol.lifecycle import NoticeLifecycle
@@ -150,35 +150,13 @@ class NetworkContext:
 class Bureau:
     """A bureau node: a core, one connection, its timers."""
 
-    def __init__(
-        self,
-        info: BureauInfo,
-        codec: EnvelopeCodec,
-        password: str | None,
-        ctx: NetworkContext,
-        *,
-        outbox_limit: int = 10_000,
-        acknowledge: bool = True,
-        resend_after: float = 5.0,
-        max_attempts: int = 8,
-        inbox_limit: int = 0,
-        caveats: CaveatPolicy = "enforce",
-    ) -> None:
-        self.info = info
-        self.id = info.id
+    def __init__(self, core: BureauCore, password: str | None, ctx: NetworkContext) -> None:
+        """Drive ``core`` (made with ``ctx.world``) with ``password`` as its broker credential."""
+        self.core = core
+        self.info = core.info
+        self.id = core.id
         self.password = password
         self.ctx = ctx
-        self.core = BureauCore(
-            info,
-            codec,
-            ctx.world,
-            outbox_limit=outbox_limit,
-            acknowledge=acknowledge,
-            resend_after=resend_after,
-            max_attempts=max_attempts,
-            inbox_limit=inbox_limit,
-            caveats=caveats,
-        )
         self.subscribe_attempts = 6
         """SUBACK refusals tolerated on one connection before reconnecting (see _subscribe)."""
         self.probe_after = 10.0

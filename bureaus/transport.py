@@ -22,7 +22,7 @@ import socket
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 import aiomqtt
 from paho.mqtt.reasoncodes import ReasonCode
@@ -272,46 +272,16 @@ class MemoryTransport:
 def mqtt_connector(default: BrokerTarget) -> Connector:
     """A connector to a real broker (``target`` per bureau overrides ``default``)."""
 
-    def connect(
-        client_id: str,
-        *,
-        username: str | None,
-        password: str | None,
-        clean_session: bool,
-        will: tuple[str, bytes] | None = None,
-        target: BrokerTarget | None = None,
-    ) -> Transport:
-        return MqttTransport(
-            target or default,
-            client_id,
-            username=username,
-            password=password,
-            clean_session=clean_session,
-            will=will,
-        )
+    def connect(client_id: str, *, target: BrokerTarget | None = None, **options: Any) -> Transport:
+        return MqttTransport(target or default, client_id, **options)
 
     return connect
 
 
 def memory_connector(broker: MemoryBroker) -> Connector:
-    """A connector to an in-memory broker."""
+    """A connector to an in-memory broker (there is one: ``target`` does not matter)."""
 
-    def connect(
-        client_id: str,
-        *,
-        username: str | None,
-        password: str | None,
-        clean_session: bool,
-        will: tuple[str, bytes] | None = None,
-        target: BrokerTarget | None = None,
-    ) -> Transport:
-        return MemoryTransport(
-            broker,
-            client_id,
-            username=username,
-            password=password,
-            clean_session=clean_session,
-            will=will,
-        )
+    def connect(client_id: str, *, target: BrokerTarget | None = None, **options: Any) -> Transport:
+        return MemoryTransport(broker, client_id, **options)
 
     return connect

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -88,6 +89,21 @@ def events(outputs: list[Outputs], cls: type) -> list:  # type: ignore[type-arg]
     return [e for out in outputs for e in out.events if isinstance(e, cls)]
 
 
+def note(
+    sender: str, to: str, text: str, *, message_id: UUID | None = None, **fields: Any
+) -> Diffusion:
+    """A diffusion from ``sender`` to ``to``."""
+    return Diffusion(
+        message_id=message_id or uuid4(),
+        sender=sender,
+        recipients=ToBureaus(bureaus=(to,)),
+        created_at=EPOCH,
+        diffusion_type="information",
+        text=text,
+        **fields,
+    )
+
+
 def request(text: str = "Organised fraud, 2024-2026.") -> NoticeRequest:
     base = sample_messages()["notice-request"]
     assert isinstance(base, NoticeRequest)
@@ -130,14 +146,7 @@ def test_a_review_delay_is_a_timer_in_scenario_time() -> None:
 
 def test_a_regional_bureau_relays_blind_and_a_second_copy_only_after_a_while() -> None:
     net = cores("regional")
-    message = Diffusion(
-        message_id=uuid4(),
-        sender="FR",
-        recipients=ToBureaus(bureaus=("KE",)),
-        created_at=EPOCH,
-        diffusion_type="information",
-        text="Passing through Nairobi.",
-    )
+    message = note("FR", "KE", "Passing through Nairobi.")
     out = net["FR"].submit(message, at(1))
     seen = exchange(net, out, 1)
     relays = [e for e in events(seen, Hop) if e.via == "relay"]
@@ -151,14 +160,7 @@ def test_a_regional_bureau_relays_blind_and_a_second_copy_only_after_a_while() -
 
 def test_lost_acknowledgements_are_resent_for_until_one_arrives() -> None:
     net = cores("mesh", resend_after=5.0)
-    message = Diffusion(
-        message_id=uuid4(),
-        sender="FR",
-        recipients=ToBureaus(bureaus=("DE",)),
-        created_at=EPOCH,
-        diffusion_type="information",
-        text="Acknowledge, please.",
-    )
+    message = note("FR", "DE", "Acknowledge, please.")
     lose_acks: Callable[[Send], bool] = lambda send: send.topic == topics.inbox("FR")  # noqa: E731
     exchange(net, net["FR"].submit(message, at(0)), 0, drop=lose_acks)
     assert str(message.message_id) in net["FR"].pending
@@ -179,14 +181,7 @@ def test_lost_acknowledgements_are_resent_for_until_one_arrives() -> None:
 
 def test_a_message_never_acknowledged_is_given_up_loudly() -> None:
     net = cores("mesh", resend_after=1.0, max_attempts=2)
-    message = Diffusion(
-        message_id=uuid4(),
-        sender="FR",
-        recipients=ToBureaus(bureaus=("DE",)),
-        created_at=EPOCH,
-        diffusion_type="information",
-        text="Into the void.",
-    )
+    message = note("FR", "DE", "Into the void.")
     exchange(net, net["FR"].submit(message, at(0)), 0, drop=lambda _send: True)
     shed: list[Shed] = []
     t = 0.0
@@ -203,15 +198,7 @@ def test_a_message_never_acknowledged_is_given_up_loudly() -> None:
 
 def test_a_forward_that_breaks_its_caveats_is_blocked_under_enforce() -> None:
     net = cores("mesh", inbox_limit=10)
-    message = Diffusion(
-        message_id=uuid4(),
-        sender="FR",
-        recipients=ToBureaus(bureaus=("DE",)),
-        created_at=EPOCH,
-        diffusion_type="information",
-        text="For Germany only.",
-        handling_code="H2",
-    )
+    message = note("FR", "DE", "For Germany only.", handling_code="H2")
     exchange(net, net["FR"].submit(message, at(0)), 0)
     out = net["DE"].forward(str(message.message_id), ["KE"], uuid4(), at(1))
     assert not out.ok
@@ -227,14 +214,7 @@ def test_a_full_outbox_sheds_the_oldest_routine_transmission_and_says_so() -> No
     core.set_online(False, at(0))  # nothing drains: store and forward
     sent = [
         core.submit(
-            Diffusion(
-                message_id=UUID(int=n + 1),
-                sender="FR",
-                recipients=ToBureaus(bureaus=("DE",)),
-                created_at=EPOCH,
-                diffusion_type="information",
-                text=f"number {n}",
-            ),
+            note("FR", "DE", f"number {n}", message_id=UUID(int=n + 1)),
             at(n),
         )
         for n in range(3)
@@ -259,14 +239,7 @@ def test_hostile_bytes_are_refused_with_a_reason_and_never_raise() -> None:
 def test_a_transmission_the_broker_did_not_take_goes_back_first() -> None:
     net = cores("mesh")
     out = net["FR"].submit(
-        Diffusion(
-            message_id=uuid4(),
-            sender="FR",
-            recipients=ToBureaus(bureaus=("DE",)),
-            created_at=EPOCH,
-            diffusion_type="information",
-            text="Retry me.",
-        ),
+        note("FR", "DE", "Retry me."),
         at(0),
     )
     item = out.sends[0].item
