@@ -292,7 +292,12 @@ def write_report(
     head = (
         f"Topology `{result.topology}`, seed {result.seed}, {summary['bureaus']} bureaus, "
         f"broker {result.broker_kind} {result.broker_version}, {summary['wall_s']} s wall "
-        f"time. Latencies are real milliseconds; the modelled WAN part is shown apart."
+        + (
+            "time. Simulated on the virtual clock: every latency is modelled (WAN delay, the "
+            "bureaus' service times and their queues), the same on every run of this seed."
+            if result.clock == "virtual"
+            else "time. Latencies are real milliseconds; the modelled WAN part is shown apart."
+        )
     )
     md = [
         f"# {scenario.name}",
