@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -30,8 +30,9 @@ from pydantic import (
     model_validator,
 )
 
-from protocol import Region
+from protocol import Region, default_roster
 from protocol.caveats import CaveatPolicy
+from protocol.roster import synthetic_roster
 from protocol.routing import Topology
 from protocol.types import HandlingCode, Tlp
 
@@ -544,7 +545,7 @@ class Scenario(BaseModel):
     expect: list[Expectation] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _names(self) -> Scenario:  # noqa: PLR0912 - one check per kind of reference
+    def _names(self) -> Scenario:
         names = [i.name for i in (*self.injects, *self.deck) if i.name]
         if len(names) != len(set(names)):
             raise ValueError("inject names must be unique (timeline and deck together)")
@@ -556,21 +557,6 @@ class Scenario(BaseModel):
                 raise ValueError(f"deck[{index}] is fired by hand: no 'at' or 'when'")
             if card.name is None:
                 raise ValueError(f"deck[{index}] needs a name (the controller picks it by name)")
-        refs: list[tuple[str, str | None]] = []
-        for index, expectation in enumerate(self.expect):
-            spec = expectation.delivered or expectation.acknowledged or expectation.deadline
-            refs.append((f"expect[{index}]", getattr(spec, "message", None)))
-        for group, items in (("injects", self.injects), ("deck", self.deck)):
-            for index, inject in enumerate(items):
-                if inject.forward is not None:
-                    refs.append((f"{group}[{index}].forward", inject.forward.message))
-                if inject.when is not None:
-                    hit = inject.when.search_hit
-                    refs.append((f"{group}[{index}].when", inject.when.deadline_missed))
-                    refs.append((f"{group}[{index}].when", None if hit == "any" else hit))
-        for where, ref in refs:
-            if ref is not None and ref not in names:
-                raise ValueError(f"{where} refers to no inject named {ref!r}")
         return self
 
 
@@ -591,8 +577,49 @@ _MAX_SCENARIO_BYTES = 256 * 1024
 any file is accepted or refused within a second (bench/scenario_files.py)."""
 _MAX_VALUES = 100_000
 """The most values (scalars, lists, mappings) a scenario may hold once its aliases are expanded."""
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """LibYAML's safe loader where PyYAML was built with it (several times faster), else PyYAML's."""
+
+
+class _Loader(_BASE_LOADER):  # type: ignore[valid-type,misc]
+    """A safe loader that reads plain scalars as YAML 1.2's core schema does.
+
+    PyYAML resolves YAML 1.1: a bare ``NO`` (Norway), ``ON``, ``yes`` or ``off`` becomes a
+    boolean, ``012`` an octal 10, ``1:30`` the number 90 and ``2026-01-05`` a date. In YAML 1.2
+    only ``true``/``false``, ``null``/``~``, decimal, ``0o`` and ``0x`` integers and decimal
+    floats are anything but strings, so a trainer never has to quote a country code.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {}
+for _tag, _pattern, _first in (
+    ("bool", r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    ("null", r"~|null|Null|NULL|", ["~", "n", "N", ""]),
+    ("int", r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+", "-+0123456789"),
+    (
+        "float",
+        r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+        "-+0123456789.",
+    ),
+    ("merge", r"<<", "<"),  # not in YAML 1.2, but anchors merged into mappings are common
+):
+    _Loader.add_implicit_resolver(
+        f"tag:yaml.org,2002:{_tag}", re.compile(f"^(?:{_pattern})$"), list(_first)
+    )
+
+
+def _yaml12_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
+    text = str(loader.construct_scalar(node))  # type: ignore[arg-type]
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    return int(text, 10)  # "012" is twelve in YAML 1.2
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _yaml12_int)
+_LOADER = _Loader
 
 
 def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
@@ -609,6 +636,25 @@ def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
             size += _expanded_size(value, sizes)
     sizes[id(node)] = size
     return size
+
+
+def _duplicates(node: yaml.Node, path: tuple[Any, ...] = ()) -> list[tuple[int, str]]:
+    """Keys given twice in one mapping (YAML forbids it; PyYAML keeps the last silently)."""
+    found: list[tuple[int, str]] = []
+    if isinstance(node, yaml.MappingNode):
+        first: dict[object, int] = {}
+        for key, value in node.value:
+            line = key.start_mark.line + 1
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in first:
+                    where = _dotted((*path, key.value))
+                    found.append((line, f"{where}: given twice (first on line {first[key.value]})"))
+                first.setdefault(key.value, line)
+            found += _duplicates(value, (*path, key.value))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, value in enumerate(node.value):
+            found += _duplicates(value, (*path, index))
+    return found
 
 
 def _lines(node: yaml.Node, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
@@ -632,6 +678,121 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return text or "(document)"
 
 
+_REGIONS = frozenset(get_args(Region))
+
+
+def _known_ids(scenario: Scenario) -> frozenset[str]:
+    """The bureau ids a scenario may name: its roster's (regional bureaus of its NCBs too)."""
+    full = default_roster()
+    if scenario.roster == "all":
+        return full.ids
+    if isinstance(scenario.roster, str):
+        count = int(scenario.roster.partition(":")[2])
+        return synthetic_roster(count, seed=scenario.seed).ids
+    named = set(scenario.roster) | {"gs"}
+    for bureau in scenario.roster:
+        rb = full.regional_bureau_of(bureau) if bureau in full else None
+        if rb is not None:
+            named.add(rb.id)
+    return frozenset(named)
+
+
+def _inject_references(scenario: Scenario) -> list[tuple[tuple[Any, ...], Any]]:
+    found: list[tuple[tuple[Any, ...], Any]] = []
+    for group, injects in (("injects", scenario.injects), ("deck", scenario.deck)):
+        for index, inject in enumerate(injects):
+            if inject.action == "siena":
+                continue  # the gateway's own message names its units; checked when translated
+            spec = getattr(inject, inject.action)
+            for field, key in (
+                ("sender", "from"),
+                ("by", "by"),
+                ("bureau", "bureau"),
+                ("to", "to"),
+            ):
+                value = getattr(spec, field, None)
+                if isinstance(value, str | list):
+                    found.append(((group, index, inject.action, key), value))
+    return found
+
+
+def _references(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
+    """Every bureau or group the scenario names, with where (as the file spells the keys)."""
+    found = _inject_references(scenario)
+    if scenario.players:
+        found.append((("players",), scenario.players))
+    for index, gen in enumerate(scenario.load):
+        found += [(("load", index, "from"), gen.senders), (("load", index, "to"), gen.to)]
+    for index, fault in enumerate(scenario.faults):
+        for kind in ("offline", "degrade", "cut"):
+            window = getattr(fault, kind)
+            if window is not None and window.bureau is not None:
+                found.append((("faults", index, kind, "bureau"), window.bureau))
+        if fault.compromised is not None:
+            found.append((("faults", index, "compromised", "bureau"), fault.compromised.bureau))
+            found.append((("faults", index, "compromised", "target"), fault.compromised.target))
+    for version, group_value in scenario.versions.items():
+        found.append((("versions", version), group_value))
+    flat: list[tuple[tuple[Any, ...], str]] = []
+    for loc, value in found:
+        if isinstance(value, list):
+            flat += [((*loc, n), item) for n, item in enumerate(value)]
+        else:
+            flat.append((loc, value))
+    return flat
+
+
+def _inject_name_references(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
+    """Every reference to a named inject, with where."""
+    refs: list[tuple[tuple[Any, ...], str | None]] = []
+    for index, expectation in enumerate(scenario.expect):
+        for kind in ("delivered", "acknowledged", "deadline"):
+            spec = getattr(expectation, kind)
+            if spec is not None:
+                refs.append((("expect", index, kind, "message"), getattr(spec, "message", None)))
+    for group, items in (("injects", scenario.injects), ("deck", scenario.deck)):
+        for index, inject in enumerate(items):
+            if inject.forward is not None:
+                refs.append(((group, index, "forward", "message"), inject.forward.message))
+            if inject.when is not None:
+                hit = inject.when.search_hit
+                refs.append(
+                    ((group, index, "when", "deadline_missed"), inject.when.deadline_missed)
+                )
+                refs.append(((group, index, "when", "search_hit"), None if hit == "any" else hit))
+    return [(loc, ref) for loc, ref in refs if ref is not None]
+
+
+def _reference_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
+    """Bureaus, groups and injects the scenario names that it does not have."""
+    known = _known_ids(scenario)
+    names = {i.name for i in (*scenario.injects, *scenario.deck) if i.name}
+    problems = [
+        (loc, f"refers to no inject named {ref!r}")
+        for loc, ref in _inject_name_references(scenario)
+        if ref not in names
+    ]
+    for loc, name in _references(scenario):
+        if name == "all-ncbs" or name in known:
+            continue
+        if name.startswith("region:"):
+            if name.removeprefix("region:") not in _REGIONS:
+                problems.append((loc, f"no region {name!r} (one of {', '.join(sorted(_REGIONS))})"))
+            continue
+        hint = f" (ids are upper case: {name.upper()})" if name.upper() in known else ""
+        problems.append((loc, f"bureau {name!r} is not in this scenario's roster{hint}"))
+    for group, injects in (("injects", scenario.injects),):
+        for index, inject in enumerate(injects):
+            if inject.at is not None and inject.at > scenario.duration:
+                problems.append(
+                    (
+                        (group, index, "at"),
+                        f"at {inject.at:g} s, after the scenario's end ({scenario.duration:g} s)",
+                    )
+                )
+    return problems
+
+
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     """Validate scenario YAML.
 
@@ -648,6 +809,9 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
             # anchors and aliases are shared when parsed but walked once per use afterwards: a
             # few hundred bytes of nested aliases would otherwise take minutes and gigabytes
             raise ScenarioError([f"{source}:1: aliases expand to more than {_MAX_VALUES:,} values"])
+        twice = _duplicates(node) if node is not None else []
+        if twice:
+            raise ScenarioError([f"{source}:{line}: {problem}" for line, problem in twice])
         data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader (C or Python)
     except RecursionError:
         raise ScenarioError([f"{source}:1: nested too deeply to be a scenario"]) from None
@@ -658,22 +822,29 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         raise ScenarioError([f"{source}:{where}: not valid YAML: {problem}"]) from None
     if not isinstance(data, dict) or node is None:
         raise ScenarioError([f"{source}:1: a scenario is a mapping with at least a name"])
+    lines = _lines(node)
+
+    def located(loc: tuple[Any, ...], message: str) -> str:
+        probe = loc
+        while probe and probe not in lines:
+            probe = probe[:-1]
+        return f"{source}:{lines.get(probe, 1)}: {_dotted(loc)}: {message}"
+
     try:
-        lines = _lines(node)
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except RecursionError:
         raise ScenarioError([f"{source}:1: nested too deeply to be a scenario"]) from None
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors(include_url=False):
-            loc = tuple(err["loc"])
-            probe = loc
-            while probe and probe not in lines:
-                probe = probe[:-1]
-            line = lines.get(probe, 1)
-            message = err["msg"].removeprefix("Value error, ")
-            problems.append(f"{source}:{line}: {_dotted(loc)}: {message}")
-        raise ScenarioError(problems) from None
+        raise ScenarioError(
+            [
+                located(tuple(err["loc"]), err["msg"].removeprefix("Value error, "))
+                for err in exc.errors(include_url=False)
+            ]
+        ) from None
+    wrong = _reference_problems(scenario)
+    if wrong:
+        raise ScenarioError([located(loc, message) for loc, message in wrong])
+    return scenario
 
 
 def load_scenario(path: Path) -> Scenario:

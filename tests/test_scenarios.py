@@ -154,7 +154,7 @@ def test_an_unknown_bureau_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFi
     bad = tmp_path / "ghost.yaml"
     bad.write_text("name: ghost\ninjects:\n  - at: 1\n    search: {from: XQ}\n", encoding="utf-8")
     assert main(["run", str(bad), "--quiet", "--out", str(tmp_path / "r")]) == 2
-    assert "bureau 'XQ' is not in the roster" in capsys.readouterr().err
+    assert "ghost.yaml:4: injects[0].search.from: bureau 'XQ' is not in" in capsys.readouterr().err
 
 
 def test_an_unreachable_external_broker_is_one_line(
