@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from cryptography import x509
@@ -42,6 +42,7 @@ from protocol import (
     json_schemas,
 )
 from protocol.asyncapi import asyncapi_document
+from protocol.codec import DOCUMENT_TYPES
 from protocol.compat import diff_schema_sets
 from protocol.generate import GENERATABLE, generate
 from protocol.routing import TOPOLOGIES, Topology
@@ -208,16 +209,66 @@ def validate(file: Path, as_kind: str) -> None:
         data = file.read_bytes()
     except OSError as exc:
         raise CliError(f"cannot read {file}: {exc.strerror or exc}") from exc
+    parsed = _json_document(file, data)
+    if as_kind == "message" and isinstance(parsed, dict) and "kind" not in parsed:
+        _validate_unnamed(file, data)
+        return
     try:
         decode_as(data, as_kind)
     except UnknownKindError as exc:
         raise CliError(f"unknown kind {as_kind!r} (one of: {', '.join(KIND_NAMES)})") from exc
     except DecodeError as exc:
-        for issue in exc.issues:
-            out.print(f"{issue.pointer or '/'}: {issue.reason}", markup=False)
-        err.print(f"{file}: invalid {as_kind} ({len(exc.issues)} errors)", markup=False)
-        sys.exit(EXIT_FAILED)
+        _print_issues(file, as_kind, exc)
     out.print(f"{file}: valid {as_kind}", markup=False)
+
+
+def _json_document(file: Path, data: bytes) -> Any:
+    """The file's JSON, or exit 2 with why it is not JSON at all (empty, binary, truncated)."""
+    if not data.strip():
+        raise CliError(f"{file}: empty: nothing to validate")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise CliError(f"{file}: not UTF-8 text (byte {exc.start}): not a JSON document") from exc
+    except json.JSONDecodeError as exc:
+        raise CliError(
+            f"{file}: not a JSON document: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    except RecursionError as exc:
+        raise CliError(f"{file}: nested too deeply to be a JSON document") from exc
+
+
+def _print_issues(file: Path, kind: str, exc: DecodeError) -> NoReturn:
+    for issue in exc.issues:
+        out.print(f"{issue.pointer or '/'}: {issue.reason}", markup=False)
+    err.print(f"{file}: invalid {kind} ({len(exc.issues)} errors)", markup=False)
+    sys.exit(EXIT_FAILED)
+
+
+def _validate_unnamed(file: Path, data: bytes) -> None:
+    """A document without a ``kind``: a notice as the public API serves it, or nothing known."""
+    fits = []
+    for name in DOCUMENT_TYPES:
+        try:
+            decode_as(data, name)
+        except DecodeError:
+            continue
+        fits.append(name)
+    if fits:
+        out.print(
+            f"{file}: valid {fits[0]} (recognised: it has no 'kind', so it is not a message; "
+            f"pass --as {fits[0]} to check it as one)"
+            + (f"; it would also pass as {', '.join(fits[1:])}" if fits[1:] else ""),
+            markup=False,
+        )
+        return
+    err.print(
+        f"{file}: not a message (no 'kind' field) and no notice type accepts it: a message "
+        "needs 'kind'; for a notice, pass --as with its type "
+        f"({', '.join(DOCUMENT_TYPES)}) to see what is wrong with it",
+        markup=False,
+    )
+    sys.exit(EXIT_FAILED)
 
 
 def _roster(spec: str) -> Roster:

@@ -119,8 +119,8 @@ def test_validate_a_message_file(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "/kind: Input should be 'diffusion' (got 'presence')" in out.splitlines()
 
 
-@pytest.mark.parametrize("content", [b"", b"{", b"\xff\xfe", b"[]", b"null"])
-def test_validate_malformed_files_exit_1(
+@pytest.mark.parametrize("content", [b"[]", b"null", b'"text"'])
+def test_validate_json_that_is_no_message_exits_1(
     content: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "x.json"
@@ -128,6 +128,47 @@ def test_validate_malformed_files_exit_1(
     code, out, _ = run(["validate", str(path)], capsys)
     assert code == 1
     assert out.startswith("/: ")
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "empty"),
+        (b"  \n", "empty"),
+        (b"{", "not a JSON document: Expecting property name"),
+        (b'{"kind": "diffusion", "sen', "not a JSON document: Unterminated string"),
+        (b"\xff\xfe\x00", "not UTF-8 text"),
+    ],
+)
+def test_validate_a_file_that_is_not_json_at_all_is_unreadable_exit_2(
+    content: bytes, reason: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "x.json"
+    path.write_bytes(content)
+    code, _out, err = run(["validate", str(path)], capsys)
+    assert code == 2
+    assert err.startswith(f"bureaunet: error: {path}: {reason}")
+
+
+def test_validate_recognises_a_notice_given_without_as(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _err = run(["validate", str(RED)], capsys)
+    assert code == 0
+    assert "valid red-notice (recognised" in out
+    assert "pass --as red-notice" in out
+
+
+def test_validate_says_to_pass_as_for_a_document_without_kind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "x.json"
+    path.write_text('{"name": 3, "forename": "JEAN"}', encoding="utf-8")
+    code, _out, err = run(["validate", str(path)], capsys)
+    assert code == 1
+    assert "no 'kind' field" in err
+    assert "pass --as" in err
+    assert "discriminator" not in err
 
 
 def test_validate_unknown_kind_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
