@@ -21,6 +21,7 @@ from protocol.notices import (
     BlueNotice,
     GreenNotice,
     NoticeDocument,
+    NoticePage,
     OrangeNotice,
     PurpleNotice,
     RedNotice,
@@ -33,6 +34,7 @@ from protocol.roster import Roster
 __all__ = [
     "DOCUMENT_TYPES",
     "KIND_NAMES",
+    "PAGE_TYPES",
     "decode",
     "decode_as",
     "decode_model",
@@ -53,10 +55,18 @@ DOCUMENT_TYPES: dict[str, type[NoticeDocument]] = {
 }
 """Notice documents by name, for validating a notice on its own (as the public API serves it)."""
 
+PAGE_TYPES: dict[str, type[NoticePage]] = {
+    "red-notices": NoticePage,
+    "yellow-notices": NoticePage,
+    "un-notices": NoticePage,
+}
+"""The public API's paged lists of notices, by name (one page each)."""
+
 _ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "message": MESSAGE_ADAPTER,
     **{name: TypeAdapter(cls) for name, cls in MESSAGE_KINDS.items()},
     **{name: TypeAdapter(cls) for name, cls in DOCUMENT_TYPES.items()},
+    **{name: TypeAdapter(cls) for name, cls in PAGE_TYPES.items()},
 }
 
 KIND_NAMES: tuple[str, ...] = tuple(_ADAPTERS)
@@ -75,6 +85,8 @@ def model_for(kind: str) -> type[BaseModel] | None:
         return MESSAGE_KINDS[kind]
     if kind in DOCUMENT_TYPES:
         return DOCUMENT_TYPES[kind]
+    if kind in PAGE_TYPES:
+        return PAGE_TYPES[kind]
     raise UnknownKindError(kind, KIND_NAMES)
 
 

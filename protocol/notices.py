@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AliasPath,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from protocol.types import CountryCode, EntityId, LanguageCode, PartialDate
 
@@ -26,6 +33,8 @@ __all__ = [
     "GreenNotice",
     "Notice",
     "NoticeDocument",
+    "NoticePage",
+    "NoticeSummary",
     "OrangeNotice",
     "PersonNotice",
     "PurpleNotice",
@@ -41,10 +50,20 @@ LongText = Annotated[str, Field(min_length=1, max_length=10_000)]
 Code = Annotated[str, Field(pattern=r"^[A-Z]{3,4}$")]
 
 
+def _hypermedia_allowed(schema: dict[str, Any]) -> None:
+    """In the exported JSON Schema too, keys starting with ``_`` are accepted (and ignored)."""
+    schema["patternProperties"] = {"^_": {}}
+
+
 class NoticeDocument(BaseModel):
     """Fields every notice document has."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        use_attribute_docstrings=True,
+        json_schema_extra=_hypermedia_allowed,
+    )
 
     entity_id: EntityId | None = None
     """The notice's id, assigned by the General Secretariat on publication (absent in a request)."""
@@ -133,6 +152,8 @@ class YellowNotice(PersonNotice):
     """Mother's given names."""
     mother_name: ShortText | None = None
     """Mother's family name."""
+    birth_name: ShortText | None = None
+    """Family name at birth, when it differs."""
 
 
 class BlueNotice(PersonNotice):
@@ -237,31 +258,117 @@ class SilverNotice(PersonNotice):
     """The assets sought (at least one)."""
 
 
+def _none_is_empty(value: Any) -> Any:
+    """The public API sends null for an empty list."""
+    return () if value is None else value
+
+
+Texts = Annotated[tuple[ShortText, ...] | None, BeforeValidator(_none_is_empty)]
+"""A list of short texts; null (which the public API sends) is read as the empty list."""
+
+_ENTITY_FIELDS = (
+    "legal_form",
+    "registration_number",
+    "administrators",
+    "from_chamber_of_commerce",
+    "formerly_known_as",
+)
+"""Fields only an entity's listing fills."""
+
+
 class UnSpecialNotice(NoticeDocument):
-    """UN Security Council Special Notice: persons and entities subject to UN sanctions."""
+    """UN Security Council Special Notice: persons and entities subject to UN sanctions.
+
+    The fields are those the public API serves for UN notices (``UNNoticeDetail``), persons and
+    entities alike, with its nulls, partial dates, integer resolution numbers and spellings
+    (``adresses``). ``subject_type`` is ours: when a document does not say, an entity is a
+    listing with an entity's fields (legal form, registration number, administrators, chamber of
+    commerce, former name) and anything else a person.
+    """
 
     notice_type: Literal["un-special"] = "un-special"
     """Discriminator."""
-    subject_type: Literal["person", "entity"]
-    """Whether the listing is of a person or of an entity."""
+    subject_type: Literal["person", "entity"] = "person"
+    """Whether the listing is of a person or of an entity (derived when absent)."""
     un_reference: Annotated[str, Field(pattern=r"^[A-Za-z]{2,4}\.[0-9]{1,4}$")]
     """The UN sanctions list reference, such as ``QDi.123``."""
-    un_resolution: ShortText
-    """The Security Council resolution the listing rests on."""
+    un_resolution: Annotated[int, Field(ge=1, le=99_999)] | ShortText
+    """The Security Council resolution the listing rests on: its number (``1267``, as the public
+    API gives it) or its citation (``1267 (1999)``)."""
+    un_reference_date: PartialDate | None = None
+    """When the UN listed the subject."""
     name: ShortText
     """Family name of the person, or name of the entity."""
     forename: ShortText | None = None
     """Given names of a person."""
     name_in_original_script: ShortText | None = None
     """The name in its original script."""
-    aliases: tuple[ShortText, ...] = ()
+    forename_in_original_script: ShortText | None = None
+    """The given names in their original script."""
+    name_at_birth: ShortText | None = None
+    """Family name at birth."""
+    aliases: Texts = ()
     """Other names the subject is known by."""
+    father_forename: ShortText | None = None
+    """Father's given names."""
+    father_name: ShortText | None = None
+    """Father's family name."""
+    mother_forename: ShortText | None = None
+    """Mother's given names."""
+    mother_name: ShortText | None = None
+    """Mother's family name."""
+    sex_id: Sex | None = None
+    """Sex of a person: M, F or U."""
     nationalities: tuple[CountryCode, ...] | None = None
     """Nationalities of a person, ISO 3166-1 alpha-2."""
     date_of_birth: PartialDate | None = None
     """Date of birth of a person; may be partial."""
+    country_of_birth_id: CountryCode | None = None
+    """Country of birth, ISO 3166-1 alpha-2."""
+    place_of_birth: ShortText | None = None
+    """Place of birth as written in the source."""
+    languages_spoken_ids: tuple[LanguageCode, ...] | None = None
+    """Languages spoken, three-letter codes."""
+    height: Annotated[float, Field(ge=0, le=3)] | None = None
+    """Height in metres (0 when unknown)."""
+    weight: Annotated[float, Field(ge=0, le=500)] | None = None
+    """Weight in kilograms (0 when unknown)."""
+    profession: ShortText | None = None
+    """A person's profession."""
+    purposes: Texts = ()
+    """What the listing is for."""
+    summary: LongText | None = None
+    """The UN's narrative summary of the listing."""
+    main_activity: LongText | None = None
+    """What the subject is listed for doing."""
+    associates: Texts = ()
+    """Persons and entities associated with the subject."""
+    identity_documents: Texts = ()
+    """Identity documents, as the listing gives them."""
+    adresses: Texts = ()
+    """Addresses (spelt as the public API spells the field)."""
+    additional_information: LongText | None = None
+    """Anything else the listing says."""
+    legal_form: ShortText | None = None
+    """An entity's legal form."""
+    registration_number: ShortText | None = None
+    """An entity's registration number."""
+    administrators: Texts = ()
+    """An entity's administrators."""
+    from_chamber_of_commerce: ShortText | None = None
+    """The chamber of commerce an entity is registered with."""
+    formerly_known_as: ShortText | None = None
+    """An entity's former name."""
     sanctions: tuple[Literal["assets-freeze", "travel-ban", "arms-embargo"], ...] = ()
-    """The sanctions measures that apply."""
+    """The sanctions measures that apply (ours: the public API does not say)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_subject_type(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("subject_type") is None:
+            entity = any(data.get(field) for field in _ENTITY_FIELDS)
+            return {**data, "subject_type": "entity" if entity else "person"}
+        return data
 
 
 Notice = Annotated[
@@ -277,3 +384,75 @@ Notice = Annotated[
     Field(discriminator="notice_type"),
 ]
 """Any notice document, told apart by ``notice_type``."""
+
+
+class NoticeSummary(BaseModel):
+    """One entry of a paged list of notices, as the public API lists them.
+
+    The fields bureaunet knows are validated (a bad nationality is still refused with its path);
+    any other field of a summary is kept as it is, and ``_links`` dropped: a list entry is a
+    pointer to a notice, not the notice.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow", use_attribute_docstrings=True)
+
+    entity_id: EntityId | None = None
+    """The notice's id."""
+    forename: ShortText | None = None
+    """Given names."""
+    name: ShortText | None = None
+    """Family name, or an entity's name."""
+    date_of_birth: PartialDate | None = None
+    """Date of birth; may be partial."""
+    nationalities: tuple[CountryCode, ...] | None = None
+    """Nationalities, ISO 3166-1 alpha-2."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_links(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("_"))}
+        return data
+
+
+def _page_schema(schema: dict[str, Any]) -> None:
+    """The exported schema describes the page as served: the entries under ``_embedded``."""
+    properties = schema["properties"]
+    notices = properties.pop("notices")
+    notices["items"] = {"anyOf": [notices["items"], {"type": "string"}]}  # or a bare link
+    properties["_embedded"] = {"type": "object", "properties": {"notices": notices}}
+    _hypermedia_allowed(schema)
+
+
+class NoticePage(BaseModel):
+    """A page of a paged list of notices (``/notices/v1/red``, ``yellow``, ``un``), as served.
+
+    ``_embedded.notices`` is read into :attr:`notices`; ``_links`` (first, next, last) dropped;
+    an error in an entry points into ``_embedded``, where it is in the document.
+    """
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, json_schema_extra=_page_schema
+    )
+
+    total: Annotated[int, Field(ge=0)]
+    """How many notices match the query, on every page."""
+    query: dict[str, str | int | None] = Field(default_factory=dict)
+    """The query the page answers (``page``, ``resultPerPage`` and the search fields)."""
+    notices: tuple[NoticeSummary, ...] = Field(
+        default=(), validation_alias=AliasPath("_embedded", "notices")
+    )
+    """The entries of this page, from ``_embedded.notices`` (an entry given only as a link, as
+    some descriptions of the API have it, is kept as ``{"href": ...}``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _links(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        page = {k: v for k, v in data.items() if k == "_embedded" or not str(k).startswith("_")}
+        embedded = page.get("_embedded")
+        if isinstance(embedded, dict) and isinstance(embedded.get("notices"), list):
+            entries = [{"href": e} if isinstance(e, str) else e for e in embedded["notices"]]
+            page["_embedded"] = {**embedded, "notices": entries}
+        return page

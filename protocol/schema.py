@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from protocol.codec import DOCUMENT_TYPES
+from protocol.codec import DOCUMENT_TYPES, PAGE_TYPES
 from protocol.messages import MESSAGE_ADAPTER, MESSAGE_KINDS, SCHEMA_VERSION
 
 __all__ = ["json_schemas"]
@@ -20,7 +20,8 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     """Every schema bureaunet defines, by name.
 
     Returns:
-        ``{"message": union, "<kind>": ..., "<colour>-notice": ...}``; each a JSON Schema 2020-12
+        ``{"message": union, "<kind>": ..., "<colour>-notice": ..., "<colour>-notices": ...}``
+        (the last: a page of the public API's lists); each a JSON Schema 2020-12
         document with ``$schema``, ``$id`` and ``title`` set.
     """
     schemas: dict[str, dict[str, Any]] = {
@@ -30,6 +31,8 @@ def json_schemas() -> dict[str, dict[str, Any]]:
         schemas[name] = cls.model_json_schema(mode="validation")
     for name, doc in DOCUMENT_TYPES.items():
         schemas[name] = doc.model_json_schema(mode="validation")
+    for name, page in PAGE_TYPES.items():
+        schemas[name] = {**page.model_json_schema(mode="validation"), "title": name}
     for name, schema in schemas.items():
         schema.setdefault("title", name)
         schemas[name] = {
