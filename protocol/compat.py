@@ -14,6 +14,29 @@ compatible
     an optional field added; a required field made optional; a type widened; an enum value added;
     a constraint loosened or removed; a kind added.
 
+Compatibility modes, as schema registries name them. Each change also says which direction it
+breaks (:attr:`Change.breaks`), after the registries' own table (Confluent Schema Registry's
+"compatibility types"):
+
+``backward``
+    consumers using the new schema read data written with the old one: fields may be deleted and
+    optional fields added; a new required field, a field made required, a narrowed type or enum,
+    a tightened constraint, a removed kind break it.
+``forward``
+    consumers using the old schema read data written with the new one: fields may be added and
+    optional fields deleted; a deleted required field, a field made optional, a widened type or
+    enum, a loosened constraint, a new kind break it.
+``full``
+    both. ``none``: anything goes. The ``-transitive`` variants check a version against every
+    earlier one, not only the one before it.
+
+The default, ``bureaunet``, is the project's own rule (the ``breaking`` flag above): the same
+table as ``backward`` except that removing a field is breaking too, because a bureau on the old
+minor version still sends it.
+
+AsyncAPI documents are compared too (:func:`diff_asyncapi`): channels and their addresses,
+operations and their actions and channels, the messages each carries, and every message payload.
+
 Pure: dictionaries in, :class:`Change` records out.
 """
 
@@ -21,9 +44,61 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
-__all__ = ["Change", "diff_schema_sets", "diff_schemas"]
+__all__ = [
+    "MODES",
+    "RULE_NAMES",
+    "Change",
+    "Mode",
+    "breaking_under",
+    "diff_asyncapi",
+    "diff_schema_sets",
+    "diff_schemas",
+]
+
+Mode = Literal[
+    "bureaunet",
+    "backward",
+    "forward",
+    "full",
+    "none",
+    "backward-transitive",
+    "forward-transitive",
+    "full-transitive",
+]
+MODES: tuple[str, ...] = get_args(Mode)
+
+_BACKWARD = frozenset({"backward"})
+_FORWARD = frozenset({"forward"})
+_BOTH = frozenset({"backward", "forward"})
+_BREAKS: dict[str, frozenset[str]] = {
+    "kind-removed": _BACKWARD,
+    "kind-added": _FORWARD,
+    "required-field-added": _BACKWARD,
+    "optional-field-added": frozenset(),
+    "made-required": _BACKWARD,
+    "made-optional": _FORWARD,
+    "type-narrowed": _BACKWARD,
+    "type-widened": _FORWARD,
+    "enum-value-removed": _BACKWARD,
+    "enum-value-added": _FORWARD,
+    "constraint-tightened": _BACKWARD,
+    "constraint-loosened": _FORWARD,
+    "constant-changed": _BOTH,
+    "discriminator-changed": _BOTH,
+    "channel-removed": _BACKWARD,
+    "channel-added": _FORWARD,
+    "address-changed": _BOTH,
+    "operation-removed": _BACKWARD,
+    "operation-added": _FORWARD,
+    "action-changed": _BOTH,
+    "message-removed": _BACKWARD,
+    "message-added": _FORWARD,
+}
+"""Which directions each rule breaks (``field-removed`` depends on whether it was required)."""
+RULE_NAMES = frozenset({*_BREAKS, "field-removed"})
+"""Every rule a change may have (what ``--except`` takes)."""
 
 _UPPER = ("maxLength", "maximum", "exclusiveMaximum", "maxItems", "maxProperties")
 _LOWER = ("minLength", "minimum", "exclusiveMinimum", "minItems", "minProperties")
@@ -47,10 +122,40 @@ class Change:
     rule: str
     breaking: bool
     detail: str
+    breaks: frozenset[str] = frozenset()
+    """The directions it breaks: ``backward``, ``forward``, both, or neither."""
 
     def as_dict(self) -> dict[str, Any]:
-        """For ``--json``."""
-        return asdict(self)
+        """For ``--format json``."""
+        data = asdict(self)
+        data["breaks"] = sorted(self.breaks)
+        return data
+
+
+def _change(
+    schema: str,
+    path: str,
+    rule: str,
+    breaking: bool,
+    detail: str,
+    *,
+    breaks: frozenset[str] | None = None,
+) -> Change:
+    return Change(
+        schema, path, rule, breaking, detail, _BREAKS.get(rule, _BOTH) if breaks is None else breaks
+    )
+
+
+def breaking_under(change: Change, mode: Mode) -> bool:
+    """Whether ``change`` breaks compatibility in ``mode`` (transitive or not: the same rule)."""
+    base = mode.removesuffix("-transitive")
+    if base == "bureaunet":
+        return change.breaking
+    if base == "none":
+        return False
+    if base == "full":
+        return bool(change.breaks)
+    return base in change.breaks
 
 
 class _Walker:
@@ -61,8 +166,15 @@ class _Walker:
         self.changes: list[Change] = []
         self.seen: set[tuple[str, str, str]] = set()
 
-    def add(self, path: str, rule: str, breaking: bool, detail: str) -> None:
-        self.changes.append(Change(self.name, path or "$", rule, breaking, detail))
+    def add(
+        self,
+        path: str,
+        rule: str,
+        breaking: bool,
+        detail: str,
+        breaks: frozenset[str] | None = None,
+    ) -> None:
+        self.changes.append(_change(self.name, path or "$", rule, breaking, detail, breaks=breaks))
 
     @staticmethod
     def deref(node: Any, root: Mapping[str, Any]) -> tuple[Any, str]:
@@ -191,7 +303,16 @@ class _Walker:
         for name in old_props:
             child = f"{path}.{name}" if path else f"$.{name}"
             if name not in new_props:
-                self.add(child, "field-removed", True, "field removed")
+                # registries: deleting a field keeps new readers working (backward); deleting a
+                # required one stops old readers (forward)
+                was_required = name in old_req
+                self.add(
+                    child,
+                    "field-removed",
+                    True,
+                    "required field removed" if was_required else "field removed",
+                    _FORWARD if was_required else frozenset(),
+                )
                 continue
             if name not in old_req and name in new_req:
                 self.add(child, "made-required", True, "optional field is now required")
@@ -221,9 +342,100 @@ def diff_schema_sets(
     """Every change between two exported schema sets (name to schema document)."""
     changes: list[Change] = []
     for name in sorted(old.keys() - new.keys()):
-        changes.append(Change(name, "$", "kind-removed", True, "message kind removed"))
+        changes.append(_change(name, "$", "kind-removed", True, "message kind removed"))
     for name in sorted(new.keys() - old.keys()):
-        changes.append(Change(name, "$", "kind-added", False, "message kind added"))
+        changes.append(_change(name, "$", "kind-added", False, "message kind added"))
     for name in sorted(old.keys() & new.keys()):
         changes += diff_schemas(name, old[name], new[name])
     return changes
+
+
+def _names(section: Any) -> dict[str, Any]:
+    return dict(section) if isinstance(section, Mapping) else {}
+
+
+def _ref_name(node: Any) -> str:
+    ref = node.get("$ref", "") if isinstance(node, Mapping) else ""
+    return str(ref).rsplit("/", 1)[-1]
+
+
+def diff_asyncapi(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    """Every change between two AsyncAPI 3 documents: channels, operations, messages, payloads.
+
+    Changes are named by where they are: ``channel:inbox``, ``operation:ncbSend``,
+    ``message:NoticeRequest`` (its payload walked as a schema, following ``$ref`` into
+    ``components``).
+    """
+    changes: list[Change] = []
+    old_ch, new_ch = _names(old.get("channels")), _names(new.get("channels"))
+    for name in sorted(old_ch.keys() - new_ch.keys()):
+        changes.append(_change(f"channel:{name}", "$", "channel-removed", True, "channel removed"))
+    for name in sorted(new_ch.keys() - old_ch.keys()):
+        changes.append(_change(f"channel:{name}", "$", "channel-added", False, "channel added"))
+    for name in sorted(old_ch.keys() & new_ch.keys()):
+        before, after = _names(old_ch[name]), _names(new_ch[name])
+        if before.get("address") != after.get("address"):
+            changes.append(
+                _change(
+                    f"channel:{name}",
+                    "$.address",
+                    "address-changed",
+                    True,
+                    f"{before.get('address')!r} became {after.get('address')!r}",
+                )
+            )
+        changes += _message_lists(f"channel:{name}", before, after)
+    old_op, new_op = _names(old.get("operations")), _names(new.get("operations"))
+    for name in sorted(old_op.keys() - new_op.keys()):
+        changes.append(
+            _change(f"operation:{name}", "$", "operation-removed", True, "operation removed")
+        )
+    for name in sorted(new_op.keys() - old_op.keys()):
+        changes.append(
+            _change(f"operation:{name}", "$", "operation-added", False, "operation added")
+        )
+    for name in sorted(old_op.keys() & new_op.keys()):
+        before, after = _names(old_op[name]), _names(new_op[name])
+        for field in ("action", "channel"):
+            a, b = before.get(field), after.get(field)
+            if field == "channel":
+                a, b = _ref_name(a), _ref_name(b)
+            if a != b:
+                changes.append(
+                    _change(
+                        f"operation:{name}",
+                        f"$.{field}",
+                        "action-changed",
+                        True,
+                        f"{field} {a!r} became {b!r}",
+                    )
+                )
+        changes += _message_lists(f"operation:{name}", before, after)
+    old_msgs = _names(_names(old.get("components")).get("messages"))
+    new_msgs = _names(_names(new.get("components")).get("messages"))
+    for name in sorted(old_msgs.keys() & new_msgs.keys()):
+        walker = _Walker(f"message:{name}", old, new)
+        walker.walk(
+            _names(old_msgs[name]).get("payload"), _names(new_msgs[name]).get("payload"), ""
+        )
+        changes += walker.changes
+    return changes
+
+
+def _message_lists(where: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[Change]:
+    """Messages a channel or an operation carries, added or removed."""
+
+    def carried(node: Mapping[str, Any]) -> set[str]:
+        messages = node.get("messages", {})
+        if isinstance(messages, Mapping):
+            return {str(k) for k in messages}
+        return {_ref_name(m) for m in messages} if isinstance(messages, list) else set()
+
+    old, new = carried(before), carried(after)
+    return [
+        _change(where, f"$.messages.{m}", "message-removed", True, "message no longer carried")
+        for m in sorted(old - new)
+    ] + [
+        _change(where, f"$.messages.{m}", "message-added", False, "message now carried")
+        for m in sorted(new - old)
+    ]

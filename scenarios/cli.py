@@ -11,6 +11,7 @@ import json
 import random
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -43,14 +44,28 @@ from protocol import (
 )
 from protocol.asyncapi import asyncapi_document
 from protocol.codec import DOCUMENT_TYPES
-from protocol.compat import diff_schema_sets
+from protocol.compat import (
+    MODES,
+    RULE_NAMES,
+    Change,
+    Mode,
+    breaking_under,
+    diff_asyncapi,
+    diff_schema_sets,
+)
 from protocol.generate import GENERATABLE, generate
 from protocol.routing import TOPOLOGIES, Topology
 from scenarios.debrief import DebriefError, write_debrief
 from scenarios.evidence import verify_log
 from scenarios.launch import run as run_blocking
 from scenarios.metrics import ExpectationResult, check_expectations, summarise
-from scenarios.model import Scenario, ScenarioError, load_scenario, parse_duration
+from scenarios.model import (
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    parse_duration,
+    scenario_json_schema,
+)
 from scenarios.report import compare_table, write_compare, write_report
 from scenarios.runner import ClockKind, RunOptions, RunResult, ScenarioRunError
 
@@ -93,7 +108,11 @@ def schema() -> None:
     help="Directory to write the schemas to (created if missing).",
 )
 def schema_export(out_dir: Path) -> None:
-    """Write one JSON Schema per message kind and notice type, plus the message union."""
+    """Write the protocol's JSON Schemas, its AsyncAPI document and the scenario file format.
+
+    One JSON Schema per message kind and notice type, the message union, asyncapi.json, and
+    scenario.schema.json (the scenario file format, for YAML editors).
+    """
     schemas = json_schemas()
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -103,56 +122,163 @@ def schema_export(out_dir: Path) -> None:
         (out_dir / "asyncapi.json").write_text(
             json.dumps(asyncapi_document(), indent=2) + "\n", "utf-8"
         )
+        (out_dir / "scenario.schema.json").write_text(
+            json.dumps(scenario_json_schema(), indent=2, sort_keys=True) + "\n", "utf-8"
+        )
     except OSError as exc:
         raise CliError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
-    out.print(f"wrote {len(schemas)} JSON Schemas and asyncapi.json to {out_dir}", markup=False)
+    out.print(
+        f"wrote {len(schemas)} JSON Schemas, asyncapi.json and scenario.schema.json (the "
+        f"scenario file format) to {out_dir}",
+        markup=False,
+    )
 
 
-def _schema_set(directory: Path) -> dict[str, dict[str, Any]]:
-    if not directory.is_dir():
-        raise CliError(f"{directory} is not a directory of exported schemas")
-    found: dict[str, dict[str, Any]] = {}
-    for path in sorted(directory.glob("*.schema.json")):
-        try:
-            found[path.name.removesuffix(".schema.json")] = json.loads(path.read_text("utf-8"))
-        except (OSError, ValueError) as exc:
-            raise CliError(f"cannot read {path}: {exc}") from exc
-    if not found:
-        raise CliError(f"no *.schema.json files in {directory}")
-    return found
+@dataclass
+class _Version:
+    """One version given to ``schema diff``: an exported directory, or an AsyncAPI document."""
+
+    label: str
+    schemas: dict[str, dict[str, Any]]
+    asyncapi: dict[str, Any] | None
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CliError(f"cannot read {path}: {exc}") from exc
+
+
+def _version(path: Path) -> _Version:
+    if path.is_file():
+        document = _read_json(path)
+        if not isinstance(document, dict) or "asyncapi" not in document:
+            raise CliError(f"{path} is not an AsyncAPI document (no 'asyncapi' field)")
+        return _Version(str(path), {}, document)
+    if not path.is_dir():
+        raise CliError(f"{path} is neither a directory of exported schemas nor an AsyncAPI file")
+    schemas = {
+        p.name.removesuffix(".schema.json"): _read_json(p)
+        for p in sorted(path.glob("*.schema.json"))
+        if p.name != "scenario.schema.json"  # the scenario file format is not the protocol
+    }
+    document = path / "asyncapi.json"
+    asyncapi = _read_json(document) if document.is_file() else None
+    if not schemas and asyncapi is None:
+        raise CliError(f"no *.schema.json files and no asyncapi.json in {path}")
+    return _Version(str(path), schemas, asyncapi)
+
+
+def _changes(old: _Version, new: _Version) -> list[Change]:
+    changes: list[Change] = []
+    if old.schemas and new.schemas:
+        changes += diff_schema_sets(old.schemas, new.schemas)
+    if old.asyncapi is not None and new.asyncapi is not None:
+        changes += diff_asyncapi(old.asyncapi, new.asyncapi)
+    if not (old.schemas and new.schemas) and (old.asyncapi is None or new.asyncapi is None):
+        raise CliError(f"{old.label} and {new.label} have nothing in common to compare")
+    return changes
+
+
+RULES = (*sorted(RULE_NAMES),)
 
 
 @schema.command("diff")
-@click.argument("old", type=click.Path(path_type=Path))
-@click.argument("new", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
-def schema_diff(old: Path, new: Path, as_json: bool) -> None:
-    """Classify every change between two exported schema directories.
+@click.argument("versions", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="bureaunet",
+    show_default=True,
+    help="Compatibility mode, as schema registries name them: 'backward' (new readers, old "
+    "data), 'forward' (old readers, new data), 'full' (both), 'none'; '-transitive' checks each "
+    "version against every earlier one. 'bureaunet': the project's own rule.",
+)
+@click.option(
+    "--except",
+    "excepted",
+    multiple=True,
+    metavar="RULE",
+    help="Leave out the changes of this rule (repeatable), such as enum-value-added.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="'markdown' for a pull-request comment.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+def schema_diff(
+    versions: tuple[Path, ...], mode: Mode, excepted: tuple[str, ...], fmt: str, as_json: bool
+) -> None:
+    """Classify every change between schema versions, oldest first.
 
-    Exit 1 when any change is breaking, 0 otherwise, 2 for bad input.
+    Each VERSION is a directory 'schema export' wrote (its *.schema.json, and its asyncapi.json
+    when both sides have one: channels, operations, messages and payloads) or an AsyncAPI
+    document. With more than two, each version is checked against the one before it (or, in a
+    transitive mode, against every earlier one). Exit 1 when any change breaks the mode, 0
+    otherwise, 2 for bad input.
     """
-    changes = diff_schema_sets(_schema_set(old), _schema_set(new))
-    breaking = [c for c in changes if c.breaking]
-    if as_json:
+    if len(versions) < 2:
+        raise CliError("schema diff needs at least two versions, oldest first")
+    unknown = sorted(set(excepted) - set(RULES))
+    if unknown:
+        raise CliError(f"unknown rule {unknown[0]!r} (one of: {', '.join(RULES)})")
+    loaded = [_version(path) for path in versions]
+    transitive = mode.endswith("-transitive")
+    pairs = [
+        (loaded[j], loaded[i])
+        for i in range(1, len(loaded))
+        for j in (range(i) if transitive else (i - 1,))
+    ]
+    rows: list[tuple[_Version, _Version, Change, bool]] = [
+        (old, new, change, breaking_under(change, mode))
+        for old, new in pairs
+        for change in _changes(old, new)
+        if change.rule not in excepted
+    ]
+    breaking = sum(1 for *_, broken in rows if broken)
+    summary = f"{breaking} breaking, {len(rows) - breaking} compatible (mode {mode})"
+    several = len(pairs) > 1
+    if as_json or fmt == "json":
         out.print_json(
             json.dumps(
                 {
-                    "breaking": len(breaking),
-                    "compatible": len(changes) - len(breaking),
-                    "changes": [c.as_dict() for c in changes],
+                    "mode": mode,
+                    "breaking": breaking,
+                    "compatible": len(rows) - breaking,
+                    "changes": [
+                        {**c.as_dict(), "breaking": b, "from": o.label, "to": n.label}
+                        for o, n, c, b in rows
+                    ],
                 }
             )
         )
+    elif fmt == "markdown":
+        out.print(f"**Schema changes: {summary}**\n", markup=False)
+        if rows:
+            head = "| | " + ("versions | " if several else "") + "schema | path | rule | detail |"
+            out.print(head, markup=False)
+            out.print("|---" * (head.count("|") - 1) + "|", markup=False)
+            for o, n, c, b in rows:
+                cells = [
+                    "**breaking**" if b else "compatible",
+                    *([f"{o.label} → {n.label}"] if several else []),
+                    f"`{c.schema}`",
+                    f"`{c.path}`",
+                    c.rule,
+                    c.detail.replace("|", "\\|"),
+                ]
+                out.print("| " + " | ".join(cells) + " |", markup=False)
     else:
-        for change in changes:
-            label = "BREAKING  " if change.breaking else "compatible"
-            out.print(
-                f"{label}  {change.schema}  {change.path}: {change.rule}: {change.detail}",
-                markup=False,
-            )
-        out.print(
-            f"{len(breaking)} breaking, {len(changes) - len(breaking)} compatible", markup=False
-        )
+        for o, n, c, b in rows:
+            label = "BREAKING  " if b else "compatible"
+            where = f"{o.label} -> {n.label}  " if several else ""
+            out.print(f"{label}  {where}{c.schema}  {c.path}: {c.rule}: {c.detail}", markup=False)
+        out.print(summary, markup=False)
     if breaking:
         sys.exit(EXIT_FAILED)
 

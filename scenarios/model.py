@@ -70,7 +70,11 @@ def parse_duration(value: object) -> object:
     return sum(float(n) * _UNITS[unit] for n, unit in parts)
 
 
-Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+_DURATION_INPUT = float | Annotated[str, Field(pattern=r"^[0-9. dhms]+$")]
+"""What a duration may be written as in a file (the exported scenario schema says so)."""
+Seconds = Annotated[
+    float, BeforeValidator(parse_duration, json_schema_input_type=_DURATION_INPUT), Field(ge=0)
+]
 """Scenario seconds: a number, or a duration such as ``8h``, ``3d`` or ``1d 12h``."""
 BureauRef = Annotated[str, Field(min_length=2, max_length=32)]
 Group = BureauRef | list[BureauRef]
@@ -518,7 +522,11 @@ class Scenario(BaseModel):
     """``all`` (the 209 bureaus), a list of ids, or ``synthetic:N``: N made-up NCBs (``syn-0001``
     ...) plus the General Secretariat and the Command and Coordination Centre, for scale runs."""
     network: NetworkSpec = Field(default_factory=NetworkSpec)
-    duration: Annotated[float, BeforeValidator(parse_duration), Field(gt=0, le=30 * 86_400)] = 10.0
+    duration: Annotated[
+        float,
+        BeforeValidator(parse_duration, json_schema_input_type=_DURATION_INPUT),
+        Field(gt=0, le=30 * 86_400),
+    ] = 10.0
     """Scenario seconds until injects and load stop."""
     speed: Annotated[float, Field(gt=0, le=1_000_000)] = 1.0
     """Scenario seconds per real second."""
@@ -791,6 +799,22 @@ def _reference_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]
                     )
                 )
     return problems
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The scenario file format as a JSON Schema (2020-12), for editors and other tools.
+
+    Point a YAML editor at it with a first line ``# yaml-language-server: $schema=<path>``.
+    Cross-references (bureaus in the roster, inject names) are checked by :func:`parse_scenario`
+    only.
+    """
+    schema = Scenario.model_json_schema(mode="validation", by_alias=True)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://bureaunet.invalid/schemas/scenario.schema.json",
+        **schema,
+        "title": "bureaunet scenario",
+    }
 
 
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from protocol import KIND_NAMES, __version__, encode
-from scenarios.cli import cli, main
+from scenarios.cli import LIBRARY, cli, main
+from scenarios.model import _LOADER
 from tests.samples import sample_messages
 
 DATA = Path(__file__).parent / "data"
@@ -189,7 +191,7 @@ def test_schema_export_writes_valid_schemas(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["schema", "export", "--out", str(tmp_path / "s")])
     assert result.exit_code == 0, result.output
     files = sorted((tmp_path / "s").glob("*.schema.json"))
-    assert {f.name.removesuffix(".schema.json") for f in files} == set(KIND_NAMES)
+    assert {f.name.removesuffix(".schema.json") for f in files} == {*KIND_NAMES, "scenario"}
     union = json.loads((tmp_path / "s" / "message.schema.json").read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(union)
     validator = jsonschema.Draft202012Validator(union)
@@ -213,3 +215,15 @@ def test_schema_export_to_unwritable_place_is_bad_input(
     code, _out, err = run(["schema", "export", "--out", str(blocker / "sub")], capsys)
     assert code == 2
     assert err.startswith("bureaunet: error: cannot write")
+
+
+def test_the_exported_scenario_schema_accepts_every_bundled_scenario(tmp_path: Path) -> None:
+    assert main(["schema", "export", "--out", str(tmp_path / "s")]) == 0
+    schema = json.loads((tmp_path / "s" / "scenario.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    for path in sorted(LIBRARY.glob("*.yaml")):
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        assert list(validator.iter_errors(document)) == [], path.name
+    assert not validator.is_valid({"name": "x", "duration": "soon"})  # an editor flags it too
+    assert not validator.is_valid({"name": "x", "injects": [{"at": 1, "teleport": {}}]})
