@@ -142,3 +142,82 @@ def test_generation_is_seeded_and_has_the_awkward_cases(tmp_path: Path) -> None:
 def test_generate_unknown_kind_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["generate", "pink-notice"]) == 2
     assert "unknown kind 'pink-notice'" in capsys.readouterr().err
+
+
+SERIES = [str(DATA / "series" / f"v{n}.asyncapi.json") for n in (1, 2, 3)]
+
+
+@pytest.mark.parametrize(
+    ("mode", "verdict"),
+    [
+        ("none", 0),
+        ("backward", 1),  # 2.0 adds a required field: new readers refuse 1.0 data
+        ("backward-transitive", 1),
+        ("forward", 0),  # pair by pair, old readers take what the next version writes
+        ("forward-transitive", 1),  # but 1.0 readers refuse 3.0's numeric note
+        ("full", 1),
+        ("full-transitive", 1),
+    ],
+)
+def test_each_mode_gives_the_registries_verdict_on_the_series(
+    mode: str, verdict: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["schema", "diff", *SERIES, "--mode", mode, "--format", "json"]) == verdict
+    report = json.loads(capsys.readouterr().out)
+    assert report["mode"] == mode
+    assert (report["breaking"] > 0) == bool(verdict)
+
+
+def test_the_series_changes_are_named_by_channel_operation_and_payload(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    main(["schema", "diff", *SERIES[:2], "--mode", "backward", "--format", "json"])
+    changes = {
+        (c["schema"], c["path"], c["rule"], c["breaking"])
+        for c in json.loads(capsys.readouterr().out)["changes"]
+    }
+    assert changes == {
+        ("message:Sighting", "$.note", "field-removed", False),
+        ("message:Sighting", "$.seen_at", "required-field-added", True),
+    }
+    main(["schema", "diff", SERIES[0], SERIES[2], "--mode", "forward", "--format", "json"])
+    widened = [c for c in json.loads(capsys.readouterr().out)["changes"] if c["breaking"]]
+    assert [(c["path"], c["rule"]) for c in widened] == [("$.note", "type-widened")]
+
+
+def test_except_leaves_a_rule_out(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["schema", "diff", *SERIES[:2], "--mode", "backward"]
+    assert main(args) == 1
+    capsys.readouterr()
+    assert main([*args, "--except", "required-field-added"]) == 0
+    assert main([*args, "--except", "no-such-rule"]) == 2
+    assert "unknown rule 'no-such-rule'" in capsys.readouterr().err
+
+
+def test_markdown_for_a_pull_request(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", "diff", *SERIES, "--mode", "full", "--format", "markdown"]) == 1
+    text = capsys.readouterr().out
+    assert text.startswith("**Schema changes: ")
+    assert "| **breaking** | " in text
+    assert "`$.seen_at`" in text
+
+
+def test_asyncapi_changes_have_their_paths(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["schema", "export", "--out", str(tmp_path / "a")]) == 0
+    capsys.readouterr()
+    old = tmp_path / "a" / "asyncapi.json"
+    document = json.loads(old.read_text(encoding="utf-8"))
+    del document["components"]["schemas"]["Diffusion"]["properties"]["text"]
+    del document["channels"]["crl"]
+    document["operations"]["ncbSend"]["action"] = "receive"
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(document), encoding="utf-8")
+    assert main(["schema", "diff", str(old), str(edited), "--format", "json"]) == 1
+    found = {
+        (c["schema"], c["path"], c["rule"]) for c in json.loads(capsys.readouterr().out)["changes"]
+    }
+    assert ("message:Diffusion", "$.text", "field-removed") in found
+    assert ("channel:crl", "$", "channel-removed") in found
+    assert ("operation:ncbSend", "$.action", "action-changed") in found
