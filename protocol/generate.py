@@ -216,13 +216,16 @@ def _notice(  # noqa: PLR0911 - one return per notice type
             concealment_methods=("fruit cargo",),
             entity_id=entity,
         )
+    # as the public API serves a UN notice: the resolution as a number, the listing's date
     return UnSpecialNotice(
         subject_type="person",
         un_reference=f"QDi.{rng.randrange(1, 500)}",
-        un_resolution="1267 (1999)",
+        un_resolution=rng.choice((1267, 1988, 2253)),
+        un_reference_date=f"{rng.randrange(2001, 2026)}/{rng.randrange(1, 13):02d}",
         name=rng.choice(_NAMES),
         name_in_original_script=rng.choice(_ORIGINAL),
         aliases=tuple(rng.sample(_NAMES, k=2)),
+        main_activity="Financing a listed organisation.",
         sanctions=("assets-freeze", "travel-ban"),
         entity_id=entity,
     )

@@ -771,6 +771,24 @@ def _inject_name_references(scenario: Scenario) -> list[tuple[tuple[Any, ...], s
     return [(loc, ref) for loc, ref in refs if ref is not None]
 
 
+def _after_the_end(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
+    """Faults that would start after the scenario's end (they would never happen)."""
+    found = []
+    for index, fault in enumerate(scenario.faults):
+        for kind in ("offline", "degrade", "cut"):
+            window = getattr(fault, kind)
+            if window is not None and window.start > scenario.duration:
+                found.append(((index, kind, "from"), window.start))
+        for kind in ("broker_restart", "compromised"):
+            spec = getattr(fault, kind)
+            if spec is not None and spec.at > scenario.duration:
+                found.append(((index, kind, "at"), spec.at))
+    return [
+        (("faults", *loc), f"at {t:g} s, after the scenario's end ({scenario.duration:g} s)")
+        for loc, t in found
+    ]
+
+
 def _reference_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
     """Bureaus, groups and injects the scenario names that it does not have."""
     known = _known_ids(scenario)
@@ -789,6 +807,7 @@ def _reference_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]
             continue
         hint = f" (ids are upper case: {name.upper()})" if name.upper() in known else ""
         problems.append((loc, f"bureau {name!r} is not in this scenario's roster{hint}"))
+    problems += _after_the_end(scenario)
     for group, injects in (("injects", scenario.injects),):
         for index, inject in enumerate(injects):
             if inject.at is not None and inject.at > scenario.duration:

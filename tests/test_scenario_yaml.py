@@ -115,6 +115,10 @@ def test_a_key_given_twice_is_refused_with_its_line() -> None:
             "s.yaml:4: injects[0].at: at 12 s, after the scenario's end (10 s)",
         ),
         (
+            "duration: 10\nfaults:\n  - offline: {bureau: FR, from: 11, to: 20}\n",
+            "s.yaml:4: faults[0].offline.from: at 11 s, after the scenario's end (10 s)",
+        ),
+        (
             "faults:\n  - offline: {bureau: XX, from: 1, to: 2}\n",
             "s.yaml:3: faults[0].offline.bureau: bureau 'XX' is not in this scenario's roster",
         ),
