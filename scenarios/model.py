@@ -860,7 +860,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         raise ScenarioError([f"{source}:1: nested too deeply to be a scenario"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{mark.line + 1}" if mark is not None else "?"
+        where = f"{mark.line + 1}:{mark.column + 1}" if mark is not None else "?"
         problem = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError([f"{source}:{where}: not valid YAML: {problem}"]) from None
     if not isinstance(data, dict) or node is None:

@@ -128,3 +128,10 @@ def test_every_mistake_names_its_line_and_field(body: str, expected: str) -> Non
     with pytest.raises(ScenarioError) as caught:
         parse_scenario(f"name: s\n{body}", "s.yaml")
     assert [p for p in caught.value.problems if p.startswith(expected)], caught.value.problems
+
+
+def test_a_yaml_syntax_error_names_its_line_and_column() -> None:
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario("name: a\ninjects:\n  - {at: 1, diffusion: {from: FR\n", "bad.yaml")
+    [problem] = caught.value.problems
+    assert problem.startswith("bad.yaml:4:1: not valid YAML")
