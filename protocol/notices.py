@@ -50,6 +50,17 @@ LongText = Annotated[str, Field(min_length=1, max_length=10_000)]
 Code = Annotated[str, Field(pattern=r"^[A-Z]{3,4}$")]
 
 
+def _blank_is_none(value: Any) -> Any:
+    """The public API sometimes sends an empty string where it has nothing: read as null."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+MaybeShort = Annotated[ShortText | None, BeforeValidator(_blank_is_none)]
+"""An optional short text; blank is read as null."""
+MaybeLong = Annotated[LongText | None, BeforeValidator(_blank_is_none)]
+"""An optional long text; blank is read as null."""
+
+
 def _hypermedia_allowed(schema: dict[str, Any]) -> None:
     """In the exported JSON Schema too, keys starting with ``_`` are accepted (and ignored)."""
     schema["patternProperties"] = {"^_": {}}
@@ -81,9 +92,9 @@ class NoticeDocument(BaseModel):
 class PersonNotice(NoticeDocument):
     """The person fields of the public notices API, shared by notices about a person."""
 
-    forename: ShortText | None = None
+    forename: MaybeShort = None
     """Given names, as in the identity documents."""
-    name: ShortText | None = None
+    name: MaybeShort = None
     """Family name."""
     date_of_birth: PartialDate | None = None
     """Date of birth; may be partial (YYYY/MM or YYYY)."""
@@ -93,7 +104,7 @@ class PersonNotice(NoticeDocument):
     """Nationalities, ISO 3166-1 alpha-2."""
     country_of_birth_id: CountryCode | None = None
     """Country of birth, ISO 3166-1 alpha-2."""
-    place_of_birth: ShortText | None = None
+    place_of_birth: MaybeShort = None
     """Place of birth as written in the source."""
     languages_spoken_ids: tuple[LanguageCode, ...] | None = None
     """Languages spoken, three-letter codes."""
@@ -105,7 +116,7 @@ class PersonNotice(NoticeDocument):
     """Eye colour codes."""
     hairs_id: tuple[Code, ...] | None = None
     """Hair colour codes."""
-    distinguishing_marks: LongText | None = None
+    distinguishing_marks: MaybeLong = None
     """Scars, tattoos and other distinguishing marks."""
 
 
@@ -118,7 +129,7 @@ class ArrestWarrant(BaseModel):
     """The country whose judicial authority issued the warrant."""
     charge: LongText
     """The charge, in the issuing country's words."""
-    charge_translation: LongText | None = None
+    charge_translation: MaybeLong = None
     """A translation of the charge, or null when none is given."""
 
 
@@ -140,19 +151,19 @@ class YellowNotice(PersonNotice):
     """Discriminator."""
     date_of_event: PartialDate | None = None
     """When the person disappeared."""
-    place: ShortText | None = None
+    place: MaybeShort = None
     """Where the person disappeared."""
     country: CountryCode | None = None
     """The country where the person disappeared."""
-    father_forename: ShortText | None = None
+    father_forename: MaybeShort = None
     """Father's given names."""
-    father_name: ShortText | None = None
+    father_name: MaybeShort = None
     """Father's family name."""
-    mother_forename: ShortText | None = None
+    mother_forename: MaybeShort = None
     """Mother's given names."""
-    mother_name: ShortText | None = None
+    mother_name: MaybeShort = None
     """Mother's family name."""
-    birth_name: ShortText | None = None
+    birth_name: MaybeShort = None
     """Family name at birth, when it differs."""
 
 
@@ -184,7 +195,7 @@ class BlackNotice(NoticeDocument):
     """Where the body was found."""
     country: CountryCode
     """The country where the body was found."""
-    distinguishing_marks: LongText | None = None
+    distinguishing_marks: MaybeLong = None
     """Scars, tattoos, dental work, clothing and other identifying features."""
 
     @model_validator(mode="after")
@@ -299,23 +310,23 @@ class UnSpecialNotice(NoticeDocument):
     """When the UN listed the subject."""
     name: ShortText
     """Family name of the person, or name of the entity."""
-    forename: ShortText | None = None
+    forename: MaybeShort = None
     """Given names of a person."""
-    name_in_original_script: ShortText | None = None
+    name_in_original_script: MaybeShort = None
     """The name in its original script."""
-    forename_in_original_script: ShortText | None = None
+    forename_in_original_script: MaybeShort = None
     """The given names in their original script."""
-    name_at_birth: ShortText | None = None
+    name_at_birth: MaybeShort = None
     """Family name at birth."""
     aliases: Texts = ()
     """Other names the subject is known by."""
-    father_forename: ShortText | None = None
+    father_forename: MaybeShort = None
     """Father's given names."""
-    father_name: ShortText | None = None
+    father_name: MaybeShort = None
     """Father's family name."""
-    mother_forename: ShortText | None = None
+    mother_forename: MaybeShort = None
     """Mother's given names."""
-    mother_name: ShortText | None = None
+    mother_name: MaybeShort = None
     """Mother's family name."""
     sex_id: Sex | None = None
     """Sex of a person: M, F or U."""
@@ -325,7 +336,7 @@ class UnSpecialNotice(NoticeDocument):
     """Date of birth of a person; may be partial."""
     country_of_birth_id: CountryCode | None = None
     """Country of birth, ISO 3166-1 alpha-2."""
-    place_of_birth: ShortText | None = None
+    place_of_birth: MaybeShort = None
     """Place of birth as written in the source."""
     languages_spoken_ids: tuple[LanguageCode, ...] | None = None
     """Languages spoken, three-letter codes."""
@@ -333,13 +344,13 @@ class UnSpecialNotice(NoticeDocument):
     """Height in metres (0 when unknown)."""
     weight: Annotated[float, Field(ge=0, le=500)] | None = None
     """Weight in kilograms (0 when unknown)."""
-    profession: ShortText | None = None
+    profession: MaybeShort = None
     """A person's profession."""
     purposes: Texts = ()
     """What the listing is for."""
-    summary: LongText | None = None
+    summary: MaybeLong = None
     """The UN's narrative summary of the listing."""
-    main_activity: LongText | None = None
+    main_activity: MaybeLong = None
     """What the subject is listed for doing."""
     associates: Texts = ()
     """Persons and entities associated with the subject."""
@@ -347,17 +358,17 @@ class UnSpecialNotice(NoticeDocument):
     """Identity documents, as the listing gives them."""
     adresses: Texts = ()
     """Addresses (spelt as the public API spells the field)."""
-    additional_information: LongText | None = None
+    additional_information: MaybeLong = None
     """Anything else the listing says."""
-    legal_form: ShortText | None = None
+    legal_form: MaybeShort = None
     """An entity's legal form."""
-    registration_number: ShortText | None = None
+    registration_number: MaybeShort = None
     """An entity's registration number."""
     administrators: Texts = ()
     """An entity's administrators."""
-    from_chamber_of_commerce: ShortText | None = None
+    from_chamber_of_commerce: MaybeShort = None
     """The chamber of commerce an entity is registered with."""
-    formerly_known_as: ShortText | None = None
+    formerly_known_as: MaybeShort = None
     """An entity's former name."""
     sanctions: tuple[Literal["assets-freeze", "travel-ban", "arms-embargo"], ...] = ()
     """The sanctions measures that apply (ours: the public API does not say)."""
@@ -398,9 +409,9 @@ class NoticeSummary(BaseModel):
 
     entity_id: EntityId | None = None
     """The notice's id."""
-    forename: ShortText | None = None
+    forename: MaybeShort = None
     """Given names."""
-    name: ShortText | None = None
+    name: MaybeShort = None
     """Family name, or an entity's name."""
     date_of_birth: PartialDate | None = None
     """Date of birth; may be partial."""

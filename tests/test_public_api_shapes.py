@@ -232,3 +232,11 @@ def test_the_exported_json_schema_accepts_the_same_documents(
     kind: str, document: dict[str, Any]
 ) -> None:
     jsonschema.validate(document, json_schemas()[kind])
+
+
+def test_a_blank_text_where_the_api_has_nothing_is_read_as_null() -> None:
+    notice = decode_as(
+        json.dumps({**YELLOW, "place_of_birth": "", "mother_name": " "}), "yellow-notice"
+    )
+    assert isinstance(notice, YellowNotice)
+    assert (notice.place_of_birth, notice.mother_name) == (None, None)
