@@ -150,6 +150,6 @@ def diffusion(
         sender=sender,
         recipients=ToBureaus(bureaus=to),
         created_at=datetime.now(UTC),
-        diffusion_type=diffusion_type,  # type: ignore[arg-type]
+        diffusion_type=diffusion_type,
         text=text,
     )

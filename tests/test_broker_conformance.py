@@ -15,6 +15,7 @@ from pathlib import Path
 import aiomqtt
 import paho.mqtt.client as paho
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from broker import BrokerSecurity, BrokerStartError, EmbeddedBroker, PortInUseError, embedded
 from broker.errors import BrokerNotFoundError
@@ -36,13 +37,13 @@ async def test_queueing_for_an_offline_persistent_session(
             await gs.publish(topics.inbox("KE"), f"{n}".encode(), qos=1)
     async with connected(any_broker, security, "KE", clean_session=False) as ke:
         got = await drain(ke, 1.0)
-    assert sorted(int(bytes(m.payload)) for m in got) == list(range(20))  # type: ignore[arg-type]
+    assert sorted(int(bytes(m.payload)) for m in got) == list(range(20))
 
 
 def _paho(
     broker: EmbeddedBroker, security: BrokerSecurity, bureau: str, **kwargs: object
 ) -> paho.Client:
-    mqtt = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=bureau, **kwargs)  # type: ignore[arg-type]
+    mqtt = paho.Client(CallbackAPIVersion.VERSION2, client_id=bureau, **kwargs)  # type: ignore[arg-type]
     mqtt.username_pw_set(bureau, security.passwords[bureau])
     return mqtt
 
@@ -60,7 +61,7 @@ def test_qos1_is_redelivered_after_a_reconnect_without_ack(
     got = threading.Event()
 
     def on_message(_c: paho.Client, _u: object, message: paho.MQTTMessage) -> None:
-        received.append((message.payload, bool(message.dup)))
+        received.append((bytes(message.payload), bool(message.dup)))
         got.set()
 
     # first connection: subscribe, receive, never acknowledge, vanish without DISCONNECT
@@ -126,7 +127,7 @@ async def test_retained_presence_is_set_and_cleared(
     async with connected(any_broker, security, "gs") as gs:
         await gs.subscribe([(topics.presence("KE"), 1)])
         got = await drain(gs, 0.6)
-    assert [(bytes(m.payload), m.retain) for m in got] == [(b"birth", True)]  # type: ignore[arg-type]
+    assert [(bytes(m.payload), m.retain) for m in got] == [(b"birth", True)]
     async with connected(any_broker, security, "KE") as ke:
         await ke.publish(topics.presence("KE"), b"", qos=1, retain=True)
     async with connected(any_broker, security, "gs") as gs:
@@ -149,7 +150,7 @@ async def test_a_sealed_message_crosses_each_embedded_broker(
         await fr_mqtt.publish(topics.inbox("gs"), envelope, qos=1)
         got = await drain(gs_mqtt, 0.6)
     assert len(got) == 1
-    payload = bytes(got[0].payload)  # type: ignore[arg-type]
+    payload = bytes(got[0].payload)
     assert encode(message) not in payload  # the broker saw ciphertext only
     assert gs.open_at(payload, NOW + timedelta(seconds=1)).message == message
 
@@ -190,7 +191,7 @@ def test_a_port_in_use_is_a_clear_error() -> None:
 
 def test_a_broker_that_exits_shows_its_log(monkeypatch: pytest.MonkeyPatch) -> None:
     require_mosquitto()
-    real = embedded.write_mosquitto_config
+    real = embedded.write_mosquitto_config  # type: ignore[attr-defined]
 
     def broken(*args: object, **kwargs: object) -> Path:
         conf = real(*args, **kwargs)  # type: ignore[arg-type]

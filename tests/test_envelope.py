@@ -24,7 +24,7 @@ VECTORS = json.loads(FILE.read_text(encoding="utf-8"))
 @pytest.mark.parametrize("case", VECTORS["cases"], ids=lambda c: c["kind"])
 def test_committed_vectors_reseal_byte_for_byte_and_open(case: dict[str, object]) -> None:
     pinned = build(VECTORS)
-    envelope = seal(pinned, case)  # type: ignore[arg-type]
+    envelope = seal(pinned, case)
     assert envelope.hex() == case["envelope"]
     opened_at = datetime.fromisoformat(VECTORS["open_at"])
     expected = decode(bytes.fromhex(case["message"]))  # type: ignore[arg-type]

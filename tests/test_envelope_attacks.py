@@ -48,7 +48,7 @@ def message(kind: str = "case-message", **update: object) -> MessageBase:
 
 
 def sealed(sender: str = "KE", to: tuple[str, ...] = ("FR",), **update: object) -> bytes:
-    return world().codec(sender).seal_at(message(sender=sender, **update), NOW, to=list(to))
+    return world().codec(sender).seal_at(message(sender=sender, **update), NOW, to=list(to))  # type: ignore[arg-type]
 
 
 def rejected(codec_or_bureau: object, envelope: bytes, at: object = NOW) -> Reason:

@@ -13,7 +13,9 @@ from scenarios.events import Control, DeadlineEvent, Fault, Inject
 
 def test_every_kind_has_its_own_class_including_the_scenario_layers() -> None:
     for cls in (Fault, Inject, Control, DeadlineEvent):
-        assert EVENT_CLASSES[cls.__dataclass_fields__["kind"].default] is cls
+        kind = cls.__dataclass_fields__["kind"].default
+        assert isinstance(kind, str)
+        assert EVENT_CLASSES[kind] is cls
     assert isinstance(make("delivered", t_ns=1, t_s=0.0, bureau="FR"), Delivered)
 
 

@@ -116,7 +116,8 @@ def misaddressed_messages(draw: st.DrawFn) -> bytes:
     message = draw(MESSAGES[kind]).model_copy(
         update={"sender": "FR", "created_at": datetime.now(UTC), "recipients": addressed}
     )
-    return full_pki_codec("FR").seal_at(message, datetime.now(UTC), to=to)
+    sealed: bytes = full_pki_codec("FR").seal_at(message, datetime.now(UTC), to=to)
+    return sealed
 
 
 _codecs: dict[str, Any] = {}

@@ -39,7 +39,7 @@ def violations(source: str) -> list[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names = [node.module]
         found.extend(
-            f"line {node.lineno}: imports {name}"
+            f"line {getattr(node, 'lineno', '?')}: imports {name}"
             for name in names
             if name.split(".")[0] in FORBIDDEN_MODULES
         )
