@@ -7,10 +7,15 @@ networked layers (``broker``, ``bureaus``) drive it with bytes.
 from protocol import topics
 from protocol._version import __version__
 from protocol.codec import DOCUMENT_TYPES, KIND_NAMES, decode, decode_as, encode, model_for
+from protocol.envelope import MAX_ENVELOPE_SIZE, EnvelopeCodec, Header, Opened, peek
 from protocol.errors import (
+    CertificateError,
+    CryptoError,
     DecodeError,
     Issue,
     ProtocolError,
+    Reason,
+    Rejection,
     RosterError,
     TopicError,
     UnknownKindError,
@@ -59,12 +64,20 @@ from protocol.notices import (
     UnSpecialNotice,
     YellowNotice,
 )
+from protocol.pki import (
+    BureauCertificate,
+    BureauCredentials,
+    BureauIdentity,
+    CertificateAuthority,
+    TrustStore,
+)
 from protocol.roster import REGIONS, ROLES, BureauInfo, Region, Role, Roster, default_roster
 from protocol.schema import json_schemas
 
 __all__ = [
     "DOCUMENT_TYPES",
     "KIND_NAMES",
+    "MAX_ENVELOPE_SIZE",
     "MESSAGE_ADAPTER",
     "MESSAGE_KINDS",
     "REGIONS",
@@ -76,12 +89,20 @@ __all__ = [
     "Attachment",
     "BlackNotice",
     "BlueNotice",
+    "BureauCertificate",
+    "BureauCredentials",
+    "BureauIdentity",
     "BureauInfo",
     "CaseMessage",
+    "CertificateAuthority",
+    "CertificateError",
+    "CryptoError",
     "DecodeError",
     "Diffusion",
     "DocumentQuery",
+    "EnvelopeCodec",
     "GreenNotice",
+    "Header",
     "Issue",
     "Message",
     "MessageBase",
@@ -93,14 +114,17 @@ __all__ = [
     "NoticeRefused",
     "NoticeRequest",
     "NoticeUpdated",
+    "Opened",
     "OrangeNotice",
     "PersonNotice",
     "Presence",
     "ProtocolError",
     "PurpleNotice",
+    "Reason",
     "Recipients",
     "RedNotice",
     "Region",
+    "Rejection",
     "Role",
     "Roster",
     "RosterError",
@@ -113,6 +137,7 @@ __all__ = [
     "ToBureaus",
     "ToRegion",
     "TopicError",
+    "TrustStore",
     "UnSpecialNotice",
     "UnknownKindError",
     "VehicleQuery",
@@ -124,5 +149,6 @@ __all__ = [
     "encode",
     "json_schemas",
     "model_for",
+    "peek",
     "topics",
 ]

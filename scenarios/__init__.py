@@ -1,3 +1,85 @@
-"""bureaunet scenarios layer: scenario files, the runner, reports and the CLI."""
+"""bureaunet scenarios layer: scenario files, the runner, reports, exercises and the CLI.
 
-__all__: list[str] = []
+The public names are loaded when first used (PEP 562), so that ``bureaunet --help`` or
+``validate`` does not import the plotting and dashboard libraries the reports and the exercise
+need.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scenarios.evidence import LogVerdict, verify_log
+    from scenarios.exercise import ExerciseControl, Snapshot
+    from scenarios.launch import run, run_scenario, simulate
+    from scenarios.metrics import ExpectationResult, check_expectations, summarise
+    from scenarios.model import (
+        Scenario,
+        ScenarioError,
+        load_scenario,
+        parse_scenario,
+        scenario_json_schema,
+    )
+    from scenarios.report import write_report
+    from scenarios.results import RunResult, ScenarioRunError
+    from scenarios.runner import ClockKind, RunOptions
+
+__all__ = [
+    "ClockKind",
+    "ExerciseControl",
+    "ExpectationResult",
+    "LogVerdict",
+    "RunOptions",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioRunError",
+    "Snapshot",
+    "check_expectations",
+    "load_scenario",
+    "parse_scenario",
+    "run",
+    "run_scenario",
+    "scenario_json_schema",
+    "simulate",
+    "summarise",
+    "verify_log",
+    "write_report",
+]
+
+_HOMES = {
+    "ClockKind": "runner",
+    "ExerciseControl": "exercise",
+    "ExpectationResult": "metrics",
+    "LogVerdict": "evidence",
+    "RunOptions": "runner",
+    "RunResult": "results",
+    "Scenario": "model",
+    "ScenarioError": "model",
+    "ScenarioRunError": "results",
+    "Snapshot": "exercise",
+    "check_expectations": "metrics",
+    "load_scenario": "model",
+    "parse_scenario": "model",
+    "run": "launch",
+    "run_scenario": "launch",
+    "scenario_json_schema": "model",
+    "simulate": "launch",
+    "summarise": "metrics",
+    "verify_log": "evidence",
+    "write_report": "report",
+}
+"""Where each public name lives."""
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'scenarios' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"scenarios.{home}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

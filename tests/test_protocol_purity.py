@@ -141,3 +141,39 @@ def test_the_cycle_finder_finds_one() -> None:
 @pytest.mark.parametrize("package", ["protocol", "broker", "bureaus", "scenarios"])
 def test_no_import_cycle_inside_a_package(package: str) -> None:
     assert _cycle(_imports(PROTOCOL.parent / package)) is None
+
+
+LAYERS = ["protocol", "broker", "bureaus", "scenarios"]
+"""Lowest first: a layer may import the ones before it, never the ones after."""
+
+
+def _imported_packages(package: Path) -> dict[str, set[str]]:
+    """Each module of ``package`` (recursively) and the project packages it imports."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(package.rglob("*.py")):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+        found[str(path.relative_to(package.parent))] = names & set(LAYERS)
+    return found
+
+
+def test_the_layering_checker_can_fail() -> None:
+    assert _against_the_arrows("protocol", {"x.py": {"bureaus"}}) == ["x.py imports bureaus"]
+
+
+def _against_the_arrows(layer: str, imports: dict[str, set[str]]) -> list[str]:
+    above = set(LAYERS[LAYERS.index(layer) + 1 :])
+    return [
+        f"{module} imports {name}"
+        for module, names in imports.items()
+        for name in sorted(names & above)
+    ]
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_no_import_runs_against_the_arrows(layer: str) -> None:
+    assert _against_the_arrows(layer, _imported_packages(PROTOCOL.parent / layer)) == []
