@@ -2,6 +2,7 @@
 
 from bureaus.clock import Clock, VirtualClock, virtual_loop
 from bureaus.core import BureauCore, Now, Outputs, Send, Work, World
+from bureaus.errors import BureauError, NotKept
 from bureaus.events import AnyEvent, Event, EventLog, Tracer, event_from_dict
 from bureaus.ids import MessageIds
 from bureaus.keystore import KeystoreError, PkiDirectory, init_pki, load_pki
@@ -25,6 +26,7 @@ __all__ = [
     "AnyEvent",
     "Bureau",
     "BureauCore",
+    "BureauError",
     "Clock",
     "Connector",
     "Databases",
@@ -39,6 +41,7 @@ __all__ = [
     "Network",
     "NetworkContext",
     "NetworkStartError",
+    "NotKept",
     "Now",
     "Outage",
     "Outbox",

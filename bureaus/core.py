@@ -38,6 +38,7 @@ from functools import cached_property
 from typing import Any, Literal
 from uuid import UUID
 
+from bureaus.errors import NotKept
 from bureaus.events import (
     Acknowledged,
     Breach,
@@ -784,9 +785,11 @@ class BureauCore:
         ``enforce`` policy such a copy is not sent at all (``Outputs.ok`` is then False).
 
         Raises:
-            KeyError: No such message in this bureau's inbox.
+            NotKept: No such message in this bureau's inbox.
         """
-        original = self.inbox[message_id]
+        original = self.inbox.get(message_id)
+        if original is None:
+            raise NotKept(self.id, message_id)
         breaches = forwarding_breaches(
             original,
             self.id,

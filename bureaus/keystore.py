@@ -22,6 +22,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from bureaus.errors import BureauError
 from protocol import Roster
 from protocol.errors import CertificateError
 from protocol.pki import BureauIdentity, CertificateAuthority, TrustStore, load_certificate
@@ -34,7 +35,7 @@ Generate a new directory for each exercise; never use these keys for anything re
 """
 
 
-class KeystoreError(Exception):
+class KeystoreError(BureauError):
     """A PKI directory that cannot be used, naming the bureau and the reason.
 
     Attributes:

@@ -18,6 +18,7 @@ from uuid import UUID
 
 from broker import BrokerSecurity, bureau_password, topic_rules
 from bureaus.core import BureauCore
+from bureaus.errors import BureauError, NotKept
 from bureaus.links import LinkOverride
 from bureaus.node import AckStatus, Bureau, NetworkContext
 from protocol import MessageBase, Region, Roster
@@ -33,7 +34,7 @@ _GRACE = timedelta(hours=1)
 """How long a rotated-out key still decrypts what was sealed to it."""
 
 
-class NetworkStartError(Exception):
+class NetworkStartError(BureauError):
     """Bureaus that did not connect in time (with the last error each saw)."""
 
 
@@ -243,7 +244,7 @@ class Network:
             Whether a copy was sent, and the caveats the forward breaks.
 
         Raises:
-            KeyError: ``bureau`` keeps no such message.
+            NotKept: ``bureau`` keeps no such message.
         """
         node = self.bureaus[bureau]
         breaches = node.forward(message_id, to, new_id, permission=permission)
@@ -253,9 +254,11 @@ class Network:
         """The person playing ``bureau`` acknowledges a message it keeps.
 
         Raises:
-            KeyError: ``bureau`` keeps no such message.
+            NotKept: ``bureau`` keeps no such message.
         """
-        message = self.bureaus[bureau].inbox[message_id]
+        message = self.bureaus[bureau].inbox.get(message_id)
+        if message is None:
+            raise NotKept(bureau, message_id)
         self.bureaus[bureau].answer(message, status)
         return message
 

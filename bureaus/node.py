@@ -387,7 +387,7 @@ class Bureau:
         """Pass a delivered message on under its caveats (see :meth:`BureauCore.forward`).
 
         Raises:
-            KeyError: No such message in this bureau's inbox.
+            NotKept: No such message in this bureau's inbox.
         """
         out = self.core.forward(
             message_id, to, new_id, self._now(), permission=permission, originator=originator

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from bureaus.errors import BureauError
+
 __all__ = ["Outbox", "OutboxFull", "Transmission"]
 
 
@@ -37,7 +39,7 @@ class Transmission:
     attempt: int = 0
 
 
-class OutboxFull(Exception):  # noqa: N818 - the queue's own word
+class OutboxFull(BureauError):  # noqa: N818 - the queue's own word
     """The outbox is full of urgent or flash traffic; nothing could be shed for this one."""
 
 

@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from scenarios.errors import ControlError, ScenarioLayerError
     from scenarios.evidence import LogVerdict, verify_log
     from scenarios.exercise import ExerciseControl, Snapshot
     from scenarios.launch import run, run_scenario, simulate
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ClockKind",
+    "ControlError",
     "ExerciseControl",
     "ExpectationResult",
     "LogVerdict",
@@ -35,6 +37,7 @@ __all__ = [
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "ScenarioLayerError",
     "ScenarioRunError",
     "Snapshot",
     "check_expectations",
@@ -51,6 +54,7 @@ __all__ = [
 
 _HOMES = {
     "ClockKind": "runner",
+    "ControlError": "errors",
     "ExerciseControl": "exercise",
     "ExpectationResult": "metrics",
     "LogVerdict": "evidence",
@@ -58,6 +62,7 @@ _HOMES = {
     "RunResult": "results",
     "Scenario": "model",
     "ScenarioError": "model",
+    "ScenarioLayerError": "errors",
     "ScenarioRunError": "results",
     "Snapshot": "exercise",
     "check_expectations": "metrics",

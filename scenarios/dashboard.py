@@ -27,6 +27,7 @@ from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
 from scenarios.deadlines import clock_label, span_label
+from scenarios.errors import ControlError
 from scenarios.exercise import ExerciseControl, Snapshot
 from scenarios.model import Scenario
 from scenarios.runner import RunOptions, RunResult, run_scenario
@@ -222,7 +223,7 @@ class ExerciseApp(App[RunResult | None]):
             to = [b.strip() for b in text.rstrip("+").split(",") if b.strip()]
             try:
                 breaches = self.control.forward(*oldest, to, permission=permission)
-            except (KeyError, ValueError) as exc:  # a typing slip: say so, keep going
+            except ControlError as exc:  # a typing slip: say so, keep going
                 self.notify(f"cannot forward: {exc}", severity="error")
                 return
             if breaches:

@@ -27,6 +27,7 @@ from typing import Any
 
 from cryptography import x509
 
+from scenarios.errors import ScenarioLayerError
 from scenarios.evidence import LogVerdict, verify_log
 from scenarios.model import Scenario
 from scenarios.report import (
@@ -40,7 +41,7 @@ from scenarios.report import (
 __all__ = ["DebriefError", "DebriefFiles", "chromium", "write_debrief"]
 
 
-class DebriefError(Exception):
+class DebriefError(ScenarioLayerError):
     """A run directory that cannot be debriefed (missing or unreadable files): one line."""
 
 

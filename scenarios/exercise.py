@@ -19,9 +19,11 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bureaus.errors import NotKept
 from bureaus.events import Event
 from protocol import CaseMessage, ToBureaus
 from scenarios.deadlines import Deadline, clock_label
+from scenarios.errors import ControlError
 from scenarios.metrics import ExpectationResult, check_expectations
 
 if TYPE_CHECKING:
@@ -157,8 +159,10 @@ class ExerciseControl:
         """Fire a prepared inject from the deck now.
 
         Raises:
-            KeyError: No card of that name in the scenario's deck.
+            ControlError: No card of that name in the scenario's deck.
         """
+        if card not in self.deck():
+            raise ControlError(f"no card {card!r} in the deck ({', '.join(self.deck())})")
         self._player.fire_card(card)
 
     def stop(self) -> None:
@@ -171,9 +175,12 @@ class ExerciseControl:
         """The person playing ``bureau`` acknowledges a message in its inbox.
 
         Raises:
-            KeyError: No such message in that bureau's inbox.
+            ControlError: No such message in that bureau's inbox.
         """
-        message = self._player.net.answer(bureau, message_id, status)
+        try:
+            message = self._player.net.answer(bureau, message_id, status)
+        except NotKept as exc:
+            raise ControlError(str(exc)) from exc
         self._player.answered.add((bureau, message_id))
         self._note(
             f"{bureau} (played) answered {message.kind} from {message.sender}: {status}", "answer"
@@ -183,11 +190,11 @@ class ExerciseControl:
         """The person playing ``bureau`` replies to a message with a case message to its sender.
 
         Raises:
-            KeyError: No such message in that bureau's inbox.
+            ControlError: No such message in that bureau's inbox.
         """
         message = self._player.net.received(bureau, message_id)
         if message is None:
-            raise KeyError(message_id)
+            raise ControlError(str(NotKept(bureau, message_id)))
         reply = CaseMessage(
             message_id=self._player.ctx.ids.played_reply(bureau, message_id),
             sender=bureau,
@@ -208,12 +215,14 @@ class ExerciseControl:
         """The person playing ``bureau`` forwards a message; returns the breaches recorded.
 
         Raises:
-            KeyError: No such message in that bureau's inbox.
-            ValueError: A bureau to forward to is not in the exercise.
+            ControlError: No such message in that bureau's inbox, or a bureau to forward to is not
+                in the exercise.
         """
         unknown = [b for b in to if b not in self._player.roster]
         if unknown or not to:
-            raise ValueError(f"not in this exercise: {', '.join(unknown) or '(nobody named)'}")
+            raise ControlError(f"not in this exercise: {', '.join(unknown) or '(nobody named)'}")
+        if self._player.net.received(bureau, message_id) is None:
+            raise ControlError(str(NotKept(bureau, message_id)))
         mid = self._player.ctx.ids.played_forward(bureau, message_id, tuple(to))
         self._note(f"{bureau} (played) forwards {message_id[:8]} to {', '.join(to)}", "forward")
         self._player.answered.add((bureau, message_id))

@@ -35,6 +35,7 @@ from protocol.caveats import CaveatPolicy
 from protocol.roster import synthetic_roster
 from protocol.routing import Topology
 from protocol.types import HandlingCode, Tlp
+from scenarios.errors import ScenarioLayerError
 
 __all__ = [
     "Expectation",
@@ -568,7 +569,7 @@ class Scenario(BaseModel):
         return self
 
 
-class ScenarioError(Exception):
+class ScenarioError(ScenarioLayerError):
     """A scenario file that cannot be run: each problem as ``file:line: path: reason``.
 
     Attributes:

@@ -15,12 +15,13 @@ from bureaus import Event
 from protocol import Roster
 from protocol.routing import Topology
 from scenarios.deadlines import Deadline
+from scenarios.errors import ScenarioLayerError
 from scenarios.model import Scenario
 
 __all__ = ["RunResult", "ScenarioRunError", "resolve"]
 
 
-class ScenarioRunError(Exception):
+class ScenarioRunError(ScenarioLayerError):
     """A scenario that cannot run here (unknown bureau, unreachable broker ...): one line."""
 
 

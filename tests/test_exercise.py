@@ -10,6 +10,7 @@ import pytest
 from bureaus import Event
 from bureaus.events import make
 from scenarios.deadlines import Deadline, DeadlineBook
+from scenarios.errors import ControlError
 from scenarios.exercise import ExerciseControl
 from scenarios.metrics import check_expectations, summarise
 from scenarios.model import ScenarioError, parse_scenario
@@ -205,6 +206,17 @@ async def test_a_played_bureau_answers_only_when_its_player_does(tmp_path: Path)
     assert acks == [result.inject_ids["answered"]]
     control_lines = [e.detail for e in result.events if e.kind == "control"]
     assert control_lines == ["IT (played) answered diffusion from FR: actioned"]
+    # what cannot be done is a ControlError with the reason, and records nothing
+    for action in (
+        lambda: control.fire("no-such-card"),
+        lambda: control.answer("IT", "no-such-message"),
+        lambda: control.reply("IT", "no-such-message", "text"),
+        lambda: control.forward("IT", result.inject_ids["answered"], ["QQ"], permission=False),
+        lambda: control.forward("IT", "no-such-message", ["FR"], permission=False),
+    ):
+        with pytest.raises(ControlError):
+            action()
+    assert [e.detail for e in result.events if e.kind == "control"] == control_lines
     write_report(result, summarise(result), check_expectations(result), tmp_path)
     report = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert "| ignored | acknowledgement | IT |" in report
