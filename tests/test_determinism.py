@@ -19,7 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from scenarios.cli import LIBRARY
+from scenarios.metrics import summarise
 from scenarios.model import load_scenario
 from scenarios.runner import RunOptions, simulate
 
@@ -117,3 +120,15 @@ def test_the_hub_queues_and_carries_the_traffic_the_mesh_spreads() -> None:
     assert through_gs(mesh) == 0
     # one more WAN hop and the queue at the hub's desk: slower, in simulated time
     assert hub_ms[len(hub_ms) // 2] > mesh_ms[len(mesh_ms) // 2] + 10
+
+
+GOLDEN = Path(__file__).parent / "data" / "golden"
+
+
+@pytest.mark.parametrize("name", ["red-notice", "missing-child"])
+def test_a_bundled_scenario_gives_its_recorded_summary(name: str) -> None:
+    result = simulate(load_scenario(LIBRARY / f"{name}.yaml"), RunOptions())
+    summary = json.loads(json.dumps(summarise(result)))  # as written to summary.json
+    for field in WALL_CLOCK_SUMMARY_FIELDS:
+        summary.pop(field)
+    assert summary == json.loads((GOLDEN / f"{name}.summary.json").read_text(encoding="utf-8"))
