@@ -35,7 +35,7 @@ from bureaus import Event, LinkModel, Network, NetworkContext
 from bureaus.keystore import init_pki, load_pki
 from bureaus.network import Pki
 from protocol import CaseMessage, Roster, ToBureaus, default_roster, topics
-from protocol.roster import synthetic_roster
+from protocol.network.roster import synthetic_roster
 
 BODY = "Routine case exchange. " * 44  # about 1 KiB of wire JSON with the header fields
 
@@ -64,15 +64,21 @@ def _roster(size: int) -> Roster:
     return synthetic_roster(size) if size else default_roster()
 
 
-def _network(pki_dir: Path, target: BrokerTarget, size: int = 0,
-             cluster: tuple[int, ...] = ()) -> Network:
+def _network(
+    pki_dir: Path, target: BrokerTarget, size: int = 0, cluster: tuple[int, ...] = ()
+) -> Network:
     roster = _roster(size)
     loaded = load_pki(pki_dir, roster, datetime.now(UTC))
     assert loaded.authority is not None
     pki = Pki(loaded.authority, loaded.identities, loaded.trust)
     nodes = tuple(BrokerTarget("127.0.0.1", port, kind="nats") for port in cluster)
-    ctx = NetworkContext(roster, "mesh", nodes[0] if nodes else target,
-                         LinkModel(roster, enabled=False), cluster=nodes)
+    ctx = NetworkContext(
+        roster,
+        "mesh",
+        nodes[0] if nodes else target,
+        LinkModel(roster, enabled=False),
+        cluster=nodes,
+    )
     network = Network(ctx, pki, outbox_limit=1_000_000)
     for bureau in network.bureaus.values():
         bureau.acknowledge = False
@@ -85,8 +91,15 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def _pairs(rng: random.Random, mine: list[str], ids: list[str], deadline: float,
-                 window: int, sent: Any, delivered: Any) -> AsyncIterator[tuple[str, str]]:
+async def _pairs(
+    rng: random.Random,
+    mine: list[str],
+    ids: list[str],
+    deadline: float,
+    window: int,
+    sent: Any,
+    delivered: Any,
+) -> AsyncIterator[tuple[str, str]]:
     """Random (sender from this shard, recipient from anywhere) pairs until the deadline, each
     counted as sent once the global number in flight is under the window."""
     while time.perf_counter() < deadline:
@@ -125,19 +138,31 @@ async def _secure(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str
     n = 0
     size = 0
     async for sender, recipient in _pairs(rng, mine, ids, deadline, job.window, sent, delivered):
-        size = network[sender].submit(
-            CaseMessage(
-                message_id=uuid4(), sender=sender, recipients=ToBureaus(bureaus=(recipient,)),
-                created_at=datetime.now(UTC), case_reference="BENCH/1", subject="bench",
-                body=BODY,
+        size = (
+            network[sender]
+            .submit(
+                CaseMessage(
+                    message_id=uuid4(),
+                    sender=sender,
+                    recipients=ToBureaus(bureaus=(recipient,)),
+                    created_at=datetime.now(UTC),
+                    case_reference="BENCH/1",
+                    subject="bench",
+                    body=BODY,
+                )
             )
-        ).__len__()
+            .__len__()
+        )
         n += 1
         if n % 50 == 0:
             await asyncio.sleep(0)
-    figures = {"delivered": float(counted), "cpu_s": cpu_seconds() - cpu0,
-               "elapsed_s": time.perf_counter() - start, "envelope_bytes": float(size),
-               "rss_mb": _peak_rss_mb()}
+    figures = {
+        "delivered": float(counted),
+        "cpu_s": cpu_seconds() - cpu0,
+        "elapsed_s": time.perf_counter() - start,
+        "envelope_bytes": float(size),
+        "rss_mb": _peak_rss_mb(),
+    }
     network.ctx.events.listeners.remove(listen)
     await network.stop()
     return figures
@@ -149,8 +174,9 @@ async def _raw(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str, f
     ids = [b.id for b in network.ctx.roster]
     mine = ids[job.index :: job.workers]
     clients = {
-        b: client(target, client_id=b, username=b, password=network.passwords[b],
-                  clean_session=True)
+        b: client(
+            target, client_id=b, username=b, password=network.passwords[b], clean_session=True
+        )
         for b in mine
     }
     for mqtt in clients.values():
@@ -177,8 +203,12 @@ async def _raw(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str, f
         task = asyncio.create_task(clients[sender].publish(topics.inbox(recipient), payload, qos=1))
         pending.add(task)
         task.add_done_callback(pending.discard)
-    figures = {"delivered": float(counted), "cpu_s": cpu_seconds() - cpu0,
-               "elapsed_s": time.perf_counter() - start, "rss_mb": _peak_rss_mb()}
+    figures = {
+        "delivered": float(counted),
+        "cpu_s": cpu_seconds() - cpu0,
+        "elapsed_s": time.perf_counter() - start,
+        "rss_mb": _peak_rss_mb(),
+    }
     for task in readers:
         task.cancel()
     for mqtt in clients.values():
@@ -189,8 +219,9 @@ async def _raw(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str, f
 
 async def _paced(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str, Any]:
     """Offer ``job.rate`` messages per second from this worker's bureaus; time every one."""
-    network = _network(Path(job.pki_dir), BrokerTarget(job.host, job.port), job.roster_size,
-                       job.cluster)
+    network = _network(
+        Path(job.pki_dir), BrokerTarget(job.host, job.port), job.roster_size, job.cluster
+    )
     ids = [b.id for b in network.ctx.roster.ncbs()]
     mine = ids[job.index :: job.workers]
     started = time.perf_counter()
@@ -225,10 +256,15 @@ async def _paced(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str,
             sent.value += 1
         network[sender].submit(
             CaseMessage.model_validate(
-                {"message_id": mid, "sender": sender,
-                 "recipients": {"scope": "bureaus", "bureaus": [recipient]},
-                 "created_at": datetime.now(UTC), "case_reference": "SCALE/1",
-                 "subject": "scale", "body": BODY},
+                {
+                    "message_id": mid,
+                    "sender": sender,
+                    "recipients": {"scope": "bureaus", "bureaus": [recipient]},
+                    "created_at": datetime.now(UTC),
+                    "case_reference": "SCALE/1",
+                    "subject": "scale",
+                    "body": BODY,
+                },
                 context={"roster": network.ctx.roster},  # the synthetic bureaus are known here
             )
         )
@@ -239,13 +275,21 @@ async def _paced(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str,
     counters: Counter[str] = Counter()
     for bureau in mine:
         counters.update(network[bureau].counters)
-    figures = {"sent_at": sent_at, "arrived": dict(arrived), "cpu_s": cpu_seconds() - cpu0,
-               "elapsed_s": elapsed, "rss_mb": _peak_rss_mb(), "startup_s": startup_s,
-               "bureaus": float(len(mine)),
-               # never acknowledged by the broker (a loss before the broker, not in it)
-               "unpublished": [m for b in mine for m in network[b].queued_ids()],
-               "counters": {k: counters[k] for k in ("subscribe_refused", "disconnects",
-                                                     "node_moves", "publish_retries")}}
+    figures = {
+        "sent_at": sent_at,
+        "arrived": dict(arrived),
+        "cpu_s": cpu_seconds() - cpu0,
+        "elapsed_s": elapsed,
+        "rss_mb": _peak_rss_mb(),
+        "startup_s": startup_s,
+        "bureaus": float(len(mine)),
+        # never acknowledged by the broker (a loss before the broker, not in it)
+        "unpublished": [m for b in mine for m in network[b].queued_ids()],
+        "counters": {
+            k: counters[k]
+            for k in ("subscribe_refused", "disconnects", "node_moves", "publish_retries")
+        },
+    }
     network.ctx.events.listeners.remove(listen)
     await network.stop()
     return figures
@@ -278,8 +322,9 @@ def _collect(out: Any, processes: list[Any], timeout: float) -> list[dict[str, A
     return results
 
 
-def run_paced(workers: int, seconds: float, rate: float, *, roster_size: int, broker: str
-              ) -> list[dict[str, Any]]:
+def run_paced(
+    workers: int, seconds: float, rate: float, *, roster_size: int, broker: str
+) -> list[dict[str, Any]]:
     """The scale run: ``rate`` msg/s in total over ``workers`` processes; each worker's raw
     figures (send and arrival times by message id, CPU, memory, start-up time)."""
     context = multiprocessing.get_context("spawn")
@@ -292,12 +337,14 @@ def run_paced(workers: int, seconds: float, rate: float, *, roster_size: int, br
                 replicas = 1 if broker == "nats-r1" else None
                 security = _network(pki_dir, BrokerTarget("127.0.0.1", 0), roster_size).security()
                 cluster = stack.enter_context(
-                    NatsCluster(3, consumer_replicas=replicas, security=security))
+                    NatsCluster(3, consumer_replicas=replicas, security=security)
+                )
                 ports, host, port = tuple(t.port for t in cluster.targets), "127.0.0.1", 0
             else:
                 security = _network(pki_dir, BrokerTarget("127.0.0.1", 0), roster_size).security()
                 mosquitto = stack.enter_context(
-                    EmbeddedBroker(kind="mosquitto", security=security, persistence=False))
+                    EmbeddedBroker(kind="mosquitto", security=security, persistence=False)
+                )
                 ports, host, port = (), mosquitto.host, mosquitto.port
             barrier = context.Barrier(workers + 1)
             sent, delivered = context.Value("q", 0), context.Value("q", 0)
@@ -305,9 +352,26 @@ def run_paced(workers: int, seconds: float, rate: float, *, roster_size: int, br
             processes = [
                 context.Process(
                     target=_worker,
-                    args=("paced", Job(i, workers, str(pki_dir), host, port, seconds, 0, 0,
-                                       roster_size, ports, rate / workers),
-                          barrier, sent, delivered, out),
+                    args=(
+                        "paced",
+                        Job(
+                            i,
+                            workers,
+                            str(pki_dir),
+                            host,
+                            port,
+                            seconds,
+                            0,
+                            0,
+                            roster_size,
+                            ports,
+                            rate / workers,
+                        ),
+                        barrier,
+                        sent,
+                        delivered,
+                        out,
+                    ),
                     name=f"bench-scale-{i}",
                 )
                 for i in range(workers)
@@ -321,8 +385,9 @@ def run_paced(workers: int, seconds: float, rate: float, *, roster_size: int, br
     return results
 
 
-def run_sharded(kind: str, workers: int, seconds: float, window: int, payload: int = 0
-                ) -> dict[str, float]:
+def run_sharded(
+    kind: str, workers: int, seconds: float, window: int, payload: int = 0
+) -> dict[str, float]:
     """Run one side (``secure`` or ``raw``) over ``workers`` processes; the summed figures."""
     if find_mosquitto() is None:
         raise SystemExit("the network benchmarks need Mosquitto (apt-get install mosquitto)")
@@ -339,8 +404,23 @@ def run_sharded(kind: str, workers: int, seconds: float, window: int, payload: i
             processes = [
                 context.Process(
                     target=_worker,
-                    args=(kind, Job(i, workers, str(pki_dir), broker.host, broker.port, seconds,
-                                    window, payload), barrier, sent, delivered, out),
+                    args=(
+                        kind,
+                        Job(
+                            i,
+                            workers,
+                            str(pki_dir),
+                            broker.host,
+                            broker.port,
+                            seconds,
+                            window,
+                            payload,
+                        ),
+                        barrier,
+                        sent,
+                        delivered,
+                        out,
+                    ),
                     name=f"bench-{kind}-{i}",
                 )
                 for i in range(workers)

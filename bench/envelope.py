@@ -37,9 +37,9 @@ from protocol import (
     default_roster,
     encode,
 )
-from protocol.envelope import EnvelopeCodec
-from protocol.pki import BureauCredentials, CertificateAuthority, TrustStore
-from protocol.replay import ReplayGuard
+from protocol.security.envelope import EnvelopeCodec
+from protocol.security.pki import BureauCredentials, CertificateAuthority, TrustStore
+from protocol.security.replay import ReplayGuard
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -57,17 +57,30 @@ def per_op(fn: Callable[[], object], number: int, repeat: int) -> float:
 
 def notice() -> NoticeRequest:
     red = RedNotice(
-        name="EXEMPLE", forename="JEAN-MARC", date_of_birth="1979/04", nationalities=("FR", "BE"),
+        name="EXEMPLE",
+        forename="JEAN-MARC",
+        date_of_birth="1979/04",
+        nationalities=("FR", "BE"),
         distinguishing_marks="Scar on the left forearm; tattoo of an anchor on the right wrist.",
         arrest_warrants=(
-            ArrestWarrant(issuing_country_id="FR", charge="Fraude en bande organisée " * 8,
-                          charge_translation="Organised fraud " * 8),
-            ArrestWarrant(issuing_country_id="BE",
-                          charge="Participation in a criminal organisation"),
+            ArrestWarrant(
+                issuing_country_id="FR",
+                charge="Fraude en bande organisée " * 8,
+                charge_translation="Organised fraud " * 8,
+            ),
+            ArrestWarrant(
+                issuing_country_id="BE", charge="Participation in a criminal organisation"
+            ),
         ),
     )
-    return NoticeRequest(message_id=uuid4(), sender="FR", recipients=ToBureaus(bureaus=("gs",)),
-                         created_at=NOW, notice=red, summary_of_facts="Facts of the case. " * 12)
+    return NoticeRequest(
+        message_id=uuid4(),
+        sender="FR",
+        recipients=ToBureaus(bureaus=("gs",)),
+        created_at=NOW,
+        notice=red,
+        summary_of_facts="Facts of the case. " * 12,
+    )
 
 
 def main() -> None:
@@ -85,8 +98,12 @@ def main() -> None:
 
     def codec(bureau: str) -> EnvelopeCodec:
         # with the roster, as bureaus run: who-may-send checks included in every open
-        return EnvelopeCodec(BureauCredentials(ids[bureau]), base.copy(), roster=roster,
-                             replay=ReplayGuard(capacity=10_000_000))
+        return EnvelopeCodec(
+            BureauCredentials(ids[bureau]),
+            base.copy(),
+            roster=roster,
+            replay=ReplayGuard(capacity=10_000_000),
+        )
 
     message = notice()
     plaintext = encode(message)
@@ -95,8 +112,10 @@ def main() -> None:
 
     one = fr.seal_at(message, NOW, to=["gs"])
     gs.open_at(one, NOW)  # warm the pair-key caches on both sides
-    envelopes = [fr.seal_at(message.model_copy(update={"message_id": uuid4()}), NOW, to=["gs"])
-                 for _ in range(2000 * repeat)]
+    envelopes = [
+        fr.seal_at(message.model_copy(update={"message_id": uuid4()}), NOW, to=["gs"])
+        for _ in range(2000 * repeat)
+    ]
     it = iter(envelopes)
     figures: dict[str, float] = {
         "plaintext_bytes": float(len(plaintext)),
@@ -105,28 +124,38 @@ def main() -> None:
         "open_1_us": per_op(lambda: gs.open_at(next(it), NOW), 2000, repeat),
     }
     # the General Secretariat publishes the notice to every NCB
-    from_gs = NoticePublished(message_id=uuid4(), sender="gs", recipients=ToAll(),
-                              created_at=NOW,
-                              notice=message.notice.model_copy(update={"entity_id": "2026/00001"}))
+    from_gs = NoticePublished(
+        message_id=uuid4(),
+        sender="gs",
+        recipients=ToAll(),
+        created_at=NOW,
+        notice=message.notice.model_copy(update={"entity_id": "2026/00001"}),
+    )
     gs.seal_at(from_gs, NOW, to=ncbs)  # warm caches
     wide = gs.seal_at(from_gs, NOW, to=ncbs)
     figures["envelope_bytes_195"] = float(len(wide))
     figures["seal_195_us"] = per_op(lambda: gs.seal_at(from_gs, NOW, to=ncbs), 50, repeat)
     jp = codec("JP")
     jp.open_at(gs.seal_at(from_gs.model_copy(update={"message_id": uuid4()}), NOW, to=ncbs), NOW)
-    wides = [gs.seal_at(from_gs.model_copy(update={"message_id": uuid4()}), NOW, to=ncbs)
-             for _ in range(300 * repeat)]
+    wides = [
+        gs.seal_at(from_gs.model_copy(update={"message_id": uuid4()}), NOW, to=ncbs)
+        for _ in range(300 * repeat)
+    ]
     wit = iter(wides)
     figures["open_1_of_195_us"] = per_op(lambda: jp.open_at(next(wit), NOW), 300, repeat)
     # the baseline for the who-may-send checks: the same opens by a codec without the roster
-    bare = EnvelopeCodec(BureauCredentials(ids["JP"]), base.copy(),
-                         replay=ReplayGuard(capacity=10_000_000))
+    bare = EnvelopeCodec(
+        BureauCredentials(ids["JP"]), base.copy(), replay=ReplayGuard(capacity=10_000_000)
+    )
     bare.open_at(gs.seal_at(from_gs.model_copy(update={"message_id": uuid4()}), NOW, to=ncbs), NOW)
-    bares = [gs.seal_at(from_gs.model_copy(update={"message_id": uuid4()}), NOW, to=ncbs)
-             for _ in range(300 * repeat)]
+    bares = [
+        gs.seal_at(from_gs.model_copy(update={"message_id": uuid4()}), NOW, to=ncbs)
+        for _ in range(300 * repeat)
+    ]
     bit = iter(bares)
-    figures["open_1_of_195_no_roster_us"] = per_op(lambda: bare.open_at(next(bit), NOW), 300,
-                                                   repeat)
+    figures["open_1_of_195_no_roster_us"] = per_op(
+        lambda: bare.open_at(next(bit), NOW), 300, repeat
+    )
 
     # What an ephemeral key agreement per recipient would add (the forward-secrecy alternative).
     eph, peer = X25519PrivateKey.generate(), X25519PrivateKey.generate().public_key()
@@ -179,18 +208,25 @@ def main() -> None:
         ("open, 1 recipient (µs)", figures["open_1_us"], figures["jose_open_1_us"]),
         ("seal + open, 1 recipient (µs)", ours, jose),
         ("seal, 195 recipients (µs)", figures["seal_195_us"], figures["jose_seal_195_us"]),
-        ("envelope size, 1 recipient (B)", figures["envelope_bytes_1"],
-         figures["jose_envelope_bytes_1"]),
+        (
+            "envelope size, 1 recipient (B)",
+            figures["envelope_bytes_1"],
+            figures["jose_envelope_bytes_1"],
+        ),
     ]
     for label, a, b in rows:
         print(f"{label:34} {a:12.1f} {b:12.1f} {b / a:7.2f}x")
     print(f"{'open 1 of 195 (µs)':34} {figures['open_1_of_195_us']:12.1f}")
     checks = figures["open_1_of_195_us"] / figures["open_1_of_195_no_roster_us"]
-    print(f"{'  without the roster checks (µs)':34} {figures['open_1_of_195_no_roster_us']:12.1f}"
-          f"  with/without {checks:.3f}x")
+    print(
+        f"{'  without the roster checks (µs)':34} {figures['open_1_of_195_no_roster_us']:12.1f}"
+        f"  with/without {checks:.3f}x"
+    )
     print(f"{'195 bytes on the wire':34} {figures['envelope_bytes_195']:12.0f}")
-    print(f"{'ephemeral-per-recipient estimate (µs)':34} "
-          f"{figures['ephemeral_seal_195_estimate_us']:12.1f}")
+    print(
+        f"{'ephemeral-per-recipient estimate (µs)':34} "
+        f"{figures['ephemeral_seal_195_estimate_us']:12.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from protocol import decode
 from protocol.errors import CertificateError, DecodeError, Rejection
-from protocol.pki import load_certificate
+from protocol.security.pki import load_certificate
 from scenarios.model import ScenarioError, parse_scenario
 from tests.pki_world import NOW, world
 from tests.samples import sample_messages
@@ -47,8 +47,9 @@ def _mutations(original: bytes) -> st.SearchStrategy[bytes]:
         return bytes(data)
 
     return st.one_of(
-        st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=8)
-        .map(flip),
+        st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=8).map(
+            flip
+        ),
         st.integers(0, len(original) - 1).map(lambda cut: original[:cut]),
         st.binary(min_size=1, max_size=64).map(lambda junk: original + junk),
     )
@@ -58,8 +59,9 @@ def _json_like() -> st.SearchStrategy[bytes]:
     scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40)
     documents = st.recursive(
         scalars,
-        lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=20), inner,
-                                                                    max_size=8),
+        lambda inner: (
+            st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=20), inner, max_size=8)
+        ),
         max_leaves=30,
     )
     real = [m.model_dump(mode="json") for m in sample_messages().values()]
@@ -71,8 +73,12 @@ def _json_like() -> st.SearchStrategy[bytes]:
     return st.one_of(
         st.binary(max_size=600),
         documents.map(lambda d: json.dumps(d).encode()),
-        st.tuples(st.sampled_from(real), st.dictionaries(
-            st.sampled_from(sorted({k for m in real for k in m})), scalars, max_size=3)).map(spoil),
+        st.tuples(
+            st.sampled_from(real),
+            st.dictionaries(
+                st.sampled_from(sorted({k for m in real for k in m})), scalars, max_size=3
+            ),
+        ).map(spoil),
     )
 
 
@@ -85,13 +91,19 @@ def targets() -> dict[str, Target]:
     fr = world().codec("FR")
     root = world().ca.root_certificate
     return {
-        "envelope": (st.binary(max_size=3000) | _mutations(envelope),
-                     lambda data: fr.open_at(data, NOW), (Rejection,)),
+        "envelope": (
+            st.binary(max_size=3000) | _mutations(envelope),
+            lambda data: fr.open_at(data, NOW),
+            (Rejection,),
+        ),
         "message": (_json_like(), decode, (DecodeError,)),
         "scenario": (yaml_like, lambda text: parse_scenario(text, "fuzz.yaml"), (ScenarioError,)),
         "certificate": (der_like, lambda data: load_certificate(data, root), (CertificateError,)),
-        "crl": (der_like, lambda data: world().trust().apply_revocation_list(data),
-                (CertificateError,)),
+        "crl": (
+            der_like,
+            lambda data: world().trust().apply_revocation_list(data),
+            (CertificateError,),
+        ),
     }
 
 
@@ -99,8 +111,9 @@ def run(name: str, examples: int) -> dict[str, object]:
     inputs, parse, allowed = targets()[name]
     cases = 0
 
-    @settings(max_examples=examples, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     @given(inputs)
     def check(value: Any) -> None:
         nonlocal cases
@@ -114,8 +127,13 @@ def run(name: str, examples: int) -> dict[str, object]:
         check()
     except Exception as exc:  # the finding itself: report it, go on with the next target
         failure = f"{type(exc).__name__}: {exc}"[:500]
-    return {"bench": "fuzz", "target": name, "cases": cases,
-            "seconds": round(time.perf_counter() - start, 1), "failure": failure}
+    return {
+        "bench": "fuzz",
+        "target": name,
+        "cases": cases,
+        "seconds": round(time.perf_counter() - start, 1),
+        "failure": failure,
+    }
 
 
 def main() -> None:
@@ -129,8 +147,10 @@ def main() -> None:
     print()
     print(f"{'target':12} {'cases':>8} {'seconds':>8}  result")
     for row in rows:
-        print(f"{row['target']!s:12} {row['cases']:8} {row['seconds']:8}  "
-              f"{row['failure'] or 'only typed errors'}")
+        print(
+            f"{row['target']!s:12} {row['cases']:8} {row['seconds']:8}  "
+            f"{row['failure'] or 'only typed errors'}"
+        )
     sys.exit(1 if any(row["failure"] for row in rows) else 0)
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from broker.security import TopicRules, mosquitto_password_hash
-from protocol.envelope import MAX_ENVELOPE_SIZE
+from protocol.security.envelope import MAX_ENVELOPE_SIZE
 
 __all__ = [
     "MAX_MESSAGE_SIZE",

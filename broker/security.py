@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import serialization
 
 from protocol import Roster, topics
-from protocol.pki import BureauIdentity
-from protocol.primitives import hkdf_sha256
+from protocol.security.pki import BureauIdentity
+from protocol.security.primitives import hkdf_sha256
 
 __all__ = [
     "TopicRules",

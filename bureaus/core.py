@@ -70,15 +70,15 @@ from protocol import (
     ToBureaus,
     topics,
 )
-from protocol.authority import resolve_recipients
-from protocol.caveats import Breach as CaveatBreach
-from protocol.caveats import CaveatPolicy, forwarding_breaches
-from protocol.envelope import EnvelopeCodec, Header, Opened, peek
 from protocol.errors import CertificateError, Reason, Rejection
-from protocol.lifecycle import IllegalTransition, NoticeEvent, NoticeLifecycle
-from protocol.pki import BureauIdentity
-from protocol.routing import Topology, next_hops, path, relays
-from protocol.versions import written_as
+from protocol.messages.authority import resolve_recipients
+from protocol.messages.caveats import Breach as CaveatBreach
+from protocol.messages.caveats import CaveatPolicy, forwarding_breaches
+from protocol.messages.lifecycle import IllegalTransition, NoticeEvent, NoticeLifecycle
+from protocol.network.routing import Topology, next_hops, path, relays
+from protocol.schemas.versions import written_as
+from protocol.security.envelope import EnvelopeCodec, Header, Opened, peek
+from protocol.security.pki import BureauIdentity
 
 __all__ = ["AckStatus", "BureauCore", "Now", "Outputs", "Send", "Work", "World"]
 

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from bureaus.errors import BureauError
 from protocol import Roster
 from protocol.errors import CertificateError
-from protocol.pki import BureauIdentity, CertificateAuthority, TrustStore, load_certificate
+from protocol.security.pki import BureauIdentity, CertificateAuthority, TrustStore, load_certificate
 
 __all__ = ["KeystoreError", "PkiDirectory", "init_pki", "load_pki", "write_private"]
 

@@ -22,11 +22,16 @@ from bureaus.errors import BureauError, NotKept
 from bureaus.links import LinkOverride
 from bureaus.node import AckStatus, Bureau, NetworkContext
 from protocol import MessageBase, Region, Roster
-from protocol.caveats import Breach as CaveatBreach
-from protocol.caveats import CaveatPolicy
-from protocol.envelope import EnvelopeCodec
-from protocol.pki import BureauCredentials, BureauIdentity, CertificateAuthority, TrustStore
-from protocol.routing import reach
+from protocol.messages.caveats import Breach as CaveatBreach
+from protocol.messages.caveats import CaveatPolicy
+from protocol.network.routing import reach
+from protocol.security.envelope import EnvelopeCodec
+from protocol.security.pki import (
+    BureauCredentials,
+    BureauIdentity,
+    CertificateAuthority,
+    TrustStore,
+)
 
 __all__ = ["Network", "NetworkStartError", "Pki", "generate_pki"]
 

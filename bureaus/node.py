@@ -44,10 +44,10 @@ from bureaus.roles import Databases, ReviewPolicy
 from bureaus.service import ServiceTimes
 from bureaus.transport import Connector, Transport, mqtt_connector
 from protocol import MessageBase, Roster, topics
-from protocol.caveats import Breach, CaveatPolicy
-from protocol.envelope import EnvelopeCodec
-from protocol.lifecycle import NoticeLifecycle
-from protocol.routing import Topology
+from protocol.messages.caveats import Breach, CaveatPolicy
+from protocol.messages.lifecycle import NoticeLifecycle
+from protocol.network.routing import Topology
+from protocol.security.envelope import EnvelopeCodec
 
 __all__ = ["AckStatus", "Bureau", "NetworkContext"]
 

@@ -4,10 +4,7 @@ Nothing in this package opens a socket, awaits, or reads a clock; time is always
 networked layers (``broker``, ``bureaus``) drive it with bytes.
 """
 
-from protocol import topics
 from protocol._version import __version__
-from protocol.codec import DOCUMENT_TYPES, KIND_NAMES, decode, decode_as, encode, model_for
-from protocol.envelope import MAX_ENVELOPE_SIZE, EnvelopeCodec, Header, Opened, peek
 from protocol.errors import (
     CertificateError,
     CryptoError,
@@ -20,7 +17,8 @@ from protocol.errors import (
     TopicError,
     UnknownKindError,
 )
-from protocol.messages import (
+from protocol.messages.codec import DOCUMENT_TYPES, KIND_NAMES, decode, decode_as, encode, model_for
+from protocol.messages.models import (
     MESSAGE_ADAPTER,
     MESSAGE_KINDS,
     SCHEMA_VERSION,
@@ -48,7 +46,7 @@ from protocol.messages import (
     ToRegion,
     VehicleQuery,
 )
-from protocol.notices import (
+from protocol.messages.notices import (
     ArrestWarrant,
     Asset,
     BlackNotice,
@@ -64,15 +62,17 @@ from protocol.notices import (
     UnSpecialNotice,
     YellowNotice,
 )
-from protocol.pki import (
+from protocol.network import topics
+from protocol.network.roster import REGIONS, ROLES, BureauInfo, Region, Role, Roster, default_roster
+from protocol.schemas.export import json_schemas
+from protocol.security.envelope import MAX_ENVELOPE_SIZE, EnvelopeCodec, Header, Opened, peek
+from protocol.security.pki import (
     BureauCertificate,
     BureauCredentials,
     BureauIdentity,
     CertificateAuthority,
     TrustStore,
 )
-from protocol.roster import REGIONS, ROLES, BureauInfo, Region, Role, Roster, default_roster
-from protocol.schema import json_schemas
 
 __all__ = [
     "DOCUMENT_TYPES",

@@ -12,10 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from scenarios.errors import ControlError, ScenarioLayerError
-    from scenarios.evidence import LogVerdict, verify_log
-    from scenarios.exercise import ExerciseControl, Snapshot
+    from scenarios.exercise.control import ExerciseControl, Snapshot
     from scenarios.launch import run, run_scenario, simulate
-    from scenarios.metrics import ExpectationResult, check_expectations, summarise
     from scenarios.model import (
         Scenario,
         ScenarioError,
@@ -23,7 +21,9 @@ if TYPE_CHECKING:
         parse_scenario,
         scenario_json_schema,
     )
-    from scenarios.report import write_report
+    from scenarios.reports.evidence import LogVerdict, verify_log
+    from scenarios.reports.metrics import ExpectationResult, check_expectations, summarise
+    from scenarios.reports.writer import write_report
     from scenarios.results import RunResult, ScenarioRunError
     from scenarios.runner import ClockKind, RunOptions
 
@@ -55,26 +55,26 @@ __all__ = [
 _HOMES = {
     "ClockKind": "runner",
     "ControlError": "errors",
-    "ExerciseControl": "exercise",
-    "ExpectationResult": "metrics",
-    "LogVerdict": "evidence",
+    "ExerciseControl": "exercise.control",
+    "ExpectationResult": "reports.metrics",
+    "LogVerdict": "reports.evidence",
     "RunOptions": "runner",
     "RunResult": "results",
     "Scenario": "model",
     "ScenarioError": "model",
     "ScenarioLayerError": "errors",
     "ScenarioRunError": "results",
-    "Snapshot": "exercise",
-    "check_expectations": "metrics",
+    "Snapshot": "exercise.control",
+    "check_expectations": "reports.metrics",
     "load_scenario": "model",
     "parse_scenario": "model",
     "run": "launch",
     "run_scenario": "launch",
     "scenario_json_schema": "model",
     "simulate": "launch",
-    "summarise": "metrics",
-    "verify_log": "evidence",
-    "write_report": "report",
+    "summarise": "reports.metrics",
+    "verify_log": "reports.evidence",
+    "write_report": "reports.writer",
 }
 """Where each public name lives."""
 

@@ -42,9 +42,10 @@ from protocol import (
     encode,
     json_schemas,
 )
-from protocol.asyncapi import asyncapi_document
-from protocol.codec import DOCUMENT_TYPES
-from protocol.compat import (
+from protocol.messages.codec import DOCUMENT_TYPES
+from protocol.network.routing import TOPOLOGIES, Topology
+from protocol.schemas.asyncapi import asyncapi_document
+from protocol.schemas.diff import (
     MODES,
     RULE_NAMES,
     Change,
@@ -53,12 +54,8 @@ from protocol.compat import (
     diff_asyncapi,
     diff_schema_sets,
 )
-from protocol.generate import GENERATABLE, generate
-from protocol.routing import TOPOLOGIES, Topology
-from scenarios.debrief import DebriefError, write_debrief
-from scenarios.evidence import verify_log
+from protocol.schemas.generate import GENERATABLE, generate
 from scenarios.launch import run as run_blocking
-from scenarios.metrics import ExpectationResult, check_expectations, summarise
 from scenarios.model import (
     Scenario,
     ScenarioError,
@@ -66,7 +63,10 @@ from scenarios.model import (
     parse_duration,
     scenario_json_schema,
 )
-from scenarios.report import compare_table, write_compare, write_report
+from scenarios.reports.debrief import DebriefError, write_debrief
+from scenarios.reports.evidence import verify_log
+from scenarios.reports.metrics import ExpectationResult, check_expectations, summarise
+from scenarios.reports.writer import compare_table, write_compare, write_report
 from scenarios.runner import ClockKind, RunOptions, RunResult, ScenarioRunError
 
 __all__ = ["CliError", "cli", "main"]
@@ -748,7 +748,7 @@ def exercise(
     b bookmark, a answer for a played bureau, q end. The report is written when the exercise
     ends; then `bureaunet debrief` makes the handout. Exit codes as for `run`.
     """
-    from scenarios.dashboard import ExerciseApp  # noqa: PLC0415 - Textual loads only when used
+    from scenarios.exercise.dashboard import ExerciseApp  # noqa: PLC0415 - Textual loads only when used
 
     scenario = _load(scenario_file)
     if speed is not None:

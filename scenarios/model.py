@@ -31,10 +31,10 @@ from pydantic import (
 )
 
 from protocol import Region, default_roster
-from protocol.caveats import CaveatPolicy
-from protocol.roster import synthetic_roster
-from protocol.routing import Topology
-from protocol.types import HandlingCode, Tlp
+from protocol.messages.caveats import CaveatPolicy
+from protocol.messages.types import HandlingCode, Tlp
+from protocol.network.roster import synthetic_roster
+from protocol.network.routing import Topology
 from scenarios.errors import ScenarioLayerError
 
 __all__ = [

@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bureaus import Event
 from protocol import Roster
-from protocol.routing import Topology
-from scenarios.deadlines import Deadline
+from protocol.network.routing import Topology
 from scenarios.errors import ScenarioLayerError
+from scenarios.exercise.deadlines import Deadline
 from scenarios.model import Scenario
 
 __all__ = ["RunResult", "ScenarioRunError", "resolve"]

@@ -72,13 +72,13 @@ from protocol import (
     topics,
 )
 from protocol.errors import DecodeError, Issue
-from protocol.gateway import translate
-from protocol.iso3166 import ALPHA2
-from protocol.roster import synthetic_roster
-from protocol.routing import Topology
-from protocol.types import ACTIVE_ROSTER
-from scenarios.deadlines import Deadline, DeadlineBook, DeadlineKind, clock_label
-from scenarios.exercise import ExerciseControl
+from protocol.messages.gateway import translate
+from protocol.messages.iso3166 import ALPHA2
+from protocol.messages.types import ACTIVE_ROSTER
+from protocol.network.roster import synthetic_roster
+from protocol.network.routing import Topology
+from scenarios.exercise.control import ExerciseControl
+from scenarios.exercise.deadlines import Deadline, DeadlineBook, DeadlineKind, clock_label
 from scenarios.model import Inject, LoadGenerator, Scenario
 from scenarios.results import RunResult, ScenarioRunError, resolve
 

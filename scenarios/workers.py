@@ -37,9 +37,9 @@ from typing import Any
 from bureaus import Event
 from bureaus.keystore import init_pki
 from protocol import Roster
-from protocol.routing import Topology
-from protocol.types import ACTIVE_ROSTER
-from scenarios.deadlines import DeadlineBook
+from protocol.messages.types import ACTIVE_ROSTER
+from protocol.network.routing import Topology
+from scenarios.exercise.deadlines import DeadlineBook
 from scenarios.model import Scenario
 from scenarios.runner import (
     RunOptions,

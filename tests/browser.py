@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.debrief import chromium
+from scenarios.reports.debrief import chromium
 
 _QUIET = [
     "--headless",

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from protocol.envelope import (
+from protocol.security.envelope import (
     _WRAP_NONCE,
     SUITE,
     VERSION,
@@ -24,8 +24,8 @@ from protocol.envelope import (
     _kek_info,
     _parse_frame,
 )
-from protocol.pki import BureauIdentity
-from protocol.primitives import (
+from protocol.security.pki import BureauIdentity
+from protocol.security.primitives import (
     aead_seal,
     ed25519_sign,
     hkdf_expand,

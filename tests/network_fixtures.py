@@ -10,7 +10,7 @@ from functools import cache
 from broker import BrokerTarget, EmbeddedBroker
 from bureaus import LinkModel, Network, NetworkContext, Pki, generate_pki
 from protocol import Roster, default_roster
-from protocol.routing import Topology
+from protocol.network.routing import Topology
 from tests.conftest import require_mosquitto
 
 

@@ -10,9 +10,14 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from protocol import default_roster
-from protocol.envelope import EnvelopeCodec
-from protocol.pki import BureauCredentials, BureauIdentity, CertificateAuthority, TrustStore
-from protocol.replay import ReplayGuard
+from protocol.security.envelope import EnvelopeCodec
+from protocol.security.pki import (
+    BureauCredentials,
+    BureauIdentity,
+    CertificateAuthority,
+    TrustStore,
+)
+from protocol.security.replay import ReplayGuard
 
 NOW = datetime(2026, 11, 23, 9, 0, 5, tzinfo=UTC)
 ISSUED = NOW - timedelta(days=10)

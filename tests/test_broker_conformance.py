@@ -20,8 +20,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from broker import BrokerSecurity, BrokerStartError, EmbeddedBroker, PortInUseError, embedded
 from broker.errors import BrokerNotFoundError
 from protocol import encode, topics
-from protocol.envelope import EnvelopeCodec
-from protocol.pki import BureauCredentials
+from protocol.security.envelope import EnvelopeCodec
+from protocol.security.pki import BureauCredentials
 from tests.conftest import BrokerUnderTest, connected, drain, require_mosquitto
 from tests.pki_world import NOW, world
 from tests.samples import sample_messages

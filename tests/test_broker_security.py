@@ -12,7 +12,7 @@ from contextlib import suppress
 import pytest
 
 from broker import BrokerAuthError, BrokerError, BrokerSecurity
-from protocol import topics
+from protocol.network import topics
 from tests.conftest import BrokerUnderTest, connected, drain
 
 SNOOP_FILTERS = ["bureaunet/v1/inbox/FR", "bureaunet/v1/inbox/+", "bureaunet/#", "#"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from protocol import MessageBase
-from protocol.caveats import forwarding_breaches
+from protocol.messages.caveats import forwarding_breaches
 from tests.samples import diffusion
 
 

@@ -26,8 +26,8 @@ from bureaus import LinkModel, Network, NetworkContext
 from protocol import default_roster, topics
 from scenarios.cli import LIBRARY
 from scenarios.launch import run_scenario
-from scenarios.metrics import check_expectations, summarise
 from scenarios.model import load_scenario, parse_scenario
+from scenarios.reports.metrics import check_expectations, summarise
 from scenarios.runner import RunOptions
 from tests.conftest import drain
 from tests.network_fixtures import full_pki

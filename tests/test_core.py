@@ -19,9 +19,9 @@ from bureaus.events import Acknowledged, Breach, Delivered, Hop, Lifecycle, Reje
 from bureaus.network import Pki
 from bureaus.outbox import Transmission
 from protocol import Diffusion, NoticeRequest, ToBureaus, default_roster, topics
-from protocol.envelope import EnvelopeCodec
-from protocol.pki import BureauCredentials
-from protocol.routing import Topology
+from protocol.network.routing import Topology
+from protocol.security.envelope import EnvelopeCodec
+from protocol.security.pki import BureauCredentials
 from tests.samples import sample_messages
 
 ROSTER = default_roster().subset(["gs", "FR", "DE", "KE", "rb-nairobi"])

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from scenarios.dashboard import ExerciseApp
+from scenarios.exercise.dashboard import ExerciseApp
 from scenarios.model import parse_scenario
 from scenarios.runner import RunResult
 from tests.conftest import require_mosquitto

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from scenarios.cli import LIBRARY
-from scenarios.metrics import summarise
 from scenarios.model import load_scenario
+from scenarios.reports.metrics import summarise
 from scenarios.runner import RunOptions, simulate
 
 WALL_CLOCK_EVENT_FIELDS = ("t_ns", "chain")

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protocol import ToBureaus, decode, default_roster
-from protocol.authority import SENDERS
-from protocol.envelope import SUITE, VERSION, peek
 from protocol.errors import Reason, Rejection
-from protocol.strategies import MESSAGES
+from protocol.messages.authority import SENDERS
+from protocol.schemas.strategies import MESSAGES
+from protocol.security.envelope import SUITE, VERSION, peek
 from tests.pki_world import NOW, world
 from tests.samples import sample_messages
 from tests.vectors.envelope import FILE, build, seal

@@ -17,10 +17,10 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from protocol import ToAll, ToBureaus, default_roster, encode
-from protocol.envelope import EnvelopeCodec, RecipientEntry, peek
 from protocol.errors import CertificateError, Reason, Rejection
-from protocol.messages import MessageBase
-from protocol.pki import (
+from protocol.messages.models import MessageBase
+from protocol.security.envelope import EnvelopeCodec, RecipientEntry, peek
+from protocol.security.pki import (
     X25519_KEY_OID,
     BureauCredentials,
     CertificateAuthority,

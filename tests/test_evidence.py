@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from protocol.pki import CertificateAuthority
+from protocol.security.pki import CertificateAuthority
 from scenarios.cli import main
-from scenarios.evidence import chained_lines, fingerprint_of, sign_log
+from scenarios.reports.evidence import chained_lines, fingerprint_of, sign_log
 from tests.conftest import require_mosquitto
 
 

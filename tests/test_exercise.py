@@ -9,12 +9,12 @@ import pytest
 
 from bureaus import Event
 from bureaus.events import make
-from scenarios.deadlines import Deadline, DeadlineBook
 from scenarios.errors import ControlError
-from scenarios.exercise import ExerciseControl
-from scenarios.metrics import check_expectations, summarise
+from scenarios.exercise.control import ExerciseControl
+from scenarios.exercise.deadlines import Deadline, DeadlineBook
 from scenarios.model import ScenarioError, parse_scenario
-from scenarios.report import write_report
+from scenarios.reports.metrics import check_expectations, summarise
+from scenarios.reports.writer import write_report
 from scenarios.runner import RunOptions, run_scenario
 from tests.conftest import require_mosquitto
 

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protocol.errors import CertificateError
-from protocol.pki import BureauIdentity, TrustStore, load_certificate
+from protocol.security.pki import BureauIdentity, TrustStore, load_certificate
 from scenarios.model import ScenarioError, parse_scenario
 from tests.pki_world import world
 

@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 
 from protocol import DecodeError, decode, encode
-from protocol.gateway import translate
+from protocol.messages.gateway import translate
 from scenarios.cli import main
 from tests.conftest import require_mosquitto
 

@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 from broker import BrokerTarget
 from bureaus import Bureau, LinkModel, Network, NetworkContext
 from protocol import NoticeCancelled, ToAll, ToBureaus, default_roster, topics
-from protocol.envelope import KIND_CODES, Header, RecipientEntry
 from protocol.errors import Reason
-from protocol.routing import Topology
-from protocol.strategies import MESSAGES
+from protocol.network.routing import Topology
+from protocol.schemas.strategies import MESSAGES
+from protocol.security.envelope import KIND_CODES, Header, RecipientEntry
 from tests.forge import crl_with_duplicated_extension, frame, split
 from tests.network_fixtures import full_pki, live_network
 from tests.samples import diffusion
@@ -173,6 +173,7 @@ async def test_hostile_inputs_on_every_receive_path_never_stop_a_bureau(
 ) -> None:
     net = offline(topology)
     target = net[bureau]
+
     def accounted() -> tuple[int, int, int]:
         # an event (delivered, rejected, relayed), a new CRL, or an empty inbox message counted
         counters = target.counters

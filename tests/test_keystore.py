@@ -12,8 +12,8 @@ import pytest
 
 from bureaus.keystore import KeystoreError, init_pki, load_pki
 from protocol import default_roster
-from protocol.envelope import EnvelopeCodec
-from protocol.pki import BureauCredentials
+from protocol.security.envelope import EnvelopeCodec
+from protocol.security.pki import BureauCredentials
 from scenarios.cli import main
 from tests.samples import sample_messages
 

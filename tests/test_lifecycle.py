@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from protocol.lifecycle import TRANSITIONS, IllegalTransition, NoticeLifecycle
+from protocol.messages.lifecycle import TRANSITIONS, IllegalTransition, NoticeLifecycle
 from scenarios.cli import main
 from tests.conftest import require_mosquitto
 

@@ -21,7 +21,7 @@ from broker.embedded import find_mosquitto, free_port
 from bureaus.keystore import load_pki
 from protocol import default_roster
 from scenarios.cli import main
-from scenarios.evidence import fingerprint_of
+from scenarios.reports.evidence import fingerprint_of
 from tests.conftest import require_mosquitto
 
 SCENARIO = (

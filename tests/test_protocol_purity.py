@@ -100,17 +100,29 @@ def test_the_bureau_core_has_no_io(module: str) -> None:
     assert violations((BUREAUS / module).read_text(encoding="utf-8")) == []
 
 
+def _module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def _imports(package: Path) -> dict[str, set[str]]:
-    """Each module of ``package`` and the modules of the same package it imports (anywhere)."""
+    """Each module of ``package`` (subpackages too) and the modules of the package it imports."""
+    root = package.parent
+    modules = {_module_name(p, root) for p in package.rglob("*.py")}
     graph: dict[str, set[str]] = {}
-    for path in sorted(package.glob("*.py")):
+    for path in sorted(package.rglob("*.py")):
         deps = set()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
-                f"{package.name}."
-            ):
-                deps.add((node.module or "").split(".")[1])
-        graph[path.stem] = deps
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            # the most specific module each import names (a module, or one imported from a package)
+            deps |= {n for n in names if n in modules} - {p for p in modules if p == package.name}
+        name = _module_name(path, root)
+        graph[name] = deps - {name}
     return graph
 
 

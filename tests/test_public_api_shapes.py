@@ -16,7 +16,7 @@ import pytest
 
 from protocol import decode_as, json_schemas
 from protocol.errors import DecodeError
-from protocol.notices import NoticePage, UnSpecialNotice, YellowNotice
+from protocol.messages.notices import NoticePage, UnSpecialNotice, YellowNotice
 
 HAL = {
     "_embedded": {"links": []},

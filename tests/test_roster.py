@@ -8,12 +8,12 @@ from importlib import resources
 import pytest
 
 from protocol import Roster, RosterError, default_roster
-from protocol.iso3166 import ALPHA2
-from protocol.roster import REGIONS, SYNTHETIC_PREFIX, is_valid_bureau_id, synthetic_roster
+from protocol.messages.iso3166 import ALPHA2
+from protocol.network.roster import REGIONS, SYNTHETIC_PREFIX, is_valid_bureau_id, synthetic_roster
 
 
 def data_text(name: str) -> str:
-    return (resources.files("protocol") / "data" / name).read_text(encoding="utf-8")
+    return (resources.files("protocol.network") / "data" / name).read_text(encoding="utf-8")
 
 
 def test_default_roster_has_195_ncbs_and_the_hubs() -> None:

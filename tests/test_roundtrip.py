@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocol import MESSAGE_KINDS, DecodeError, decode, decode_as, encode
-from protocol.codec import DOCUMENT_TYPES
-from protocol.strategies import MESSAGES, NOTICES
+from protocol.messages.codec import DOCUMENT_TYPES
+from protocol.schemas.strategies import MESSAGES, NOTICES
 
 
 def test_strategies_cover_every_kind() -> None:

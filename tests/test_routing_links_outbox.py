@@ -7,7 +7,7 @@ import pytest
 from bureaus import LinkModel, LinkOverride, Outage, great_circle_km
 from bureaus.outbox import Outbox, OutboxFull, Transmission
 from protocol import default_roster
-from protocol.routing import TOPOLOGIES, next_hops, path, reach
+from protocol.network.routing import TOPOLOGIES, next_hops, path, reach
 
 ROSTER = default_roster()
 

@@ -10,9 +10,9 @@ import pytest
 from broker import free_port
 from protocol import default_roster
 from scenarios.cli import LIBRARY, main
-from scenarios.metrics import check_expectations, route_class, summarise
 from scenarios.model import ScenarioError, load_scenario, parse_scenario
-from scenarios.report import write_report
+from scenarios.reports.metrics import check_expectations, route_class, summarise
+from scenarios.reports.writer import write_report
 from scenarios.runner import RunOptions, _roster, run_scenario, simulate
 from tests.browser import dom, require_chromium, screenshot
 from tests.conftest import require_mosquitto

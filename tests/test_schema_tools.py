@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 
 from protocol import MESSAGE_KINDS, decode_as, encode
-from protocol.asyncapi import asyncapi_document
-from protocol.generate import GENERATABLE, generate
+from protocol.schemas.asyncapi import asyncapi_document
+from protocol.schemas.generate import GENERATABLE, generate
 from scenarios.cli import main
 
 DATA = Path(__file__).parent / "data"

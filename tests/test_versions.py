@@ -9,7 +9,7 @@ import pytest
 
 from protocol import DecodeError, decode, encode
 from protocol.errors import Reason, Rejection
-from protocol.versions import DiffusionV1_1, written_as
+from protocol.schemas.versions import DiffusionV1_1, written_as
 from tests.pki_world import NOW, world
 from tests.samples import sample_messages
 

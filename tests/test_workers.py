@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from scenarios.launch import run_scenario
-from scenarios.metrics import check_expectations, summarise
 from scenarios.model import parse_scenario
+from scenarios.reports.metrics import check_expectations, summarise
 from scenarios.runner import RunOptions, RunResult, ScenarioRunError
 from tests.conftest import require_mosquitto
 

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from protocol.errors import CryptoError, Reason
-from protocol.primitives import (
+from protocol.security.primitives import (
     AEAD_KEY_SIZE,
     AEAD_NONCE_SIZE,
     AEAD_TAG_SIZE,

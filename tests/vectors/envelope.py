@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from protocol import ToBureaus, decode, default_roster, encode
-from protocol.envelope import EnvelopeCodec
-from protocol.pki import BureauCredentials, CertificateAuthority, TrustStore
-from protocol.replay import ReplayGuard
+from protocol.security.envelope import EnvelopeCodec
+from protocol.security.pki import BureauCredentials, CertificateAuthority, TrustStore
+from protocol.security.replay import ReplayGuard
 from tests.samples import sample_messages
 
 FILE = Path(__file__).with_name("envelope_v1.json")
@@ -110,7 +110,8 @@ def generate() -> dict[str, Any]:
         if message.sender not in bureaus:
             message = message.model_copy(update={"sender": "gs" if kind != "diffusion" else "DE"})
         if isinstance(message.recipients, ToBureaus):
-            # sealed for exactly its own recipients (protocol.authority.recipient_violation)
+            # sealed for exactly its own recipients
+            # (protocol.messages.authority.recipient_violation)
             message = message.model_copy(update={"recipients": ToBureaus(bureaus=tuple(to))})
         case = {
             "kind": kind,

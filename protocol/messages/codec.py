@@ -15,8 +15,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
 from protocol.errors import DecodeError, Issue, UnknownKindError
-from protocol.messages import MESSAGE_ADAPTER, MESSAGE_KINDS, Message
-from protocol.notices import (
+from protocol.messages.models import MESSAGE_ADAPTER, MESSAGE_KINDS, Message
+from protocol.messages.notices import (
     BlackNotice,
     BlueNotice,
     GreenNotice,
@@ -29,7 +29,7 @@ from protocol.notices import (
     UnSpecialNotice,
     YellowNotice,
 )
-from protocol.roster import Roster
+from protocol.network.roster import Roster
 
 __all__ = [
     "DOCUMENT_TYPES",
@@ -104,8 +104,8 @@ def decode(
         data: The wire bytes (or text).
         roster: Bureaus that exist for this run; the bundled roster when ``None``.
         ignore_unknown_fields: Drop fields this schema does not know instead of refusing them
-            (for messages of a newer minor version; see :mod:`protocol.versions`). Every other
-            rule still applies.
+            (for messages of a newer minor version; see :mod:`protocol.schemas.versions`).
+            Every other rule still applies.
 
     Raises:
         DecodeError: Not JSON, or not a valid message; each issue has a JSON pointer and a reason.
@@ -131,7 +131,7 @@ def decode(
 def decode_model(
     data: bytes | str, model: type[BaseModel], *, roster: Roster | None = None
 ) -> BaseModel:
-    """Decode bytes as one given model (a versioned model of :mod:`protocol.versions`).
+    """Decode bytes as one given model (a versioned model of :mod:`protocol.schemas.versions`).
 
     Raises:
         DecodeError: Not JSON, or not valid as that model.

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from protocol.types import CountryCode, EntityId, LanguageCode, PartialDate
+from protocol.messages.types import CountryCode, EntityId, LanguageCode, PartialDate
 
 __all__ = [
     "ArrestWarrant",

@@ -28,9 +28,9 @@ from typing import Any
 from cryptography import x509
 
 from scenarios.errors import ScenarioLayerError
-from scenarios.evidence import LogVerdict, verify_log
 from scenarios.model import Scenario
-from scenarios.report import (
+from scenarios.reports.evidence import LogVerdict, verify_log
+from scenarios.reports.writer import (
     BREACH_HEAD,
     DEADLINE_HEAD,
     TIMELINE_KINDS,
@@ -219,7 +219,8 @@ def write_debrief(
     """Write ``debrief.html`` (and ``debrief.pdf``) into ``run_dir``.
 
     The page calls the run intact only when the log, the summary, the scenario and the signer
-    verify (:func:`~scenarios.evidence.verify_log`, with ``root`` or ``fingerprint`` as given).
+    verify (:func:`~scenarios.reports.evidence.verify_log`, with ``root`` or ``fingerprint`` as
+    given).
 
     Args:
         run_dir: A report directory written by ``bureaunet run`` or ``bureaunet exercise``.

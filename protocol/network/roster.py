@@ -257,7 +257,7 @@ def default_roster() -> Roster:
 
     Reads package data once (no network, no clock) and caches the result.
     """
-    data = resources.files("protocol") / "data"
+    data = resources.files("protocol.network") / "data"
     return Roster.from_text(
         (data / "ncbs.csv").read_text(encoding="utf-8"),
         (data / "organisations.json").read_text(encoding="utf-8"),

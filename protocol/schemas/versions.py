@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from protocol.messages import SCHEMA_VERSION, Diffusion, MessageBase
-from protocol.types import LanguageCode
+from protocol.messages.models import SCHEMA_VERSION, Diffusion, MessageBase
+from protocol.messages.types import LanguageCode
 
 __all__ = ["KNOWN_VERSIONS", "DiffusionV1_1", "major_of", "minor_of", "model_for", "written_as"]
 

@@ -17,7 +17,7 @@ from hdrh.histogram import HdrHistogram
 
 from bureaus import Event
 from protocol.errors import Reason
-from scenarios.deadlines import clock_label
+from scenarios.exercise.deadlines import clock_label
 from scenarios.model import Expectation
 from scenarios.results import RunResult, resolve
 

@@ -6,7 +6,7 @@ time, priority, handling code, TLP marking); each kind adds what its purpose nee
 is always given by the caller: nothing here reads a clock.
 
 The union is validated through one module-level ``TypeAdapter`` (:data:`MESSAGE_ADAPTER`), built
-once; :mod:`protocol.codec` is the only place that turns bytes into messages and back.
+once; :mod:`protocol.messages.codec` is the only place that turns bytes into messages and back.
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from protocol.notices import Notice, PersonNotice
-from protocol.roster import Region
-from protocol.types import (
+from protocol.messages.notices import Notice, PersonNotice
+from protocol.messages.types import (
     BureauId,
     CountryCode,
     EntityId,
@@ -36,6 +35,7 @@ from protocol.types import (
     SchemaVersion,
     Tlp,
 )
+from protocol.network.roster import Region
 
 __all__ = [
     "MESSAGE_ADAPTER",
@@ -140,7 +140,8 @@ class MessageBase(BaseModel):
     priority: Priority = "routine"
     """How fast it must be handled."""
     handling_code: HandlingCode = "H1"
-    """How the information may be used and passed on (H0 ... H3); see :mod:`protocol.caveats`."""
+    """How the information may be used and passed on (H0 ... H3); see
+    :mod:`protocol.messages.caveats`."""
     tlp: Tlp | None = None
     """Traffic Light Protocol marking, if any."""
     source_reliability: Literal["A", "B", "C", "X"] | None = None

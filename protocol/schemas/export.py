@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from protocol.codec import DOCUMENT_TYPES, PAGE_TYPES
-from protocol.messages import MESSAGE_ADAPTER, MESSAGE_KINDS, SCHEMA_VERSION
+from protocol.messages.codec import DOCUMENT_TYPES, PAGE_TYPES
+from protocol.messages.models import MESSAGE_ADAPTER, MESSAGE_KINDS, SCHEMA_VERSION
 
 __all__ = ["json_schemas"]
 

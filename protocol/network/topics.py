@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from protocol.errors import TopicError
-from protocol.roster import REGIONS, is_valid_bureau_id
+from protocol.network.roster import REGIONS, is_valid_bureau_id
 
 __all__ = [
     "CRL",

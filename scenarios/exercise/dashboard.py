@@ -2,9 +2,9 @@
 
 Theory of operation. :class:`ExerciseApp` runs the scenario in its own event loop (a Textual
 worker awaiting :func:`~scenarios.runner.run_scenario`) with an
-:class:`~scenarios.exercise.ExerciseControl` bound to it, and redraws from
-:meth:`~scenarios.exercise.ExerciseControl.snapshot` four times a second (the expectations once a
-second: they are checked against the whole log). Keys call the control's methods, so every
+:class:`~scenarios.exercise.control.ExerciseControl` bound to it, and redraws from
+:meth:`~scenarios.exercise.control.ExerciseControl.snapshot` four times a second (the expectations
+once a second: they are checked against the whole log). Keys call the control's methods, so every
 action is recorded in the event log like everything else.
 
 Keys: ``space`` pause/resume, ``+``/``-`` clock speed doubled/halved, ``1``-``9`` fire a
@@ -26,9 +26,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
-from scenarios.deadlines import clock_label, span_label
 from scenarios.errors import ControlError
-from scenarios.exercise import ExerciseControl, Snapshot
+from scenarios.exercise.control import ExerciseControl, Snapshot
+from scenarios.exercise.deadlines import clock_label, span_label
 from scenarios.model import Scenario
 from scenarios.runner import RunOptions, RunResult, run_scenario
 

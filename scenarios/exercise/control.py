@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 from bureaus.errors import NotKept
 from bureaus.events import Event
 from protocol import CaseMessage, ToBureaus
-from scenarios.deadlines import Deadline, clock_label
 from scenarios.errors import ControlError
-from scenarios.metrics import ExpectationResult, check_expectations
+from scenarios.exercise.deadlines import Deadline, clock_label
+from scenarios.reports.metrics import ExpectationResult, check_expectations
 
 if TYPE_CHECKING:
     from bureaus.node import AckStatus
@@ -33,6 +33,7 @@ __all__ = ["ExerciseControl", "Snapshot"]
 
 _HUB = "hub"
 """How dashboards list the bureaus outside every region (the General Secretariat, the CCC)."""
+
 
 @dataclass(frozen=True)
 class Snapshot:

@@ -36,8 +36,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
 from protocol.errors import CertificateError, CryptoError, Reason
-from protocol.primitives import ed25519_public_key, sha256, x25519_public_key
-from protocol.roster import (
+from protocol.network.roster import (
     REGIONS,
     ROLES,
     BureauInfo,
@@ -46,6 +45,7 @@ from protocol.roster import (
     Roster,
     is_valid_bureau_id,
 )
+from protocol.security.primitives import ed25519_public_key, sha256, x25519_public_key
 
 __all__ = [
     "ROOT_NAME",

@@ -15,8 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
-from protocol.iso3166 import ALPHA2
-from protocol.roster import BUREAU_ID_PATTERN, Roster, default_roster
+from protocol.messages.iso3166 import ALPHA2
+from protocol.network.roster import BUREAU_ID_PATTERN, Roster, default_roster
 
 __all__ = [
     "BureauId",
@@ -131,7 +131,8 @@ Priority = Literal["routine", "urgent", "flash"]
 """How fast the message must be handled; ``flash`` is for life-threatening emergencies."""
 
 HandlingCode = Literal["H0", "H1", "H2", "H3"]
-"""How the information may be used and passed on (H0 ... H3); see :mod:`protocol.caveats`."""
+"""How the information may be used and passed on (H0 ... H3); see
+:mod:`protocol.messages.caveats`."""
 
 Tlp = Literal["TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT", "TLP:RED"]
 """Traffic Light Protocol 2.0 marking."""

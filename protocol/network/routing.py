@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from itertools import pairwise
 from typing import Literal, get_args
 
-from protocol.roster import Roster
+from protocol.network.roster import Roster
 
 __all__ = ["GS", "TOPOLOGIES", "Topology", "next_hops", "path", "reach", "relays"]
 

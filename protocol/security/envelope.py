@@ -31,7 +31,7 @@ plus its grace period.
 Opening: parse; look up the sender's certificate by id and signing key id; verify the signature
 over the received bytes; check the certificate's revocation and validity; check freshness and
 replay; check who may send this (the sender's role and region against the roster, the kind
-against :mod:`protocol.authority`, the header's recipients against the roster); find this
+against :mod:`protocol.messages.authority`, the header's recipients against the roster); find this
 bureau's entry; unwrap, check the commitment, decrypt, check the digest; decode the message, check
 it agrees with the signed header, may be addressed as it is, and is sealed for exactly its own
 recipients. Every failure is one :class:`Rejection`
@@ -55,18 +55,20 @@ from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from protocol.authority import recipient_violation, sender_violation
-from protocol.codec import decode, decode_model
 from protocol.errors import CryptoError, DecodeError, Reason, Rejection
-from protocol.messages import SCHEMA_VERSION, Message, MessageBase, ToBureaus
-from protocol.pki import (
+from protocol.messages.authority import recipient_violation, sender_violation
+from protocol.messages.codec import decode, decode_model
+from protocol.messages.models import SCHEMA_VERSION, Message, MessageBase, ToBureaus
+from protocol.network.roster import Roster, is_valid_bureau_id
+from protocol.schemas.versions import model_for
+from protocol.security.pki import (
     KEY_ID_SIZE,
     BureauCertificate,
     BureauCredentials,
     TrustStore,
     roster_disagreement,
 )
-from protocol.primitives import (
+from protocol.security.primitives import (
     aead_open,
     aead_seal,
     ed25519_sign,
@@ -77,9 +79,7 @@ from protocol.primitives import (
     hmac_sha256,
     x25519_agree,
 )
-from protocol.replay import ReplayGuard
-from protocol.roster import Roster, is_valid_bureau_id
-from protocol.versions import model_for
+from protocol.security.replay import ReplayGuard
 
 __all__ = [
     "KIND_CODES",

@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from protocol.messages import MessageBase
+from protocol.messages.models import MessageBase
 
 __all__ = ["HANDLING_CODES", "Breach", "CaveatPolicy", "forwarding_breaches"]
 

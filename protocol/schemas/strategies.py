@@ -46,8 +46,8 @@ from protocol import (
     YellowNotice,
     default_roster,
 )
-from protocol.iso3166 import ALPHA2
-from protocol.roster import REGIONS
+from protocol.messages.iso3166 import ALPHA2
+from protocol.network.roster import REGIONS
 
 _ROSTER = default_roster()
 bureau_ids = st.sampled_from(sorted(_ROSTER.ids))

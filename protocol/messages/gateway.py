@@ -1,11 +1,10 @@
 """A schema-validating gateway: a regional organisation's own message form in, bureaunet's out.
 
-The organisation speaks a SIENA-style form (its own field names, handling codes, and the source
-and information evaluation codes: reliability A/B/C/X, accuracy 1-4). The gateway validates each
-message against that form and translates it into a bureaunet :class:`~protocol.messages.CaseMessage`
-that keeps the codes; anything that does not validate is refused with every problem's JSON path
-and reason. Pure: bytes or a dictionary in, a message or a :class:`~protocol.errors.DecodeError`
-out.
+The organisation speaks a SIENA-style form (its own field names, handling codes, and the source and
+information evaluation codes: reliability A/B/C/X, accuracy 1-4). The gateway validates each message
+against that form and translates it into a bureaunet :class:`~protocol.messages.models.CaseMessage`
+that keeps the codes; anything that does not validate is refused with every problem's JSON path and
+reason. Pure: bytes or a dictionary in, a message or a :class:`~protocol.errors.DecodeError` out.
 """
 
 from __future__ import annotations
@@ -17,11 +16,11 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from protocol.codec import _issues
 from protocol.errors import DecodeError
-from protocol.messages import CaseMessage, ToBureaus
-from protocol.roster import Roster
-from protocol.types import BureauId
+from protocol.messages.codec import _issues
+from protocol.messages.models import CaseMessage, ToBureaus
+from protocol.messages.types import BureauId
+from protocol.network.roster import Roster
 
 __all__ = ["SienaMessage", "translate"]
 

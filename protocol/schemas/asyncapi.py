@@ -1,9 +1,9 @@
 """The AsyncAPI 3.0 document of bureaunet's MQTT interface, generated from the code.
 
-Channels come from :mod:`protocol.topics`, message payload schemas from the pydantic models,
+Channels come from :mod:`protocol.network.topics`, message payload schemas from the pydantic models,
 parameters from the roster and regions; nothing is written by hand, so the document cannot drift
 from the code. On the wire every inbox and broadcast payload is a sealed envelope (binary, see
-:mod:`protocol.envelope`); the payload schemas describe the message inside, once opened.
+:mod:`protocol.security.envelope`); the payload schemas describe the message inside, once opened.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from protocol.messages import MESSAGE_KINDS, SCHEMA_VERSION
-from protocol.roster import REGIONS, Roster, default_roster
-from protocol.topics import CRL, PREFIX
+from protocol.messages.models import MESSAGE_KINDS, SCHEMA_VERSION
+from protocol.network.roster import REGIONS, Roster, default_roster
+from protocol.network.topics import CRL, PREFIX
 
 __all__ = ["asyncapi_document"]
 

@@ -22,9 +22,9 @@ from matplotlib.figure import Figure
 
 from bureaus import Event
 from bureaus.events import Lifecycle
-from scenarios.deadlines import clock_label
-from scenarios.evidence import COVERED, chained_lines, fingerprint_of, sign_log
-from scenarios.metrics import ExpectationResult, route_class, traffic_by_link
+from scenarios.exercise.deadlines import clock_label
+from scenarios.reports.evidence import COVERED, chained_lines, fingerprint_of, sign_log
+from scenarios.reports.metrics import ExpectationResult, route_class, traffic_by_link
 from scenarios.results import RunResult
 
 __all__ = ["compare_table", "write_compare", "write_report"]

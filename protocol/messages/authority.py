@@ -1,9 +1,9 @@
 """Who may send what: the sender table, by role and recipient scope, as data.
 
-Theory of operation. Next to the notice lifecycle (:mod:`protocol.lifecycle`, which moves exist),
-this table says who may make them: for every message kind, the roles whose bureaus may send it and
-the recipient scopes they may address (named bureaus, a region, every member country). Only the
-General Secretariat issues, updates, cancels and refuses notices; notice requests come from NCBs
+Theory of operation. Next to the notice lifecycle (:mod:`protocol.messages.lifecycle`, which moves
+exist), this table says who may make them: for every message kind, the roles whose bureaus may send
+it and the recipient scopes they may address (named bureaus, a region, every member country). Only
+the General Secretariat issues, updates, cancels and refuses notices; notice requests come from NCBs
 and the regional organisations and are addressed to named bureaus (the GS); searches, answers and
 acknowledgements go to named bureaus. Code elsewhere asks :func:`sender_violation` and
 :func:`recipient_violation`; it never decides on its own.
@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from protocol.messages import Recipients, ToAll, ToBureaus, ToRegion
-from protocol.roster import ROLES, Role, Roster
+from protocol.messages.models import Recipients, ToAll, ToBureaus, ToRegion
+from protocol.network.roster import ROLES, Role, Roster
 
 __all__ = [
     "SENDERS",

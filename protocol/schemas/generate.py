@@ -13,8 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from protocol.codec import DOCUMENT_TYPES
-from protocol.messages import (
+from protocol.messages.codec import DOCUMENT_TYPES
+from protocol.messages.models import (
     MESSAGE_KINDS,
     Acknowledgement,
     Attachment,
@@ -37,7 +37,7 @@ from protocol.messages import (
     ToRegion,
     VehicleQuery,
 )
-from protocol.notices import (
+from protocol.messages.notices import (
     ArrestWarrant,
     Asset,
     BlackNotice,
@@ -52,7 +52,7 @@ from protocol.notices import (
     UnSpecialNotice,
     YellowNotice,
 )
-from protocol.roster import REGIONS, Roster, default_roster
+from protocol.network.roster import REGIONS, Roster, default_roster
 
 __all__ = ["GENERATABLE", "generate"]
 

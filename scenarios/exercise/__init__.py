@@ -1,0 +1,3 @@
+"""Live exercises: the controller's handle, response deadlines, the terminal dashboard."""
+
+__all__: list[str] = []
