@@ -59,7 +59,7 @@ from typing import Any
 
 from broker.client import BrokerTarget
 from broker.config import MAX_MESSAGE_SIZE, BrokerSecurity
-from broker.embedded import _accepts, _die_with_parent, free_ports, terminate
+from broker.embedded import accepts_connections, die_with_parent, free_ports, terminate
 from broker.errors import BrokerNotFoundError, BrokerStartError
 
 __all__ = [
@@ -307,7 +307,7 @@ class NatsCluster:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509
+                preexec_fn=die_with_parent,  # noqa: PLW1509
             )
 
     def _wait(self, nodes: list[_Node]) -> None:
@@ -316,7 +316,7 @@ class NatsCluster:
             for node in nodes:
                 if node.process is not None and node.process.poll() is not None:
                     raise BrokerStartError(f"nats-server {node.name} exited", self.log_tail(node))
-            if all(_accepts("127.0.0.1", n.mqtt_port) and n.healthy() for n in nodes):
+            if all(accepts_connections("127.0.0.1", n.mqtt_port) and n.healthy() for n in nodes):
                 return
             time.sleep(0.1)
         raise BrokerStartError(

@@ -34,6 +34,8 @@ from broker.errors import BrokerNotFoundError, BrokerStartError, PortInUseError
 __all__ = [
     "BrokerKind",
     "EmbeddedBroker",
+    "accepts_connections",
+    "die_with_parent",
     "find_mosquitto",
     "free_port",
     "free_ports",
@@ -88,7 +90,8 @@ def _port_taken(host: str, port: int) -> bool:
     return False
 
 
-def _accepts(host: str, port: int) -> bool:
+def accepts_connections(host: str, port: int) -> bool:
+    """Whether something accepts TCP connections on ``host``:``port`` now."""
     try:
         with socket.create_connection((host, port), timeout=0.2):
             return True
@@ -96,7 +99,8 @@ def _accepts(host: str, port: int) -> bool:
         return False
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+def die_with_parent() -> None:  # pragma: no cover - runs in the child
+    """In a child process: ask the kernel to end it when its parent dies (Linux)."""
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -207,7 +211,7 @@ class EmbeddedBroker:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509
+                preexec_fn=die_with_parent,  # noqa: PLW1509
             )
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
@@ -215,7 +219,7 @@ class EmbeddedBroker:
                 tail = self.log_tail()
                 self.stop()
                 raise BrokerStartError(f"{self.kind} exited with code {self._exit_code}", tail)
-            if _accepts(self.host, self.port):
+            if accepts_connections(self.host, self.port):
                 return self
             time.sleep(0.05)
         tail = self.log_tail()

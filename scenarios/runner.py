@@ -84,12 +84,14 @@ from scenarios.results import RunResult, ScenarioRunError, resolve
 
 __all__ = [
     "ClockKind",
+    "Player",
     "RunOptions",
     "RunResult",
     "ScenarioRunError",
     "resolve",
     "run_scenario",
     "simulate",
+    "start_broker",
 ]
 
 ClockKind = Literal["wall", "virtual"]
@@ -209,7 +211,7 @@ def _databases(scenario: Scenario) -> Databases:
     return db
 
 
-class _Player:
+class Player:
     """Plays one scenario on one network."""
 
     def __init__(
@@ -256,6 +258,7 @@ class _Player:
     # time ------------------------------------------------------------------------------------
 
     async def at(self, t: float) -> None:
+        """Wait until scenario time ``t``."""
         await self.ctx.clock.sleep_until(t)
 
     def lead_note(self, where: str, detail: str) -> None:
@@ -284,9 +287,11 @@ class _Player:
         )
 
     def now(self) -> datetime:
+        """The clock's date and time (wall, or virtual)."""
         return self.ctx.clock.wall()
 
     def submit(self, sender: str, message: MessageBase, to: list[str] | None = None) -> None:
+        """``sender`` sends ``message``."""
         # a failure to send is a `shed: send_failed` event, not a crash of the run
         self.net.send(sender, message, to)
 
@@ -632,6 +637,7 @@ class _Player:
     # load ------------------------------------------------------------------------------------
 
     async def load(self, index: int, gen: LoadGenerator) -> None:
+        """Play load generator ``index``: Poisson arrivals, seeded, admitted or shed."""
         rng = random.Random(f"{self.result.seed}|load|{index}")  # noqa: S311 - traffic model
         senders = resolve(gen.senders, self.roster)
         targets = resolve(gen.to, self.roster)
@@ -713,6 +719,7 @@ class _Player:
     # faults ----------------------------------------------------------------------------------
 
     async def fault(self, index: int) -> None:
+        """Play fault ``index`` at its times."""
         fault = self.s.faults[index]
         window = fault.offline or fault.degrade or fault.cut
         if fault.offline is not None and window is not None:
@@ -804,6 +811,7 @@ class _Player:
     # the whole play --------------------------------------------------------------------------
 
     async def play(self, on_tick: Callable[[float, float, int], None] | None) -> None:
+        """Play the whole script, let traffic settle, and stop the clock."""
         for index, inject in enumerate(self.s.injects):
             if inject.at is not None:
                 self.spawn(self.inject(index, inject), f"inject[{index}]")
@@ -930,7 +938,7 @@ async def _run(
             ctx.service = _service(scenario)
             ctx.target = BrokerTarget("memory", 0, kind="memory", version=memory.version)
         else:
-            embedded = await _broker(options.broker, network, stack)
+            embedded = await start_broker(options.broker, network, stack)
         result.broker_kind = ctx.target.kind
         result.broker_version = ctx.target.version
         try:
@@ -940,7 +948,7 @@ async def _run(
             raise ScenarioRunError(f"bureaus could not connect to {ctx.target.url}: {exc}") from exc
         ctx.clock.restart()
         try:
-            player = _Player(scenario, network, embedded, result)
+            player = Player(scenario, network, embedded, result)
             player.memory = memory
             if options.control is not None:
                 options.control.attach(player)
@@ -1042,7 +1050,7 @@ def _configure(network: Network, scenario: Scenario, roster: Roster) -> None:
             network.set_schema_version(bureau, version)
 
 
-async def _broker(
+async def start_broker(
     broker: str, network: Network, stack: contextlib.AsyncExitStack
 ) -> EmbeddedBroker | None:
     """Start or reach the broker ``--broker`` names; set the network's targets.

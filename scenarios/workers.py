@@ -42,13 +42,13 @@ from protocol.network.routing import Topology
 from scenarios.exercise.deadlines import DeadlineBook
 from scenarios.model import Scenario
 from scenarios.runner import (
+    Player,
     RunOptions,
     RunResult,
     ScenarioRunError,
-    _broker,
-    _Player,
     build_network,
     pki_from_directory,
+    start_broker,
 )
 
 __all__ = ["check_shardable", "run_sharded"]
@@ -97,7 +97,7 @@ async def _work(job: dict[str, Any], barrier: Any) -> dict[str, Any]:
     await network.start(shard, timeout=60)
     await asyncio.to_thread(barrier.wait)
     ctx.clock.restart()
-    player = _Player(
+    player = Player(
         scenario, network, None, result, shard=frozenset(shard), lead=job["index"] == 0
     )
     try:
@@ -148,7 +148,7 @@ async def run_sharded(
             scenario, roster, topology, seed, pki_from_directory(pki_dir, roster)
         )
         async with contextlib.AsyncExitStack() as stack:
-            await _broker(options.broker, parent, stack)
+            await start_broker(options.broker, parent, stack)
             ctx = parent.ctx
             barrier = context.Barrier(workers)
             out = context.Queue()

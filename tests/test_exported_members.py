@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import types
+from pathlib import Path
 
 import pytest
 
@@ -35,3 +37,24 @@ def test_the_scenario_layer_loads_what_it_exports_only_when_asked() -> None:
     assert scenarios.simulate is importlib.import_module("scenarios.launch").simulate
     with pytest.raises(AttributeError):
         _ = scenarios.no_such_thing
+
+
+def _private_imports(root: Path) -> list[str]:
+    """Every ``from x import _name`` of the project's modules (``__version__`` aside)."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                if node.module.split(".")[0] not in PACKAGES:
+                    continue
+                found += [
+                    f"{path.relative_to(root.parent)}: {node.module}.{alias.name}"
+                    for alias in node.names
+                    if alias.name.startswith("_") and alias.name != "__version__"
+                ]
+    return found
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_no_module_imports_a_private_name_of_another(name: str) -> None:
+    assert _private_imports(Path(__file__).parent.parent / name) == []

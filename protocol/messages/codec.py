@@ -40,6 +40,7 @@ __all__ = [
     "decode_model",
     "encode",
     "model_for",
+    "validation_issues",
 ]
 
 DOCUMENT_TYPES: dict[str, type[NoticeDocument]] = {
@@ -124,7 +125,7 @@ def decode(
         try:
             result = MESSAGE_ADAPTER.validate_python(document, context=context)
         except ValidationError as again:
-            raise DecodeError(_issues(again, json.dumps(document)), None) from None
+            raise DecodeError(validation_issues(again, json.dumps(document)), None) from None
     return result
 
 
@@ -180,12 +181,13 @@ def _validate(
     try:
         return adapter.validate_json(data, context=context)
     except ValidationError as exc:
-        raise DecodeError(_issues(exc, data), kind) from None
+        raise DecodeError(validation_issues(exc, data), kind) from None
     except (ValueError, RecursionError) as exc:  # defensive: anything else pydantic-core lets out
         raise DecodeError((Issue("", f"cannot decode: {exc}"),), kind) from None
 
 
-def _issues(exc: ValidationError, data: bytes | str) -> tuple[Issue, ...]:
+def validation_issues(exc: ValidationError, data: bytes | str) -> tuple[Issue, ...]:
+    """The errors pydantic found, as issues: a JSON pointer into ``data`` and a reason each."""
     try:
         document: Any = json.loads(data)
     except (ValueError, RecursionError):

@@ -17,7 +17,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from protocol.errors import DecodeError
-from protocol.messages.codec import _issues
+from protocol.messages.codec import validation_issues
 from protocol.messages.models import CaseMessage, ToBureaus
 from protocol.messages.types import BureauId
 from protocol.network.roster import Roster
@@ -68,7 +68,7 @@ def translate(
     try:
         siena = SienaMessage.model_validate_json(text, context=context)
     except ValidationError as exc:
-        raise DecodeError(_issues(exc, text), "siena") from None
+        raise DecodeError(validation_issues(exc, text), "siena") from None
     return CaseMessage(
         message_id=message_id,
         sender=siena.from_unit,
