@@ -97,9 +97,7 @@ async def _work(job: dict[str, Any], barrier: Any) -> dict[str, Any]:
     await network.start(shard, timeout=60)
     await asyncio.to_thread(barrier.wait)
     ctx.clock.restart()
-    player = Player(
-        scenario, network, None, result, shard=frozenset(shard), lead=job["index"] == 0
-    )
+    player = Player(scenario, network, None, result, shard=frozenset(shard), lead=job["index"] == 0)
     try:
         await player.play(None)
         await asyncio.to_thread(barrier.wait)  # everyone's script is done

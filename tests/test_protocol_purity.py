@@ -105,6 +105,20 @@ def _module_name(path: Path, root: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node, leaving out ``if TYPE_CHECKING:`` blocks (imports for annotations only)."""
+    found: list[ast.AST] = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            todo += node.orelse
+            continue
+        found.append(node)
+        todo += list(ast.iter_child_nodes(node))
+    return found
+
+
 def _imports(package: Path) -> dict[str, set[str]]:
     """Each module of ``package`` (subpackages too) and the modules of the package it imports."""
     root = package.parent
@@ -112,7 +126,7 @@ def _imports(package: Path) -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for path in sorted(package.rglob("*.py")):
         deps = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
             elif isinstance(node, ast.Import):

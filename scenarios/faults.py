@@ -1,0 +1,121 @@
+"""Scripted faults, at their times.
+
+Bureaus offline, links degraded or cut, the broker restarted, a member's account compromised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import TYPE_CHECKING, Any
+
+from bureaus import (
+    LinkOverride,
+)
+from protocol import (
+    Diffusion,
+    ToBureaus,
+    topics,
+)
+from scenarios.results import resolve
+
+if TYPE_CHECKING:
+    from scenarios.player import Player
+
+__all__ = ["fault"]
+
+
+async def fault(player: Player, index: int) -> None:
+    """Play fault ``index`` at its times."""
+    fault = player.s.faults[index]
+    window = fault.offline or fault.degrade or fault.cut
+    if fault.offline is not None and window is not None:
+        bureaus = [b for b in _affected(player, window.bureau, window.region) if player.mine(b)]
+        if not bureaus:
+            return
+        await player.at(window.start)
+        player.note("fault", ",".join(bureaus), f"offline until {player.label(window.end)}")
+        await player.net.stop(bureaus, graceful=False)
+        await player.at(window.end)
+        await player.net.start(bureaus)
+        player.note("fault", ",".join(bureaus), "back online")
+    elif fault.degrade is not None and window is not None:
+        await player.at(window.start)
+        override = LinkOverride(extra_ms=window.extra_ms, loss=window.loss)
+        player.net.degrade(override, bureau=window.bureau, region=window.region)
+        player.lead_note(
+            window.bureau or f"region:{window.region}",
+            f"links degraded (+{window.extra_ms:g} ms, loss {window.loss:g})",
+        )
+        await player.at(window.end)
+        player.net.restore(bureau=window.bureau, region=window.region)
+        player.lead_note(window.bureau or f"region:{window.region}", "links restored")
+    elif fault.cut is not None and window is not None:
+        await player.at(window.start)
+        player.lead_note(
+            window.bureau or f"region:{window.region}",
+            f"links cut until {player.label(window.end)}",
+        )
+        await player.at(window.end)
+        player.lead_note(window.bureau or f"region:{window.region}", "links restored")
+    elif fault.broker_restart is not None:
+        await player.at(fault.broker_restart.at)
+        if player.memory is not None:
+            player.note("fault", "broker", "broker killed")
+            player.memory.restart()
+            player.note("fault", "broker", "broker restarted")
+            return
+        if player.broker is None:
+            player.note("fault", "broker", "restart skipped: the broker is external")
+            return
+        player.note("fault", "broker", "broker killed")
+        await asyncio.to_thread(player.broker.kill)
+        await asyncio.to_thread(player.broker.restart)
+        player.note("fault", "broker", "broker restarted")
+    elif fault.compromised is not None and player.mine(fault.compromised.bureau):
+        await _compromised(player, fault.compromised)
+
+
+def _affected(player: Player, bureau: str | None, region: str | None) -> list[str]:
+    if bureau is not None:
+        return resolve(bureau, player.roster)
+    return resolve(f"region:{region}", player.roster)
+
+
+async def _compromised(player: Player, spec: Any) -> None:
+    await player.at(spec.at)
+    net = player.net
+    player.note("fault", spec.bureau, f"compromised: sending hostile traffic to {spec.target}")
+    rng = random.Random(f"{player.result.seed}|hostile|{spec.bureau}")  # noqa: S311
+    inbox = topics.inbox(spec.target)
+    base = Diffusion(
+        message_id=player.ctx.ids.hostile(spec.bureau),
+        sender=spec.bureau,
+        recipients=ToBureaus(bureaus=(spec.target,)),
+        created_at=player.now(),
+        diffusion_type="information",
+        text="Genuine message, soon replayed.",
+    )
+    genuine = net.send(spec.bureau, base)
+    if genuine is None:
+        return  # could not even send its genuine message (recorded as shed)
+    # the copies replay a message the target has accepted: wait (up to 2 s) until it has
+    for _ in range(100):
+        if player.ctx.events.of("delivered", bureau=spec.target, message_id=str(base.message_id)):
+            break
+        await asyncio.sleep(0.02)
+    for n in range(spec.forged):
+        forged = bytearray(genuine)
+        forged[200 + n % 50] ^= 0x5A  # inside the signed bytes: the signature breaks
+        await net.publish_raw(spec.bureau, inbox, bytes(forged))
+    for _ in range(spec.replayed):
+        # the same message id under a fresh seal: what a replay by a member's own keys looks
+        # like (the very same bytes again would be taken for a resend: a duplicate)
+        again = net.seal_again(spec.bureau, base, [spec.target])
+        await net.publish_raw(spec.bureau, inbox, again)
+    for _ in range(spec.garbage):
+        garbage = rng.randbytes(rng.randrange(1, 250))  # too short: malformed
+        await net.publish_raw(spec.bureau, inbox, garbage)
+
+
+# the whole play --------------------------------------------------------------------------

@@ -1,0 +1,264 @@
+"""The inject actions: what each kind of inject does when its time comes.
+
+One function per action, chosen by :data:`ACTIONS`; each returns the id of the message whose
+delivery the inject's expectations follow (the publication of a notice request, the answer to a
+search). The player passes itself in: these are its actions, kept apart from its timeline.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from protocol import (
+    ArrestWarrant,
+    Asset,
+    BlueNotice,
+    CaseMessage,
+    Diffusion,
+    DocumentQuery,
+    GreenNotice,
+    MessageBase,
+    NominalQuery,
+    NoticeRequest,
+    RedNotice,
+    SearchRequest,
+    SilverNotice,
+    ToBureaus,
+    VehicleQuery,
+    YellowNotice,
+)
+from protocol.errors import DecodeError, Issue
+from protocol.messages.gateway import translate
+from protocol.messages.iso3166 import ALPHA2
+from scenarios.model import Inject
+from scenarios.results import resolve
+
+if TYPE_CHECKING:
+    from scenarios.player import Player
+
+__all__ = ["act", "search_request"]
+
+
+def _notice(player: Player, action: Any, sender: str) -> Any:
+    nationality = sender if sender in ALPHA2 else "FR"
+    common: dict[str, Any] = {
+        "name": action.name,
+        "forename": action.forename,
+        "date_of_birth": action.date_of_birth,
+        "nationalities": tuple(action.nationalities)
+        if action.nationalities is not None
+        else (nationality,),
+    }
+    if action.notice == "red":
+        return RedNotice(
+            **common,
+            arrest_warrants=(ArrestWarrant(issuing_country_id=nationality, charge=action.summary),),
+        )
+    if action.notice == "yellow":
+        return YellowNotice(**common)
+    if action.notice == "blue":
+        return BlueNotice(**common, information_sought=action.summary)
+    if action.notice == "silver":
+        return SilverNotice(
+            **common,
+            predicate_offence=action.summary,
+            assets=(
+                Asset(
+                    asset_type="bank-account",
+                    description="Accounts receiving the proceeds",
+                    country=nationality,
+                ),
+            ),
+        )
+    return GreenNotice(**common, criminal_activity=action.summary)
+
+
+async def act(player: Player, name: str, inject: Inject, mid: UUID, now: datetime) -> str:
+    """Perform an inject's action; return the id of the message whose delivery matters."""
+    key_id = str(mid)
+    if inject.notice_request is not None:
+        a = inject.notice_request
+        player.submit(
+            a.sender,
+            NoticeRequest(
+                message_id=mid,
+                sender=a.sender,
+                recipients=ToBureaus(bureaus=("gs",)),
+                created_at=now,
+                notice=_notice(player, a, a.sender),
+                summary_of_facts=a.summary,
+                priority=a.priority,
+            ),
+        )
+        player.request_ids[name] = mid
+        key_id = str(player.ctx.ids.publication(mid))
+        player.open_deadline(
+            name, "review", str(mid), by=a.sender, to=["gs"], span=_span_review(player, inject)
+        )
+    elif inject.diffusion is not None or inject.case_message is not None:
+        spec = inject.diffusion or inject.case_message
+        assert spec is not None
+        to = resolve(spec.to, player.roster, exclude=spec.sender)
+        common: dict[str, Any] = {
+            "message_id": mid,
+            "sender": spec.sender,
+            "recipients": ToBureaus(bureaus=tuple(to)),
+            "created_at": now,
+            "priority": spec.priority,
+            "handling_code": spec.handling_code,
+            "tlp": spec.tlp,
+        }
+        if (d := inject.diffusion) is not None:
+            message: MessageBase = Diffusion(
+                **common,
+                diffusion_type=d.type,
+                text=d.text,
+                source_reliability=d.source_reliability,
+                information_accuracy=d.information_accuracy,
+            )
+        elif (c := inject.case_message) is not None:
+            message = CaseMessage(**common, case_reference=c.case, subject=c.subject, body=c.body)
+        player.submit(spec.sender, message)
+        span = player.span_for(inject, spec.priority)
+        player.open_deadline(name, "acknowledgement", key_id, by=spec.sender, to=to, span=span)
+    elif inject.search is not None:
+        q = inject.search
+        key_id = str(player.ctx.ids.search_result(mid))  # what matters: the answer comes back
+        player.submit(
+            q.sender,
+            search_request(
+                player,
+                mid,
+                sender=q.sender,
+                database=q.database,
+                value=q.value,
+                country=q.country,
+                priority=q.priority,
+            ),
+        )
+        span = player.span_for(inject, q.priority)
+        player.open_deadline(name, "answer", key_id, by=q.sender, to=["gs"], span=span)
+    elif inject.cancel_notice is not None:
+        await _cancel(player, mid, inject.cancel_notice.notice, inject.cancel_notice.reason)
+    elif inject.forward is not None:
+        _forward(player, name, inject, mid)
+    elif inject.revoke is not None:
+        bureau = inject.revoke.bureau
+        await player.net.revoke_bureaus([bureau])
+        player.result.revoked_at[bureau] = player.ctx.clock.scenario_s()
+    elif inject.rotate_key is not None:
+        _rotate(player, inject.rotate_key.bureau)
+    elif inject.siena is not None:
+        _gateway(player, mid, inject.siena.organisation, inject.siena.message, name)
+    return key_id
+
+
+def search_request(
+    player: Player,
+    mid: UUID,
+    *,
+    sender: str,
+    database: str,
+    value: str,
+    country: str,
+    priority: Any = "routine",
+) -> SearchRequest:
+    """A search of one database (nominal, SLTD or vehicles) by ``sender`` of the GS's records."""
+    if database == "nominal":
+        query: Any = NominalQuery(name=value)
+    elif database == "sltd":
+        query = DocumentQuery(document_number=value, issuing_country=country)
+    else:
+        query = VehicleQuery(vin=value) if len(value) == 17 else VehicleQuery(plate=value)
+    return SearchRequest(
+        message_id=mid,
+        sender=sender,
+        recipients=ToBureaus(bureaus=("gs",)),
+        created_at=player.now(),
+        query=query,
+        priority=priority,
+    )
+
+
+def _span_review(player: Player, inject: Inject) -> float:
+    return inject.deadline if inject.deadline is not None else player.s.deadlines.notice_review
+
+
+def _forward(player: Player, name: str, inject: Inject, mid: UUID) -> None:
+    spec = inject.forward
+    assert spec is not None
+    to = resolve(spec.to, player.roster, exclude=spec.by)
+    source = player.result.inject_ids.get(spec.message)
+    original = player.net.received(spec.by, source) if source is not None else None
+    if source is None or original is None:
+        player.note(
+            "shed",
+            spec.by,
+            f"cannot forward {spec.message!r}: {spec.by} has not received it",
+            reason="send_failed",
+        )
+        return
+    sent, _breaches = player.net.forward(spec.by, source, to, mid, permission=spec.permission)
+    if not sent:
+        return  # blocked by the caveats: the breaches are recorded
+    span = player.span_for(inject, original.priority)
+    player.open_deadline(name, "acknowledgement", str(mid), by=spec.by, to=to, span=span)
+
+
+async def _cancel(player: Player, mid: UUID, notice_name: str, reason: str) -> None:
+    request = player.request_ids.get(notice_name)
+    if request is None or not player.net.cancel_notice(request, mid, reason):
+        player.note(
+            "shed",
+            "gs",
+            f"cannot cancel {notice_name!r}: not published, or its lifecycle does not allow it",
+            reason="send_failed",
+        )
+
+
+def _gateway(player: Player, mid: UUID, organisation: str, raw: dict[str, Any], name: str) -> None:
+    try:
+        message = translate(raw, message_id=mid, created_at=player.now(), roster=player.roster)
+        if message.sender != organisation:
+            raise DecodeError(
+                (
+                    Issue(
+                        "/from_unit",
+                        f"{message.sender!r} is not {organisation!r}, whose gateway this is",
+                    ),
+                ),
+                "siena",
+            )
+    except DecodeError as exc:
+        problems = "; ".join(str(issue) for issue in exc.issues)
+        player.net.count(organisation, "rejected:gateway_invalid")
+        player.note(
+            "rejected",
+            organisation,
+            f"gateway refused {name}: {problems}",
+            reason="gateway_invalid",
+            message_id=str(mid),
+        )
+        return
+    player.submit(organisation, message)
+
+
+def _rotate(player: Player, bureau: str) -> None:
+    # the new certificate is announced to every bureau (in-process distribution)
+    serial = player.net.rotate_keys(bureau)
+    player.note("inject", bureau, f"keys rotated, new certificate {serial}")
+
+
+# load ------------------------------------------------------------------------------------
+
+
+def actor(inject: Inject) -> str:
+    """The bureau that performs an inject (the General Secretariat for controller actions)."""
+    spec = getattr(inject, inject.action)
+    for name in ("sender", "by", "organisation", "bureau"):
+        value = getattr(spec, name, None)
+        if isinstance(value, str):
+            return "gs" if inject.action == "revoke" else value
+    return "gs"

@@ -1,0 +1,302 @@
+"""The player: one scenario played on one network, on the scenario clock.
+
+It schedules the timeline (injects, load generators, faults: ``scenarios/injects.py``,
+``traffic.py``, ``faults.py``), fires contingency injects from the event log, opens and expires
+response deadlines, and lets traffic settle at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from broker import EmbeddedBroker
+from broker.memory import MemoryBroker
+from bureaus import (
+    Network,
+)
+from bureaus.events import Delivered, Event, EventKind, make
+from protocol import (
+    MessageBase,
+)
+from scenarios import faults, injects, traffic
+from scenarios.exercise.deadlines import Deadline, DeadlineBook, DeadlineKind, clock_label
+from scenarios.injects import actor
+from scenarios.model import Inject, Scenario
+from scenarios.results import RunResult, resolve
+
+__all__ = ["Player"]
+
+
+class Player:
+    """Plays one scenario on one network."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        network: Network,
+        broker: EmbeddedBroker | None,
+        result: RunResult,
+        *,
+        shard: frozenset[str] | None = None,
+        lead: bool = True,
+    ) -> None:
+        self.shard = shard
+        """The bureaus this process runs (``None``: all); the rest run in other workers."""
+        self.lead = lead
+        """Whether this process records the notes that belong to no bureau (link faults)."""
+        self.s = scenario
+        self.net = network
+        self.ctx = network.ctx
+        self.broker = broker
+        self.memory: MemoryBroker | None = None
+        """The in-memory broker of a simulation."""
+        self.result = result
+        self.roster = network.ctx.roster
+        self.players = resolve(scenario.players, self.roster) if scenario.players else []
+        self.answered: set[tuple[str, str]] = set()
+        """(played bureau, message id) pairs the person at the keyboard has dealt with."""
+        self.finished = False
+        self.stop_requested = False
+        self.deadlines = DeadlineBook(self.ctx.events.add, self._deadline_missed)
+        result.deadlines = list(self.deadlines.deadlines.values())
+        self.ctx.events.listeners.append(self.deadlines.observe)
+        self.ctx.events.listeners.append(self._watch)
+        self._script: list[asyncio.Task[None]] = []
+        """Injects, load and faults: awaited at the end of the scenario."""
+        self._timers: list[asyncio.Task[None]] = []
+        """Deadline timers: cancelled once the run has settled."""
+        self._waiting = [(i, inj) for i, inj in enumerate(scenario.injects) if inj.when is not None]
+        """Contingency injects whose trigger has not happened yet."""
+        self._cards: dict[str, int] = {}
+        self.request_ids: dict[str, UUID] = {}
+        """Notice request injects by name → the request's message id (for cancellations)."""
+
+    # time ------------------------------------------------------------------------------------
+
+    async def at(self, t: float) -> None:
+        """Wait until scenario time ``t``."""
+        await self.ctx.clock.sleep_until(t)
+
+    def lead_note(self, where: str, detail: str) -> None:
+        """A fault note that belongs to no one bureau: recorded once, by the lead process."""
+        if self.lead:
+            self.note("fault", where, detail)
+
+    def label(self, t_s: float) -> str:
+        """A scenario time as people read it: seconds for short runs, a clock for long ones."""
+        return clock_label(t_s) if self.s.duration >= 3_600 else f"t={t_s:g}"
+
+    def note(
+        self, kind: EventKind, bureau: str, detail: str, *, at_s: float | None = None, **fields: Any
+    ) -> None:
+        """Record a scenario-level event, now (or stamped ``at_s``: a controller's key press)."""
+        clock = self.ctx.clock
+        self.ctx.events.add(
+            make(
+                kind,
+                t_ns=clock.now_ns(),
+                t_s=round(clock.scenario_s() if at_s is None else at_s, 6),
+                bureau=bureau,
+                detail=detail,
+                **fields,
+            )
+        )
+
+    def now(self) -> datetime:
+        """The clock's date and time (wall, or virtual)."""
+        return self.ctx.clock.wall()
+
+    def submit(self, sender: str, message: MessageBase, to: list[str] | None = None) -> None:
+        """``sender`` sends ``message``."""
+        # a failure to send is a `shed: send_failed` event, not a crash of the run
+        self.net.send(sender, message, to)
+
+    # injects ---------------------------------------------------------------------------------
+
+    def mine(self, bureau: str) -> bool:
+        """Whether ``bureau`` runs in this process."""
+        return self.shard is None or bureau in self.shard
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        """Run part of the script as a task awaited at the end of the scenario."""
+        self._script.append(asyncio.create_task(coro, name=name))
+
+    def _watch(self, event: Event) -> None:
+        """Fire the contingency injects whose trigger ``event`` is (an event-log listener)."""
+        if not self._waiting or event.kind not in ("delivered", "breach"):
+            return
+        for index, inject in list(self._waiting):
+            trigger = inject.when
+            assert trigger is not None
+            if event.kind == "breach" and trigger.breach:
+                why = f"caveat breach at {event.bureau}"
+            elif (
+                trigger.search_hit is not None
+                and isinstance(event, Delivered)
+                and event.message_kind == "search-result"
+                and event.outcome == "hit"
+                and (
+                    trigger.search_hit == "any"
+                    or self.result.inject_ids.get(trigger.search_hit) == event.message_id
+                )
+            ):
+                why = f"search hit for {event.bureau}"
+            else:
+                continue
+            self._trigger(index, inject, event.t_s, why)
+
+    def _deadline_missed(self, deadline: Deadline) -> None:
+        for index, inject in list(self._waiting):
+            if inject.when is not None and inject.when.deadline_missed == deadline.name:
+                self._trigger(index, inject, deadline.due_s, f"deadline of {deadline.name} missed")
+
+    def _trigger(self, index: int, inject: Inject, t_s: float, why: str) -> None:
+        self._waiting.remove((index, inject))
+        after = inject.when.after if inject.when is not None else 0.0
+        name = inject.name or f"inject-{index}"
+        self.spawn(
+            self.inject(index, inject, at=t_s + after, how=f"contingency: {why}"), f"inject[{name}]"
+        )
+
+    def fire_card(self, card: str) -> None:
+        """Fire a prepared inject from the deck now.
+
+        Raises:
+            KeyError: No card of that name.
+        """
+        cards = {c.name: (i, c) for i, c in enumerate(self.s.deck)}
+        index, inject = cards[card]
+        count = self._cards[card] = self._cards.get(card, 0) + 1
+        self.spawn(
+            self.inject(
+                index,
+                inject,
+                at=self.ctx.clock.scenario_s(),
+                how="from the deck",
+                key=(index, count),
+                name=card if count == 1 else f"{card}#{count}",
+            ),
+            f"deck[{card}]",
+        )
+
+    def open_deadline(
+        self, name: str, kind: DeadlineKind, message_id: str, *, by: str, to: list[str], span: float
+    ) -> None:
+        """Open a response deadline (and, in one process, its expiry timer)."""
+        opened = self.ctx.clock.scenario_s()
+        deadline = Deadline(name, kind, message_id, by, set(to), opened, opened + span)
+        self.deadlines.open(deadline)
+        self.result.deadlines.append(deadline)
+        if self.shard is not None:
+            return  # answers may arrive in other workers: the merged log decides
+
+        async def expire() -> None:
+            await self.ctx.clock.sleep_until(deadline.due_s)
+            clock = self.ctx.clock
+            self.deadlines.expire(deadline, clock.now_ns(), round(clock.scenario_s(), 6))
+
+        self._timers.append(asyncio.create_task(expire(), name=f"deadline[{name}]"))
+
+    def span_for(self, inject: Inject, priority: str) -> float:
+        """An inject's response time: its own, or the scenario's for its priority."""
+        if inject.deadline is not None:
+            return inject.deadline
+        return float(getattr(self.s.deadlines, priority))
+
+    async def inject(
+        self,
+        index: int,
+        inject: Inject,
+        *,
+        at: float | None = None,
+        how: str = "",
+        key: tuple[int, int] | None = None,
+        name: str | None = None,
+    ) -> None:
+        """Play one inject at its time (or at ``at``, for contingency and deck injects)."""
+        when = inject.at if at is None else at
+        assert when is not None
+        name = name or inject.name or f"inject-{index}"
+        if not self.mine(actor(inject)):
+            return  # the worker that runs the acting bureau plays it
+        if when > self.s.duration:
+            self.note(
+                "inject",
+                "controller",
+                f"{name}: due at t={when:g}, after the end; dropped",
+                name=name,
+            )
+            return
+        await self.at(when)
+        ids = self.ctx.ids
+        mid = ids.card(*key) if key is not None else ids.inject(index)
+        self.result.inject_times[name] = round(self.ctx.clock.scenario_s(), 6)
+        key_id = str(mid)
+        now = self.now()
+        action = inject.action
+        self.note(
+            "inject",
+            "controller",
+            f"{name}: {action}" + (f" ({how})" if how else ""),
+            message_id=key_id,
+            name=name,
+        )
+        self.result.inject_ids[name] = await injects.act(self, name, inject, mid, now)
+        spec = getattr(inject, action)
+        sender = str(getattr(spec, "sender", None) or getattr(spec, "by", "controller"))
+        if action in ("notice_request", "search"):
+            sender = "gs"  # the publication and the answer come from the General Secretariat
+        self.result.inject_senders[name] = sender
+
+    async def play(self, on_tick: Callable[[float, float, int], None] | None) -> None:
+        """Play the whole script, let traffic settle, and stop the clock."""
+        for index, inject in enumerate(self.s.injects):
+            if inject.at is not None:
+                self.spawn(self.inject(index, inject), f"inject[{index}]")
+        for index, gen in enumerate(self.s.load):
+            self.spawn(traffic.load(self, index, gen), f"load[{index}]")
+        for index in range(len(self.s.faults)):
+            self.spawn(faults.fault(self, index), f"fault[{index}]")
+        clock, end = self.ctx.clock, self.s.duration
+        if clock.virtual:
+            # no one waits for a simulation: tick a hundred times over the run, no more
+            step = max(end / 100, clock.speed)
+            while clock.scenario_s() < end:
+                if on_tick is not None:
+                    on_tick(clock.scenario_s(), end, len(self.ctx.events))
+                await clock.sleep_until(min(end, clock.scenario_s() + step))
+        while clock.scenario_s() < end and not self.stop_requested:
+            if on_tick is not None:
+                on_tick(clock.scenario_s(), end, len(self.ctx.events))
+            wait = 0.2 if clock.paused else min(0.2, clock.real_s(end - clock.scenario_s()))
+            await asyncio.sleep(max(0.0, wait))
+        clock.resume()
+        await self._finish_script()
+        await self.net.settle(quiet_s=0.3, timeout=max(1.0, self.s.drain))
+        for timer in self._timers:
+            timer.cancel()
+        clock.pause()  # the scenario is over: its clock stops where the last event happened
+        self.finished = True
+        if on_tick is not None:
+            on_tick(end, end, len(self.ctx.events))
+
+    async def _finish_script(self) -> None:
+        # injects and faults scheduled at the very end still run (unless the controller stopped
+        # the exercise); contingency injects may add more meanwhile
+        done = 0
+        while done < len(self._script):
+            batch = self._script[done:]
+            done = len(self._script)
+            if self.stop_requested:
+                for task in batch:
+                    task.cancel()
+            results = await asyncio.gather(*batch, return_exceptions=True)
+            for task, outcome in zip(batch, results, strict=True):
+                if isinstance(outcome, BaseException) and not isinstance(
+                    outcome, asyncio.CancelledError
+                ):
+                    self.note("fault", "controller", f"{task.get_name()} failed: {outcome!r}")
