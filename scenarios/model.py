@@ -32,7 +32,7 @@ from pydantic import (
 
 from protocol import Region, default_roster
 from protocol.messages.caveats import CaveatPolicy
-from protocol.messages.types import HandlingCode, Tlp
+from protocol.messages.types import CountryCode, HandlingCode, PartialDate, Priority, Tlp
 from protocol.network.roster import synthetic_roster
 from protocol.network.routing import Topology
 from scenarios.errors import ScenarioLayerError
@@ -93,12 +93,14 @@ class NoticeRequestAction(_Action):
 
     sender: BureauRef = Field(alias="from")
     notice: Literal["red", "yellow", "blue", "green", "silver"] = "red"
-    name: str = "EXEMPLE"
-    forename: str | None = "JEAN"
-    date_of_birth: str | None = "1980/01"
-    nationalities: list[str] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=500)] = "EXEMPLE"
+    forename: Annotated[str, Field(min_length=1, max_length=500)] | None = "JEAN"
+    date_of_birth: PartialDate | None = "1980/01"
+    """As the notice has it: ``YYYY/MM/DD``, or partial (``YYYY/MM``, ``YYYY``)."""
+    nationalities: list[CountryCode] | None = None
+    """ISO 3166-1 alpha-2 codes (checked here, not when the notice is sent)."""
     summary: str = "Organised fraud in several countries."
-    priority: Literal["routine", "urgent", "flash"] = "urgent"
+    priority: Priority = "urgent"
 
 
 class DiffusionAction(_Action):
@@ -108,7 +110,7 @@ class DiffusionAction(_Action):
     to: Group
     type: Literal["wanted", "missing", "information", "warning", "locate"] = "information"
     text: str = "Please check your records and report."
-    priority: Literal["routine", "urgent", "flash"] = "routine"
+    priority: Priority = "routine"
     handling_code: HandlingCode = "H1"
     tlp: Tlp | None = None
     source_reliability: Literal["A", "B", "C", "X"] | None = None
@@ -123,7 +125,7 @@ class CaseMessageAction(_Action):
     case: str = "CASE/2026/0001"
     subject: str = "Case update"
     body: str = "Please find the latest information on the case."
-    priority: Literal["routine", "urgent", "flash"] = "routine"
+    priority: Priority = "routine"
     handling_code: HandlingCode = "H1"
     tlp: Tlp | None = None
 
@@ -135,7 +137,7 @@ class SearchAction(_Action):
     database: Literal["nominal", "sltd", "smv"] = "sltd"
     value: str = "X0000000"
     country: str = "FR"
-    priority: Literal["routine", "urgent", "flash"] = "routine"
+    priority: Priority = "routine"
 
 
 class CancelNoticeAction(_Action):

@@ -135,3 +135,16 @@ def test_a_yaml_syntax_error_names_its_line_and_column() -> None:
         parse_scenario("name: a\ninjects:\n  - {at: 1, diffusion: {from: FR\n", "bad.yaml")
     [problem] = caught.value.problems
     assert problem.startswith("bad.yaml:4:1: not valid YAML")
+
+
+def test_a_notice_inject_with_a_bad_nationality_is_refused_when_the_file_is_read() -> None:
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(
+            "name: n\ninjects:\n  - at: 1\n"
+            "    notice_request: {from: FR, nationalities: [XX], date_of_birth: 1980/13}\n",
+            "n.yaml",
+        )
+    assert [p.split(": ", 2)[1] for p in caught.value.problems] == [
+        "injects[0].notice_request.date_of_birth",
+        "injects[0].notice_request.nationalities[0]",
+    ]
