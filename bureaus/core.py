@@ -23,6 +23,9 @@ Two time bases are passed in. ``Now.s`` is scenario time: reviews and link outag
 on it. ``Now.t`` is link time: modelled delays, loss timeouts and resends run on it. In a live run
 scenario time may run faster than real time (or stand still while a controller pauses it) while
 link time is real seconds; in a simulation both are the same virtual clock.
+
+Why one long module: the core is one state machine (one object, its timers and its outbox);
+splitting it would spread one bureau's state over several files that all reach into it.
 """
 
 from __future__ import annotations

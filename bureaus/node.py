@@ -18,6 +18,9 @@ while the bureau is busy, and what it sends leaves when its work is done.
 
 On a clustered broker a bureau also probes its own inbox (``bureau[ID].probe``): see
 :meth:`Bureau._probe_inbox`.
+
+Why one long module: one driver, whose connection, subscription, probing and transmission
+tasks share one connection's state.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Every command reports bad usage or bad input as one line on standard error and exits 2; a
 traceback is a bug. :func:`main` runs the click group in non-standalone mode so that usage errors
 are formatted here, once, in that one-line form.
+
+Why one long module: one click command per section, each a thin translation of arguments and
+errors around a layer's function; the sections are independent and read one at a time.
 """
 
 from __future__ import annotations

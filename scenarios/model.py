@@ -12,6 +12,9 @@ planners write them::
       - at: 2
         name: red-1
         notice_request: {from: FR, summary: Organised fraud in three countries.}
+
+Why one long module: the scenario file format is one document, declared top to bottom as it
+is written, with its parser and its line-numbered errors beside it.
 """
 
 from __future__ import annotations

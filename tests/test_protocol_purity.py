@@ -203,3 +203,15 @@ def _against_the_arrows(layer: str, imports: dict[str, set[str]]) -> list[str]:
 @pytest.mark.parametrize("layer", LAYERS)
 def test_no_import_runs_against_the_arrows(layer: str) -> None:
     assert _against_the_arrows(layer, _imported_packages(PROTOCOL.parent / layer)) == []
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_a_module_over_500_lines_says_why_at_its_top(layer: str) -> None:
+    long_and_silent = []
+    for path in sorted((PROTOCOL.parent / layer).rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > 500 and "Why one long module" not in (
+            ast.get_docstring(ast.parse(text)) or ""
+        ):
+            long_and_silent.append(str(path.relative_to(PROTOCOL.parent)))
+    assert long_and_silent == []

@@ -39,6 +39,9 @@ with a :class:`~protocol.errors.Reason`.
 
 Seams: :meth:`EnvelopeCodec.seal_at` takes the time; it draws randomness from the operating system
 and calls :meth:`EnvelopeCodec._seal_from_parts`, which tests call with pinned values.
+
+Why one long module: one wire format, read top to bottom as the bytes are laid out, sealing
+and opening next to each other so that each check on open faces the step that made it.
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@ open. Senders always seal to the newest valid, unrevoked certificate of a recipi
 
 No I/O here: keys and certificates go in and out as bytes; the time is passed in. Fresh keys and
 serial numbers come from the operating system's random source, never from a seeded generator.
+
+Why one long module: the root, certificates, revocation lists and the trust store are one
+chain of trust, each step checked by the next.
 """
 
 from __future__ import annotations

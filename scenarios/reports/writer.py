@@ -2,6 +2,9 @@
 
 Plots are drawn with matplotlib (Agg, no display needed) and embedded in the HTML as PNG data, so
 the page opens from disk with nothing else; the Markdown report links the same PNG files.
+
+Why one long module: the report files of one run are written together from one summary,
+and each table of the Markdown and the HTML stays beside its twin.
 """
 
 from __future__ import annotations
