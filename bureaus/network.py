@@ -35,6 +35,8 @@ from protocol.security.pki import (
 
 __all__ = ["Network", "NetworkStartError", "Pki", "generate_pki"]
 
+_STOP_S = 15.0
+"""Seconds to wait for stopping bureaus before leaving them cancelled."""
 _GRACE = timedelta(hours=1)
 """How long a rotated-out key still decrypts what was sealed to it."""
 
@@ -142,14 +144,24 @@ class Network:
     async def stop(self, ids: Iterable[str] | None = None, *, graceful: bool = True) -> None:
         """Stop bureaus (all by default); graceful stops announce death on presence first."""
         wanted = list(ids) if ids is not None else list(self._tasks)
+        stopping = []
         for bureau_id in wanted:
             if graceful:
                 await self.bureaus[bureau_id].close()
             task = self._tasks.pop(bureau_id, None)
             if task is not None:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                stopping.append(task)
+        if stopping:
+            # a connection whose broker stopped answering must not hold the stop up: its
+            # transport gives up the DISCONNECT handshake after a few seconds (see transport.py)
+            _done, late = await asyncio.wait(stopping, timeout=_STOP_S)
+            for task in late:
+                task.cancel()
+            for task in stopping:
+                if task.done() and not task.cancelled():
+                    with contextlib.suppress(Exception):
+                        task.exception()  # seen: a stopping bureau's error is not news
 
     async def revoke(self, serials: Iterable[int]) -> bytes:
         """Have the General Secretariat sign and publish a revocation list (retained).

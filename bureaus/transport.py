@@ -106,6 +106,10 @@ class Connector(Protocol):
         ...
 
 
+_DISCONNECT_S = 5.0
+"""Seconds a clean disconnect may take before the socket is shut down under it."""
+
+
 class MqttTransport:
     """A transport over aiomqtt (MQTT 3.1.1, TCP_NODELAY)."""
 
@@ -143,8 +147,12 @@ class MqttTransport:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        with contextlib.suppress(aiomqtt.MqttError):
-            await self.client.__aexit__(exc_type, exc, tb)
+        # aiomqtt waits for the broker to take the DISCONNECT with no time limit; a broker (or a
+        # cluster node) that stopped answering would hold the bureau up for ever
+        try:
+            await asyncio.wait_for(self.client.__aexit__(exc_type, exc, tb), _DISCONNECT_S)
+        except (aiomqtt.MqttError, TimeoutError):
+            self.abort()
 
     async def subscribe(self, wanted: Sequence[tuple[str, int]]) -> list[int]:
         """Subscribe; the SUBACK return codes (MQTT 5 reason codes as their values)."""
