@@ -2,7 +2,7 @@
 
 from bureaus.clock import Clock, VirtualClock, virtual_loop
 from bureaus.core import BureauCore, Now, Outputs, Send, Work, World
-from bureaus.errors import BureauError, NotKept
+from bureaus.errors import BureauError, ClockError, EventFormatError, NotKept
 from bureaus.events import AnyEvent, Event, EventLog, Tracer, event_from_dict
 from bureaus.ids import MessageIds
 from bureaus.keystore import KeystoreError, PkiDirectory, init_pki, load_pki
@@ -28,9 +28,11 @@ __all__ = [
     "BureauCore",
     "BureauError",
     "Clock",
+    "ClockError",
     "Connector",
     "Databases",
     "Event",
+    "EventFormatError",
     "EventLog",
     "KeystoreError",
     "LinkModel",

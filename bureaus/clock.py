@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 import looptime
 
 from bureaus.core import Now
+from bureaus.errors import ClockError
 
 __all__ = ["Clock", "VirtualClock", "virtual_loop"]
 
@@ -86,10 +87,10 @@ class Clock:
         """Change how many scenario seconds pass per real second, from now on.
 
         Raises:
-            ValueError: The speed is not positive.
+            ClockError: The speed is not positive.
         """
         if not speed > 0:
-            raise ValueError(f"a clock speed must be positive, not {speed}")
+            raise ClockError(f"a clock speed must be positive, not {speed}")
         self._base_s = self.scenario_s()
         self._start = time.monotonic()
         self.speed = speed
@@ -191,9 +192,9 @@ class VirtualClock(Clock):
         """A simulation's speed is fixed.
 
         Raises:
-            ValueError: Always.
+            ClockError: Always.
         """
-        raise ValueError("a virtual clock's speed is fixed for the run")
+        raise ClockError("a virtual clock's speed is fixed for the run")
 
     async def sleep_until(self, scenario_t: float) -> None:
         """Wait (in virtual time) until scenario time reaches ``scenario_t``."""

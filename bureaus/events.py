@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
+from bureaus.errors import EventFormatError
+
 __all__ = [
     "EVENT_CLASSES",
     "Acknowledged",
@@ -222,15 +224,15 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     """An event read back from its dictionary (``events.jsonl``).
 
     Raises:
-        ValueError: No such kind, or fields the kind does not have.
+        EventFormatError: No such kind, or fields the kind does not have.
     """
     cls = EVENT_CLASSES.get(str(data.get("kind")))
     if cls is None:
-        raise ValueError(f"no event kind {data.get('kind')!r}")
+        raise EventFormatError(f"no event kind {data.get('kind')!r}")
     names = {f.name for f in fields(cls)}
     unknown = set(data) - names - {"chain"}
     if unknown:
-        raise ValueError(f"a {cls.__name__} event has no field {sorted(unknown)[0]!r}")
+        raise EventFormatError(f"a {cls.__name__} event has no field {sorted(unknown)[0]!r}")
     values: dict[str, Any] = {
         k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in names
     }

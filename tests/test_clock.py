@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bureaus import Clock
+from bureaus import Clock, ClockError
 
 
 class FakeTime:
@@ -56,7 +56,7 @@ def test_a_new_speed_applies_from_now_on(fake: FakeTime) -> None:
     fake.now += 1
     assert clock.scenario_s() == pytest.approx(105)
     assert clock.real_s(100) == pytest.approx(1)
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ClockError, match="positive"):
         clock.set_speed(0)
 
 

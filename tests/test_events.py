@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from bureaus.errors import EventFormatError
 from bureaus.events import EVENT_CLASSES, Delivered, Event, Lifecycle, event_from_dict, make
 from scenarios.events import Control, DeadlineEvent, Fault, Inject
 
@@ -47,5 +48,5 @@ def test_events_are_frozen() -> None:
     ],
 )
 def test_an_unknown_kind_or_field_is_a_clear_error(data: dict[str, object]) -> None:
-    with pytest.raises(ValueError, match=r"kind|field"):
+    with pytest.raises(EventFormatError, match=r"kind|field"):
         event_from_dict(data)
