@@ -14,7 +14,6 @@ import json
 import random
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -38,6 +37,7 @@ from protocol import (
     DecodeError,
     Roster,
     RosterError,
+    SchemaDiffError,
     UnknownKindError,
     __version__,
     decode_as,
@@ -53,9 +53,9 @@ from protocol.schemas.diff import (
     RULE_NAMES,
     Change,
     Mode,
+    SchemaVersion,
     breaking_under,
-    diff_asyncapi,
-    diff_schema_sets,
+    diff_versions,
 )
 from protocol.schemas.generate import GENERATABLE, generate
 from scenarios.launch import run as run_blocking
@@ -137,15 +137,6 @@ def schema_export(out_dir: Path) -> None:
     )
 
 
-@dataclass
-class _Version:
-    """One version given to ``schema diff``: an exported directory, or an AsyncAPI document."""
-
-    label: str
-    schemas: dict[str, dict[str, Any]]
-    asyncapi: dict[str, Any] | None
-
-
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text("utf-8"))
@@ -153,12 +144,12 @@ def _read_json(path: Path) -> Any:
         raise CliError(f"cannot read {path}: {exc}") from exc
 
 
-def _version(path: Path) -> _Version:
+def _version(path: Path) -> SchemaVersion:
     if path.is_file():
         document = _read_json(path)
         if not isinstance(document, dict) or "asyncapi" not in document:
             raise CliError(f"{path} is not an AsyncAPI document (no 'asyncapi' field)")
-        return _Version(str(path), {}, document)
+        return SchemaVersion(str(path), {}, document)
     if not path.is_dir():
         raise CliError(f"{path} is neither a directory of exported schemas nor an AsyncAPI file")
     schemas = {
@@ -170,18 +161,7 @@ def _version(path: Path) -> _Version:
     asyncapi = _read_json(document) if document.is_file() else None
     if not schemas and asyncapi is None:
         raise CliError(f"no *.schema.json files and no asyncapi.json in {path}")
-    return _Version(str(path), schemas, asyncapi)
-
-
-def _changes(old: _Version, new: _Version) -> list[Change]:
-    changes: list[Change] = []
-    if old.schemas and new.schemas:
-        changes += diff_schema_sets(old.schemas, new.schemas)
-    if old.asyncapi is not None and new.asyncapi is not None:
-        changes += diff_asyncapi(old.asyncapi, new.asyncapi)
-    if not (old.schemas and new.schemas) and (old.asyncapi is None or new.asyncapi is None):
-        raise CliError(f"{old.label} and {new.label} have nothing in common to compare")
-    return changes
+    return SchemaVersion(str(path), schemas, asyncapi)
 
 
 RULES = (*sorted(RULE_NAMES),)
@@ -237,12 +217,15 @@ def schema_diff(
         for i in range(1, len(loaded))
         for j in (range(i) if transitive else (i - 1,))
     ]
-    rows: list[tuple[_Version, _Version, Change, bool]] = [
-        (old, new, change, breaking_under(change, mode))
-        for old, new in pairs
-        for change in _changes(old, new)
-        if change.rule not in excepted
-    ]
+    try:
+        rows: list[tuple[SchemaVersion, SchemaVersion, Change, bool]] = [
+            (old, new, change, breaking_under(change, mode))
+            for old, new in pairs
+            for change in diff_versions(old, new)
+            if change.rule not in excepted
+        ]
+    except SchemaDiffError as exc:
+        raise CliError(str(exc)) from exc
     breaking = sum(1 for *_, broken in rows if broken)
     summary = f"{breaking} breaking, {len(rows) - breaking} compatible (mode {mode})"
     several = len(pairs) > 1

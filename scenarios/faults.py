@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bureaus import (
     LinkOverride,
@@ -16,6 +16,14 @@ from protocol import (
     Diffusion,
     ToBureaus,
     topics,
+)
+from scenarios.model import (
+    BrokerRestartFault,
+    Compromised,
+    CompromisedFault,
+    CutFault,
+    DegradeFault,
+    OfflineFault,
 )
 from scenarios.results import resolve
 
@@ -27,53 +35,54 @@ __all__ = ["fault"]
 
 async def fault(player: Player, index: int) -> None:
     """Play fault ``index`` at its times."""
-    fault = player.s.faults[index]
-    window = fault.offline or fault.degrade or fault.cut
-    if fault.offline is not None and window is not None:
-        bureaus = [b for b in _affected(player, window.bureau, window.region) if player.mine(b)]
-        if not bureaus:
-            return
-        await player.at(window.start)
-        player.note("fault", ",".join(bureaus), f"offline until {player.label(window.end)}")
-        await player.net.stop(bureaus, graceful=False)
-        await player.at(window.end)
-        await player.net.start(bureaus)
-        player.note("fault", ",".join(bureaus), "back online")
-    elif fault.degrade is not None and window is not None:
-        await player.at(window.start)
-        override = LinkOverride(extra_ms=window.extra_ms, loss=window.loss)
-        player.net.degrade(override, bureau=window.bureau, region=window.region)
-        player.lead_note(
-            window.bureau or f"region:{window.region}",
-            f"links degraded (+{window.extra_ms:g} ms, loss {window.loss:g})",
-        )
-        await player.at(window.end)
-        player.net.restore(bureau=window.bureau, region=window.region)
-        player.lead_note(window.bureau or f"region:{window.region}", "links restored")
-    elif fault.cut is not None and window is not None:
-        await player.at(window.start)
-        player.lead_note(
-            window.bureau or f"region:{window.region}",
-            f"links cut until {player.label(window.end)}",
-        )
-        await player.at(window.end)
-        player.lead_note(window.bureau or f"region:{window.region}", "links restored")
-    elif fault.broker_restart is not None:
-        await player.at(fault.broker_restart.at)
-        if player.memory is not None:
-            player.note("fault", "broker", "broker killed")
-            player.memory.restart()
-            player.note("fault", "broker", "broker restarted")
-            return
-        if player.broker is None:
-            player.note("fault", "broker", "restart skipped: the broker is external")
-            return
+    match player.s.faults[index]:
+        case OfflineFault(offline=window):
+            bureaus = [b for b in _affected(player, window.bureau, window.region) if player.mine(b)]
+            if not bureaus:
+                return
+            await player.at(window.start)
+            player.note("fault", ",".join(bureaus), f"offline until {player.label(window.end)}")
+            await player.net.stop(bureaus, graceful=False)
+            await player.at(window.end)
+            await player.net.start(bureaus)
+            player.note("fault", ",".join(bureaus), "back online")
+        case DegradeFault(degrade=window):
+            where = window.bureau or f"region:{window.region}"
+            await player.at(window.start)
+            override = LinkOverride(extra_ms=window.extra_ms, loss=window.loss)
+            player.net.degrade(override, bureau=window.bureau, region=window.region)
+            player.lead_note(
+                where, f"links degraded (+{window.extra_ms:g} ms, loss {window.loss:g})"
+            )
+            await player.at(window.end)
+            player.net.restore(bureau=window.bureau, region=window.region)
+            player.lead_note(where, "links restored")
+        case CutFault(cut=window):
+            where = window.bureau or f"region:{window.region}"
+            await player.at(window.start)
+            player.lead_note(where, f"links cut until {player.label(window.end)}")
+            await player.at(window.end)
+            player.lead_note(where, "links restored")
+        case BrokerRestartFault(broker_restart=restart):
+            await player.at(restart.at)
+            await _restart_broker(player)
+        case CompromisedFault(compromised=spec) if player.mine(spec.bureau):
+            await _compromised(player, spec)
+
+
+async def _restart_broker(player: Player) -> None:
+    if player.memory is not None:
         player.note("fault", "broker", "broker killed")
-        await asyncio.to_thread(player.broker.kill)
-        await asyncio.to_thread(player.broker.restart)
+        player.memory.restart()
         player.note("fault", "broker", "broker restarted")
-    elif fault.compromised is not None and player.mine(fault.compromised.bureau):
-        await _compromised(player, fault.compromised)
+        return
+    if player.broker is None:
+        player.note("fault", "broker", "restart skipped: the broker is external")
+        return
+    player.note("fault", "broker", "broker killed")
+    await asyncio.to_thread(player.broker.kill)
+    await asyncio.to_thread(player.broker.restart)
+    player.note("fault", "broker", "broker restarted")
 
 
 def _affected(player: Player, bureau: str | None, region: str | None) -> list[str]:
@@ -82,7 +91,7 @@ def _affected(player: Player, bureau: str | None, region: str | None) -> list[st
     return resolve(f"region:{region}", player.roster)
 
 
-async def _compromised(player: Player, spec: Any) -> None:
+async def _compromised(player: Player, spec: Compromised) -> None:
     await player.at(spec.at)
     net = player.net
     player.note("fault", spec.bureau, f"compromised: sending hostile traffic to {spec.target}")

@@ -32,7 +32,21 @@ from protocol import (
 from protocol.errors import DecodeError, Issue
 from protocol.messages.gateway import translate
 from protocol.messages.iso3166 import ALPHA2
-from scenarios.model import Inject
+from scenarios.model import (
+    CancelNoticeInject,
+    CaseMessageAction,
+    CaseMessageInject,
+    DiffusionAction,
+    DiffusionInject,
+    ForwardAction,
+    ForwardInject,
+    Inject,
+    NoticeRequestInject,
+    RevokeInject,
+    RotateKeyInject,
+    SearchInject,
+    SienaInject,
+)
 from scenarios.results import resolve
 
 if TYPE_CHECKING:
@@ -78,81 +92,94 @@ def _notice(player: Player, action: Any, sender: str) -> Any:
 async def act(player: Player, name: str, inject: Inject, mid: UUID, now: datetime) -> str:
     """Perform an inject's action; return the id of the message whose delivery matters."""
     key_id = str(mid)
-    if inject.notice_request is not None:
-        a = inject.notice_request
-        player.submit(
-            a.sender,
-            NoticeRequest(
-                message_id=mid,
-                sender=a.sender,
-                recipients=ToBureaus(bureaus=("gs",)),
-                created_at=now,
-                notice=_notice(player, a, a.sender),
-                summary_of_facts=a.summary,
-                priority=a.priority,
-            ),
-        )
-        player.request_ids[name] = mid
-        key_id = str(player.ctx.ids.publication(mid))
-        player.open_deadline(
-            name, "review", str(mid), by=a.sender, to=["gs"], span=_span_review(player, inject)
-        )
-    elif inject.diffusion is not None or inject.case_message is not None:
-        spec = inject.diffusion or inject.case_message
-        assert spec is not None
-        to = resolve(spec.to, player.roster, exclude=spec.sender)
-        common: dict[str, Any] = {
-            "message_id": mid,
-            "sender": spec.sender,
-            "recipients": ToBureaus(bureaus=tuple(to)),
-            "created_at": now,
-            "priority": spec.priority,
-            "handling_code": spec.handling_code,
-            "tlp": spec.tlp,
-        }
-        if (d := inject.diffusion) is not None:
-            message: MessageBase = Diffusion(
-                **common,
-                diffusion_type=d.type,
-                text=d.text,
-                source_reliability=d.source_reliability,
-                information_accuracy=d.information_accuracy,
+    match inject:
+        case NoticeRequestInject(notice_request=a):
+            player.submit(
+                a.sender,
+                NoticeRequest(
+                    message_id=mid,
+                    sender=a.sender,
+                    recipients=ToBureaus(bureaus=("gs",)),
+                    created_at=now,
+                    notice=_notice(player, a, a.sender),
+                    summary_of_facts=a.summary,
+                    priority=a.priority,
+                ),
             )
-        elif (c := inject.case_message) is not None:
-            message = CaseMessage(**common, case_reference=c.case, subject=c.subject, body=c.body)
-        player.submit(spec.sender, message)
-        span = player.span_for(inject, spec.priority)
-        player.open_deadline(name, "acknowledgement", key_id, by=spec.sender, to=to, span=span)
-    elif inject.search is not None:
-        q = inject.search
-        key_id = str(player.ctx.ids.search_result(mid))  # what matters: the answer comes back
-        player.submit(
-            q.sender,
-            search_request(
-                player,
-                mid,
-                sender=q.sender,
-                database=q.database,
-                value=q.value,
-                country=q.country,
-                priority=q.priority,
-            ),
-        )
-        span = player.span_for(inject, q.priority)
-        player.open_deadline(name, "answer", key_id, by=q.sender, to=["gs"], span=span)
-    elif inject.cancel_notice is not None:
-        await _cancel(player, mid, inject.cancel_notice.notice, inject.cancel_notice.reason)
-    elif inject.forward is not None:
-        _forward(player, name, inject, mid)
-    elif inject.revoke is not None:
-        bureau = inject.revoke.bureau
-        await player.net.revoke_bureaus([bureau])
-        player.result.revoked_at[bureau] = player.ctx.clock.scenario_s()
-    elif inject.rotate_key is not None:
-        _rotate(player, inject.rotate_key.bureau)
-    elif inject.siena is not None:
-        _gateway(player, mid, inject.siena.organisation, inject.siena.message, name)
+            player.request_ids[name] = mid
+            key_id = str(player.ctx.ids.publication(mid))
+            span = _span_review(player, inject)
+            player.open_deadline(name, "review", str(mid), by=a.sender, to=["gs"], span=span)
+        case DiffusionInject(diffusion=d):
+            _write(player, name, inject, d, mid=mid, now=now)
+        case CaseMessageInject(case_message=c):
+            _write(player, name, inject, c, mid=mid, now=now)
+        case SearchInject(search=q):
+            key_id = str(player.ctx.ids.search_result(mid))  # what matters: the answer comes back
+            player.submit(
+                q.sender,
+                search_request(
+                    player,
+                    mid,
+                    sender=q.sender,
+                    database=q.database,
+                    value=q.value,
+                    country=q.country,
+                    priority=q.priority,
+                ),
+            )
+            span = player.span_for(inject, q.priority)
+            player.open_deadline(name, "answer", key_id, by=q.sender, to=["gs"], span=span)
+        case CancelNoticeInject(cancel_notice=c):
+            await _cancel(player, mid, c.notice, c.reason)
+        case ForwardInject(forward=f):
+            _forward(player, name, inject, f, mid)
+        case RevokeInject(revoke=r):
+            await player.net.revoke_bureaus([r.bureau])
+            player.result.revoked_at[r.bureau] = player.ctx.clock.scenario_s()
+        case RotateKeyInject(rotate_key=r):
+            _rotate(player, r.bureau)
+        case SienaInject(siena=g):
+            _gateway(player, mid, g.organisation, g.message, name)
     return key_id
+
+
+def _write(
+    player: Player,
+    name: str,
+    inject: Inject,
+    spec: DiffusionAction | CaseMessageAction,
+    *,
+    mid: UUID,
+    now: datetime,
+) -> None:
+    """A diffusion or a case message from a bureau to others, with its acknowledgement deadline."""
+    to = resolve(spec.to, player.roster, exclude=spec.sender)
+    common: dict[str, Any] = {
+        "message_id": mid,
+        "sender": spec.sender,
+        "recipients": ToBureaus(bureaus=tuple(to)),
+        "created_at": now,
+        "priority": spec.priority,
+        "handling_code": spec.handling_code,
+        "tlp": spec.tlp,
+    }
+    message: MessageBase
+    if isinstance(spec, DiffusionAction):
+        message = Diffusion(
+            **common,
+            diffusion_type=spec.type,
+            text=spec.text,
+            source_reliability=spec.source_reliability,
+            information_accuracy=spec.information_accuracy,
+        )
+    else:
+        message = CaseMessage(
+            **common, case_reference=spec.case, subject=spec.subject, body=spec.body
+        )
+    player.submit(spec.sender, message)
+    span = player.span_for(inject, spec.priority)
+    player.open_deadline(name, "acknowledgement", str(mid), by=spec.sender, to=to, span=span)
 
 
 def search_request(
@@ -186,9 +213,7 @@ def _span_review(player: Player, inject: Inject) -> float:
     return inject.deadline if inject.deadline is not None else player.s.deadlines.notice_review
 
 
-def _forward(player: Player, name: str, inject: Inject, mid: UUID) -> None:
-    spec = inject.forward
-    assert spec is not None
+def _forward(player: Player, name: str, inject: Inject, spec: ForwardAction, mid: UUID) -> None:
     to = resolve(spec.to, player.roster, exclude=spec.by)
     source = player.result.inject_ids.get(spec.message)
     original = player.net.received(spec.by, source) if source is not None else None
@@ -249,16 +274,3 @@ def _rotate(player: Player, bureau: str) -> None:
     # the new certificate is announced to every bureau (in-process distribution)
     serial = player.net.rotate_keys(bureau)
     player.note("inject", bureau, f"keys rotated, new certificate {serial}")
-
-
-# load ------------------------------------------------------------------------------------
-
-
-def actor(inject: Inject) -> str:
-    """The bureau that performs an inject (the General Secretariat for controller actions)."""
-    spec = getattr(inject, inject.action)
-    for name in ("sender", "by", "organisation", "bureau"):
-        value = getattr(spec, name, None)
-        if isinstance(value, str):
-            return "gs" if inject.action == "revoke" else value
-    return "gs"

@@ -13,6 +13,11 @@ planners write them::
         name: red-1
         notice_request: {from: FR, summary: Organised fraud in three countries.}
 
+That key is the tag of a union: each kind is its own class (``NoticeRequestInject``,
+``OfflineFault``, ``LatencyCheck`` ...), so the code downstream matches on the class and reads
+typed fields. A validation error inside one is reported where the file has it
+(``injects[0].search.from``).
+
 Why one long module: the scenario file format is one document, declared top to bottom as it
 is written, with its parser and its line-numbered errors beside it.
 """
@@ -20,15 +25,18 @@ is written, with its parser and its line-numbered errors beside it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     model_validator,
 )
@@ -47,6 +55,7 @@ __all__ = [
     "LoadGenerator",
     "Scenario",
     "ScenarioError",
+    "bureau_references",
     "load_scenario",
     "parse_duration",
     "parse_scenario",
@@ -197,10 +206,37 @@ class BureauAction(_Action):
     bureau: BureauRef
 
 
-class Inject(BaseModel):
-    """Something that happens at a scenario time."""
+class _Tagged(BaseModel):
+    """One member of a tagged union: the one action key it carries is its tag."""
 
     model_config = _CONFIG
+
+    tag: ClassVar[str]
+    """The key that names this kind in a scenario file (``notice_request``, ``offline`` ...)."""
+
+    @property
+    def spec(self) -> BaseModel:
+        """The mapping under the tag key."""
+        spec: BaseModel = getattr(self, self.tag)
+        return spec
+
+
+def _tag_among(tags: tuple[str, ...]) -> Callable[[Any], str | None]:
+    """The discriminator of a union: the one key of ``tags`` a mapping carries (or none)."""
+
+    def tag(value: Any) -> str | None:
+        if isinstance(value, _Tagged):
+            return value.tag
+        if not isinstance(value, dict):
+            return None
+        present = [k for k in tags if value.get(k) is not None and value.get(k) is not False]
+        return present[0] if len(present) == 1 else None
+
+    return tag
+
+
+class _InjectBase(_Tagged):
+    """What every inject has besides its action."""
 
     at: Seconds | None = None
     """Scenario time, seconds from the start (timeline injects)."""
@@ -213,21 +249,9 @@ class Inject(BaseModel):
     """Response deadline for this message (the scenario's policy by priority otherwise)."""
     comment: str | None = None
     """What the controller wants players to notice (shown in the debrief)."""
-    notice_request: NoticeRequestAction | None = None
-    diffusion: DiffusionAction | None = None
-    case_message: CaseMessageAction | None = None
-    search: SearchAction | None = None
-    cancel_notice: CancelNoticeAction | None = None
-    revoke: BureauAction | None = None
-    rotate_key: BureauAction | None = None
-    siena: SienaAction | None = None
-    forward: ForwardAction | None = None
 
     @model_validator(mode="after")
-    def _one_action(self) -> Inject:
-        actions = [k for k in _INJECT_ACTIONS if getattr(self, k) is not None]
-        if len(actions) != 1:
-            raise ValueError(f"an inject needs exactly one action of: {', '.join(_INJECT_ACTIONS)}")
+    def _at_or_when(self) -> _InjectBase:
         if self.at is not None and self.when is not None:
             raise ValueError("an inject fires either at a time ('at') or on an event ('when')")
         return self
@@ -235,7 +259,110 @@ class Inject(BaseModel):
     @property
     def action(self) -> str:
         """Which action this inject performs."""
-        return next(k for k in _INJECT_ACTIONS if getattr(self, k) is not None)
+        return self.tag
+
+    @property
+    def actor(self) -> str:
+        """The bureau that performs it (the General Secretariat for the controller's actions)."""
+        return "gs"
+
+
+class NoticeRequestInject(_InjectBase):
+    """An NCB asks the General Secretariat to publish a notice."""
+
+    tag: ClassVar[str] = "notice_request"
+    notice_request: NoticeRequestAction
+
+    @property
+    def actor(self) -> str:
+        """The bureau that performs it."""
+        return self.notice_request.sender
+
+
+class DiffusionInject(_InjectBase):
+    """A bureau sends a diffusion to chosen bureaus."""
+
+    tag: ClassVar[str] = "diffusion"
+    diffusion: DiffusionAction
+
+    @property
+    def actor(self) -> str:
+        """The bureau that performs it."""
+        return self.diffusion.sender
+
+
+class CaseMessageInject(_InjectBase):
+    """A bureau writes to others about a case."""
+
+    tag: ClassVar[str] = "case_message"
+    case_message: CaseMessageAction
+
+    @property
+    def actor(self) -> str:
+        """The bureau that performs it."""
+        return self.case_message.sender
+
+
+class SearchInject(_InjectBase):
+    """A bureau searches a database at the General Secretariat."""
+
+    tag: ClassVar[str] = "search"
+    search: SearchAction
+
+    @property
+    def actor(self) -> str:
+        """The bureau that performs it."""
+        return self.search.sender
+
+
+class CancelNoticeInject(_InjectBase):
+    """The General Secretariat cancels a published notice."""
+
+    tag: ClassVar[str] = "cancel_notice"
+    cancel_notice: CancelNoticeAction
+
+
+class RevokeInject(_InjectBase):
+    """A bureau's certificate is revoked."""
+
+    tag: ClassVar[str] = "revoke"
+    revoke: BureauAction
+
+
+class RotateKeyInject(_InjectBase):
+    """A bureau's keys are rotated."""
+
+    tag: ClassVar[str] = "rotate_key"
+    rotate_key: BureauAction
+
+    @property
+    def actor(self) -> str:
+        """The bureau that performs it."""
+        return self.rotate_key.bureau
+
+
+class SienaInject(_InjectBase):
+    """A regional organisation's message enters through its gateway."""
+
+    tag: ClassVar[str] = "siena"
+    siena: SienaAction
+
+    @property
+    def actor(self) -> str:
+        """The bureau that performs it."""
+        return self.siena.organisation
+
+
+class ForwardInject(_InjectBase):
+    """A bureau forwards a message it received, under its caveats."""
+
+    tag: ClassVar[str] = "forward"
+    forward: ForwardAction
+
+    @property
+    def actor(self) -> str:
+        """The bureau that performs it."""
+        return self.forward.by
 
 
 _INJECT_ACTIONS = (
@@ -249,6 +376,24 @@ _INJECT_ACTIONS = (
     "siena",
     "forward",
 )
+
+Inject = Annotated[
+    Annotated[NoticeRequestInject, Tag("notice_request")]
+    | Annotated[DiffusionInject, Tag("diffusion")]
+    | Annotated[CaseMessageInject, Tag("case_message")]
+    | Annotated[SearchInject, Tag("search")]
+    | Annotated[CancelNoticeInject, Tag("cancel_notice")]
+    | Annotated[RevokeInject, Tag("revoke")]
+    | Annotated[RotateKeyInject, Tag("rotate_key")]
+    | Annotated[SienaInject, Tag("siena")]
+    | Annotated[ForwardInject, Tag("forward")],
+    Discriminator(
+        _tag_among(_INJECT_ACTIONS),
+        custom_error_type="inject_action",
+        custom_error_message=f"an inject needs exactly one action of: {', '.join(_INJECT_ACTIONS)}",
+    ),
+]
+"""Something that happens at a scenario time: one class per action, told apart by its key."""
 
 
 LoadKind = Literal["search", "diffusion", "case-message"]
@@ -315,48 +460,81 @@ class Compromised(_Action):
     garbage: Annotated[int, Field(ge=0, le=10_000)] = 0
 
 
-class Fault(BaseModel):
-    """Something that goes wrong."""
-
-    model_config = _CONFIG
-
-    offline: FaultWindow | None = None
-    """A bureau's process is down (its messages wait at the broker)."""
-    cut: FaultWindow | None = None
-    """Links cut: traffic is held (store and forward) until they return."""
-    degrade: FaultWindow | None = None
-    """Links slower (``extra_ms``) and lossier (``loss``)."""
-    broker_restart: BrokerRestart | None = None
-    compromised: Compromised | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> Fault:
-        kinds = [k for k in _FAULTS if getattr(self, k) is not None]
-        if len(kinds) != 1:
-            raise ValueError(f"a fault needs exactly one of: {', '.join(_FAULTS)}")
-        return self
-
+class _WindowFault(_Tagged):
     @property
-    def kind(self) -> str:
-        """Which fault this is."""
-        return next(k for k in _FAULTS if getattr(self, k) is not None)
+    def window(self) -> FaultWindow:
+        """The bureau or region affected, and when."""
+        window: FaultWindow = getattr(self, self.tag)
+        return window
+
+
+class OfflineFault(_WindowFault):
+    """A bureau's process is down (its messages wait at the broker)."""
+
+    tag: ClassVar[str] = "offline"
+    offline: FaultWindow
+
+
+class CutFault(_WindowFault):
+    """Links cut: traffic is held (store and forward) until they return."""
+
+    tag: ClassVar[str] = "cut"
+    cut: FaultWindow
+
+
+class DegradeFault(_WindowFault):
+    """Links slower (``extra_ms``) and lossier (``loss``)."""
+
+    tag: ClassVar[str] = "degrade"
+    degrade: FaultWindow
+
+
+class BrokerRestartFault(_Tagged):
+    """The broker is killed and restarted."""
+
+    tag: ClassVar[str] = "broker_restart"
+    broker_restart: BrokerRestart
+
+
+class CompromisedFault(_Tagged):
+    """A bureau's credentials are misused."""
+
+    tag: ClassVar[str] = "compromised"
+    compromised: Compromised
 
 
 _FAULTS = ("offline", "cut", "degrade", "broker_restart", "compromised")
 
+Fault = Annotated[
+    Annotated[OfflineFault, Tag("offline")]
+    | Annotated[CutFault, Tag("cut")]
+    | Annotated[DegradeFault, Tag("degrade")]
+    | Annotated[BrokerRestartFault, Tag("broker_restart")]
+    | Annotated[CompromisedFault, Tag("compromised")],
+    Discriminator(
+        _tag_among(_FAULTS),
+        custom_error_type="fault_kind",
+        custom_error_message=f"a fault needs exactly one of: {', '.join(_FAULTS)}",
+    ),
+]
+"""Something that goes wrong: one class per kind, told apart by its key."""
 
-class DeliveredExpectation(_Action):
+
+class _AboutAMessage(_Action):
+    message: str
+    """The name of the inject whose message this is about."""
+
+
+class DeliveredExpectation(_AboutAMessage):
     """A named message reaches these bureaus within a time."""
 
-    message: str
     to: Group
     within: Seconds = 60.0
 
 
-class AcknowledgedExpectation(_Action):
+class AcknowledgedExpectation(_AboutAMessage):
     """A named message is acknowledged by these bureaus within a time."""
 
-    message: str
     by: Group
     within: Seconds = 60.0
 
@@ -384,48 +562,89 @@ class BreachesExpectation(_Action):
     at_most: Annotated[int, Field(ge=0)] | None = None
 
 
-class DeadlineExpectation(_Action):
+class DeadlineExpectation(_AboutAMessage):
     """A named inject's response deadline was met (or, with ``met: false``, missed)."""
 
-    message: str
     met: bool = True
 
 
-class Expectation(BaseModel):
-    """Something that must be true after the run."""
-
-    model_config = _CONFIG
-
+class _ExpectationBase(_Tagged):
     name: str | None = None
-    delivered: DeliveredExpectation | None = None
-    acknowledged: AcknowledgedExpectation | None = None
-    latency: LatencyExpectation | None = None
-    rejected: RejectedExpectation | None = None
-    shed: RejectedExpectation | None = None
-    """Traffic shed with a reason (``overload``, ``outbox_full``, ``unacknowledged`` ...)."""
-    no_accept_from_revoked: bool | None = None
-    zero_loss: bool | None = None
-    breaches: BreachesExpectation | None = None
-    deadline: DeadlineExpectation | None = None
     comment: str | None = None
     """What a pass or a failure means for the players (shown in the debrief)."""
-
-    @model_validator(mode="after")
-    def _one(self) -> Expectation:
-        kinds = [k for k in _EXPECTATIONS if getattr(self, k) not in (None, False)]
-        if len(kinds) != 1:
-            raise ValueError(f"an expectation needs exactly one of: {', '.join(_EXPECTATIONS)}")
-        return self
 
     @property
     def kind(self) -> str:
         """Which check this is."""
-        return next(k for k in _EXPECTATIONS if getattr(self, k) not in (None, False))
+        return self.tag
 
     @property
     def label(self) -> str:
         """A name for reports."""
         return self.name or self.kind.replace("_", " ")
+
+
+class DeliveredCheck(_ExpectationBase):
+    """A named message reaches these bureaus within a time."""
+
+    tag: ClassVar[str] = "delivered"
+    delivered: DeliveredExpectation
+
+
+class AcknowledgedCheck(_ExpectationBase):
+    """A named message is acknowledged by these bureaus within a time."""
+
+    tag: ClassVar[str] = "acknowledged"
+    acknowledged: AcknowledgedExpectation
+
+
+class LatencyCheck(_ExpectationBase):
+    """A latency percentile stays under a bound."""
+
+    tag: ClassVar[str] = "latency"
+    latency: LatencyExpectation
+
+
+class RejectedCheck(_ExpectationBase):
+    """Rejections with a reason are counted."""
+
+    tag: ClassVar[str] = "rejected"
+    rejected: RejectedExpectation
+
+
+class ShedCheck(_ExpectationBase):
+    """Traffic shed with a reason (``overload``, ``outbox_full``, ``unacknowledged`` ...)."""
+
+    tag: ClassVar[str] = "shed"
+    shed: RejectedExpectation
+
+
+class NoAcceptFromRevokedCheck(_ExpectationBase):
+    """No bureau accepts a message from a bureau once it is revoked."""
+
+    tag: ClassVar[str] = "no_accept_from_revoked"
+    no_accept_from_revoked: Literal[True]
+
+
+class ZeroLossCheck(_ExpectationBase):
+    """Every message sent is delivered to every recipient."""
+
+    tag: ClassVar[str] = "zero_loss"
+    zero_loss: Literal[True]
+
+
+class BreachesCheck(_ExpectationBase):
+    """Caveat breaches are counted."""
+
+    tag: ClassVar[str] = "breaches"
+    breaches: BreachesExpectation
+
+
+class DeadlineCheck(_ExpectationBase):
+    """A named inject's response deadline was met (or missed)."""
+
+    tag: ClassVar[str] = "deadline"
+    deadline: DeadlineExpectation
 
 
 _EXPECTATIONS = (
@@ -439,6 +658,24 @@ _EXPECTATIONS = (
     "breaches",
     "deadline",
 )
+
+Expectation = Annotated[
+    Annotated[DeliveredCheck, Tag("delivered")]
+    | Annotated[AcknowledgedCheck, Tag("acknowledged")]
+    | Annotated[LatencyCheck, Tag("latency")]
+    | Annotated[RejectedCheck, Tag("rejected")]
+    | Annotated[ShedCheck, Tag("shed")]
+    | Annotated[NoAcceptFromRevokedCheck, Tag("no_accept_from_revoked")]
+    | Annotated[ZeroLossCheck, Tag("zero_loss")]
+    | Annotated[BreachesCheck, Tag("breaches")]
+    | Annotated[DeadlineCheck, Tag("deadline")],
+    Discriminator(
+        _tag_among(_EXPECTATIONS),
+        custom_error_type="expectation_kind",
+        custom_error_message=f"an expectation needs exactly one of: {', '.join(_EXPECTATIONS)}",
+    ),
+]
+"""Something that must be true after the run: one class per check, told apart by its key."""
 
 
 class LinkSpec(_Action):
@@ -715,9 +952,9 @@ def _inject_references(scenario: Scenario) -> list[tuple[tuple[Any, ...], Any]]:
     found: list[tuple[tuple[Any, ...], Any]] = []
     for group, injects in (("injects", scenario.injects), ("deck", scenario.deck)):
         for index, inject in enumerate(injects):
-            if inject.action == "siena":
+            if isinstance(inject, SienaInject):
                 continue  # the gateway's own message names its units; checked when translated
-            spec = getattr(inject, inject.action)
+            spec = inject.spec
             for field, key in (
                 ("sender", "from"),
                 ("by", "by"),
@@ -726,23 +963,25 @@ def _inject_references(scenario: Scenario) -> list[tuple[tuple[Any, ...], Any]]:
             ):
                 value = getattr(spec, field, None)
                 if isinstance(value, str | list):
-                    found.append(((group, index, inject.action, key), value))
+                    found.append(((group, index, inject.tag, key), value))
     return found
 
 
-def _references(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
-    """Every bureau or group the scenario names, with where (as the file spells the keys)."""
+def bureau_references(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
+    """Every bureau or group the scenario names, with where (as the file spells the keys).
+
+    A place is a path such as ``("injects", 0, "diffusion", "to", 1)``; a name is a bureau id,
+    ``all-ncbs`` or ``region:<name>``.
+    """
     found = _inject_references(scenario)
     if scenario.players:
         found.append((("players",), scenario.players))
     for index, gen in enumerate(scenario.load):
         found += [(("load", index, "from"), gen.senders), (("load", index, "to"), gen.to)]
     for index, fault in enumerate(scenario.faults):
-        for kind in ("offline", "degrade", "cut"):
-            window = getattr(fault, kind)
-            if window is not None and window.bureau is not None:
-                found.append((("faults", index, kind, "bureau"), window.bureau))
-        if fault.compromised is not None:
+        if isinstance(fault, _WindowFault) and fault.window.bureau is not None:
+            found.append((("faults", index, fault.tag, "bureau"), fault.window.bureau))
+        elif isinstance(fault, CompromisedFault):
             found.append((("faults", index, "compromised", "bureau"), fault.compromised.bureau))
             found.append((("faults", index, "compromised", "target"), fault.compromised.target))
     for version, group_value in scenario.versions.items():
@@ -760,13 +999,11 @@ def _inject_name_references(scenario: Scenario) -> list[tuple[tuple[Any, ...], s
     """Every reference to a named inject, with where."""
     refs: list[tuple[tuple[Any, ...], str | None]] = []
     for index, expectation in enumerate(scenario.expect):
-        for kind in ("delivered", "acknowledged", "deadline"):
-            spec = getattr(expectation, kind)
-            if spec is not None:
-                refs.append((("expect", index, kind, "message"), getattr(spec, "message", None)))
+        if isinstance(spec := expectation.spec, _AboutAMessage):
+            refs.append((("expect", index, expectation.tag, "message"), spec.message))
     for group, items in (("injects", scenario.injects), ("deck", scenario.deck)):
         for index, inject in enumerate(items):
-            if inject.forward is not None:
+            if isinstance(inject, ForwardInject):
                 refs.append(((group, index, "forward", "message"), inject.forward.message))
             if inject.when is not None:
                 hit = inject.when.search_hit
@@ -780,15 +1017,15 @@ def _inject_name_references(scenario: Scenario) -> list[tuple[tuple[Any, ...], s
 def _after_the_end(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
     """Faults that would start after the scenario's end (they would never happen)."""
     found = []
+    end = scenario.duration
     for index, fault in enumerate(scenario.faults):
-        for kind in ("offline", "degrade", "cut"):
-            window = getattr(fault, kind)
-            if window is not None and window.start > scenario.duration:
-                found.append(((index, kind, "from"), window.start))
-        for kind in ("broker_restart", "compromised"):
-            spec = getattr(fault, kind)
-            if spec is not None and spec.at > scenario.duration:
-                found.append(((index, kind, "at"), spec.at))
+        match fault:
+            case OfflineFault() | CutFault() | DegradeFault() if fault.window.start > end:
+                found.append(((index, fault.tag, "from"), fault.window.start))
+            case BrokerRestartFault(broker_restart=spec) if spec.at > end:
+                found.append(((index, fault.tag, "at"), spec.at))
+            case CompromisedFault(compromised=spec_c) if spec_c.at > end:
+                found.append(((index, fault.tag, "at"), spec_c.at))
     return [
         (("faults", *loc), f"at {t:g} s, after the scenario's end ({scenario.duration:g} s)")
         for loc, t in found
@@ -804,7 +1041,7 @@ def _reference_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]
         for loc, ref in _inject_name_references(scenario)
         if ref not in names
     ]
-    for loc, name in _references(scenario):
+    for loc, name in bureau_references(scenario):
         if name == "all-ncbs" or name in known:
             continue
         if name.startswith("region:"):
@@ -824,6 +1061,21 @@ def _reference_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]
                     )
                 )
     return problems
+
+
+_TAGGED = frozenset({"injects", "deck", "faults", "expect"})
+"""The lists whose items are tagged unions."""
+
+
+def _as_written(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A validation error's location as the file spells it.
+
+    Inside a tagged union pydantic names the member it tried (``injects.0.search.search.from``);
+    the file has the tag once, as the key (``injects[0].search.from``).
+    """
+    if len(loc) > 2 and loc[0] in _TAGGED and isinstance(loc[1], int):
+        return (*loc[:2], *loc[3:])
+    return loc
 
 
 def scenario_json_schema() -> dict[str, Any]:
@@ -886,7 +1138,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     except ValidationError as exc:
         raise ScenarioError(
             [
-                located(tuple(err["loc"]), err["msg"].removeprefix("Value error, "))
+                located(_as_written(tuple(err["loc"])), err["msg"].removeprefix("Value error, "))
                 for err in exc.errors(include_url=False)
             ]
         ) from None

@@ -24,8 +24,15 @@ from protocol import (
 )
 from scenarios import faults, injects, traffic
 from scenarios.exercise.deadlines import Deadline, DeadlineBook, DeadlineKind, clock_label
-from scenarios.injects import actor
-from scenarios.model import Inject, Scenario
+from scenarios.model import (
+    CaseMessageInject,
+    DiffusionInject,
+    ForwardInject,
+    Inject,
+    NoticeRequestInject,
+    Scenario,
+    SearchInject,
+)
 from scenarios.results import RunResult, resolve
 
 __all__ = ["Player"]
@@ -221,7 +228,7 @@ class Player:
         when = inject.at if at is None else at
         assert when is not None
         name = name or inject.name or f"inject-{index}"
-        if not self.mine(actor(inject)):
+        if not self.mine(inject.actor):
             return  # the worker that runs the acting bureau plays it
         if when > self.s.duration:
             self.note(
@@ -246,10 +253,13 @@ class Player:
             name=name,
         )
         self.result.inject_ids[name] = await injects.act(self, name, inject, mid, now)
-        spec = getattr(inject, action)
-        sender = str(getattr(spec, "sender", None) or getattr(spec, "by", "controller"))
-        if action in ("notice_request", "search"):
-            sender = "gs"  # the publication and the answer come from the General Secretariat
+        match inject:
+            case NoticeRequestInject() | SearchInject():
+                sender = "gs"  # the publication and the answer come from the General Secretariat
+            case DiffusionInject() | CaseMessageInject() | ForwardInject():
+                sender = inject.actor
+            case _:
+                sender = "controller"
         self.result.inject_senders[name] = sender
 
     async def play(self, on_tick: Callable[[float, float, int], None] | None) -> None:

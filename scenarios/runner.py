@@ -55,7 +55,7 @@ from protocol.messages.types import ACTIVE_ROSTER
 from protocol.network.roster import synthetic_roster
 from protocol.network.routing import Topology
 from scenarios.exercise.control import ExerciseControl
-from scenarios.model import Scenario
+from scenarios.model import CutFault, Scenario, bureau_references
 from scenarios.player import Player
 from scenarios.results import RunResult, ScenarioRunError, resolve
 
@@ -159,7 +159,7 @@ def _links(scenario: Scenario, roster: Roster, seed: int) -> LinkModel:
         },
     )
     for fault in scenario.faults:
-        if fault.cut is not None:
+        if isinstance(fault, CutFault):
             w = fault.cut
             model.outages.append(Outage(w.start, w.end, bureau=w.bureau, region=w.region))
     return model
@@ -424,22 +424,5 @@ async def _probe(target: BrokerTarget) -> None:
 
 
 def _check_names(scenario: Scenario, roster: Roster) -> None:
-    groups: list[str | list[str]] = [scenario.players] if scenario.players else []
-    for inject in (*scenario.injects, *scenario.deck):
-        spec = getattr(inject, inject.action)
-        # every bureau an action names, whatever the action calls it (siena's gateway aside)
-        groups += [
-            getattr(spec, f)
-            for f in ("sender", "by", "bureau", "to")
-            if inject.action != "siena" and isinstance(getattr(spec, f, None), str | list)
-        ]
-    for gen in scenario.load:
-        groups += [gen.senders, gen.to]
-    for fault in scenario.faults:
-        window = fault.offline or fault.degrade or fault.cut
-        if window is not None and window.bureau is not None:
-            groups.append(window.bureau)
-        if fault.compromised is not None:
-            groups.append([fault.compromised.bureau, fault.compromised.target])
-    for group in groups:
-        resolve(group, roster)
+    for _where, name in bureau_references(scenario):
+        resolve(name, roster)

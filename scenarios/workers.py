@@ -40,7 +40,7 @@ from protocol import Roster
 from protocol.messages.types import ACTIVE_ROSTER
 from protocol.network.routing import Topology
 from scenarios.exercise.deadlines import DeadlineBook
-from scenarios.model import Scenario
+from scenarios.model import BrokerRestartFault, RotateKeyInject, Scenario
 from scenarios.runner import (
     Player,
     RunOptions,
@@ -67,9 +67,9 @@ def check_shardable(scenario: Scenario, options: RunOptions) -> None:
         problems.append("a deck")
     if scenario.players:
         problems.append("players")
-    if any(i.rotate_key is not None for i in scenario.injects):
+    if any(isinstance(i, RotateKeyInject) for i in scenario.injects):
         problems.append("key rotation")
-    if any(f.broker_restart is not None for f in scenario.faults):
+    if any(isinstance(f, BrokerRestartFault) for f in scenario.faults):
         problems.append("a broker restart")
     if options.control is not None:
         problems.append("a live exercise")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
 from protocol import default_roster
-from scenarios.model import _LOADER, ScenarioError, parse_scenario
+from scenarios.model import _LOADER, DiffusionInject, ScenarioError, load_scenario, parse_scenario
 from scenarios.runner import simulate
 
 IDS = sorted(default_roster().ids)
@@ -32,7 +34,7 @@ def test_every_roster_id_written_bare_is_accepted_in_a_scenario() -> None:
             if bureau != "gs"
         )
     )
-    assert [i.diffusion.sender for i in scenario.injects if i.diffusion] == [
+    assert [i.diffusion.sender for i in scenario.injects if isinstance(i, DiffusionInject)] == [
         i for i in IDS if i != "gs"
     ]
 
@@ -147,4 +149,36 @@ def test_a_notice_inject_with_a_bad_nationality_is_refused_when_the_file_is_read
     assert [p.split(": ", 2)[1] for p in caught.value.problems] == [
         "injects[0].notice_request.date_of_birth",
         "injects[0].notice_request.nationalities[0]",
+    ]
+
+
+LIBRARY_FILES = sorted((Path(__file__).parent.parent / "scenarios" / "library").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", LIBRARY_FILES, ids=lambda p: p.stem)
+def test_each_inject_fault_and_expectation_is_the_class_its_key_names(path: Path) -> None:
+    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+    scenario = load_scenario(path)
+    for group, items in (
+        ("injects", scenario.injects),
+        ("deck", scenario.deck),
+        ("faults", scenario.faults),
+        ("expect", scenario.expect),
+    ):
+        for written, parsed in zip(raw.get(group) or [], items, strict=True):
+            assert parsed.tag in written  # the one key that names the kind chose the class
+            assert parsed.spec == getattr(parsed, parsed.tag)
+            others = {type(p) for p in items if p.tag != parsed.tag}
+            assert type(parsed) not in others
+
+
+def test_two_actions_in_one_inject_are_refused_at_the_inject() -> None:
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(
+            "name: s\ninjects:\n  - at: 1\n    search: {from: FR}\n    revoke: {bureau: FR}\n",
+            "s.yaml",
+        )
+    assert caught.value.problems == [
+        "s.yaml:3: injects[0]: an inject needs exactly one action of: notice_request, "
+        "diffusion, case_message, search, cancel_notice, revoke, rotate_key, siena, forward"
     ]

@@ -28,7 +28,7 @@ from typing import Any
 from cryptography import x509
 
 from scenarios.errors import ScenarioLayerError
-from scenarios.model import Scenario
+from scenarios.model import Scenario, bureau_references
 from scenarios.reports.evidence import LogVerdict, verify_log
 from scenarios.reports.writer import (
     BREACH_HEAD,
@@ -98,16 +98,12 @@ def _named_bureaus(scenario: Scenario | None) -> list[str]:
     if scenario is None:
         return []
     names: list[str] = list(scenario.players)
-    for inject in (*scenario.injects, *scenario.deck):
-        spec = getattr(inject, inject.action)
-        for field in ("sender", "by", "bureau", "to"):
-            value = getattr(spec, field, None)
-            items = value if isinstance(value, list) else [value]
-            names += [v for v in items if isinstance(v, str) and v != "all-ncbs" and ":" not in v]
-    for fault in scenario.faults:
-        window = fault.offline or fault.cut or fault.degrade
-        if window is not None and window.bureau:
-            names.append(window.bureau)
+    for where, name in bureau_references(scenario):
+        scripted = where[0] in ("injects", "deck") or (
+            where[0] == "faults" and where[2] != "compromised"
+        )
+        if scripted and name != "all-ncbs" and ":" not in name:
+            names.append(name)
     return list(dict.fromkeys(names))
 
 

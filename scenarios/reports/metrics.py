@@ -18,7 +18,18 @@ from hdrh.histogram import HdrHistogram
 from bureaus import Event
 from protocol.errors import Reason
 from scenarios.exercise.deadlines import clock_label
-from scenarios.model import Expectation
+from scenarios.model import (
+    AcknowledgedCheck,
+    BreachesCheck,
+    DeadlineCheck,
+    DeliveredCheck,
+    Expectation,
+    LatencyCheck,
+    NoAcceptFromRevokedCheck,
+    RejectedCheck,
+    ShedCheck,
+    ZeroLossCheck,
+)
 from scenarios.results import RunResult, resolve
 
 __all__ = ["ExpectationResult", "check_expectations", "latency_table", "route_class", "summarise"]
@@ -184,121 +195,117 @@ def _check(result: RunResult, expectation: Expectation) -> ExpectationResult:  #
     events = result.events
     name = expectation.label
     roster = result.roster
-    if expectation.delivered is not None:
-        spec = expectation.delivered
-        mid = result.inject_ids.get(spec.message)
-        start = result.inject_times.get(spec.message, 0.0)
-        wanted = set(resolve(spec.to, roster)) - {result.inject_senders.get(spec.message, "")}
-        got = {
-            e.bureau
-            for e in events
-            if e.kind == "delivered" and e.message_id == mid and e.t_s - start <= spec.within
-        }
-        missing = sorted(wanted - got)
-        return ExpectationResult(
-            name,
-            not missing and mid is not None,
-            f"{len(wanted & got)}/{len(wanted)} within {spec.within:g} s"
-            + (f"; missing {', '.join(missing[:10])}" if missing else ""),
-        )
-    if expectation.acknowledged is not None:
-        spec_a = expectation.acknowledged
-        mid = result.inject_ids.get(spec_a.message)
-        start = result.inject_times.get(spec_a.message, 0.0)
-        wanted = set(resolve(spec_a.by, roster)) - {result.inject_senders.get(spec_a.message, "")}
-        got = {
-            e.peer
-            for e in events
-            if e.kind == "acknowledged"
-            and e.message_id == mid
-            and e.peer
-            and e.t_s - start <= spec_a.within
-        }
-        missing = sorted(wanted - got)
-        return ExpectationResult(
-            name,
-            not missing and mid is not None,
-            f"{len(wanted & got)}/{len(wanted)} acknowledged within "
-            f"{spec_a.within:g} s" + (f"; missing {', '.join(missing[:10])}" if missing else ""),
-        )
-    if expectation.latency is not None:
-        spec_l = expectation.latency
-        values = [
-            e.latency_ms
-            for e in events
-            if e.kind == "delivered"
-            and e.latency_ms is not None
-            and (spec_l.kind is None or e.message_kind == spec_l.kind)
-        ]
-        if not values:
-            return ExpectationResult(name, False, "no deliveries to measure")
-        value = _histogram(values).get_value_at_percentile(spec_l.percentile) / 1000
-        return ExpectationResult(
-            name,
-            value < spec_l.below_ms,
-            f"p{spec_l.percentile:g} {value:.2f} ms (bound {spec_l.below_ms:g} ms, "
-            f"{len(values)} deliveries)",
-        )
-    if expectation.rejected is not None or expectation.shed is not None:
-        spec_r = expectation.rejected or expectation.shed
-        assert spec_r is not None
-        what = "rejected" if expectation.rejected is not None else "shed"
-        count = sum(1 for e in events if e.kind == what and e.reason == spec_r.reason)
-        ok = count >= spec_r.at_least and (spec_r.at_most is None or count <= spec_r.at_most)
-        return ExpectationResult(name, ok, f"{count} {what} as {spec_r.reason}")
-    if expectation.no_accept_from_revoked:
-        bad = [
-            e
-            for e in events
-            if e.kind == "delivered"
-            and e.peer in result.revoked_at
-            and e.t_s > result.revoked_at[e.peer] + 1.0 * result.scenario.speed
-        ]
-        return ExpectationResult(
-            name,
-            not bad,
-            f"{len(bad)} messages accepted from revoked bureaus"
-            + (
-                f" ({', '.join(sorted(result.revoked_at))})"
-                if result.revoked_at
-                else " (none revoked)"
-            ),
-        )
-    if expectation.zero_loss:
-        lost = _expected_deliveries(events) - _delivered(events)
-        return ExpectationResult(
-            name,
-            not lost,
-            f"{len(lost)} expected deliveries missing"
-            + (f", e.g. {sorted(lost)[0][1]}" if lost else ""),
-        )
-    if expectation.breaches is not None:
-        spec_b = expectation.breaches
-        found = [e for e in events if e.kind == "breach"]
-        ok = len(found) >= spec_b.at_least and (
-            spec_b.at_most is None or len(found) <= spec_b.at_most
-        )
-        return ExpectationResult(
-            name,
-            ok,
-            f"{len(found)} caveat breaches"
-            + (f" ({', '.join(sorted({e.reason or '?' for e in found}))})" if found else ""),
-        )
-    if expectation.deadline is not None:
-        spec_d = expectation.deadline
-        deadline = next((d for d in result.deadlines if d.name == spec_d.message), None)
-        if deadline is None:
-            return ExpectationResult(name, False, f"{spec_d.message} opened no deadline")
-        decided = deadline.state != "open"  # an open deadline is neither met nor missed yet
-        return ExpectationResult(
-            name,
-            decided and (deadline.state == "met") == spec_d.met,
-            f"{deadline.name}: {deadline.state} (due {clock_label(deadline.due_s)}"
-            + (
-                f", answered {clock_label(deadline.answered_s)}"
-                if deadline.answered_s is not None
-                else ""
+    match expectation:
+        case DeliveredCheck(delivered=spec):
+            mid = result.inject_ids.get(spec.message)
+            start = result.inject_times.get(spec.message, 0.0)
+            wanted = set(resolve(spec.to, roster)) - {result.inject_senders.get(spec.message, "")}
+            got = {
+                e.bureau
+                for e in events
+                if e.kind == "delivered" and e.message_id == mid and e.t_s - start <= spec.within
+            }
+            missing = sorted(wanted - got)
+            return ExpectationResult(
+                name,
+                not missing and mid is not None,
+                f"{len(wanted & got)}/{len(wanted)} within {spec.within:g} s"
+                + (f"; missing {', '.join(missing[:10])}" if missing else ""),
             )
-            + ")",
-        )
-    return ExpectationResult(name, False, "unknown expectation")  # pragma: no cover
+        case AcknowledgedCheck(acknowledged=spec_a):
+            mid = result.inject_ids.get(spec_a.message)
+            start = result.inject_times.get(spec_a.message, 0.0)
+            wanted = set(resolve(spec_a.by, roster)) - {
+                result.inject_senders.get(spec_a.message, "")
+            }
+            got = {
+                e.peer
+                for e in events
+                if e.kind == "acknowledged"
+                and e.message_id == mid
+                and e.peer
+                and e.t_s - start <= spec_a.within
+            }
+            missing = sorted(wanted - got)
+            return ExpectationResult(
+                name,
+                not missing and mid is not None,
+                f"{len(wanted & got)}/{len(wanted)} acknowledged within "
+                f"{spec_a.within:g} s"
+                + (f"; missing {', '.join(missing[:10])}" if missing else ""),
+            )
+        case LatencyCheck(latency=spec_l):
+            values = [
+                e.latency_ms
+                for e in events
+                if e.kind == "delivered"
+                and e.latency_ms is not None
+                and (spec_l.kind is None or e.message_kind == spec_l.kind)
+            ]
+            if not values:
+                return ExpectationResult(name, False, "no deliveries to measure")
+            value = _histogram(values).get_value_at_percentile(spec_l.percentile) / 1000
+            return ExpectationResult(
+                name,
+                value < spec_l.below_ms,
+                f"p{spec_l.percentile:g} {value:.2f} ms (bound {spec_l.below_ms:g} ms, "
+                f"{len(values)} deliveries)",
+            )
+        case RejectedCheck(rejected=spec_r) | ShedCheck(shed=spec_r):
+            what = expectation.tag
+            count = sum(1 for e in events if e.kind == what and e.reason == spec_r.reason)
+            ok = count >= spec_r.at_least and (spec_r.at_most is None or count <= spec_r.at_most)
+            return ExpectationResult(name, ok, f"{count} {what} as {spec_r.reason}")
+        case NoAcceptFromRevokedCheck():
+            bad = [
+                e
+                for e in events
+                if e.kind == "delivered"
+                and e.peer in result.revoked_at
+                and e.t_s > result.revoked_at[e.peer] + 1.0 * result.scenario.speed
+            ]
+            return ExpectationResult(
+                name,
+                not bad,
+                f"{len(bad)} messages accepted from revoked bureaus"
+                + (
+                    f" ({', '.join(sorted(result.revoked_at))})"
+                    if result.revoked_at
+                    else " (none revoked)"
+                ),
+            )
+        case ZeroLossCheck():
+            lost = _expected_deliveries(events) - _delivered(events)
+            return ExpectationResult(
+                name,
+                not lost,
+                f"{len(lost)} expected deliveries missing"
+                + (f", e.g. {sorted(lost)[0][1]}" if lost else ""),
+            )
+        case BreachesCheck(breaches=spec_b):
+            found = [e for e in events if e.kind == "breach"]
+            ok = len(found) >= spec_b.at_least and (
+                spec_b.at_most is None or len(found) <= spec_b.at_most
+            )
+            return ExpectationResult(
+                name,
+                ok,
+                f"{len(found)} caveat breaches"
+                + (f" ({', '.join(sorted({e.reason or '?' for e in found}))})" if found else ""),
+            )
+        case DeadlineCheck(deadline=spec_d):
+            deadline = next((d for d in result.deadlines if d.name == spec_d.message), None)
+            if deadline is None:
+                return ExpectationResult(name, False, f"{spec_d.message} opened no deadline")
+            decided = deadline.state != "open"  # an open deadline is neither met nor missed yet
+            return ExpectationResult(
+                name,
+                decided and (deadline.state == "met") == spec_d.met,
+                f"{deadline.name}: {deadline.state} (due {clock_label(deadline.due_s)}"
+                + (
+                    f", answered {clock_label(deadline.answered_s)}"
+                    if deadline.answered_s is not None
+                    else ""
+                )
+                + ")",
+            )
