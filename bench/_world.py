@@ -23,8 +23,9 @@ def cpu_seconds(pid: int | None = None) -> float:
 
 
 @asynccontextmanager
-async def world(roster: Roster | None = None, *, acknowledge: bool = False, warm: bool = True
-                ) -> AsyncIterator[tuple[Network, EmbeddedBroker]]:
+async def world(
+    roster: Roster | None = None, *, acknowledge: bool = False, warm: bool = True
+) -> AsyncIterator[tuple[Network, EmbeddedBroker]]:
     """Every bureau connected to a fresh secured Mosquitto; no modelled WAN delay.
 
     With ``warm``, every bureau's pair keys with every other are computed first (about 43,000
@@ -33,8 +34,9 @@ async def world(roster: Roster | None = None, *, acknowledge: bool = False, warm
     if find_mosquitto() is None:
         raise SystemExit("the network benchmarks need Mosquitto (apt-get install mosquitto)")
     roster = roster or default_roster()
-    ctx = NetworkContext(roster, "mesh", BrokerTarget("127.0.0.1", 0),
-                         LinkModel(roster, enabled=False))
+    ctx = NetworkContext(
+        roster, "mesh", BrokerTarget("127.0.0.1", 0), LinkModel(roster, enabled=False)
+    )
     network = Network(ctx, generate_pki(roster, datetime.now(UTC)), outbox_limit=1_000_000)
     certificates = [i.certificate for i in network.pki.identities.values()]
     for bureau in network.bureaus.values():

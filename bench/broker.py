@@ -43,11 +43,14 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def pair_run(target: BrokerTarget, passwords: dict[str, str] | None, sender: str,
-                   receiver: str, count: int) -> tuple[float, float, int]:
+async def pair_run(
+    target: BrokerTarget, passwords: dict[str, str] | None, sender: str, receiver: str, count: int
+) -> tuple[float, float, int]:
     def creds(bureau: str) -> dict[str, str | None]:
-        return {"username": bureau if passwords else None,
-                "password": passwords[bureau] if passwords else None}
+        return {
+            "username": bureau if passwords else None,
+            "password": passwords[bureau] if passwords else None,
+        }
 
     done = asyncio.Event()
     got = 0
@@ -77,12 +80,14 @@ async def pair_run(target: BrokerTarget, passwords: dict[str, str] | None, sende
     return start, end, got
 
 
-async def measure(broker: EmbeddedBroker, passwords: dict[str, str] | None, count: int,
-                  pairs: list[tuple[str, str]]) -> float:
+async def measure(
+    broker: EmbeddedBroker,
+    passwords: dict[str, str] | None,
+    count: int,
+    pairs: list[tuple[str, str]],
+) -> float:
     target = BrokerTarget(broker.host, broker.port, kind=broker.kind, version=broker.version)
-    results = await asyncio.gather(
-        *(pair_run(target, passwords, s, r, count) for s, r in pairs)
-    )
+    results = await asyncio.gather(*(pair_run(target, passwords, s, r, count) for s, r in pairs))
     start = min(r[0] for r in results)
     end = max(r[1] for r in results)
     delivered = sum(r[2] for r in results)
@@ -104,8 +109,10 @@ def main() -> None:
     passwords = dict(security.passwords)
     runs = []
     if find_mosquitto():
-        runs += [("mosquitto open", "mosquitto", None, args.messages),
-                 ("mosquitto secured", "mosquitto", security, args.messages)]
+        runs += [
+            ("mosquitto open", "mosquitto", None, args.messages),
+            ("mosquitto secured", "mosquitto", security, args.messages),
+        ]
     runs.append(("amqtt secured", "amqtt", security, max(1000, args.messages // 4)))
     figures: dict[str, float] = {}
     cpu_per_msg: dict[str, float] = {}
@@ -116,14 +123,25 @@ def main() -> None:
             cpu = cpu_seconds(broker.pid) - cpu_before
             figures[label] = rate
             cpu_per_msg[label] = cpu / (count * len(pairs)) * 1e6
-            print(json.dumps({"bench": "broker", "broker": label, "version": broker.version,
-                              "pairs": len(pairs), "messages": count * len(pairs),
-                              "msgs_per_s": round(rate),
-                              "broker_cpu_us_per_msg": round(cpu_per_msg[label], 1)}))
+            print(
+                json.dumps(
+                    {
+                        "bench": "broker",
+                        "broker": label,
+                        "version": broker.version,
+                        "pairs": len(pairs),
+                        "messages": count * len(pairs),
+                        "msgs_per_s": round(rate),
+                        "broker_cpu_us_per_msg": round(cpu_per_msg[label], 1),
+                    }
+                )
+            )
     base = figures.get("mosquitto open")
     print()
-    print(f"{'broker':20} {'msg/s (QoS 1, 1 KiB)':>22} {'vs mosquitto open':>18} "
-          f"{'broker CPU µs/msg':>18}")
+    print(
+        f"{'broker':20} {'msg/s (QoS 1, 1 KiB)':>22} {'vs mosquitto open':>18} "
+        f"{'broker CPU µs/msg':>18}"
+    )
     for label, rate in figures.items():
         ratio = f"{rate / base:.2f}x" if base else "-"
         print(f"{label:20} {rate:22,.0f} {ratio:>18} {cpu_per_msg[label]:18.1f}")

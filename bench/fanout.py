@@ -34,8 +34,12 @@ async def main_async(repeat: int) -> dict[str, float]:
             arrived: dict[str, int] = {}
             done = asyncio.Event()
 
-            def listen(event: Event, mid: str = str(mid), arrived: dict[str, int] = arrived,
-                       done: asyncio.Event = done) -> None:
+            def listen(
+                event: Event,
+                mid: str = str(mid),
+                arrived: dict[str, int] = arrived,
+                done: asyncio.Event = done,
+            ) -> None:
                 if event.kind == "delivered" and event.message_id == mid:
                     arrived[event.bureau] = time.perf_counter_ns()
                     if len(arrived) == len(ncbs):
@@ -43,10 +47,18 @@ async def main_async(repeat: int) -> dict[str, float]:
 
             network.ctx.events.listeners.append(listen)
             notice = NoticePublished(
-                message_id=mid, sender="gs", recipients=ToAll(), created_at=datetime.now(UTC),
+                message_id=mid,
+                sender="gs",
+                recipients=ToAll(),
+                created_at=datetime.now(UTC),
                 priority="urgent",
-                notice=RedNotice(entity_id="2026/00001", name="EXEMPLE", arrest_warrants=(
-                    ArrestWarrant(issuing_country_id="FR", charge="Organised fraud"),)),
+                notice=RedNotice(
+                    entity_id="2026/00001",
+                    name="EXEMPLE",
+                    arrest_warrants=(
+                        ArrestWarrant(issuing_country_id="FR", charge="Organised fraud"),
+                    ),
+                ),
             )
             start = time.perf_counter_ns()
             envelope = gs.codec.seal_at(notice, datetime.now(UTC), to=sorted(ncbs))
@@ -75,10 +87,12 @@ def main() -> None:
     for name, value in figures.items():
         print(json.dumps({"bench": "fanout", "figure": name, "value": round(value, 2)}))
     print()
-    print(f"seal for 195 NCBs: {figures['seal_195_ms']:.2f} ms; first NCB verified after "
-          f"{figures['first_ncb_verified_ms']:.1f} ms; last after "
-          f"{figures['last_ncb_verified_ms']:.1f} ms (goal 50 ms; worst of runs "
-          f"{figures['last_ncb_verified_ms_worst']:.1f} ms)")
+    print(
+        f"seal for 195 NCBs: {figures['seal_195_ms']:.2f} ms; first NCB verified after "
+        f"{figures['first_ncb_verified_ms']:.1f} ms; last after "
+        f"{figures['last_ncb_verified_ms']:.1f} ms (goal 50 ms; worst of runs "
+        f"{figures['last_ncb_verified_ms_worst']:.1f} ms)"
+    )
 
 
 if __name__ == "__main__":

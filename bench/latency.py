@@ -36,10 +36,13 @@ def percentiles(values_us: list[int]) -> dict[str, float]:
     h = HdrHistogram(1, 600_000_000, 3)
     for v in values_us:
         h.record_value(max(1, v))
-    return {"p50": h.get_value_at_percentile(50) / 1000,
-            "p99": h.get_value_at_percentile(99) / 1000,
-            "p999": h.get_value_at_percentile(99.9) / 1000,
-            "max": h.get_max_value() / 1000, "count": float(len(values_us))}
+    return {
+        "p50": h.get_value_at_percentile(50) / 1000,
+        "p99": h.get_value_at_percentile(99) / 1000,
+        "p999": h.get_value_at_percentile(99.9) / 1000,
+        "max": h.get_max_value() / 1000,
+        "count": float(len(values_us)),
+    }
 
 
 async def paced(rate: float, seconds: float, send: object) -> None:
@@ -72,10 +75,17 @@ async def secure(rate: float, seconds: float) -> dict[str, float]:
             sender, recipient = rng.sample(ids, 2)
             mid = uuid4()
             intended[str(mid)] = at_ns
-            network[sender].submit(CaseMessage(
-                message_id=mid, sender=sender, recipients=ToBureaus(bureaus=(recipient,)),
-                created_at=datetime.now(UTC), case_reference="BENCH/2", subject="bench",
-                body=BODY))
+            network[sender].submit(
+                CaseMessage(
+                    message_id=mid,
+                    sender=sender,
+                    recipients=ToBureaus(bureaus=(recipient,)),
+                    created_at=datetime.now(UTC),
+                    case_reference="BENCH/2",
+                    subject="bench",
+                    body=BODY,
+                )
+            )
 
         await paced(rate, seconds, send)
         await network.settle(quiet_s=0.5, timeout=120)
@@ -87,8 +97,12 @@ async def raw(rate: float, seconds: float, size: int) -> dict[str, float]:
         await network.stop()
         target = BrokerTarget(broker.host, broker.port)
         ids = [b.id for b in network.ctx.roster]
-        clients = {b: client(target, client_id=b, username=b, password=network.passwords[b],
-                             clean_session=True) for b in ids}
+        clients = {
+            b: client(
+                target, client_id=b, username=b, password=network.passwords[b], clean_session=True
+            )
+            for b in ids
+        }
         for mqtt in clients.values():
             await mqtt.__aenter__()
         for bureau, mqtt in clients.items():
@@ -109,8 +123,9 @@ async def raw(rate: float, seconds: float, size: int) -> dict[str, float]:
             sender, recipient = rng.sample(ids, 2)
             intended[n] = at_ns
             payload = f"{n:012d}".encode() + b"x" * (size - 12)
-            task = asyncio.create_task(clients[sender].publish(topics.inbox(recipient), payload,
-                                                               qos=1))
+            task = asyncio.create_task(
+                clients[sender].publish(topics.inbox(recipient), payload, qos=1)
+            )
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 
@@ -137,16 +152,28 @@ def main() -> None:
         base = asyncio.run(raw(rate, args.seconds, 1727))
         rows.append((rate, ours, base))
         for side, figures in (("bureaunet", ours), ("raw", base)):
-            print(json.dumps({"bench": "latency", "rate": rate, "side": side,
-                              **{k: round(v, 3) for k, v in figures.items()}}))
+            print(
+                json.dumps(
+                    {
+                        "bench": "latency",
+                        "rate": rate,
+                        "side": side,
+                        **{k: round(v, 3) for k, v in figures.items()},
+                    }
+                )
+            )
     print()
     print(f"{'rate/s':>7} {'side':10} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'max ms':>8}")
     for rate, ours, base in rows:
         for side, f in (("bureaunet", ours), ("raw", base)):
-            print(f"{rate:7.0f} {side:10} {f['p50']:8.2f} {f['p99']:8.2f} {f['p999']:9.2f} "
-                  f"{f['max']:8.2f}")
-        print(f"{'':7} p99 difference {ours['p99'] - base['p99']:.2f} ms "
-              f"(goal: at most {0.5 if rate <= 250 else 2.0} ms)")
+            print(
+                f"{rate:7.0f} {side:10} {f['p50']:8.2f} {f['p99']:8.2f} {f['p999']:9.2f} "
+                f"{f['max']:8.2f}"
+            )
+        print(
+            f"{'':7} p99 difference {ours['p99'] - base['p99']:.2f} ms "
+            f"(goal: at most {0.5 if rate <= 250 else 2.0} ms)"
+        )
 
 
 if __name__ == "__main__":

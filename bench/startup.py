@@ -75,12 +75,16 @@ def main() -> None:
     for name, value in figures.items():
         print(json.dumps({"bench": "startup", "figure": name, "value": round(value, 3)}))
     print()
-    print(f"{int(figures['bureaus'])} bureaus keyed, connected and subscribed in "
-          f"{figures['total_s']:.2f} s (goal 2 s): keys {figures['keys_s']:.2f} s, build "
-          f"{figures['build_s']:.2f} s, connect and subscribe "
-          f"{figures['connect_subscribe_s']:.2f} s")
-    print(f"resident memory {figures['rss_after_start_mb']:.0f} MB after start (goal 150 MB); "
-          f"{figures['rss_baseline_mb']:.0f} MB before; peak {figures['rss_peak_mb']:.0f} MB")
+    print(
+        f"{int(figures['bureaus'])} bureaus keyed, connected and subscribed in "
+        f"{figures['total_s']:.2f} s (goal 2 s): keys {figures['keys_s']:.2f} s, build "
+        f"{figures['build_s']:.2f} s, connect and subscribe "
+        f"{figures['connect_subscribe_s']:.2f} s"
+    )
+    print(
+        f"resident memory {figures['rss_after_start_mb']:.0f} MB after start (goal 150 MB); "
+        f"{figures['rss_baseline_mb']:.0f} MB before; peak {figures['rss_peak_mb']:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -39,20 +39,43 @@ def main() -> None:
         rows.append((workers, secure, raw, ratio))
         for side, figures in (("secure", secure), ("raw", raw)):
             for name, value in figures.items():
-                print(json.dumps({"bench": "throughput", "workers": workers, "side": side,
-                                  "figure": name, "value": round(value, 3)}))
-        print(json.dumps({"bench": "throughput", "workers": workers,
-                          "figure": "ratio_secure_to_raw", "value": round(ratio, 3)}))
+                print(
+                    json.dumps(
+                        {
+                            "bench": "throughput",
+                            "workers": workers,
+                            "side": side,
+                            "figure": name,
+                            "value": round(value, 3),
+                        }
+                    )
+                )
+        print(
+            json.dumps(
+                {
+                    "bench": "throughput",
+                    "workers": workers,
+                    "figure": "ratio_secure_to_raw",
+                    "value": round(ratio, 3),
+                }
+            )
+        )
     print()
-    print(f"{'workers':>7} {'side':24} {'msg/s':>9} {'worker CPU':>11} {'broker CPU':>11} "
-          f"{'peak RSS':>9}")
+    print(
+        f"{'workers':>7} {'side':24} {'msg/s':>9} {'worker CPU':>11} {'broker CPU':>11} "
+        f"{'peak RSS':>9}"
+    )
     for workers, secure, raw, ratio in rows:
         for label, f in (("bureaunet (secure)", secure), ("raw aiomqtt, same bytes", raw)):
-            print(f"{workers:7d} {label:24} {f['msgs_per_s']:9,.0f} "
-                  f"{f['process_cpu_s_per_s']:10.2f}c {f['broker_cpu_s_per_s']:10.2f}c "
-                  f"{f['peak_rss_mb_all_workers']:7.0f}MB")
-        print(f"{'':7} ratio {ratio:.2f} (goals: 5,000 msg/s and 0.5x raw); envelope "
-              f"{secure['envelope_bytes']:.0f} bytes")
+            print(
+                f"{workers:7d} {label:24} {f['msgs_per_s']:9,.0f} "
+                f"{f['process_cpu_s_per_s']:10.2f}c {f['broker_cpu_s_per_s']:10.2f}c "
+                f"{f['peak_rss_mb_all_workers']:7.0f}MB"
+            )
+        print(
+            f"{'':7} ratio {ratio:.2f} (goals: 5,000 msg/s and 0.5x raw); envelope "
+            f"{secure['envelope_bytes']:.0f} bytes"
+        )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ networked layers (``broker``, ``bureaus``) drive it with bytes.
 
 from protocol._version import __version__
 from protocol.errors import (
+    ArgumentError,
     CertificateError,
     CryptoError,
     DecodeError,
@@ -14,6 +15,7 @@ from protocol.errors import (
     Reason,
     Rejection,
     RosterError,
+    SchemaDiffError,
     TopicError,
     UnknownKindError,
 )
@@ -84,6 +86,7 @@ __all__ = [
     "ROLES",
     "SCHEMA_VERSION",
     "Acknowledgement",
+    "ArgumentError",
     "ArrestWarrant",
     "Asset",
     "Attachment",
@@ -128,6 +131,7 @@ __all__ = [
     "Role",
     "Roster",
     "RosterError",
+    "SchemaDiffError",
     "SearchHit",
     "SearchQuery",
     "SearchRequest",

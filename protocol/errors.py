@@ -7,6 +7,8 @@ Every failure that ``protocol`` reports is an instance of :class:`ProtocolError`
     ├── UnknownKindError     a message kind or document type name that does not exist
     ├── RosterError          a roster data file that is inconsistent or unreadable
     ├── TopicError           a topic string that is not one of bureaunet's, or an unsafe bureau id
+    ├── SchemaDiffError      two schema versions with nothing in common to compare
+    ├── ArgumentError        an argument a function cannot take (also a ValueError)
     ├── CryptoError          a primitive refused its input (carries a Reason)
     ├── CertificateError     an untrusted certificate or revocation list (Reason + bureau)
     └── Rejection            an envelope refused on opening (Reason, sender, message id)
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 __all__ = [
+    "ArgumentError",
     "CertificateError",
     "CryptoError",
     "DecodeError",
@@ -32,6 +35,7 @@ __all__ = [
     "Reason",
     "Rejection",
     "RosterError",
+    "SchemaDiffError",
     "TopicError",
     "UnknownKindError",
 ]
@@ -101,6 +105,29 @@ class TopicError(ProtocolError):
     def __init__(self, topic: str, reason: str) -> None:
         self.topic = topic
         super().__init__(f"{topic!r}: {reason}")
+
+
+class ArgumentError(ProtocolError, ValueError):
+    """An argument a function cannot take: the caller's mistake, not the input's.
+
+    A message whose sender is not the sealing bureau, a seal without recipients, an unknown
+    topology or schema version, a rotation to another bureau's identity, a synthetic roster size
+    out of range. Also a ``ValueError``, which is what such a mistake is in Python.
+    """
+
+
+class SchemaDiffError(ProtocolError):
+    """Two schema versions that cannot be compared (one has only schemas, the other only AsyncAPI).
+
+    Attributes:
+        old: The first version's label.
+        new: The second version's label.
+    """
+
+    def __init__(self, old: str, new: str) -> None:
+        self.old = old
+        self.new = new
+        super().__init__(f"{old} and {new} have nothing in common to compare")
 
 
 class Reason(StrEnum):

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protocol import ToBureaus, decode, default_roster
-from protocol.errors import Reason, Rejection
+from protocol.errors import ArgumentError, Reason, Rejection
 from protocol.messages.authority import SENDERS
 from protocol.schemas.strategies import MESSAGES
 from protocol.security.envelope import SUITE, VERSION, peek
@@ -116,7 +116,7 @@ def test_oversized_input_is_refused_before_parsing() -> None:
 
 def test_seal_to_region_needs_explicit_bureaus() -> None:
     published = sample_messages()["notice-published"]
-    with pytest.raises(ValueError, match="explicit"):
+    with pytest.raises(ArgumentError, match="explicit"):
         world().codec("gs").seal_at(published, NOW)
 
 

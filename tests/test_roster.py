@@ -7,7 +7,7 @@ from importlib import resources
 
 import pytest
 
-from protocol import Roster, RosterError, default_roster
+from protocol import ArgumentError, Roster, RosterError, default_roster
 from protocol.messages.iso3166 import ALPHA2
 from protocol.network.roster import REGIONS, SYNTHETIC_PREFIX, is_valid_bureau_id, synthetic_roster
 
@@ -107,5 +107,5 @@ def test_a_synthetic_roster_is_large_marked_and_reproducible() -> None:
     assert set(per_region.values()) == {200}
     assert synthetic_roster(1000, seed=4) == roster
     assert synthetic_roster(1000, seed=5) != roster
-    with pytest.raises(ValueError, match="1 to 99,999"):
+    with pytest.raises(ArgumentError, match="1 to 99,999"):
         synthetic_roster(0)

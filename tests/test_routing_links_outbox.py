@@ -6,7 +6,7 @@ import pytest
 
 from bureaus import LinkModel, LinkOverride, Outage, great_circle_km
 from bureaus.outbox import Outbox, OutboxFull, Transmission
-from protocol import default_roster
+from protocol import ArgumentError, default_roster
 from protocol.network.routing import TOPOLOGIES, next_hops, path, reach
 
 ROSTER = default_roster()
@@ -61,7 +61,7 @@ def test_reach_for_acls() -> None:
 def test_unknown_bureau_or_topology() -> None:
     with pytest.raises(KeyError):
         path("mesh", ROSTER, "FR", "ZZ")
-    with pytest.raises(ValueError, match="unknown topology"):
+    with pytest.raises(ArgumentError, match="unknown topology"):
         path("ring", ROSTER, "FR", "DE")  # type: ignore[arg-type]
 
 

@@ -9,8 +9,16 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from protocol import MESSAGE_KINDS, decode_as, encode
+from protocol import (
+    MESSAGE_KINDS,
+    SchemaDiffError,
+    UnknownKindError,
+    decode_as,
+    encode,
+    json_schemas,
+)
 from protocol.schemas.asyncapi import asyncapi_document
+from protocol.schemas.diff import SchemaVersion, diff_versions
 from protocol.schemas.generate import GENERATABLE, generate
 from scenarios.cli import main
 
@@ -221,3 +229,24 @@ def test_asyncapi_changes_have_their_paths(
     assert ("message:Diffusion", "$.text", "field-removed") in found
     assert ("channel:crl", "$", "channel-removed") in found
     assert ("operation:ncbSend", "$.action", "action-changed") in found
+
+
+def test_an_unknown_kind_to_generate_is_the_protocols_error() -> None:
+    with pytest.raises(UnknownKindError) as caught:
+        generate("no-such-kind", 1, random.Random(0))
+    assert caught.value.name == "no-such-kind"
+    assert caught.value.known == GENERATABLE
+
+
+def test_versions_with_nothing_in_common_are_refused_by_name(tmp_path: Path) -> None:
+    only_schemas = SchemaVersion("v1", json_schemas())
+    only_asyncapi = SchemaVersion("v2", {}, asyncapi_document())
+    with pytest.raises(SchemaDiffError) as caught:
+        diff_versions(only_schemas, only_asyncapi)
+    assert (caught.value.old, caught.value.new) == ("v1", "v2")
+    assert diff_versions(only_asyncapi, only_asyncapi) == []
+    (tmp_path / "v1").mkdir()
+    for name, schema in json_schemas().items():
+        (tmp_path / "v1" / f"{name}.schema.json").write_text(json.dumps(schema), encoding="utf-8")
+    (tmp_path / "v2.json").write_text(json.dumps(asyncapi_document()), encoding="utf-8")
+    assert main(["schema", "diff", str(tmp_path / "v1"), str(tmp_path / "v2.json")]) == 2

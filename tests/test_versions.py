@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 
 from protocol import DecodeError, decode, encode
-from protocol.errors import Reason, Rejection
+from protocol.errors import ArgumentError, Reason, Rejection
 from protocol.schemas.versions import DiffusionV1_1, written_as
 from tests.pki_world import NOW, world
 from tests.samples import sample_messages
@@ -27,7 +27,7 @@ def test_written_as_each_version() -> None:
     assert isinstance(newer, DiffusionV1_1)
     assert json.loads(encode(newer))["language"] == "ENG"
     assert diffusion("2.0").schema_version == "2.0"  # type: ignore[attr-defined]
-    with pytest.raises(ValueError, match="unknown schema version"):
+    with pytest.raises(ArgumentError, match="unknown schema version"):
         written_as(sample_messages()["diffusion"], "9.9")
 
 

@@ -19,7 +19,7 @@ from functools import cache
 from importlib import resources
 from typing import Literal, get_args
 
-from protocol.errors import RosterError
+from protocol.errors import ArgumentError, RosterError
 
 __all__ = [
     "BUREAU_ID_PATTERN",
@@ -277,10 +277,10 @@ def synthetic_roster(count: int, *, seed: int = 0) -> Roster:
     country.
 
     Raises:
-        ValueError: ``count`` is not between 1 and 99,999.
+        ArgumentError: ``count`` is not between 1 and 99,999.
     """
     if not 1 <= count <= 99_999:
-        raise ValueError(f"a synthetic roster has 1 to 99,999 bureaus, not {count}")
+        raise ArgumentError(f"a synthetic roster has 1 to 99,999 bureaus, not {count}")
     rng = random.Random(seed)  # noqa: S311 - made-up coordinates, not secrets
     real = default_roster()
     bureaus = [real.get("gs"), real.get("ccc")]

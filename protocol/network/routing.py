@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from itertools import pairwise
 from typing import Literal, get_args
 
+from protocol.errors import ArgumentError
 from protocol.network.roster import Roster
 
 __all__ = ["GS", "TOPOLOGIES", "Topology", "next_hops", "path", "reach", "relays"]
@@ -59,7 +60,7 @@ def path(topology: Topology, roster: Roster, sender: str, recipient: str) -> tup
 
     Raises:
         KeyError: A bureau is not in the roster.
-        ValueError: An unknown topology.
+        ArgumentError: An unknown topology.
     """
     roster.get(sender)
     roster.get(recipient)
@@ -75,7 +76,7 @@ def path(topology: Topology, roster: Roster, sender: str, recipient: str) -> tup
         if src_rb is not None and src_rb == dst_rb:
             return _compact((sender, src_rb, recipient))
         return _compact((sender, src_rb, gs, dst_rb, recipient))
-    raise ValueError(f"unknown topology {topology!r}")
+    raise ArgumentError(f"unknown topology {topology!r}")
 
 
 def next_hops(

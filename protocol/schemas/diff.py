@@ -46,15 +46,19 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, get_args
 
+from protocol.errors import SchemaDiffError
+
 __all__ = [
     "MODES",
     "RULE_NAMES",
     "Change",
     "Mode",
+    "SchemaVersion",
     "breaking_under",
     "diff_asyncapi",
     "diff_schema_sets",
     "diff_schemas",
+    "diff_versions",
 ]
 
 Mode = Literal[
@@ -347,6 +351,37 @@ def diff_schema_sets(
         changes.append(_change(name, "$", "kind-added", False, "message kind added"))
     for name in sorted(old.keys() & new.keys()):
         changes += diff_schemas(name, old[name], new[name])
+    return changes
+
+
+@dataclass(frozen=True)
+class SchemaVersion:
+    """One version of the protocol's contract: its exported schemas, its AsyncAPI document, or both.
+
+    Attributes:
+        label: How the version is named in messages (a directory or file name).
+        schemas: Message kind to JSON Schema (empty when only the AsyncAPI document is known).
+        asyncapi: The AsyncAPI document, or ``None``.
+    """
+
+    label: str
+    schemas: Mapping[str, Mapping[str, Any]]
+    asyncapi: Mapping[str, Any] | None = None
+
+
+def diff_versions(old: SchemaVersion, new: SchemaVersion) -> list[Change]:
+    """Every change between two versions, from whatever both sides have.
+
+    Raises:
+        SchemaDiffError: The two share neither schemas nor an AsyncAPI document.
+    """
+    changes: list[Change] = []
+    if old.schemas and new.schemas:
+        changes += diff_schema_sets(old.schemas, new.schemas)
+    if old.asyncapi is not None and new.asyncapi is not None:
+        changes += diff_asyncapi(old.asyncapi, new.asyncapi)
+    if not (old.schemas and new.schemas) and (old.asyncapi is None or new.asyncapi is None):
+        raise SchemaDiffError(old.label, new.label)
     return changes
 
 

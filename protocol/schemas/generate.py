@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from protocol.errors import UnknownKindError
 from protocol.messages.codec import DOCUMENT_TYPES
 from protocol.messages.models import (
     MESSAGE_KINDS,
@@ -368,10 +369,10 @@ def generate(
     """``count`` valid examples of ``kind``.
 
     Raises:
-        KeyError: ``kind`` is not in :data:`GENERATABLE`.
+        UnknownKindError: ``kind`` is not in :data:`GENERATABLE`.
     """
     if kind not in GENERATABLE:
-        raise KeyError(kind)
+        raise UnknownKindError(kind, GENERATABLE)
     roster = roster or default_roster()
     now = now or datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     countries = [b.id for b in roster.ncbs()]

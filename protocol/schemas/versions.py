@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from protocol.errors import ArgumentError
 from protocol.messages.models import SCHEMA_VERSION, Diffusion, MessageBase
 from protocol.messages.types import LanguageCode
 
@@ -54,10 +55,10 @@ def written_as(message: MessageBase, version: str) -> MessageBase:
     """The message as a bureau running ``version`` writes it.
 
     Raises:
-        ValueError: An unknown version.
+        ArgumentError: An unknown version.
     """
     if version not in KNOWN_VERSIONS:
-        raise ValueError(f"unknown schema version {version!r}")
+        raise ArgumentError(f"unknown schema version {version!r}")
     if version in (SCHEMA_VERSION, message.schema_version):
         return message
     if version == "1.1" and isinstance(message, Diffusion):

@@ -58,7 +58,7 @@ from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from protocol.errors import CryptoError, DecodeError, Reason, Rejection
+from protocol.errors import ArgumentError, CryptoError, DecodeError, Reason, Rejection
 from protocol.messages.authority import recipient_violation, sender_violation
 from protocol.messages.codec import decode, decode_model
 from protocol.messages.models import SCHEMA_VERSION, Message, MessageBase, ToBureaus
@@ -526,12 +526,12 @@ class EnvelopeCodec:
             ttl: How long the envelope stays acceptable; the codec's default when ``None``.
 
         Raises:
-            ValueError: The sender is not this bureau, or no recipients were given.
+            ArgumentError: The sender is not this bureau, or no recipients were given.
             CertificateError: A recipient has no valid, unrevoked certificate.
         """
         if to is None:
             if not isinstance(message.recipients, ToBureaus):
-                raise ValueError("a message to a region or to all needs explicit 'to' bureaus")
+                raise ArgumentError("a message to a region or to all needs explicit 'to' bureaus")
             to = message.recipients.bureaus
         certificates = [self.trust.current(bureau, now) for bureau in dict.fromkeys(to)]
         expires = now + (ttl if ttl is not None else self.ttl)
@@ -555,9 +555,9 @@ class EnvelopeCodec:
         nonce: bytes,
     ) -> bytes:
         if message.sender != self.bureau_id:
-            raise ValueError(f"message sender {message.sender!r} is not {self.bureau_id!r}")
+            raise ArgumentError(f"message sender {message.sender!r} is not {self.bureau_id!r}")
         if not certificates:
-            raise ValueError("no recipients")
+            raise ArgumentError("no recipients")
         me = self.credentials.current
         plaintext = message.__pydantic_serializer__.to_json(message)
         content_key, digest_key, commitment = _content_keys(secret, salt)

@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
-from protocol.errors import CertificateError, CryptoError, Reason
+from protocol.errors import ArgumentError, CertificateError, CryptoError, Reason
 from protocol.network.roster import (
     REGIONS,
     ROLES,
@@ -223,10 +223,10 @@ class BureauCredentials:
         """Make ``new`` current; the old current identity still decrypts until ``now + grace``.
 
         Raises:
-            ValueError: ``new`` belongs to another bureau.
+            ArgumentError: ``new`` belongs to another bureau.
         """
         if new.certificate.bureau_id != self.bureau_id:
-            raise ValueError("a rotation must keep the bureau id")
+            raise ArgumentError("a rotation must keep the bureau id")
         kept = tuple((ident, until) for ident, until in self.previous if until >= now)
         return replace(self, current=new, previous=((self.current, now + grace), *kept))
 
