@@ -1,9 +1,11 @@
 """bureaunet bureaus layer: the running bureau nodes, their links, keys and events."""
 
 from bureaus.clock import Clock, VirtualClock, virtual_loop
+from bureaus.connectors import MQTT_CLIENTS, MqttClient, memory_connector, mqtt_connector
 from bureaus.core import BureauCore, Now, Outputs, Send, Work, World
 from bureaus.errors import BureauError, ClockError, EventFormatError, NotKept
 from bureaus.events import AnyEvent, Event, EventLog, Tracer, event_from_dict
+from bureaus.gmqtt_transport import GmqttTransport
 from bureaus.ids import MessageIds
 from bureaus.keystore import KeystoreError, PkiDirectory, init_pki, load_pki
 from bureaus.links import LinkModel, LinkOverride, Outage, great_circle_km
@@ -18,11 +20,10 @@ from bureaus.transport import (
     MqttTransport,
     Received,
     Transport,
-    memory_connector,
-    mqtt_connector,
 )
 
 __all__ = [
+    "MQTT_CLIENTS",
     "AnyEvent",
     "Bureau",
     "BureauCore",
@@ -34,11 +35,13 @@ __all__ = [
     "Event",
     "EventFormatError",
     "EventLog",
+    "GmqttTransport",
     "KeystoreError",
     "LinkModel",
     "LinkOverride",
     "MemoryTransport",
     "MessageIds",
+    "MqttClient",
     "MqttTransport",
     "Network",
     "NetworkContext",

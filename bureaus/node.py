@@ -38,6 +38,7 @@ from uuid import UUID, uuid4
 
 from broker import BrokerError, BrokerTarget
 from bureaus.clock import Clock
+from bureaus.connectors import MqttClient, mqtt_connector
 from bureaus.core import AckStatus, BureauCore, Now, Outputs, Send, World
 from bureaus.events import EventLog, Tracer
 from bureaus.ids import MessageIds
@@ -45,7 +46,7 @@ from bureaus.links import LinkModel
 from bureaus.outbox import Outbox
 from bureaus.roles import Databases, ReviewPolicy
 from bureaus.service import ServiceTimes
-from bureaus.transport import Connector, Transport, mqtt_connector
+from bureaus.transport import Connector, Transport
 from protocol import MessageBase, Roster, topics
 from protocol.messages.caveats import Breach, CaveatPolicy
 from protocol.messages.lifecycle import NoticeLifecycle
@@ -89,8 +90,10 @@ class NetworkContext:
     """The nodes of a clustered broker: bureaus are spread across them, and move to the next
     node when theirs cannot be reached."""
     connector: Connector | None = None
-    """How bureaus connect (``None``: aiomqtt to ``target``; the in-memory broker in
+    """How bureaus connect (``None``: ``client`` to ``target``; the in-memory broker in
     simulations)."""
+    client: MqttClient = "gmqtt"
+    """The MQTT client library bureaus speak through when ``connector`` is ``None``."""
     service: ServiceTimes | None = None
     """The service-time model (simulations only: live, the host's CPU is the cost)."""
     _trouble: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
@@ -125,7 +128,11 @@ class NetworkContext:
 
     def connect(self) -> Connector:
         """The connector bureaus use."""
-        return self.connector if self.connector is not None else mqtt_connector(self.target)
+        return (
+            self.connector
+            if self.connector is not None
+            else mqtt_connector(self.target, self.client)
+        )
 
     def cluster_trouble(self) -> None:
         """A bureau lost its connection to a node of the cluster: wake every inbox probe."""

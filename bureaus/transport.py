@@ -11,7 +11,9 @@ layer's: :class:`~broker.BrokerAuthError` for refused credentials,
 - :class:`MemoryTransport`: a client of the in-memory :class:`~broker.memory.MemoryBroker`, for
   simulation runs on a virtual clock.
 
-A :data:`Connector` makes a transport for a bureau; the driver asks it again at each reconnection.
+A third, :class:`~bureaus.gmqtt_transport.GmqttTransport`, speaks MQTT through gmqtt at a fifth of
+aiomqtt's CPU per message. A :data:`Connector` (:mod:`bureaus.connectors`) makes a transport for a
+bureau; the driver asks it again at each reconnection.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import socket
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Protocol, Self
 
 import aiomqtt
 from paho.mqtt.reasoncodes import ReasonCode
@@ -36,8 +38,6 @@ __all__ = [
     "MqttTransport",
     "Received",
     "Transport",
-    "memory_connector",
-    "mqtt_connector",
 ]
 
 
@@ -275,21 +275,3 @@ class MemoryTransport:
         session = self._session
         if session is not None and session.connection is self:
             self.broker.disconnect(session, abnormal=True)
-
-
-def mqtt_connector(default: BrokerTarget) -> Connector:
-    """A connector to a real broker (``target`` per bureau overrides ``default``)."""
-
-    def connect(client_id: str, *, target: BrokerTarget | None = None, **options: Any) -> Transport:
-        return MqttTransport(target or default, client_id, **options)
-
-    return connect
-
-
-def memory_connector(broker: MemoryBroker) -> Connector:
-    """A connector to an in-memory broker (there is one: ``target`` does not matter)."""
-
-    def connect(client_id: str, *, target: BrokerTarget | None = None, **options: Any) -> Transport:
-        return MemoryTransport(broker, client_id, **options)
-
-    return connect

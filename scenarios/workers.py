@@ -87,6 +87,7 @@ async def _work(job: dict[str, Any], barrier: Any) -> dict[str, Any]:
         scenario, roster, job["topology"], job["seed"], pki_from_directory(job["pki"], roster)
     )
     ctx = network.ctx
+    ctx.client = job["transport"]
     ctx.target = job["target"]
     ctx.cluster = job["cluster"]
     ids = [b.id for b in roster]
@@ -158,6 +159,7 @@ async def run_sharded(
                 "pki": pki_dir,
                 "target": ctx.target,
                 "cluster": ctx.cluster,
+                "transport": options.transport,
                 "workers": workers,
             }
             processes = [

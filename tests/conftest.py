@@ -20,6 +20,8 @@ from broker import (
 )
 from broker.errors import BrokerError
 from broker.memory import MemoryBroker
+from bureaus.connectors import MqttClient
+from bureaus.gmqtt_transport import GmqttTransport
 from bureaus.transport import MemoryTransport, MqttTransport, Received, Transport
 from protocol import default_roster
 from tests.pki_world import world
@@ -74,15 +76,32 @@ BrokerUnderTest = EmbeddedBroker | MemoryBroker
 """A broker the conformance tests run against: a real one, or the simulation's in-memory one."""
 
 
-@pytest.fixture(scope="module", params=["mosquitto", "amqtt", "memory"])
+_CLIENT: dict[int, MqttClient] = {}
+"""The MQTT client a test broker is spoken to through (by the broker's id)."""
+
+
+@pytest.fixture(
+    scope="module",
+    params=["mosquitto", "amqtt", "memory", "mosquitto/gmqtt", "amqtt/gmqtt"],
+)
 def any_broker(
     request: pytest.FixtureRequest, security: BrokerSecurity
 ) -> Iterator[BrokerUnderTest]:
-    """Each embedded broker and the in-memory broker, in turn, with credentials and ACLs."""
-    if request.param == "memory":
+    """Each embedded broker through each MQTT client, and the in-memory broker, in turn, with
+    credentials and ACLs (``mosquitto`` alone: through aiomqtt)."""
+    kind, _, client = str(request.param).partition("/")
+    if kind == "memory":
         yield MemoryBroker(security)
-    else:
-        yield from _broker(request.param, security)
+        return
+    for broker in _broker(kind, security):
+        _CLIENT[id(broker)] = "gmqtt" if client == "gmqtt" else "aiomqtt"
+        yield broker
+        _CLIENT.pop(id(broker), None)
+
+
+def client_of(broker: BrokerUnderTest) -> MqttClient:
+    """The MQTT client the tests speak to ``broker`` through."""
+    return _CLIENT.get(id(broker), "aiomqtt")
 
 
 _OWN = object()
@@ -113,6 +132,16 @@ async def connected(
             clean_session=clean_session,
             will=will,
         )
+    elif client_of(broker) == "gmqtt":
+        transport = GmqttTransport(
+            target_of(broker),
+            client_id or bureau or "anonymous",
+            username=bureau,
+            password=secret,
+            clean_session=clean_session,
+            will=will,
+            timeout=15,
+        )
     else:
         transport = MqttTransport(
             target_of(broker),
@@ -127,9 +156,13 @@ async def connected(
         yield transport
 
 
-async def drain(source: Transport | aiomqtt.Client, seconds: float) -> list[Received]:
-    """Everything that arrives within ``seconds``."""
+async def drain(
+    source: Transport | aiomqtt.Client, seconds: float, *, until: int | None = None
+) -> list[Received]:
+    """Everything that arrives within ``seconds`` (or as soon as ``until`` messages have: a
+    bound for a busy machine, where a broker may take seconds to hand over a queue)."""
     received: list[Received] = []
+    enough = asyncio.Event()
 
     async def reader() -> None:
         if isinstance(source, aiomqtt.Client):
@@ -137,13 +170,20 @@ async def drain(source: Transport | aiomqtt.Client, seconds: float) -> list[Rece
                 payload = message.payload
                 data = payload if isinstance(payload, bytes) else str(payload).encode()
                 received.append(Received(message.topic.value, data, bool(message.retain)))
+                if until is not None and len(received) >= until:
+                    enough.set()
         else:
             with suppress(BrokerError):
                 async for got in source.messages():
                     received.append(got)
+                    if until is not None and len(received) >= until:
+                        enough.set()
 
     task = asyncio.create_task(reader())
-    await asyncio.sleep(seconds)
+    with suppress(TimeoutError):
+        await asyncio.wait_for(enough.wait(), seconds)
+    if until is not None:
+        await asyncio.sleep(0.2)  # anything beyond the count (a duplicate) shows up too
     task.cancel()
     with suppress(asyncio.CancelledError):
         await task

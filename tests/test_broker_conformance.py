@@ -36,7 +36,7 @@ async def test_queueing_for_an_offline_persistent_session(
         for n in range(20):
             await gs.publish(topics.inbox("KE"), f"{n}".encode(), qos=1)
     async with connected(any_broker, security, "KE", clean_session=False) as ke:
-        got = await drain(ke, 1.0)
+        got = await drain(ke, 10.0, until=20)
     assert sorted(int(bytes(m.payload)) for m in got) == list(range(20))
 
 

@@ -22,7 +22,7 @@ from broker.cluster import (
     nats_server_version,
     ties_consumer_replicas,
 )
-from bureaus import LinkModel, Network, NetworkContext
+from bureaus import MQTT_CLIENTS, LinkModel, MqttClient, Network, NetworkContext
 from protocol import default_roster, topics
 from scenarios.cli import LIBRARY
 from scenarios.launch import run_scenario
@@ -41,7 +41,7 @@ NCBS = ["FR", "DE", "KE", "BR", "JP", "IN"]
 
 @asynccontextmanager
 async def clustered(
-    consumer_replicas: int | None = None,
+    consumer_replicas: int | None = None, client: MqttClient = "gmqtt"
 ) -> AsyncIterator[tuple[Network, NatsCluster]]:
     if find_nats_server() is None:
         pytest.skip("nats-server is not installed (.ci/run installs it)")
@@ -51,6 +51,7 @@ async def clustered(
         BrokerTarget("127.0.0.1", 0),
         LinkModel(ROSTER, enabled=False),
         seed=11,
+        client=client,
     )
     network = Network(ctx, full_pki())
     cluster = NatsCluster(3, consumer_replicas=consumer_replicas, security=network.security())
@@ -82,12 +83,15 @@ def exactly_once(network: Network) -> None:
     assert len(pairs) == len(set(pairs))
 
 
+@pytest.mark.parametrize("client", MQTT_CLIENTS)
 @pytest.mark.parametrize("replicas", [None, 1])
-async def test_bureaus_on_three_nodes_survive_the_loss_of_one(replicas: int | None) -> None:
+async def test_bureaus_on_three_nodes_survive_the_loss_of_one(
+    replicas: int | None, client: MqttClient
+) -> None:
     if replicas == 1 and tied():
         # one-replica queues come with one-replica streams here: a node's death takes them
         pytest.skip("this nats-server gives one-replica queues only with one-replica streams")
-    async with clustered(consumer_replicas=replicas) as (network, cluster):
+    async with clustered(consumer_replicas=replicas, client=client) as (network, cluster):
         homes = {b: network.ctx.target_for(b) for b in NCBS}
         assert set(homes.values()) == set(cluster.targets)  # spread over all three nodes
         await traffic(network, 30, 0.02, seed=1)  # across nodes, all three up

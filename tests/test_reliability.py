@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 import pytest
 
 from broker import BrokerTarget, EmbeddedBroker
-from bureaus import LinkModel, Network, NetworkContext
+from bureaus import LinkModel, MqttClient, Network, NetworkContext
 from protocol import default_roster, topics
 from tests.conftest import require_mosquitto
 from tests.network_fixtures import full_pki
@@ -27,11 +27,13 @@ async def resilient_network(
     max_size: int | None = None,
     *,
     persistence: bool = True,
+    client: MqttClient = "gmqtt",
 ) -> AsyncIterator[tuple[Network, EmbeddedBroker]]:
     require_mosquitto()
     ctx = NetworkContext(
         ROSTER, "mesh", BrokerTarget("127.0.0.1", 0), LinkModel(ROSTER, enabled=False), seed=5
     )
+    ctx.client = client
     network = Network(ctx, full_pki())
     for bureau in network.bureaus.values():
         bureau.resend_after = 1.0

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from broker import free_port
+from bureaus import MqttClient
 from protocol import default_roster
 from scenarios.cli import LIBRARY, main
 from scenarios.model import (
@@ -54,20 +55,24 @@ def test_the_library_has_its_scenarios() -> None:
 
 
 LIVE = [
-    ("red-notice", "embedded:mosquitto"),
-    ("broker-crash", "embedded:mosquitto"),
-    ("breaking-change", "embedded:amqtt"),
-    ("online-fraud", "embedded:mosquitto"),
+    ("red-notice", "embedded:mosquitto", "gmqtt"),
+    ("red-notice", "embedded:mosquitto", "aiomqtt"),
+    ("broker-crash", "embedded:mosquitto", "gmqtt"),
+    ("broker-crash", "embedded:mosquitto", "aiomqtt"),
+    ("breaking-change", "embedded:amqtt", "gmqtt"),
+    ("online-fraud", "embedded:mosquitto", "gmqtt"),
 ]
-"""Bundled scenarios that also run live in the suite (the cluster tests run some on NATS)."""
+"""Bundled scenarios that also run live in the suite, through each MQTT client (the cluster tests
+run some on NATS)."""
 
 
-@pytest.mark.parametrize(("name", "broker"), LIVE)
-async def test_bundled_scenarios_run_live(name: str, broker: str) -> None:
+@pytest.mark.parametrize(("name", "broker", "transport"), LIVE)
+async def test_bundled_scenarios_run_live(name: str, broker: str, transport: MqttClient) -> None:
     if broker.endswith("mosquitto"):
         require_mosquitto()
     scenario = load_scenario(LIBRARY / f"{name}.yaml")
-    result = await run_scenario(scenario, RunOptions(broker=broker, duration=SHORTENED.get(name)))
+    options = RunOptions(broker=broker, transport=transport, duration=SHORTENED.get(name))
+    result = await run_scenario(scenario, options)
     assert result.clock == "wall"
     assert result.broker_kind == broker.partition(":")[2]
     # live, latencies are the host's: the verdicts that depend on time are the virtual-time
