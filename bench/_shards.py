@@ -27,11 +27,13 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import gmqtt
 from _world import cpu_seconds
+from gmqtt.mqtt.constants import MQTTv311
 
 from broker import BrokerTarget, EmbeddedBroker, client, find_mosquitto
 from broker.cluster import NatsCluster
-from bureaus import Event, LinkModel, Network, NetworkContext
+from bureaus import Event, LinkModel, MqttClient, Network, NetworkContext
 from bureaus.keystore import init_pki, load_pki
 from bureaus.network import Pki
 from protocol import CaseMessage, Roster, ToBureaus, default_roster, topics
@@ -58,6 +60,8 @@ class Job:
     """MQTT ports of a NATS cluster's nodes on loopback (then ``port`` is unused)."""
     rate: float = 0.0
     """Messages per second this worker offers (paced), for the scale benchmark."""
+    client: str = "gmqtt"
+    """The MQTT client: the bureaus' transport (secure, paced), or the raw clients' library."""
 
 
 def _roster(size: int) -> Roster:
@@ -65,7 +69,11 @@ def _roster(size: int) -> Roster:
 
 
 def _network(
-    pki_dir: Path, target: BrokerTarget, size: int = 0, cluster: tuple[int, ...] = ()
+    pki_dir: Path,
+    target: BrokerTarget,
+    size: int = 0,
+    cluster: tuple[int, ...] = (),
+    client: MqttClient = "gmqtt",
 ) -> Network:
     roster = _roster(size)
     loaded = load_pki(pki_dir, roster, datetime.now(UTC))
@@ -78,6 +86,7 @@ def _network(
         nodes[0] if nodes else target,
         LinkModel(roster, enabled=False),
         cluster=nodes,
+        client=client,
     )
     network = Network(ctx, pki, outbox_limit=1_000_000)
     for bureau in network.bureaus.values():
@@ -114,7 +123,8 @@ async def _pairs(
 
 
 async def _secure(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str, float]:
-    network = _network(Path(job.pki_dir), BrokerTarget(job.host, job.port))
+    client_kind: MqttClient = "aiomqtt" if job.client == "aiomqtt" else "gmqtt"
+    network = _network(Path(job.pki_dir), BrokerTarget(job.host, job.port), client=client_kind)
     ids = [b.id for b in network.ctx.roster]
     mine = ids[job.index :: job.workers]
     certificates = [i.certificate for i in network.pki.identities.values()]
@@ -169,6 +179,8 @@ async def _secure(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str
 
 
 async def _raw(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str, float]:
+    if job.client == "gmqtt":
+        return await _raw_gmqtt(job, barrier, sent, delivered)
     network = _network(Path(job.pki_dir), BrokerTarget(job.host, job.port))
     target = BrokerTarget(job.host, job.port)
     ids = [b.id for b in network.ctx.roster]
@@ -214,6 +226,49 @@ async def _raw(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str, f
     for mqtt in clients.values():
         with contextlib.suppress(Exception):  # closing down a benchmark
             await mqtt.__aexit__(None, None, None)
+    return figures
+
+
+async def _raw_gmqtt(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str, float]:
+    """The raw baseline through gmqtt itself: no transport wrapper, no protocol, no crypto."""
+    network = _network(Path(job.pki_dir), BrokerTarget(job.host, job.port))
+    ids = [b.id for b in network.ctx.roster]
+    mine = ids[job.index :: job.workers]
+    counted = 0
+
+    def on_message(_client: Any, _topic: str, _payload: bytes, _qos: int, _props: Any) -> int:
+        nonlocal counted
+        counted += 1
+        with delivered.get_lock():
+            delivered.value += 1
+        return 0
+
+    clients: dict[str, Any] = {}
+    for bureau in mine:
+        mqtt = gmqtt.Client(bureau, clean_session=True)
+        mqtt.set_auth_credentials(bureau, network.passwords[bureau])
+        mqtt.on_message = on_message
+        await mqtt.connect(job.host, job.port, version=MQTTv311)
+        mqtt.subscribe(topics.inbox(bureau), qos=1)
+        clients[bureau] = mqtt
+    await asyncio.sleep(0.5)  # the SUBACKs
+    await asyncio.to_thread(barrier.wait)
+    payload = b"x" * job.payload
+    rng = random.Random(job.index)
+    cpu0, start = cpu_seconds(), time.perf_counter()
+    deadline = start + job.seconds
+    async for sender, recipient in _pairs(rng, mine, ids, deadline, job.window, sent, delivered):
+        clients[sender].publish(topics.inbox(recipient), payload, qos=1)
+        await asyncio.sleep(0)
+    figures = {
+        "delivered": float(counted),
+        "cpu_s": cpu_seconds() - cpu0,
+        "elapsed_s": time.perf_counter() - start,
+        "rss_mb": _peak_rss_mb(),
+    }
+    for mqtt in clients.values():
+        with contextlib.suppress(Exception):  # closing down a benchmark
+            await asyncio.wait_for(mqtt.disconnect(), 5)
     return figures
 
 
@@ -386,7 +441,12 @@ def run_paced(
 
 
 def run_sharded(
-    kind: str, workers: int, seconds: float, window: int, payload: int = 0
+    kind: str,
+    workers: int,
+    seconds: float,
+    window: int,
+    payload: int = 0,
+    client: str = "gmqtt",
 ) -> dict[str, float]:
     """Run one side (``secure`` or ``raw``) over ``workers`` processes; the summed figures."""
     if find_mosquitto() is None:
@@ -415,6 +475,7 @@ def run_sharded(
                             seconds,
                             window,
                             payload,
+                            client=client,
                         ),
                         barrier,
                         sent,

@@ -8,13 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
 
 from protocol import KIND_NAMES, __version__, encode
-from scenarios.cli import LIBRARY, cli, main
+from scenarios.cli import COMMANDS, LIBRARY, cli, main
 from scenarios.model import _LOADER
 from tests.samples import sample_messages
 
@@ -39,6 +40,44 @@ def test_help_lists_commands() -> None:
     assert result.exit_code == 0
     assert "validate" in result.output
     assert "schema" in result.output
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_the_root_help_of_each_command_is_its_own(name: str) -> None:
+    with click.Context(cli) as ctx:
+        command = cli.get_command(ctx, name)
+    assert command is not None
+    assert command.name == name
+    assert command.get_short_help_str(limit=1_000) == COMMANDS[name][2]
+
+
+def _imported_by(argv: list[str]) -> set[str]:
+    """The top-level packages a fresh interpreter has imported after running ``argv``."""
+    probe = (
+        "import sys\n"
+        "from scenarios.cli import main\n"
+        f"main({argv!r})\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=120
+    )
+    return set(done.stdout.split("\n")[-2].split())
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"]])
+def test_version_and_help_import_none_of_the_layers(argv: list[str]) -> None:
+    loaded = _imported_by(argv)
+    assert "click" in loaded
+    assert loaded & {"protocol", "bureaus", "broker", "pydantic", "rich", "matplotlib"} == set()
+
+
+def test_validate_imports_the_protocol_and_not_the_networked_layers(tmp_path: Path) -> None:
+    message = tmp_path / "m.json"
+    message.write_bytes(encode(sample_messages()["diffusion"]))
+    loaded = _imported_by(["validate", str(message)])
+    assert "protocol" in loaded
+    assert loaded & {"bureaus", "broker", "matplotlib", "textual", "jinja2", "aiomqtt"} == set()
 
 
 @pytest.mark.parametrize(

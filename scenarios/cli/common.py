@@ -1,0 +1,44 @@
+"""Helpers the commands share: the consoles, the roster option, the PKI option."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from protocol import Roster, RosterError, default_roster
+from scenarios.cli.base import CliError
+
+__all__ = ["PKI_OPTION", "ROSTER_HELP", "err", "out", "roster_of"]
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def roster_of(spec: str) -> Roster:
+    """The roster a ``--roster`` option names: ``all`` or a list of bureau ids.
+
+    Raises:
+        CliError: An unknown id.
+    """
+    roster = default_roster()
+    if spec == "all":
+        return roster
+    try:
+        return roster.subset(part.strip() for part in spec.split(",") if part.strip())
+    except RosterError as exc:
+        raise CliError(str(exc)) from exc
+
+
+ROSTER_HELP = "'all' (the bundled roster) or a comma-separated list of bureau ids."
+
+
+PKI_OPTION = click.option(
+    "--pki",
+    "pki_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Run with the PKI 'bureaunet keys init' wrote (default: a throwaway one), so that a "
+    "secured broker configured from it ('bureaunet broker config --pki') takes the bureaus.",
+)

@@ -1,0 +1,469 @@
+"""``run``, ``exercise``, ``compare``, ``verify-log`` and ``debrief``: scenarios and their evidence.
+
+Why one long module: the five commands share the scenario options, the progress display and the
+summary; each is a thin translation of arguments and errors around the scenario layer.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+from cryptography import x509
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from broker import (
+    BrokerError,
+)
+from bureaus.connectors import MQTT_CLIENTS, MqttClient
+from protocol.network.routing import TOPOLOGIES, Topology
+from scenarios.cli.base import EXIT_FAILED, LIBRARY, CliError
+from scenarios.cli.common import PKI_OPTION, err, out
+from scenarios.launch import run as run_blocking
+from scenarios.model import (
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    parse_duration,
+)
+from scenarios.reports.debrief import DebriefError, write_debrief
+from scenarios.reports.evidence import verify_log
+from scenarios.reports.metrics import ExpectationResult, check_expectations, summarise
+from scenarios.reports.writer import compare_table, write_compare, write_report
+from scenarios.runner import ClockKind, RunOptions, RunResult, ScenarioRunError
+
+
+def _scenario_path(value: str) -> Path:
+    path = Path(value)
+    if path.exists():
+        return path
+    bundled = LIBRARY / f"{value.removesuffix('.yaml')}.yaml"
+    if bundled.exists():
+        return bundled
+    raise CliError(f"no scenario file {value!r} (bundled: {', '.join(bundled_names())})")
+
+
+def bundled_names() -> list[str]:
+    """The bundled scenarios' names."""
+    return sorted(p.stem for p in LIBRARY.glob("*.yaml"))
+
+
+def _load(value: str) -> Scenario:
+    try:
+        return load_scenario(_scenario_path(value))
+    except ScenarioError as exc:
+        raise CliError("\n".join(exc.problems)) from exc
+
+
+def _run(scenario: Scenario, options: RunOptions, quiet: bool) -> RunResult:
+    if quiet:
+        return run_blocking(scenario, options)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(scenario.name, total=scenario.duration, info="starting")
+
+        def tick(now: float, end: float, events: int) -> None:
+            progress.update(
+                task, completed=min(now, end), info=f"t={now:.1f}/{end:g} s, {events} events"
+            )
+
+        options.on_tick = tick
+        return run_blocking(scenario, options)
+
+
+def _print_summary(
+    summary: dict[str, Any], results: list[ExpectationResult], out_dir: Path
+) -> None:
+    messages = summary["messages"]
+    overall = summary["latency_ms"]["overall"]
+    table = Table(
+        title=f"{summary['scenario']} on {summary['topology']} "
+        f"({summary['bureaus']} bureaus, {summary['broker']['kind']})"
+    )
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key in ("sent", "delivered", "acknowledged", "duplicates", "lost"):
+        table.add_row(key, str(messages[key]))
+    table.add_row("rejected", str(sum(messages["rejected"].values())))
+    if overall.get("count"):
+        table.add_row("latency p50 / p99 (ms)", f"{overall['p50']:.2f} / {overall['p99']:.2f}")
+    table.add_row("wall time (s)", f"{summary['wall_s']:.1f}")
+    out.print(table)
+    for result in results:
+        mark = "[green]PASS[/green]" if result.passed else "[red]FAIL[/red]"
+        out.print(f"{mark} {result.name}: {result.detail}", highlight=False)
+    out.print(f"report: {out_dir / 'report.html'}", markup=False)
+    try:
+        written = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+        signer = written["evidence"]["signer_fingerprint"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    out.print(
+        f"evidence: signed by certificate {signer}; keep this fingerprint to check the run "
+        f"later (bureaunet verify-log {out_dir} --fingerprint {signer})",
+        markup=False,
+    )
+
+
+if TYPE_CHECKING:  # click's ParamType is generic only in its newer releases
+    _FloatParam = click.ParamType[float]
+else:
+    _FloatParam = click.ParamType
+
+
+class _Duration(_FloatParam):
+    """Scenario time on the command line: ``90``, ``2h``, ``1d 12h``."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        try:
+            seconds = float(parse_duration(value))  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            self.fail(str(exc), param, ctx)
+        if seconds <= 0:
+            self.fail(f"{value!r} is not a positive duration", param, ctx)
+        return seconds
+
+
+_DURATION = _Duration()
+
+
+def _run_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options ``run`` and ``exercise`` share: broker, topology, seed, duration, report."""
+    for option in reversed(
+        [
+            click.option(
+                "--broker",
+                default="embedded",
+                show_default=True,
+                help="'embedded' (Mosquitto if installed, else amqtt), 'embedded:mosquitto', "
+                "'embedded:amqtt', 'embedded:nats' (a three-node NATS cluster), 'embedded:nats-r1' "
+                "(the same with each subscription's queue on one node: faster), mqtt://host:port, "
+                "or several URLs separated by commas (the nodes of one clustered broker).",
+            ),
+            click.option(
+                "--transport",
+                type=click.Choice(MQTT_CLIENTS),
+                default="gmqtt",
+                show_default=True,
+                help="The MQTT client bureaus speak through on a real broker: 'gmqtt' (about a "
+                "fifth of aiomqtt's CPU per message) or 'aiomqtt'.",
+            ),
+            click.option(
+                "--topology",
+                type=click.Choice(TOPOLOGIES),
+                default=None,
+                help="Override the scenario's topology.",
+            ),
+            click.option("--seed", type=int, default=None, help="Override the scenario's seed."),
+            click.option(
+                "--duration",
+                type=_DURATION,
+                default=None,
+                help="Override the scenario's duration (seconds, or like 2h, 1d 12h), for a "
+                "shortened run.",
+            ),
+            click.option(
+                "--out",
+                "out_dir",
+                type=click.Path(file_okay=False, path_type=Path),
+                default=None,
+                help="Report directory (default: reports/<scenario>).",
+            ),
+            PKI_OPTION,
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+@click.command("run")
+@click.argument("scenario_file", metavar="SCENARIO")
+@_run_options
+@click.option("--quiet", is_flag=True, help="No progress display.")
+@click.option(
+    "--clock",
+    type=click.Choice(["wall", "virtual"]),
+    default="wall",
+    show_default=True,
+    help="'wall': live, on a real broker. 'virtual': a simulation on the in-memory broker and a "
+    "discrete-event clock with modelled service times: the same seed gives the same "
+    "summary.json and events.jsonl on any host.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Split the bureaus over this many worker processes (each its own event loop).",
+)
+def run(
+    scenario_file: str,
+    broker: str,
+    transport: MqttClient,
+    topology: Topology | None,
+    seed: int | None,
+    duration: float | None,
+    out_dir: Path | None,
+    pki_dir: Path | None,
+    quiet: bool,
+    clock: ClockKind,
+    workers: int,
+) -> None:
+    """Run a scenario (a file, or a bundled one by name) and write its report.
+
+    Exit 0 when every expectation passed, 1 when any failed, 2 for bad input.
+    """
+    scenario = _load(scenario_file)
+    out_dir = out_dir or Path("reports") / scenario.name
+    try:
+        options = RunOptions(
+            broker=broker,
+            transport=transport,
+            topology=topology,
+            seed=seed,
+            duration=duration,
+            workers=workers,
+            pki=pki_dir,
+            clock=clock,
+        )
+        result = _run(scenario, options, quiet or workers > 1)
+    except (ScenarioRunError, BrokerError) as exc:
+        raise CliError(str(exc)) from exc
+    _report(result, out_dir)
+
+
+def _report(result: RunResult, out_dir: Path) -> None:
+    """Write the report, print the summary, exit 1 when an expectation failed."""
+    summary = summarise(result)
+    results = check_expectations(result)
+    try:
+        write_report(result, summary, results, out_dir)
+    except OSError as exc:
+        raise CliError(f"cannot write the report to {out_dir}: {exc.strerror or exc}") from exc
+    _print_summary(summary, results, out_dir)
+    if not all(r.passed for r in results):
+        sys.exit(EXIT_FAILED)
+
+
+@click.command("exercise")
+@click.argument("scenario_file", metavar="SCENARIO")
+@_run_options
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Start at this clock speed (scenario seconds per real second) instead of the file's.",
+)
+def exercise(
+    scenario_file: str,
+    broker: str,
+    transport: MqttClient,
+    topology: Topology | None,
+    seed: int | None,
+    duration: float | None,
+    out_dir: Path | None,
+    pki_dir: Path | None,
+    speed: float | None,
+) -> None:
+    """Run a scenario as a live exercise, steered from a terminal dashboard.
+
+    Keys: space pause/resume, +/- clock speed, 1-9 fire a prepared inject from the deck,
+    b bookmark, a answer for a played bureau, q end. The report is written when the exercise
+    ends; then `bureaunet debrief` makes the handout. Exit codes as for `run`.
+    """
+    from scenarios.exercise.dashboard import ExerciseApp  # noqa: PLC0415 - Textual loads only when used
+
+    scenario = _load(scenario_file)
+    if speed is not None:
+        scenario = scenario.model_copy(update={"speed": speed})
+    out_dir = out_dir or Path("reports") / scenario.name
+    options = RunOptions(
+        broker=broker,
+        transport=transport,
+        topology=topology,
+        seed=seed,
+        duration=duration,
+        pki=pki_dir,
+    )
+    app = ExerciseApp(scenario, options)
+    result = app.run()
+    if app.failure is not None:
+        raise CliError(app.failure)
+    if result is None:
+        raise CliError("the exercise ended before it started")
+    _report(result, out_dir)
+    out.print(f"debrief: bureaunet debrief {out_dir}", markup=False)
+
+
+ROOT_OPTION = click.option(
+    "--root",
+    "root_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The GS root certificate that must have signed (root.crt.pem of the run's PKI).",
+)
+FINGERPRINT_OPTION = click.option(
+    "--fingerprint",
+    help="The SHA-256 fingerprint of that certificate instead (default: the report's).",
+)
+
+
+def _expected_root(root_file: Path | None) -> x509.Certificate | None:
+    if root_file is None:
+        return None
+    try:
+        return x509.load_pem_x509_certificate(root_file.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise CliError(f"--root {root_file}: not a readable PEM certificate ({exc})") from exc
+
+
+@click.command("verify-log")
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@ROOT_OPTION
+@FINGERPRINT_OPTION
+def verify_log_command(run_dir: Path, root_file: Path | None, fingerprint: str | None) -> None:
+    """Check a run's event log, summary and scenario against their signed manifest.
+
+    The signer is checked against --root or --fingerprint when given, else against the
+    fingerprint the report recorded. Exit 0 when intact, 1 when altered, re-signed or unsigned
+    (naming the first altered line or file), 2 when the directory holds no run.
+    """
+    root = _expected_root(root_file)
+    try:
+        verdict = verify_log(run_dir, root=root, fingerprint=fingerprint)
+    except OSError as exc:
+        raise CliError(f"cannot check {run_dir}: {exc}") from exc
+    if verdict.ok:
+        out.print(
+            f"{run_dir}: {verdict.lines} lines, summary.json and scenario.json intact, signed "
+            f"by certificate {verdict.fingerprint} (checked against {verdict.expected})",
+            markup=False,
+        )
+        return
+    where = f"events.jsonl: line {verdict.first_bad_line}: " if verdict.first_bad_line else ""
+    out.print(f"{run_dir}: {where}{verdict.reason}", markup=False)
+    sys.exit(EXIT_FAILED)
+
+
+@click.command("debrief")
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--pdf/--no-pdf",
+    default=None,
+    help="Also print to debrief.pdf (default: when Chromium is installed).",
+)
+@ROOT_OPTION
+@FINGERPRINT_OPTION
+def debrief_command(
+    run_dir: Path, pdf: bool | None, root_file: Path | None, fingerprint: str | None
+) -> None:
+    """Write a printable debrief (debrief.html, and debrief.pdf) of a run's report directory.
+
+    Exit 0 when written from intact, signed evidence; 1 when the log or the summary was
+    altered, re-signed or is unsigned (the debrief says so); 2 when the directory cannot be read.
+    """
+    root = _expected_root(root_file)
+    try:
+        files = write_debrief(run_dir, pdf=pdf, root=root, fingerprint=fingerprint)
+    except DebriefError as exc:
+        raise CliError(str(exc)) from exc
+    out.print(f"debrief: {files.html}", markup=False)
+    if files.pdf is not None:
+        out.print(f"debrief: {files.pdf}", markup=False)
+    if not files.verdict.ok:
+        err.print(f"warning: the evidence does not verify: {files.verdict.reason}", markup=False)
+        sys.exit(EXIT_FAILED)
+
+
+@click.command("compare")
+@click.argument("scenario_file", metavar="SCENARIO")
+@click.option(
+    "--topology",
+    "topologies",
+    default=",".join(TOPOLOGIES),
+    show_default=True,
+    help="Comma-separated topologies to compare.",
+)
+@click.option(
+    "--broker",
+    default="embedded",
+    show_default=True,
+    help="The broker of a live comparison (--clock wall).",
+)
+@click.option("--seed", type=int, default=None)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@PKI_OPTION
+@click.option("--quiet", is_flag=True)
+@click.option(
+    "--clock",
+    type=click.Choice(["virtual", "wall"]),
+    default="virtual",
+    show_default=True,
+    help="'virtual': simulated, so the figures are the topology's, the same on every run and "
+    "host. 'wall': live on a real broker, where the host's CPU shows in the figures too.",
+)
+def compare(
+    scenario_file: str,
+    topologies: str,
+    broker: str,
+    seed: int | None,
+    out_dir: Path | None,
+    pki_dir: Path | None,
+    quiet: bool,
+    clock: ClockKind,
+) -> None:
+    """Run one scenario on several topologies with the same seed, side by side."""
+    scenario = _load(scenario_file)
+    names = [t.strip() for t in topologies.split(",") if t.strip()]
+    bad = [t for t in names if t not in TOPOLOGIES]
+    if bad or not names:
+        raise CliError(f"unknown topology {', '.join(bad) or '(none)'}; one of {TOPOLOGIES}")
+    out_dir = out_dir or Path("reports") / f"{scenario.name}-compare"
+    rows = []
+    for name in names:
+        topology: Topology = name  # type: ignore[assignment]
+        try:
+            options = RunOptions(
+                broker=broker, topology=topology, seed=seed, pki=pki_dir, clock=clock
+            )
+            result = _run(scenario, options, quiet)
+        except (ScenarioRunError, BrokerError) as exc:
+            raise CliError(str(exc)) from exc
+        summary = summarise(result)
+        results = check_expectations(result)
+        write_report(result, summary, results, out_dir / name)
+        overall = summary["latency_ms"]["overall"]
+        rows.append(
+            {
+                "topology": name,
+                "delivered": summary["messages"]["delivered"],
+                "lost": summary["messages"]["lost"],
+                "p50_ms": overall.get("p50", 0.0),
+                "p99_ms": overall.get("p99", 0.0),
+                **summary["routes"],
+                "passed": all(r.passed for r in results),
+            }
+        )
+    write_compare(rows, out_dir, scenario.name)
+    table = Table(title=f"{scenario.name}: topologies compared")
+    head, body = compare_table(rows)
+    for column in head:
+        table.add_column(column)
+    for row in body:
+        table.add_row(*row)
+    out.print(table)
+    out.print(f"report: {out_dir / 'compare.html'}", markup=False)

@@ -1,0 +1,331 @@
+"""``schema export``, ``schema diff``, ``generate`` and ``validate``: for schema engineers.
+
+They import the protocol alone (no broker, bureau or report code): ``validate`` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from protocol import (
+    KIND_NAMES,
+    DecodeError,
+    SchemaDiffError,
+    UnknownKindError,
+    decode_as,
+    encode,
+    json_schemas,
+)
+from protocol.messages.codec import DOCUMENT_TYPES
+from protocol.schemas.asyncapi import asyncapi_document
+from protocol.schemas.diff import (
+    MODES,
+    RULE_NAMES,
+    Change,
+    Mode,
+    SchemaVersion,
+    breaking_under,
+    diff_versions,
+)
+from protocol.schemas.generate import GENERATABLE, generate
+from scenarios.cli.base import EXIT_FAILED, CliError
+from scenarios.cli.common import err, out
+
+
+@click.group("schema")
+def schema() -> None:
+    """Export the protocol's schemas."""
+
+
+@schema.command("export")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write the schemas to (created if missing).",
+)
+def schema_export(out_dir: Path) -> None:
+    """Write the protocol's JSON Schemas, its AsyncAPI document and the scenario file format.
+
+    One JSON Schema per message kind and notice type, the message union, asyncapi.json, and
+    scenario.schema.json (the scenario file format, for YAML editors).
+    """
+    schemas = json_schemas()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, document in schemas.items():
+            path = out_dir / f"{name}.schema.json"
+            path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", "utf-8")
+        (out_dir / "asyncapi.json").write_text(
+            json.dumps(asyncapi_document(), indent=2) + "\n", "utf-8"
+        )
+        (out_dir / "scenario.schema.json").write_text(
+            json.dumps(_scenario_schema(), indent=2, sort_keys=True) + "\n", "utf-8"
+        )
+    except OSError as exc:
+        raise CliError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
+    out.print(
+        f"wrote {len(schemas)} JSON Schemas, asyncapi.json and scenario.schema.json (the "
+        f"scenario file format) to {out_dir}",
+        markup=False,
+    )
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CliError(f"cannot read {path}: {exc}") from exc
+
+
+def _version(path: Path) -> SchemaVersion:
+    if path.is_file():
+        document = _read_json(path)
+        if not isinstance(document, dict) or "asyncapi" not in document:
+            raise CliError(f"{path} is not an AsyncAPI document (no 'asyncapi' field)")
+        return SchemaVersion(str(path), {}, document)
+    if not path.is_dir():
+        raise CliError(f"{path} is neither a directory of exported schemas nor an AsyncAPI file")
+    schemas = {
+        p.name.removesuffix(".schema.json"): _read_json(p)
+        for p in sorted(path.glob("*.schema.json"))
+        if p.name != "scenario.schema.json"  # the scenario file format is not the protocol
+    }
+    document = path / "asyncapi.json"
+    asyncapi = _read_json(document) if document.is_file() else None
+    if not schemas and asyncapi is None:
+        raise CliError(f"no *.schema.json files and no asyncapi.json in {path}")
+    return SchemaVersion(str(path), schemas, asyncapi)
+
+
+RULES = (*sorted(RULE_NAMES),)
+
+
+@schema.command("diff")
+@click.argument("versions", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="bureaunet",
+    show_default=True,
+    help="Compatibility mode, as schema registries name them: 'backward' (new readers, old "
+    "data), 'forward' (old readers, new data), 'full' (both), 'none'; '-transitive' checks each "
+    "version against every earlier one. 'bureaunet': the project's own rule.",
+)
+@click.option(
+    "--except",
+    "excepted",
+    multiple=True,
+    metavar="RULE",
+    help="Leave out the changes of this rule (repeatable), such as enum-value-added.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="'markdown' for a pull-request comment.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+def schema_diff(
+    versions: tuple[Path, ...], mode: Mode, excepted: tuple[str, ...], fmt: str, as_json: bool
+) -> None:
+    """Classify every change between schema versions, oldest first.
+
+    Each VERSION is a directory 'schema export' wrote (its *.schema.json, and its asyncapi.json
+    when both sides have one: channels, operations, messages and payloads) or an AsyncAPI
+    document. With more than two, each version is checked against the one before it (or, in a
+    transitive mode, against every earlier one). Exit 1 when any change breaks the mode, 0
+    otherwise, 2 for bad input.
+    """
+    if len(versions) < 2:
+        raise CliError("schema diff needs at least two versions, oldest first")
+    unknown = sorted(set(excepted) - set(RULES))
+    if unknown:
+        raise CliError(f"unknown rule {unknown[0]!r} (one of: {', '.join(RULES)})")
+    loaded = [_version(path) for path in versions]
+    transitive = mode.endswith("-transitive")
+    pairs = [
+        (loaded[j], loaded[i])
+        for i in range(1, len(loaded))
+        for j in (range(i) if transitive else (i - 1,))
+    ]
+    try:
+        rows: list[tuple[SchemaVersion, SchemaVersion, Change, bool]] = [
+            (old, new, change, breaking_under(change, mode))
+            for old, new in pairs
+            for change in diff_versions(old, new)
+            if change.rule not in excepted
+        ]
+    except SchemaDiffError as exc:
+        raise CliError(str(exc)) from exc
+    breaking = sum(1 for *_, broken in rows if broken)
+    summary = f"{breaking} breaking, {len(rows) - breaking} compatible (mode {mode})"
+    several = len(pairs) > 1
+    if as_json or fmt == "json":
+        out.print_json(
+            json.dumps(
+                {
+                    "mode": mode,
+                    "breaking": breaking,
+                    "compatible": len(rows) - breaking,
+                    "changes": [
+                        {**c.as_dict(), "breaking": b, "from": o.label, "to": n.label}
+                        for o, n, c, b in rows
+                    ],
+                }
+            )
+        )
+    elif fmt == "markdown":
+        out.print(f"**Schema changes: {summary}**\n", markup=False)
+        if rows:
+            head = "| | " + ("versions | " if several else "") + "schema | path | rule | detail |"
+            out.print(head, markup=False)
+            out.print("|---" * (head.count("|") - 1) + "|", markup=False)
+            for o, n, c, b in rows:
+                cells = [
+                    "**breaking**" if b else "compatible",
+                    *([f"{o.label} → {n.label}"] if several else []),
+                    f"`{c.schema}`",
+                    f"`{c.path}`",
+                    c.rule,
+                    c.detail.replace("|", "\\|"),
+                ]
+                out.print("| " + " | ".join(cells) + " |", markup=False)
+    else:
+        for o, n, c, b in rows:
+            label = "BREAKING  " if b else "compatible"
+            where = f"{o.label} -> {n.label}  " if several else ""
+            out.print(f"{label}  {where}{c.schema}  {c.path}: {c.rule}: {c.detail}", markup=False)
+        out.print(summary, markup=False)
+    if breaking:
+        sys.exit(EXIT_FAILED)
+
+
+@click.command("generate")
+@click.argument("kind", metavar="KIND")
+@click.option("--count", default=10, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write JSON lines to this file instead of standard output.",
+)
+def generate_command(kind: str, count: int, seed: int, out_file: Path | None) -> None:
+    """Write realistic, synthetic example messages of KIND, one JSON document per line.
+
+    KIND is a message kind (such as diffusion) or a notice (such as red-notice). Everyone in them
+    is invented.
+    """
+    if kind not in GENERATABLE:
+        raise CliError(f"unknown kind {kind!r} (one of: {', '.join(GENERATABLE)})")
+    rng = random.Random(seed)  # noqa: S311 - example data, not secrets
+    lines = [encode(item).decode("utf-8") for item in generate(kind, count, rng)]
+    text = "\n".join(lines) + "\n"
+    if out_file is None:
+        sys.stdout.write(text)
+        return
+    try:
+        out_file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {out_file}: {exc.strerror or exc}") from exc
+    err.print(f"wrote {count} {kind} examples to {out_file}", markup=False)
+
+
+@click.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--as",
+    "as_kind",
+    default="message",
+    show_default=True,
+    metavar="KIND",
+    help="What the file should be: 'message' (any kind, told by its 'kind' field), a message kind "
+    "such as 'diffusion', or a notice such as 'red-notice'.",
+)
+def validate(file: Path, as_kind: str) -> None:
+    """Validate a JSON message file and print each error as 'path: reason'.
+
+    Exit 0 when valid, 1 when invalid, 2 when the file cannot be read or the kind is unknown.
+    """
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {file}: {exc.strerror or exc}") from exc
+    parsed = _json_document(file, data)
+    if as_kind == "message" and isinstance(parsed, dict) and "kind" not in parsed:
+        _validate_unnamed(file, data)
+        return
+    try:
+        decode_as(data, as_kind)
+    except UnknownKindError as exc:
+        raise CliError(f"unknown kind {as_kind!r} (one of: {', '.join(KIND_NAMES)})") from exc
+    except DecodeError as exc:
+        _print_issues(file, as_kind, exc)
+    out.print(f"{file}: valid {as_kind}", markup=False)
+
+
+def _json_document(file: Path, data: bytes) -> Any:
+    """The file's JSON, or exit 2 with why it is not JSON at all (empty, binary, truncated)."""
+    if not data.strip():
+        raise CliError(f"{file}: empty: nothing to validate")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise CliError(f"{file}: not UTF-8 text (byte {exc.start}): not a JSON document") from exc
+    except json.JSONDecodeError as exc:
+        raise CliError(
+            f"{file}: not a JSON document: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    except RecursionError as exc:
+        raise CliError(f"{file}: nested too deeply to be a JSON document") from exc
+
+
+def _print_issues(file: Path, kind: str, exc: DecodeError) -> NoReturn:
+    for issue in exc.issues:
+        out.print(f"{issue.pointer or '/'}: {issue.reason}", markup=False)
+    err.print(f"{file}: invalid {kind} ({len(exc.issues)} errors)", markup=False)
+    sys.exit(EXIT_FAILED)
+
+
+def _validate_unnamed(file: Path, data: bytes) -> None:
+    """A document without a ``kind``: a notice as the public API serves it, or nothing known."""
+    fits = []
+    for name in DOCUMENT_TYPES:
+        try:
+            decode_as(data, name)
+        except DecodeError:
+            continue
+        fits.append(name)
+    if fits:
+        out.print(
+            f"{file}: valid {fits[0]} (recognised: it has no 'kind', so it is not a message; "
+            f"pass --as {fits[0]} to check it as one)"
+            + (f"; it would also pass as {', '.join(fits[1:])}" if fits[1:] else ""),
+            markup=False,
+        )
+        return
+    err.print(
+        f"{file}: not a message (no 'kind' field) and no notice type accepts it: a message "
+        "needs 'kind'; for a notice, pass --as with its type "
+        f"({', '.join(DOCUMENT_TYPES)}) to see what is wrong with it",
+        markup=False,
+    )
+    sys.exit(EXIT_FAILED)
+
+
+def _scenario_schema() -> dict[str, Any]:
+    """The scenario file's JSON Schema (imported here: the other commands do not need it)."""
+    from scenarios.model import scenario_json_schema  # noqa: PLC0415 - keeps validate fast
+
+    return scenario_json_schema()
