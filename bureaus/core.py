@@ -34,7 +34,7 @@ import contextlib
 import heapq
 import itertools
 from collections import Counter, OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -96,6 +96,10 @@ _ACKS_KEPT = 1_000
 _NOT_KEPT = frozenset({"acknowledgement", "presence"})
 """Kinds not kept in a bureau's inbox (nothing to read, forward or answer)."""
 _RELAYED_KEPT = 100_000
+BROADCAST = "*"
+"""The next hop of a transmission published once on the broadcast topic for all its recipients."""
+BROADCAST_MIN = 8
+"""The fewest direct recipients for which the General Secretariat broadcasts."""
 _EPS = 1e-6
 """Timers this close to now are due (virtual time moves in whole microseconds)."""
 _REARM_S = 1.0
@@ -136,6 +140,10 @@ class World:
     databases: Databases = field(default_factory=Databases)
     in_flight: int = 0
     """Deliveries owed: final recipients of messages sent, less deliveries made (a load gauge)."""
+    broadcast: bool = True
+    """Whether the General Secretariat publishes a message for many NCBs once, on the broadcast
+    topic every bureau reads, instead of once per inbox (see :meth:`BureauCore.broadcasts`).
+    The driver subscribes to that topic when this is true."""
 
     @cached_property
     def relays(self) -> frozenset[str]:
@@ -337,6 +345,9 @@ class BureauCore:
             item = self.outbox.pop()
             if item is None:
                 return
+            if item.next_hop == BROADCAST:
+                self._out.sends.append(Send(topics.broadcast("all"), item.envelope, item=item))
+                continue
             back_at = links.down_until(self.id, item.next_hop, now.s)
             if back_at is not None:
                 self.counters["held:outage"] += 1
@@ -453,12 +464,31 @@ class BureauCore:
             self.pending[mid] = _Pending(envelope, message.kind, message.priority, set(finals), due)
             self._at_t(due, ("resend", mid))
         hops = next_hops(world.topology, world.roster, self.id, finals, self.id)
-        for hop in hops:
+        for hop in (BROADCAST,) if self.broadcasts(hops, finals) else hops:
             self._queue(
                 Transmission(hop, envelope, mid, message.kind, message.priority, now.ns), now
             )
         self._out.envelope = envelope
         return envelope
+
+    def broadcasts(self, hops: Iterable[str], finals: Sequence[str]) -> bool:
+        """Whether a message goes out once on the broadcast topic rather than once per hop.
+
+        The General Secretariat (the only writer of that topic) does so for a message with at
+        least :data:`BROADCAST_MIN` recipients that it reaches directly, when every link is the
+        same: the link model off and no outage scripted (a modelled delay, loss or outage is per
+        link, so those messages go inbox by inbox). Every recipient still verifies and opens its
+        own entry of the one envelope; the others skip it after reading its header.
+        """
+        world = self.world
+        return (
+            world.broadcast
+            and self.info.role == "general-secretariat"
+            and len(finals) >= BROADCAST_MIN
+            and not world.links.enabled
+            and not world.links.outages
+            and set(hops) == set(finals)
+        )
 
     def _send_generated(
         self, message: MessageBase, now: Now, to: Sequence[str] | None = None
@@ -555,6 +585,8 @@ class BureauCore:
                 self.counters["inbox_empty"] += 1
             elif topic == inbox:
                 self._on_envelope(data, now)
+            elif topic == topics.broadcast("all") and data and not retained:
+                self._on_broadcast(data, now)
             else:
                 self._refuse(
                     now,
@@ -578,7 +610,22 @@ class BureauCore:
         except CertificateError as exc:
             self._refuse(now, exc.reason, "revocation list: " + exc.detail, size=len(data))
 
-    def _on_envelope(self, data: bytes, now: Now) -> None:
+    def _on_broadcast(self, data: bytes, now: Now) -> None:
+        """An envelope on the broadcast topic, opened if this bureau is among its recipients.
+
+        Otherwise it is counted and left alone: its header says so before any verification.
+        """
+        try:
+            header = peek(data, self.codec.max_size)
+        except Rejection as exc:
+            self._refuse(now, exc.reason, "broadcast: " + exc.detail, size=len(data))
+            return
+        if self.id not in header.recipient_ids:
+            self.counters["broadcast_not_mine"] += 1
+            return
+        self._on_envelope(data, now, relay=False)
+
+    def _on_envelope(self, data: bytes, now: Now, *, relay: bool = True) -> None:
         self._out.work.verified += 1
         try:
             header, opened = self.codec.receive_at(data, now.wall)
@@ -587,7 +634,10 @@ class BureauCore:
                 self._deliver(opened, now)
             others = [r for r in header.recipient_ids if r != self.id]
             relayed = (
-                self.id in self.world.relays and others and self._relay(header, others, data, now)
+                relay
+                and self.id in self.world.relays
+                and others
+                and self._relay(header, others, data, now)
             )
             if opened is None and not relayed:
                 # verified, but neither for this bureau nor on its way through it

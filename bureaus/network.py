@@ -112,6 +112,11 @@ class Network:
             NetworkStartError: Some did not get there within ``timeout`` seconds.
         """
         wanted = list(ids) if ids is not None else list(self.bureaus)
+        if self.ctx.cluster:
+            # each subscription is a replicated queue on the nodes: a second one per bureau
+            # (the broadcast topic) would double what start-up asks of them, so on a cluster
+            # the General Secretariat sends inbox by inbox
+            self.ctx.world.broadcast = False
         if batch is None:
             batch = 100 if self.ctx.cluster else len(wanted)
         deadline = asyncio.get_running_loop().time() + timeout

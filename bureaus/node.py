@@ -526,7 +526,9 @@ class Bureau:
         self.receive(topic, data, retained=retained)
 
     async def _subscribe(self, transport: Transport) -> None:
-        """Subscribe to the inbox and the revocation list, and check that the broker granted both.
+        """Subscribe to the inbox, the revocation list and the broadcast topic; check each grant.
+
+        (Not the broadcast topic where the network does without it: :attr:`World.broadcast`.)
 
         A broker may refuse a subscription in its SUBACK (return code 0x80) and keep the
         connection: NATS does when it cannot create the JetStream consumer behind a QoS 1
@@ -537,6 +539,8 @@ class Bureau:
         reconnects, to the next node of a cluster, and subscribes again.
         """
         wanted = [(topics.inbox(self.id), 1), (topics.CRL, 1)]
+        if self.ctx.world.broadcast:
+            wanted.append((topics.broadcast("all"), 1))
         pause = 0.5
         for _ in range(self.subscribe_attempts):
             granted = await transport.subscribe(wanted)
