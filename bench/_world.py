@@ -24,7 +24,11 @@ def cpu_seconds(pid: int | None = None) -> float:
 
 @asynccontextmanager
 async def world(
-    roster: Roster | None = None, *, acknowledge: bool = False, warm: bool = True
+    roster: Roster | None = None,
+    *,
+    acknowledge: bool = False,
+    warm: bool = True,
+    broadcast: bool = True,
 ) -> AsyncIterator[tuple[Network, EmbeddedBroker]]:
     """Every bureau connected to a fresh secured Mosquitto; no modelled WAN delay.
 
@@ -38,6 +42,7 @@ async def world(
         roster, "mesh", BrokerTarget("127.0.0.1", 0), LinkModel(roster, enabled=False)
     )
     network = Network(ctx, generate_pki(roster, datetime.now(UTC)), outbox_limit=1_000_000)
+    ctx.world.broadcast = broadcast
     certificates = [i.certificate for i in network.pki.identities.values()]
     for bureau in network.bureaus.values():
         bureau.acknowledge = acknowledge

@@ -25,6 +25,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from uuid import uuid4
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -42,6 +43,7 @@ def seal_and_open_us(n: int) -> float:
     fr, gs = net["FR"].codec, net["gs"].codec
     searches = [
         SearchRequest(
+            message_id=uuid4(),
             sender="FR",
             recipients=ToBureaus(bureaus=("gs",)),
             created_at=EPOCH,
@@ -51,6 +53,7 @@ def seal_and_open_us(n: int) -> float:
     ]
     answers = [
         SearchResult(
+            message_id=uuid4(),
             sender="gs",
             recipients=ToBureaus(bureaus=("FR",)),
             created_at=EPOCH,

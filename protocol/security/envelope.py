@@ -51,7 +51,7 @@ import os
 import struct
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, cast
 from uuid import UUID
@@ -191,11 +191,13 @@ class Header:
     key_commitment: bytes
     content_digest: bytes
     recipients: tuple[RecipientEntry, ...]
+    recipient_ids: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    """The recipient bureau ids, in header order (worked out once: a wide header is read by
+    every one of its 195 recipients, each asking several times)."""
 
-    @property
-    def recipient_ids(self) -> tuple[str, ...]:
-        """The recipient bureau ids, in header order."""
-        return tuple(entry.bureau_id for entry in self.recipients)
+    def __post_init__(self) -> None:
+        ids = tuple(entry.bureau_id for entry in self.recipients)
+        object.__setattr__(self, "recipient_ids", ids)
 
     def encode(self) -> bytes:
         """The header's wire bytes."""
