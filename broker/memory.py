@@ -203,8 +203,7 @@ class MemoryBroker:
         if known is not None:
             return known
         rules = self.security.rules.get(username or "")
-        patterns = () if rules is None else rules.write if write else rules.read
-        allowed = any(topic_matches(topic, pattern) for pattern in patterns)
+        allowed = rules is not None and rules.allows(topic, write=write)
         if len(self._may_cache) < 1 << 20:
             self._may_cache[key] = allowed
         return allowed

@@ -22,8 +22,9 @@ import base64
 import functools
 import hashlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from cryptography.hazmat.primitives import serialization
 
@@ -32,6 +33,7 @@ from protocol.security.pki import BureauIdentity
 from protocol.security.primitives import hkdf_sha256
 
 __all__ = [
+    "SharedTopics",
     "TopicRules",
     "bureau_password",
     "mosquitto_password_hash",
@@ -91,7 +93,70 @@ class TopicRules:
     """What one bureau may read (subscribe to) and write (publish to)."""
 
     read: tuple[str, ...]
-    write: tuple[str, ...]
+    write: Sequence[str]
+    """A tuple, or for the usual case of every inbox of the roster a :class:`SharedTopics`: the
+    same table for every bureau, so that N bureaus hold N small lists, not N times N topics."""
+
+    def allows(self, topic: str, *, write: bool) -> bool:
+        """Whether a topic is readable (a subscription filter) or writable by this bureau."""
+        patterns = self.write if write else self.read
+        if isinstance(patterns, SharedTopics):
+            return patterns.matches(topic)
+        return any(topic_matches(topic, pattern) for pattern in patterns)
+
+
+class SharedTopics(Sequence[str]):
+    """A bureau's own topics followed by a table of topics shared with other bureaus.
+
+    Reads as one sequence (ACL files and broker configurations list it in full); membership of a
+    plain topic is a set lookup.
+    """
+
+    __slots__ = ("_own", "_shared", "_shared_set")
+
+    def __init__(
+        self, own: tuple[str, ...], shared: tuple[str, ...], shared_set: frozenset[str]
+    ) -> None:
+        """``shared`` (plain topics, no wildcards) and its set are the table shared by reference."""
+        self._own = own
+        self._shared = shared
+        self._shared_set = shared_set
+
+    def __len__(self) -> int:
+        return len(self._own) + len(self._shared)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        own = len(self._own)
+        if -len(self) <= index < 0:
+            index += len(self)
+        return self._own[index] if index < own else self._shared[index - own]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._own
+        yield from self._shared
+
+    def matches(self, topic: str) -> bool:
+        """Whether a topic falls under one of these (the shared table holds plain topics only)."""
+        return topic in self._shared_set or any(topic_matches(topic, p) for p in self._own)
+
+    def __contains__(self, topic: object) -> bool:
+        return topic in self._shared_set or topic in self._own
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"SharedTopics({len(self._own)} own + {len(self._shared)} shared)"
 
 
 def topic_rules(
@@ -106,6 +171,8 @@ def topic_rules(
     """
     rules: dict[str, TopicRules] = {}
     everyone = [b.id for b in roster]
+    inboxes = tuple(topics.inbox(b) for b in everyone)  # one table for every bureau that may
+    inbox_set = frozenset(inboxes)  # write to every inbox (the usual case)
     for bureau in roster:
         read = [topics.inbox(bureau.id), topics.broadcast("all")]
         if bureau.region is not None:
@@ -113,12 +180,19 @@ def topic_rules(
         read += [f"{topics.PREFIX}/presence/+", topics.CRL]
         # its own inbox too: a bureau on a cluster probes its subscription through it; never an
         # inbox wildcard, which would let anyone fill the inboxes of bureaus that do not exist
-        write = [topics.presence(bureau.id), topics.inbox(bureau.id)]
-        peers = everyone if reach is None or bureau.id not in reach else reach[bureau.id]
-        write += [topics.inbox(t) for t in peers if t != bureau.id]
+        extra = []
         if bureau.role == "general-secretariat":
-            write += [topics.broadcast("all"), topics.CRL]
+            extra += [topics.broadcast("all"), topics.CRL]
         if bureau.role == "regional-bureau" and bureau.region is not None:
-            write.append(topics.broadcast(bureau.region))
-        rules[bureau.id] = TopicRules(tuple(read), tuple(write))
+            extra.append(topics.broadcast(bureau.region))
+        if reach is None or bureau.id not in reach:
+            # every inbox of the roster, its own too (a bureau on a cluster probes its own
+            # subscription through it); never an inbox wildcard, which would let anyone fill the
+            # inboxes of bureaus that do not exist
+            own = (topics.presence(bureau.id), *extra)
+            rules[bureau.id] = TopicRules(tuple(read), SharedTopics(own, inboxes, inbox_set))
+            continue
+        write = [topics.presence(bureau.id), topics.inbox(bureau.id)]
+        write += [topics.inbox(t) for t in reach[bureau.id] if t != bureau.id]
+        rules[bureau.id] = TopicRules(tuple(read), (*write, *extra))
     return rules

@@ -24,7 +24,7 @@ from bureaus.node import AckStatus, Bureau, NetworkContext
 from protocol import MessageBase, Region, Roster
 from protocol.messages.caveats import Breach as CaveatBreach
 from protocol.messages.caveats import CaveatPolicy
-from protocol.network.routing import reach
+from protocol.network.routing import reach, reaches_every_inbox
 from protocol.security.envelope import EnvelopeCodec
 from protocol.security.pki import (
     BureauCredentials,
@@ -89,7 +89,12 @@ class Network:
         """Broker credentials and ACLs for this network's roster and topology."""
         return BrokerSecurity(
             passwords=self.passwords,
-            rules=topic_rules(self.ctx.roster, reach(self.ctx.topology, self.ctx.roster)),
+            rules=topic_rules(
+                self.ctx.roster,
+                None  # every inbox: one table shared by every bureau's rules
+                if reaches_every_inbox(self.ctx.topology)
+                else reach(self.ctx.topology, self.ctx.roster),
+            ),
         )
 
     def __getitem__(self, bureau: str) -> Bureau:

@@ -184,6 +184,8 @@ class Bureau:
         self._tasks: set[asyncio.Task[None]] = set()
         self._publishing: set[asyncio.Task[Any]] = set()
         self._poke = asyncio.Event()
+        self._timer_for: tuple[float | None, float | None] = (None, None)
+        """The core's next timer as the timer loop last saw it."""
         self._busy_until = 0.0
         """Simulation: link time at which the bureau's current work is done."""
         self.in_transit = 0
@@ -311,7 +313,8 @@ class Bureau:
         for send in out.sends:
             self.in_transit += 1
             self._spawn(self._transmit(send, extra), "link")
-        self._poke.set()  # the core may have set a nearer timer
+        if self.core.next_timer() != self._timer_for:
+            self._poke.set()  # the core set a nearer timer (or none is left): look again
         return out
 
     async def _wait_until_free(self) -> None:
@@ -439,9 +442,16 @@ class Bureau:
             group.create_task(self._timer_loop(), name=f"bureau[{self.id}].timers")
 
     async def _timer_loop(self) -> None:
+        """Wake the core when its next timer is due.
+
+        :meth:`_apply` pokes the loop when the core's next timer differs from the one waited for.
+        The wait is one event and one timer handle on the loop (not a task per wait): in a
+        simulation this loop turns once or more for every message.
+        """
         clock = self.ctx.clock
+        loop = asyncio.get_running_loop()
         while True:
-            at_s, at_t = self.core.next_timer()
+            at_s, at_t = self._timer_for = self.core.next_timer()
             waits = []
             if at_s is not None:
                 # scenario time may stand still (paused) or change speed: look again often
@@ -455,8 +465,12 @@ class Bureau:
                 self._apply(self.core.handle_timer(self._now()))
                 await asyncio.sleep(0)
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poke.wait(), timeout=min(waits) if waits else None)
+            wake = loop.call_later(min(waits), self._poke.set) if waits else None
+            try:
+                await self._poke.wait()
+            finally:
+                if wake is not None:
+                    wake.cancel()
 
     def _connect(self) -> Transport:
         presence = topics.presence(self.id)

@@ -28,7 +28,16 @@ from typing import Literal, get_args
 from protocol.errors import ArgumentError
 from protocol.network.roster import Roster
 
-__all__ = ["GS", "TOPOLOGIES", "Topology", "next_hops", "path", "reach", "relays"]
+__all__ = [
+    "GS",
+    "TOPOLOGIES",
+    "Topology",
+    "next_hops",
+    "path",
+    "reach",
+    "reaches_every_inbox",
+    "relays",
+]
 
 Topology = Literal["hub", "regional", "mesh", "hybrid"]
 TOPOLOGIES: tuple[Topology, ...] = get_args(Topology)
@@ -98,14 +107,23 @@ def next_hops(
     return {hop: tuple(finals) for hop, finals in out.items()}
 
 
+def reaches_every_inbox(topology: Topology) -> bool:
+    """Whether every bureau may publish to every inbox under ``topology`` (``mesh``, ``hybrid``).
+
+    Broker ACLs then need no per-bureau list (:func:`reach` would build N sets of N - 1 ids).
+    """
+    return topology in ("mesh", "hybrid")
+
+
 def reach(topology: Topology, roster: Roster) -> dict[str, frozenset[str]]:
     """For each bureau, the inboxes it ever publishes to under ``topology`` (for broker ACLs).
 
-    ``hybrid`` and ``mesh`` let any bureau reach any other directly.
+    ``hybrid`` and ``mesh`` let any bureau reach any other directly (see
+    :func:`reaches_every_inbox`).
     """
     ids = [b.id for b in roster]
     result: dict[str, set[str]] = {b: set() for b in ids}
-    if topology in ("mesh", "hybrid"):
+    if reaches_every_inbox(topology):
         return {b: frozenset(i for i in ids if i != b) for b in ids}
     for sender in ids:
         for recipient in ids:
