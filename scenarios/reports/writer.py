@@ -27,18 +27,11 @@ from bureaus import Event
 from bureaus.events import Lifecycle
 from scenarios.exercise.deadlines import clock_label
 from scenarios.reports.evidence import COVERED, chained_lines, fingerprint_of, sign_log
-from scenarios.reports.metrics import ExpectationResult, route_class, traffic_by_link
+from scenarios.reports.maps import map_figure
+from scenarios.reports.metrics import ExpectationResult, route_class
 from scenarios.results import RunResult
 
 __all__ = ["compare_table", "write_compare", "write_report"]
-
-_ROLE_COLOURS = {
-    "ncb": "#4c72b0",
-    "general-secretariat": "#c44e52",
-    "regional-bureau": "#dd8452",
-    "regional-organisation": "#55a868",
-    "command-centre": "#8172b3",
-}
 
 
 def _png(fig: Figure) -> bytes:
@@ -104,39 +97,9 @@ def timeline_plot(result: RunResult) -> bytes:
 
 
 def map_plot(result: RunResult) -> bytes:
-    """Bureaus at their cities' coordinates, links drawn by the traffic they carried."""
-    fig, ax = plt.subplots(figsize=(9, 4.8))
-    traffic = traffic_by_link(result.events)
-    peak = max((c for c, _b in traffic.values()), default=1)
-    for (a, b), (count, _bytes) in traffic.items():
-        x, y = result.roster.get(a), result.roster.get(b)
-        ax.plot(
-            [x.lon, y.lon],
-            [x.lat, y.lat],
-            color="#999999",
-            linewidth=0.3 + 3.0 * count / peak,
-            alpha=0.6,
-            zorder=1,
-        )
-    for role, colour in _ROLE_COLOURS.items():
-        members = [b for b in result.roster if b.role == role]
-        if members:
-            ax.scatter(
-                [b.lon for b in members],
-                [b.lat for b in members],
-                s=12 if role == "ncb" else 40,
-                color=colour,
-                label=role,
-                zorder=2,
-            )
-    ax.set_xlim(-180, 180)
-    ax.set_ylim(-60, 75)
-    ax.set_xlabel("longitude")
-    ax.set_ylabel("latitude")
-    ax.set_title("Bureaus and traffic on the links (line width: messages)")
-    ax.legend(fontsize=7, loc="lower left")
-    ax.grid(alpha=0.2)
-    return _png(fig)
+    """The map of the run (see :mod:`scenarios.reports.maps`), as PNG bytes."""
+    title = f"{result.scenario.name}: traffic on the {result.topology} topology"
+    return _png(map_figure(result.events, result.roster, title=title))
 
 
 def _fmt(table: dict[str, Any], key: str) -> str:
