@@ -144,14 +144,17 @@ def map_figure(events: list[Event], roster: Roster, *, title: str) -> Figure:
             gid=f"traffic {a}>{b}",
         )
     blocked = sorted(
-        (e.bureau, e.peer)
-        for e in events
-        if isinstance(e, Breach) and e.blocked and e.peer in places and e.bureau in places
+        {
+            (e.bureau, target)
+            for e in events
+            if isinstance(e, Breach) and e.blocked and e.bureau in places
+            for target in e.recipients
+            if target in places
+        }
     )
-    for sender, target in dict.fromkeys(blocked):
-        if target is not None:
-            (x0, y0), (x1, y1) = places[sender], places[target]
-            ax.plot([x0, x1], [y0, y1], "--", color="#c0392b", lw=1.6, zorder=2, gid="blocked")
+    for sender, target in blocked:
+        (x0, y0), (x1, y1) = places[sender], places[target]
+        ax.plot([x0, x1], [y0, y1], "--", color="#c0392b", lw=1.6, zorder=2, gid="blocked")
     offline = _offline(events)
     for role, colour in ROLE_COLOURS.items():
         members = [b for b in bureaus if roster.get(b).role == role]

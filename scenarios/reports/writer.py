@@ -1,7 +1,7 @@
 """Reports of a run: summary.json, events.jsonl, report.md and a self-contained report.html.
 
-Plots are drawn with matplotlib (Agg, no display needed) and embedded in the HTML as PNG data, so
-the page opens from disk with nothing else; the Markdown report links the same PNG files.
+Plots (:mod:`scenarios.reports.plots`) are embedded in the HTML as PNG data, so the page opens
+from disk with nothing else; the Markdown report links the same PNG files.
 
 Why one long module: the report files of one run are written together from one summary,
 and each table of the Markdown and the HTML stays beside its twin.
@@ -11,95 +11,19 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
-
-from bureaus import Event
 from bureaus.events import Lifecycle
 from scenarios.exercise.deadlines import clock_label
 from scenarios.reports.evidence import COVERED, chained_lines, fingerprint_of, sign_log
-from scenarios.reports.maps import map_figure
-from scenarios.reports.metrics import ExpectationResult, route_class
+from scenarios.reports.grid import KnowledgeGrid, knowledge_grid, write_csv
+from scenarios.reports.metrics import ExpectationResult
+from scenarios.reports.plots import compare_plot, latency_plot, map_plot, timeline_plot
 from scenarios.results import RunResult
 
 __all__ = ["compare_table", "write_compare", "write_report"]
-
-
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()
-
-
-def _cdf(ax: Any, values: Sequence[float], label: str) -> None:
-    if not values:
-        return
-    ordered = sorted(values)
-    n = len(ordered)
-    ax.step(ordered, [(i + 1) / n for i in range(n)], where="post", label=f"{label} (n={n})")
-
-
-def latency_plot(deliveries: list[Event], key: str) -> bytes:
-    """CDF of delivery latency grouped by message kind or route class."""
-    fig, ax = plt.subplots(figsize=(7, 4))
-    groups: dict[str, list[float]] = {}
-    for event in deliveries:
-        if event.latency_ms is None:
-            continue
-        name = (event.message_kind or "?") if key == "kind" else route_class(event.route)
-        groups.setdefault(name, []).append(event.latency_ms)
-    for name, values in sorted(groups.items()):
-        _cdf(ax, values, name)
-    ax.set_xlabel("end-to-end latency (ms, real)")
-    ax.set_ylabel("fraction of deliveries")
-    ax.set_title(f"Latency by {'message kind' if key == 'kind' else 'route'}")
-    if groups and max(max(v) for v in groups.values()) > 10 * min(min(v) for v in groups.values()):
-        ax.set_xscale("log")
-    ax.grid(alpha=0.3)
-    if groups:
-        ax.legend(fontsize=8)
-    return _png(fig)
-
-
-def timeline_plot(result: RunResult) -> bytes:
-    """Deliveries over scenario time, with injects and faults marked."""
-    fig, ax = plt.subplots(figsize=(7, 3))
-    times = [e.t_s for e in result.events if e.kind == "delivered"]
-    end = max([result.scenario.duration, *times]) if times else result.scenario.duration
-    if times:
-        ax.hist(
-            times,
-            bins=min(60, max(10, len(times) // 5)),
-            range=(0, end),
-            color="#4c72b0",
-            alpha=0.8,
-            label="deliveries",
-        )
-    for event in result.events:
-        if event.kind == "inject" and event.bureau == "controller":
-            ax.axvline(event.t_s, color="#55a868", linestyle="--", linewidth=1)
-        elif event.kind == "fault":
-            ax.axvline(event.t_s, color="#c44e52", linestyle=":", linewidth=1.2)
-    ax.set_xlabel("scenario time (s)   green dashes: injects, red dots: faults")
-    ax.set_ylabel("deliveries")
-    ax.set_title("Timeline")
-    return _png(fig)
-
-
-def map_plot(result: RunResult) -> bytes:
-    """The map of the run (see :mod:`scenarios.reports.maps`), as PNG bytes."""
-    title = f"{result.scenario.name}: traffic on the {result.topology} topology"
-    return _png(map_figure(result.events, result.roster, title=title))
 
 
 def _fmt(table: dict[str, Any], key: str) -> str:
@@ -177,6 +101,52 @@ def deadline_table(deadlines: list[dict[str, Any]], duration_s: float) -> list[l
     ]
 
 
+_CELL_WORD = {
+    "acknowledged": "ack",
+    "delivered": "delivered",
+    "late": "LATE",
+    "blocked": "BLOCKED",
+    "missing": "MISSING",
+}
+
+
+def grid_rows(grid: KnowledgeGrid, duration_s: float) -> list[list[str]]:
+    """The grid as text rows: a bureau, then per message its state and time (blank: not for it)."""
+    rows = []
+    for bureau in grid.bureaus:
+        row = [bureau]
+        for name in grid.messages:
+            cell = grid.cells.get((bureau, name))
+            if cell is None:
+                row.append("")
+            elif cell.t_s is None:
+                row.append(_CELL_WORD[cell.state])
+            else:
+                row.append(f"{_CELL_WORD[cell.state]} {when(cell.t_s, duration_s)}")
+        rows.append(row)
+    return rows
+
+
+def _grid_html(grid: KnowledgeGrid, duration_s: float) -> str:
+    """The grid as an HTML table whose cells are coloured by state (class ``cell-<state>``)."""
+    head = "".join(f"<th>{html.escape(n)}</th>" for n in ("bureau", *grid.messages))
+    body = []
+    for bureau, row in zip(grid.bureaus, grid_rows(grid, duration_s), strict=True):
+        cells = [f"<th>{html.escape(bureau)}</th>"]
+        for name, text in zip(grid.messages, row[1:], strict=True):
+            cell = grid.cells.get((bureau, name))
+            state = cell.state if cell is not None else "none"
+            cells.append(f'<td class="cell-{state}">{html.escape(text)}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (
+        '<div class="grid"><table class="knowledge"><thead><tr>'
+        + head
+        + "</tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table></div>"
+    )
+
+
 def write_report(
     result: RunResult, summary: dict[str, Any], expectations: list[ExpectationResult], out: Path
 ) -> None:
@@ -245,6 +215,24 @@ def write_report(
         if e.kind in TIMELINE_KINDS
     ]
     deadline_rows = deadline_table(summary["deadlines"], duration)
+    grid = knowledge_grid(result)
+    csv_files = write_csv(result, summary, out)
+    grid_md = (
+        [
+            "## Who knew what, when",
+            "",
+            "Each scripted message (by inject name) at each bureau it was for: acknowledged, "
+            "delivered, LATE (after its response deadline), BLOCKED (a forward refused under "
+            "its caveats) or MISSING, with the scenario time. The same as CSV: "
+            + ", ".join(f"`{name}`" for name in csv_files)
+            + ".",
+            "",
+            _md_table(["bureau", *grid.messages], grid_rows(grid, duration)),
+            "",
+        ]
+        if grid.messages
+        else []
+    )
     breach_rows = [
         [when(b["t_s"], duration), b["bureau"], b["rule"] or "", b["detail"] or ""]
         for b in summary["breaches"]
@@ -296,6 +284,7 @@ def write_report(
             if deadline_rows
             else []
         ),
+        *grid_md,
         *(
             ["## Caveat breaches", "", _md_table(BREACH_HEAD, breach_rows), ""]
             if breach_rows
@@ -371,6 +360,16 @@ def write_report(
         data = base64.b64encode(plots[name]).decode("ascii")
         return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
+    grid_section = (
+        '<h2 id="grid">Who knew what, when</h2><p>Each scripted message at each bureau it was '
+        "for, with the scenario time; LATE, BLOCKED and MISSING are what did not go as "
+        "planned. As CSV: "
+        + ", ".join(f'<a href="{name}">{name}</a>' for name in csv_files)
+        + ".</p>"
+        + _grid_html(grid, duration)
+        if grid.messages
+        else ""
+    )
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(scenario.name)}</title>
 <style>
@@ -381,6 +380,10 @@ th, td {{ border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: left; font
 th {{ background: #f3f3f3; }}
 img {{ max-width: 100%; }}
 .pass {{ color: #1a7f37; font-weight: bold; }} .fail {{ color: #c62828; font-weight: bold; }}
+.grid {{ overflow-x: auto; }} table.knowledge td {{ white-space: nowrap; }}
+.cell-acknowledged {{ background: #e3f4e8; }} .cell-delivered {{ background: #eef4fb; }}
+.cell-late {{ background: #fff1cc; font-weight: bold; }}
+.cell-blocked, .cell-missing {{ background: #fbe3e3; color: #a61b1b; font-weight: bold; }}
 </style></head><body>
 <h1>{html.escape(scenario.name)}</h1>
 <p>{html.escape(scenario.description.strip())}</p>
@@ -393,6 +396,7 @@ img {{ max-width: 100%; }}
 {img("timeline.png", "deliveries over time")}
 {"<h2>Notices</h2>" + _html_table(["request", "lifecycle"], notice_rows) if notice_rows else ""}
 {"<h2>Deadlines</h2>" + _html_table(DEADLINE_HEAD, deadline_rows) if deadline_rows else ""}
+{grid_section}
 {"<h2>Caveat breaches</h2>" + _html_table(BREACH_HEAD, breach_rows) if breach_rows else ""}
 <h2>Deliveries</h2>{_html_table(["", "count"], delivery_rows)}
 <h2>Rejections</h2>{_html_table(["reason", "count"], rejection_rows)}
@@ -456,17 +460,7 @@ def write_compare(rows: list[dict[str, Any]], out: Path, scenario_name: str) -> 
     out.mkdir(parents=True, exist_ok=True)
     (out / "compare.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     head, table = compare_table(rows)
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
-    names = [r["topology"] for r in rows]
-    axes[0].bar(names, [r["p99_ms"] for r in rows], color="#4c72b0", label="p99")
-    axes[0].bar(names, [r["p50_ms"] for r in rows], color="#dd8452", label="p50")
-    axes[0].set_title("latency (ms)")
-    axes[0].legend(fontsize=8)
-    axes[1].bar(names, [r["mean_hops"] for r in rows], color="#55a868")
-    axes[1].set_title("mean hops per delivery")
-    axes[2].bar(names, [r["messages_through_busiest"] for r in rows], color="#c44e52")
-    axes[2].set_title("messages through the busiest bureau")
-    png = _png(fig)
+    png = compare_plot(rows)
     (out / "compare.png").write_bytes(png)
     md = [
         f"# {scenario_name}: topologies compared",

@@ -1,0 +1,45 @@
+"""Who knew what, when: the bureau by message grid, its CSV files, and its place in the report."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from scenarios.reports.grid import knowledge_grid
+from scenarios.reports.metrics import check_expectations, summarise
+from scenarios.reports.writer import write_report
+from tests.test_maps import run
+
+
+def test_the_grid_names_injects_and_tells_late_blocked_and_acknowledged_apart() -> None:
+    result = run("missing-child")
+    grid = knowledge_grid(result)
+    assert grid.messages[0] == "alert-1"  # inject names, in the order they were sent
+    assert grid.cells[("NL", "leak")].state == "blocked"  # DE's forward refused under caveats
+    assert grid.cells[("IT", "alert-1")].state == "late"  # IT was offline past the deadline
+    assert grid.cells[("BE", "alert-1")].state == "acknowledged"
+    assert ("FR", "alert-1") not in grid.cells  # the sender has no cell of its own message
+    late = grid.cells[("IT", "alert-1")]
+    assert late.t_s is not None
+    assert late.t_s > grid.due_s["alert-1"]
+    unplanned = {(bureau, name) for bureau, name, _cell in grid.unplanned()}
+    assert ("NL", "leak") in unplanned
+    assert ("BE", "alert-1") not in unplanned
+
+
+def test_the_report_shows_the_grid_and_writes_the_csv_files(tmp_path: Path) -> None:
+    result = run("missing-child")
+    write_report(result, summarise(result), check_expectations(result), tmp_path)
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Who knew what, when" in page
+    assert 'class="cell-blocked"' in page
+    assert 'href="deliveries.csv"' in page
+    with (tmp_path / "deliveries.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    grid = knowledge_grid(result)
+    assert len(rows) == len(grid.cells)
+    blocked = [r for r in rows if r["state"] == "blocked"]
+    assert [(r["message"], r["bureau"]) for r in blocked] == [("leak", "NL")]
+    with (tmp_path / "deadlines.csv").open(encoding="utf-8") as handle:
+        assert {r["message"] for r in csv.DictReader(handle)} >= {"alert-1"}
+    assert (tmp_path / "breaches.csv").read_text(encoding="utf-8").count("\n") >= 2
