@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from scenarios.reports.debrief import write_debrief
 from scenarios.reports.grid import knowledge_grid
 from scenarios.reports.metrics import check_expectations, summarise
 from scenarios.reports.writer import write_report
@@ -43,3 +44,13 @@ def test_the_report_shows_the_grid_and_writes_the_csv_files(tmp_path: Path) -> N
     with (tmp_path / "deadlines.csv").open(encoding="utf-8") as handle:
         assert {r["message"] for r in csv.DictReader(handle)} >= {"alert-1"}
     assert (tmp_path / "breaches.csv").read_text(encoding="utf-8").count("\n") >= 2
+
+
+def test_the_debrief_carries_the_grid_split_to_fit_a_page(tmp_path: Path) -> None:
+    result = run("missing-child")
+    write_report(result, summarise(result), check_expectations(result), tmp_path)
+    files = write_debrief(tmp_path, pdf=False)
+    page = files.html.read_text(encoding="utf-8")
+    assert "Who knew what, when" in page
+    assert 'class="cell-blocked">BLOCKED' in page
+    assert page.count('<table class="knowledge">') == 1  # seven messages: one table

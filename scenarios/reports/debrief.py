@@ -15,6 +15,7 @@ with plots.
 from __future__ import annotations
 
 import base64
+import csv
 import html
 import json
 import shutil
@@ -91,6 +92,59 @@ def _table(head: list[str] | None, rows: list[list[str]], classes: list[str] | N
         body.append(f"<tr{css}>{cells}</tr>")
     thead = f"<thead><tr>{th}</tr></thead>" if th else ""
     return f"<table>{thead}<tbody>{''.join(body)}</tbody></table>"
+
+
+_GRID_COLUMNS = 7
+"""Messages per grid table in the handout (wider grids are split to fit an A4 page)."""
+_GRID_WORD = {
+    "acknowledged": "ack",
+    "delivered": "delivered",
+    "late": "LATE",
+    "blocked": "BLOCKED",
+    "missing": "MISSING",
+}
+
+
+def _grid(run_dir: Path, duration: float) -> str:
+    """Who knew what, when: from the report's ``deliveries.csv`` (nothing when it is absent)."""
+    try:
+        with (run_dir / "deliveries.csv").open(encoding="utf-8", newline="") as handle:
+            lines = list(csv.DictReader(handle))
+    except (OSError, csv.Error, UnicodeDecodeError):
+        return ""
+    messages = list(dict.fromkeys(line["message"] for line in lines))
+    bureaus = sorted({line["bureau"] for line in lines}, key=lambda b: (b != "gs", b))
+    cells = {(line["bureau"], line["message"]): line for line in lines}
+    tables = []
+    for start in range(0, len(messages), _GRID_COLUMNS):
+        chunk = messages[start : start + _GRID_COLUMNS]
+        head = "".join(f"<th>{html.escape(m)}</th>" for m in ("bureau", *chunk))
+        body = []
+        for bureau in bureaus:
+            row = [f"<th>{html.escape(bureau)}</th>"]
+            for message in chunk:
+                line = cells.get((bureau, message))
+                if line is None:
+                    row.append('<td class="cell-none"></td>')
+                    continue
+                state = line["state"] if line["state"] in _GRID_WORD else "missing"
+                t = line["acknowledged_s"] or line["delivered_s"]
+                moment = when(float(t), duration) if t else ""
+                row.append(
+                    f'<td class="cell-{state}">{_GRID_WORD[state]}<br>{html.escape(moment)}</td>'
+                )
+            body.append("<tr>" + "".join(row) + "</tr>")
+        tables.append(
+            f'<table class="knowledge"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table>"
+        )
+    if not tables:
+        return ""
+    return (
+        "<h2>Who knew what, when</h2><p>Each scripted message at each bureau it was for: "
+        "acknowledged, delivered, LATE (after its response deadline), BLOCKED (a forward "
+        "refused under its caveats) or MISSING, with the scenario time.</p>" + "".join(tables)
+    )
 
 
 def _named_bureaus(scenario: Scenario | None) -> list[str]:
@@ -196,6 +250,10 @@ tr.fail td:nth-child(2) { color: #c62828; font-weight: bold; }
 .integrity.ok { background: #e8f5e9; } .integrity.altered { background: #fdecea; }
 figure { margin: 0.5rem 0; } img { max-width: 100%; }
 .facts td:first-child { width: 16rem; }
+table.knowledge td, table.knowledge th { font-size: 0.8rem; text-align: center; }
+td.cell-acknowledged { background: #e3f4e8; } td.cell-delivered { background: #eef4fb; }
+td.cell-late { background: #fff1cc; font-weight: bold; }
+td.cell-blocked, td.cell-missing { background: #fbe3e3; color: #a61b1b; font-weight: bold; }
 @page { size: A4; margin: 15mm; }
 @media print {
   body { margin: 0; max-width: none; font-size: 10pt; }
@@ -337,6 +395,7 @@ controller's actions, in scenario time.</p>
         if breach_rows
         else "<p>No message was passed on beyond what its handling code and TLP allow.</p>"
     }
+{_grid(run_dir, duration)}
 <h2>What each bureau received and did</h2>
 {
         _table(
