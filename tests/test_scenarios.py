@@ -331,3 +331,29 @@ def test_anchors_and_aliases_of_a_reasonable_size_still_work() -> None:
     )
     scenario = parse_scenario(text)
     assert len(scenario.injects) == 2
+
+
+def test_the_topology_lab_teaches_hub_against_mesh(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "lab"
+    capsys.readouterr()
+    assert main(["compare", "hub-outage", "--quiet", "--seeds", "2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    table = [line for line in printed.splitlines() if line[:1] in "┏┃┡│└"]
+    assert table
+    assert max(len(line) for line in table) <= 80  # the terminal table fits
+    rows = {r["topology"]: r for r in json.loads((out / "compare.json").read_text("utf-8"))}
+    hub, mesh = rows["hub"], rows["mesh"]
+    assert hub["seeds"] == [hub["seeds"][0], hub["seeds"][0] + 1]
+    assert hub["hub_share"] > 0.9 > 0.1 > mesh["hub_share"]  # the hub carries everything
+    assert hub["example_route"].count("→") == 2  # sender → GS → recipient
+    assert mesh["example_route"].count("→") == 1
+    outage = [ms for t, ms in hub["latency_over_time"] if 30 <= t <= 50]
+    calm = [ms for t, ms in mesh["latency_over_time"] if 30 <= t <= 50]
+    assert max(outage) > 10 * max(calm)  # the hub's outage is a spike on the hub only
+    assert hub["p99_min_ms"] <= hub["p99_ms"] <= hub["p99_max_ms"]
+    page = (out / "compare.html").read_text("utf-8")
+    for topology in rows:
+        assert f'href="{topology}/report.html"' in page
+        assert (out / topology / "map.png").is_file()

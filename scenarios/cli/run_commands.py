@@ -31,10 +31,11 @@ from scenarios.model import (
     load_scenario,
     parse_duration,
 )
+from scenarios.reports.compare import compare_row, compare_table, write_compare
 from scenarios.reports.debrief import DebriefError, write_debrief
 from scenarios.reports.evidence import verify_log
 from scenarios.reports.metrics import ExpectationResult, check_expectations, summarise
-from scenarios.reports.writer import compare_table, write_compare, write_report
+from scenarios.reports.writer import write_report
 from scenarios.runner import ClockKind, RunOptions, RunResult, ScenarioRunError
 
 
@@ -404,10 +405,25 @@ def debrief_command(
     show_default=True,
     help="The broker of a live comparison (--clock wall).",
 )
-@click.option("--seed", type=int, default=None)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--seed", type=int, default=None, help="The first seed (default: the file's).")
+@click.option(
+    "--seeds",
+    type=click.IntRange(1, 50),
+    default=1,
+    show_default=True,
+    help="Run each topology with this many seeds (the first, the next ...) and show the mean "
+    "and the spread of the latencies: a difference smaller than the spread is no lesson.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory for compare.html and one report per topology "
+    "(default: reports/<scenario>-compare).",
+)
 @PKI_OPTION
-@click.option("--quiet", is_flag=True)
+@click.option("--quiet", is_flag=True, help="No progress display.")
 @click.option(
     "--clock",
     type=click.Choice(["virtual", "wall"]),
@@ -421,6 +437,7 @@ def compare(
     topologies: str,
     broker: str,
     seed: int | None,
+    seeds: int,
     out_dir: Path | None,
     pki_dir: Path | None,
     quiet: bool,
@@ -433,37 +450,33 @@ def compare(
     if bad or not names:
         raise CliError(f"unknown topology {', '.join(bad) or '(none)'}; one of {TOPOLOGIES}")
     out_dir = out_dir or Path("reports") / f"{scenario.name}-compare"
+    first = seed if seed is not None else scenario.seed
     rows = []
     for name in names:
         topology: Topology = name  # type: ignore[assignment]
-        try:
-            options = RunOptions(
-                broker=broker, topology=topology, seed=seed, pki=pki_dir, clock=clock
-            )
-            result = _run(scenario, options, quiet)
-        except (ScenarioRunError, BrokerError) as exc:
-            raise CliError(str(exc)) from exc
-        summary = summarise(result)
-        results = check_expectations(result)
-        write_report(result, summary, results, out_dir / name)
-        overall = summary["latency_ms"]["overall"]
-        rows.append(
-            {
-                "topology": name,
-                "delivered": summary["messages"]["delivered"],
-                "lost": summary["messages"]["lost"],
-                "p50_ms": overall.get("p50", 0.0),
-                "p99_ms": overall.get("p99", 0.0),
-                **summary["routes"],
-                "passed": all(r.passed for r in results),
-            }
-        )
+        runs = []
+        for k in range(seeds):
+            try:
+                options = RunOptions(
+                    broker=broker, topology=topology, seed=first + k, pki=pki_dir, clock=clock
+                )
+                result = _run(scenario, options, quiet)
+            except (ScenarioRunError, BrokerError) as exc:
+                raise CliError(str(exc)) from exc
+            summary = summarise(result)
+            results = check_expectations(result)
+            if k == 0:  # the report of the first seed stands for the topology
+                write_report(result, summary, results, out_dir / name)
+            runs.append((result, summary, results))
+        rows.append(compare_row(name, runs))
     write_compare(rows, out_dir, scenario.name)
-    table = Table(title=f"{scenario.name}: topologies compared")
-    head, body = compare_table(rows)
+    table = Table(title=f"{scenario.name}: topologies compared", width=80)
+    head, body = compare_table(rows, compact=True)
     for column in head:
-        table.add_column(column)
-    for row in body:
-        table.add_row(*row)
+        table.add_column(column, overflow="fold")
+    for line in body:
+        table.add_row(*line)
     out.print(table)
+    for row in rows:
+        out.print(f"{row['topology']}: {row['example_route']}", markup=False)
     out.print(f"report: {out_dir / 'compare.html'}", markup=False)

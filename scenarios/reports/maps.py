@@ -160,16 +160,21 @@ def map_figure(events: list[Event], roster: Roster, *, title: str) -> Figure:
         members = [b for b in bureaus if roster.get(b).role == role]
         if not members:
             continue
-        ax.scatter(
-            [places[b][0] for b in members],
-            [places[b][1] for b in members],
-            s=[40 if role != "ncb" else 18 for _ in members],
-            color=[("#9e9e9e" if b in offline else colour) for b in members],
-            edgecolors="white",
-            linewidths=0.5,
-            label=role.replace("-", " "),
-            zorder=3,
-        )
+        for group, fill, label in (
+            ([b for b in members if b not in offline], colour, role.replace("-", " ")),
+            ([b for b in members if b in offline], "#9e9e9e", None),
+        ):
+            if group:
+                ax.scatter(
+                    [places[b][0] for b in group],
+                    [places[b][1] for b in group],
+                    s=18 if role == "ncb" else 40,
+                    color=fill,
+                    edgecolors="white",
+                    linewidths=0.5,
+                    label=label,
+                    zorder=3,
+                )
     labelled = _labelled(bureaus, traffic, roster)
     for bureau in labelled:
         x, y = places[bureau]

@@ -21,10 +21,11 @@ from scenarios.reports.maps import map_figure
 from scenarios.reports.metrics import route_class
 from scenarios.results import RunResult
 
-__all__ = ["compare_plot", "latency_plot", "map_plot", "timeline_plot"]
+__all__ = ["latency_plot", "map_plot", "png", "timeline_plot"]
 
 
-def _png(fig: Figure) -> bytes:
+def png(fig: Figure) -> bytes:
+    """The figure as PNG bytes (and closed)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -58,7 +59,7 @@ def latency_plot(deliveries: list[Event], key: str) -> bytes:
     ax.grid(alpha=0.3)
     if groups:
         ax.legend(fontsize=8)
-    return _png(fig)
+    return png(fig)
 
 
 def timeline_plot(result: RunResult) -> bytes:
@@ -83,25 +84,10 @@ def timeline_plot(result: RunResult) -> bytes:
     ax.set_xlabel("scenario time (s)   green dashes: injects, red dots: faults")
     ax.set_ylabel("deliveries")
     ax.set_title("Timeline")
-    return _png(fig)
+    return png(fig)
 
 
 def map_plot(result: RunResult) -> bytes:
     """The map of the run (see :mod:`scenarios.reports.maps`), as PNG bytes."""
     title = f"{result.scenario.name}: traffic on the {result.topology} topology"
-    return _png(map_figure(result.events, result.roster, title=title))
-
-
-def compare_plot(rows: list[dict[str, Any]]) -> bytes:
-    """The topologies of a comparison side by side: latency, hops and the busiest bureau."""
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
-    names = [r["topology"] for r in rows]
-    axes[0].bar(names, [r["p99_ms"] for r in rows], color="#4c72b0", label="p99")
-    axes[0].bar(names, [r["p50_ms"] for r in rows], color="#dd8452", label="p50")
-    axes[0].set_title("latency (ms)")
-    axes[0].legend(fontsize=8)
-    axes[1].bar(names, [r["mean_hops"] for r in rows], color="#55a868")
-    axes[1].set_title("mean hops per delivery")
-    axes[2].bar(names, [r["messages_through_busiest"] for r in rows], color="#c44e52")
-    axes[2].set_title("messages through the busiest bureau")
-    return _png(fig)
+    return png(map_figure(result.events, result.roster, title=title))

@@ -20,10 +20,10 @@ from scenarios.exercise.deadlines import clock_label
 from scenarios.reports.evidence import COVERED, chained_lines, fingerprint_of, sign_log
 from scenarios.reports.grid import KnowledgeGrid, knowledge_grid, write_csv
 from scenarios.reports.metrics import ExpectationResult
-from scenarios.reports.plots import compare_plot, latency_plot, map_plot, timeline_plot
+from scenarios.reports.plots import latency_plot, map_plot, timeline_plot
 from scenarios.results import RunResult
 
-__all__ = ["compare_table", "write_compare", "write_report"]
+__all__ = ["REPORT_STYLE", "write_report"]
 
 
 def _fmt(table: dict[str, Any], key: str) -> str:
@@ -100,6 +100,21 @@ def deadline_table(deadlines: list[dict[str, Any]], duration_s: float) -> list[l
         for d in deadlines
     ]
 
+
+REPORT_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
+       color: #222; }
+table { border-collapse: collapse; margin: 0.5rem 0 1rem; }
+th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: left; font-size: 0.9rem; }
+th { background: #f3f3f3; }
+img { max-width: 100%; }
+.pass { color: #1a7f37; font-weight: bold; } .fail { color: #c62828; font-weight: bold; }
+.grid { overflow-x: auto; } table.knowledge td { white-space: nowrap; }
+.cell-acknowledged { background: #e3f4e8; } .cell-delivered { background: #eef4fb; }
+.cell-late { background: #fff1cc; font-weight: bold; }
+.cell-blocked, .cell-missing { background: #fbe3e3; color: #a61b1b; font-weight: bold; }
+"""
+"""The report's stylesheet (the comparison page uses it too)."""
 
 _CELL_WORD = {
     "acknowledged": "ack",
@@ -373,18 +388,7 @@ def write_report(
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(scenario.name)}</title>
 <style>
-body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
-       color: #222; }}
-table {{ border-collapse: collapse; margin: 0.5rem 0 1rem; }}
-th, td {{ border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: left; font-size: 0.9rem; }}
-th {{ background: #f3f3f3; }}
-img {{ max-width: 100%; }}
-.pass {{ color: #1a7f37; font-weight: bold; }} .fail {{ color: #c62828; font-weight: bold; }}
-.grid {{ overflow-x: auto; }} table.knowledge td {{ white-space: nowrap; }}
-.cell-acknowledged {{ background: #e3f4e8; }} .cell-delivered {{ background: #eef4fb; }}
-.cell-late {{ background: #fff1cc; font-weight: bold; }}
-.cell-blocked, .cell-missing {{ background: #fbe3e3; color: #a61b1b; font-weight: bold; }}
-</style></head><body>
+{REPORT_STYLE}</style></head><body>
 <h1>{html.escape(scenario.name)}</h1>
 <p>{html.escape(scenario.description.strip())}</p>
 <p><em>What it teaches:</em> {html.escape(scenario.teaches.strip())}</p>
@@ -421,61 +425,3 @@ img {{ max-width: 100%; }}
 </body></html>
 """
     (out / "report.html").write_text(page, encoding="utf-8")
-
-
-def compare_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
-    """The side-by-side table of a comparison: header and rows, as text."""
-    head = [
-        "topology",
-        "delivered",
-        "lost",
-        "p50 ms",
-        "p99 ms",
-        "mean hops",
-        "busiest bureau",
-        "msgs through busiest",
-        "bytes on the wire",
-        "expectations",
-    ]
-    table = [
-        [
-            r["topology"],
-            str(r["delivered"]),
-            str(r["lost"]),
-            f"{r['p50_ms']:.2f}",
-            f"{r['p99_ms']:.2f}",
-            f"{r['mean_hops']:.2f}",
-            str(r["busiest_bureau"]),
-            str(r["messages_through_busiest"]),
-            str(r["bytes_on_the_wire"]),
-            "pass" if r["passed"] else "FAIL",
-        ]
-        for r in rows
-    ]
-    return head, table
-
-
-def write_compare(rows: list[dict[str, Any]], out: Path, scenario_name: str) -> None:
-    """Side-by-side figures of one scenario on several topologies, with a plot."""
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "compare.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
-    head, table = compare_table(rows)
-    png = compare_plot(rows)
-    (out / "compare.png").write_bytes(png)
-    md = [
-        f"# {scenario_name}: topologies compared",
-        "",
-        _md_table(head, table),
-        "",
-        "![compare](compare.png)",
-        "",
-    ]
-    (out / "compare.md").write_text("\n".join(md), encoding="utf-8")
-    data = base64.b64encode(png).decode("ascii")
-    (out / "compare.html").write_text(
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>'
-        f"{html.escape(scenario_name)}</title></head><body><h1>{html.escape(scenario_name)}: "
-        f"topologies compared</h1>{_html_table(head, table)}"
-        f'<img alt="comparison" src="data:image/png;base64,{data}"></body></html>\n',
-        encoding="utf-8",
-    )
