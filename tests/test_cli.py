@@ -266,3 +266,24 @@ def test_the_exported_scenario_schema_accepts_every_bundled_scenario(tmp_path: P
         assert list(validator.iter_errors(document)) == [], path.name
     assert not validator.is_valid({"name": "x", "duration": "soon"})  # an editor flags it too
     assert not validator.is_valid({"name": "x", "injects": [{"at": 1, "teleport": {}}]})
+
+
+def test_exercise_without_a_terminal_says_so_and_exits_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(["exercise", "missing-child"], capsys)  # pytest's streams: no TTY
+    assert code == 2
+    assert "needs an interactive terminal" in err
+    assert "bureaunet run" in err
+    assert out == ""
+
+
+@pytest.mark.parametrize("name", ["exercise", "compare", "run"])
+def test_every_option_of_the_scenario_commands_has_help(name: str) -> None:
+    with click.Context(cli) as ctx:
+        command = cli.get_command(ctx, name)
+    assert command is not None
+    bare = [
+        p.name for p in command.params if isinstance(p, click.Option) and not (p.help or "").strip()
+    ]
+    assert bare == []

@@ -287,6 +287,11 @@ def exercise(
     b bookmark, a answer for a played bureau, q end. The report is written when the exercise
     ends; then `bureaunet debrief` makes the handout. Exit codes as for `run`.
     """
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise CliError(
+            "exercise draws a dashboard and reads keys: it needs an interactive terminal "
+            "(for an unattended run of the same scenario, use 'bureaunet run')"
+        )
     from scenarios.exercise.dashboard import ExerciseApp  # noqa: PLC0415 - Textual loads only when used
 
     scenario = _load(scenario_file)
