@@ -287,3 +287,19 @@ def test_every_option_of_the_scenario_commands_has_help(name: str) -> None:
         p.name for p in command.params if isinstance(p, click.Option) and not (p.help or "").strip()
     ]
     assert bare == []
+
+
+@pytest.mark.parametrize(
+    ("pace", "speed"), [("2m/h", 30.0), ("10m/d", 144.0), ("30s/h", 120.0), ("1h/1h", 1.0)]
+)
+def test_a_pace_is_real_time_per_scenario_time(pace: str, speed: float) -> None:
+    from scenarios.cli.run_commands import _PACE  # noqa: PLC0415 - the parameter type under test
+
+    assert _PACE.convert(pace, None, None) == pytest.approx(speed)
+
+
+@pytest.mark.parametrize("pace", ["fast", "2m", "0m/h", "2m/"])
+def test_a_pace_that_is_not_one_is_bad_input(pace: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _out, err = run(["exercise", "missing-child", "--pace", pace], capsys)
+    assert code == 2
+    assert "is not a pace" in err

@@ -143,6 +143,36 @@ class _Duration(_FloatParam):
 _DURATION = _Duration()
 
 
+class _Pace(_FloatParam):
+    """A pace as a facilitator says it: ``2m/h`` (two real minutes per scenario hour) → speed."""
+
+    name = "pace"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        real, slash, per = str(value).partition("/")
+        try:
+            real_s = float(parse_duration(real))  # type: ignore[arg-type]
+            unit = per.strip() if per.strip()[:1].isdigit() else f"1{per.strip()}"
+            scenario_s = float(parse_duration(unit))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            real_s = scenario_s = 0.0
+        if not slash or not per.strip() or real_s <= 0 or scenario_s <= 0:
+            self.fail(
+                f"{value!r} is not a pace: real time per scenario time, like 2m/h (two real "
+                "minutes per scenario hour), 30s/h or 10m/d",
+                param,
+                ctx,
+            )
+        return scenario_s / real_s
+
+
+_PACE = _Pace()
+
+
 def _run_options(command: Callable[..., None]) -> Callable[..., None]:
     """The options ``run`` and ``exercise`` share: broker, topology, seed, duration, report."""
     for option in reversed(
@@ -270,6 +300,13 @@ def _report(result: RunResult, out_dir: Path) -> None:
     default=None,
     help="Start at this clock speed (scenario seconds per real second) instead of the file's.",
 )
+@click.option(
+    "--pace",
+    type=_PACE,
+    default=None,
+    help="The clock speed as real time per scenario time: '2m/h' plays a scenario hour in two "
+    "real minutes (speed 30), '10m/d' a day in ten minutes. Instead of --speed.",
+)
 def exercise(
     scenario_file: str,
     broker: str,
@@ -280,6 +317,7 @@ def exercise(
     out_dir: Path | None,
     pki_dir: Path | None,
     speed: float | None,
+    pace: float | None,
 ) -> None:
     """Run a scenario as a live exercise, steered from a terminal dashboard.
 
@@ -295,8 +333,10 @@ def exercise(
     from scenarios.exercise.dashboard import ExerciseApp  # noqa: PLC0415 - Textual loads only when used
 
     scenario = _load(scenario_file)
-    if speed is not None:
-        scenario = scenario.model_copy(update={"speed": speed})
+    if speed is not None and pace is not None:
+        raise CliError("give --speed or --pace, not both")
+    if speed is not None or pace is not None:
+        scenario = scenario.model_copy(update={"speed": speed or pace})
     out_dir = out_dir or Path("reports") / scenario.name
     options = RunOptions(
         broker=broker,
