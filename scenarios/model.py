@@ -755,6 +755,11 @@ class Scenario(BaseModel):
     description: str = ""
     teaches: str = ""
     """What the scenario shows (for the library's index and the report)."""
+    lessons: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
+        default_factory=list, max_length=50
+    )
+    """The planners' questions for the discussion after the exercise (the debrief prints them
+    on a page of their own)."""
     seed: int = 0
     topology: Topology = "hybrid"
     roster: (

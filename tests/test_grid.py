@@ -54,3 +54,13 @@ def test_the_debrief_carries_the_grid_split_to_fit_a_page(tmp_path: Path) -> Non
     assert "Who knew what, when" in page
     assert 'class="cell-blocked">BLOCKED' in page
     assert page.count('<table class="knowledge">') == 1  # seven messages: one table
+
+
+def test_the_planners_questions_are_a_discussion_page_of_the_debrief(tmp_path: Path) -> None:
+    result = run("missing-child")
+    assert result.scenario.lessons  # the bundled exercise asks some
+    write_report(result, summarise(result), check_expectations(result), tmp_path)
+    page = write_debrief(tmp_path, pdf=False).html.read_text(encoding="utf-8")
+    assert '<section class="lessons"><h2>For discussion</h2>' in page
+    assert page.count("<li>") >= len(result.scenario.lessons)
+    assert "Who should have been asked first" in page

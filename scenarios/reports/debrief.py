@@ -147,6 +147,17 @@ def _grid(run_dir: Path, duration: float) -> str:
     )
 
 
+def _lessons(scenario: Scenario | None) -> str:
+    """The planners' questions as a discussion page (a page of its own when printed)."""
+    if scenario is None or not scenario.lessons:
+        return ""
+    items = "".join(f"<li>{html.escape(q)}</li>" for q in scenario.lessons)
+    return (
+        '<section class="lessons"><h2>For discussion</h2><p>The planners\' questions, to talk '
+        f"through with the outcome and the grid above in hand.</p><ol>{items}</ol></section>"
+    )
+
+
 def _named_bureaus(scenario: Scenario | None) -> list[str]:
     """Bureaus the script names (they get a row each in the activity table)."""
     if scenario is None:
@@ -250,6 +261,8 @@ tr.fail td:nth-child(2) { color: #c62828; font-weight: bold; }
 .integrity.ok { background: #e8f5e9; } .integrity.altered { background: #fdecea; }
 figure { margin: 0.5rem 0; } img { max-width: 100%; }
 .facts td:first-child { width: 16rem; }
+.lessons li { margin: 0.6rem 0 1.6rem; }
+@media print { .lessons { break-before: page; } }
 table.knowledge td, table.knowledge th { font-size: 0.8rem; text-align: center; }
 td.cell-acknowledged { background: #e3f4e8; } td.cell-delivered { background: #eef4fb; }
 td.cell-late { background: #fff1cc; font-weight: bold; }
@@ -396,6 +409,7 @@ controller's actions, in scenario time.</p>
         else "<p>No message was passed on beyond what its handling code and TLP allow.</p>"
     }
 {_grid(run_dir, duration)}
+{_lessons(scenario)}
 <h2>What each bureau received and did</h2>
 {
         _table(
