@@ -153,3 +153,39 @@ async def test_the_clock_stands_still_while_a_note_is_typed_and_the_note_keeps_t
     )
     assert abs(bookmark.t_s - pressed) < 1.0  # stamped at the key press, not 30 minutes later
     assert not any(e.kind == "control" and e.detail in ("paused", "resumed") for e in result.events)
+
+
+async def test_the_panels_say_what_is_pending_what_each_message_is_and_every_key_answers() -> None:
+    require_mosquitto()
+    scenario = parse_scenario(
+        DRILL
+        + "expect:\n"
+        + "  - name: IT has the opening\n"
+        + "    acknowledged: {message: opening, by: [IT], within: 50m}\n"
+    )
+    app = ExerciseApp(scenario)
+    control = app.control
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: control.ready, "the bureaus to start")
+        inbox = control._player.net["IT"].inbox
+        await until(pilot, lambda: len(inbox) == 3, "IT's three messages")
+        await pilot.press("space")
+        # not acknowledged yet, and its 50 minutes have not run out: pending, not failed
+        await until(pilot, lambda: "pending" in shown(app, "#expectations"), "a pending line")
+        assert "FAILED" not in shown(app, "#expectations")
+        deck = shown(app, "#deck")
+        assert "handling H2" in deck  # FR's tip shows its handling code ...
+        assert '"A tip."' in deck  # ... and its text, so the player can judge a forward
+        assert "answer due" in deck
+        await pilot.press("9")  # no ninth card: the key says so instead of doing nothing
+        await until(
+            pilot,
+            lambda: any("no card 9" in str(n.message) for n in app._notifications),
+            "a notice about the missing card",
+        )
+        await pilot.press("a")  # IT acknowledges the opening diffusion
+        await until(pilot, lambda: "met" in shown(app, "#expectations"), "the line to be met")
+        log = shown(app, "#log")
+        assert "inject" in log
+        await pilot.press("q")
+        await until(pilot, lambda: app.return_value is not None, "the app to leave")

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from bureaus.errors import NotKept
 from bureaus.events import Event
 from protocol import CaseMessage, ToBureaus
 from scenarios.errors import ControlError
 from scenarios.exercise.deadlines import Deadline, clock_label
+from scenarios.model import AcknowledgedCheck, DeadlineCheck, DeliveredCheck, Expectation
 from scenarios.reports.metrics import ExpectationResult, check_expectations
+from scenarios.results import RunResult
 
 if TYPE_CHECKING:
     from bureaus.node import AckStatus
@@ -33,6 +35,64 @@ __all__ = ["ExerciseControl", "Snapshot"]
 
 _HUB = "hub"
 """How dashboards list the bureaus outside every region (the General Secretariat, the CCC)."""
+
+
+LiveState = Literal["met", "pending", "failed"]
+
+
+def live_state(
+    expectation: Expectation,
+    checked: ExpectationResult,
+    result: RunResult,
+    now_s: float,
+    *,
+    finished: bool,
+) -> LiveState:
+    """Whether an expectation is met, failed, or not decided yet at scenario time ``now_s``.
+
+    Finished runs are met or failed. While running, a delivery or acknowledgement check fails
+    only once its window after the inject has passed; a deadline check waits for the deadline;
+    counts, latency and loss are decided at the end (pending until then, unless met so far and
+    unable to change, which only the first two kinds are).
+    """
+    if finished:
+        return "met" if checked.passed else "failed"
+    match expectation:
+        case DeliveredCheck(delivered=spec) | AcknowledgedCheck(acknowledged=spec):
+            sent = result.inject_times.get(spec.message)
+            over = sent is not None and now_s > sent + spec.within
+            return "met" if checked.passed else "failed" if over else "pending"
+        case DeadlineCheck(deadline=spec):
+            deadline = next((d for d in result.deadlines if d.name == spec.message), None)
+            if deadline is None or deadline.state == "open":
+                return "pending"
+            return "met" if checked.passed else "failed"
+        case _:
+            return "pending"
+
+
+def _gist(message: Any, deadlines: list[Deadline], bureau: str) -> str:
+    """Priority, handling code, TLP, the deadline for ``bureau``'s answer, and the text's start."""
+    parts = [str(getattr(message, "priority", "routine"))]
+    handling = getattr(message, "handling_code", None)
+    parts.append(f"handling {handling}" if handling else "no handling code")
+    tlp = getattr(message, "tlp", None)
+    if tlp:
+        parts.append(f"TLP:{str(tlp).upper()}")
+    mid = str(message.message_id)
+    due = [d.due_s for d in deadlines if d.message_id == mid and bureau in d.waiting_for]
+    if due:
+        parts.append(f"answer due {clock_label(min(due))}")
+    text = (
+        getattr(message, "text", None)
+        or getattr(message, "subject", None)
+        or getattr(message, "summary_of_facts", None)
+        or ""
+    )
+    words = " ".join(str(text).split())
+    if words:
+        parts.append(f'"{words[:70]}{"..." if len(words) > 70 else ""}"')
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -54,10 +114,15 @@ class Snapshot:
     """Pending deadlines, soonest first."""
     expectations: list[ExpectationResult]
     """Expectations as they stand now (final only when the run has finished)."""
+    states: list[LiveState]
+    """For each expectation: ``met``, ``pending`` (not decided yet) or ``failed``."""
     log: list[str]
     """The latest controller-level lines: injects, faults, deadlines, breaches, control."""
     inboxes: dict[str, list[tuple[str, str, str]]]
     """Played bureau → its unanswered messages as (message id, kind, sender)."""
+    gists: dict[str, str]
+    """Message id → what a player needs to judge it: priority, handling code, TLP, the answer's
+    deadline and the start of its text."""
 
 
 class ExerciseControl:
@@ -85,7 +150,10 @@ class ExerciseControl:
             if event.kind == "delivered":
                 self._delivered[regions.get(event.bureau, "?")] += 1
             elif event.kind in ("inject", "fault", "deadline", "breach", "control"):
-                self.log.append(f"t={clock_label(event.t_s)} {event.kind}: {event.detail or ''}")
+                where = "" if event.bureau in ("", "controller") else f" {event.bureau}"
+                self.log.append(
+                    f"t={clock_label(event.t_s)} {event.kind}{where}: {event.detail or ''}"
+                )
                 del self.log[:-200]
 
         events.listeners.append(listen)
@@ -257,6 +325,13 @@ class ExerciseControl:
             ]
             for bureau in player.players
         }
+        checked = check_expectations(player.result) if expectations else []
+        gists = {
+            mid: _gist(message, player.deadlines.pending(), bureau)
+            for bureau in player.players
+            for mid, message in player.net.inbox(bureau)
+            if (bureau, mid) not in player.answered
+        }
         return Snapshot(
             scenario_s=clock.scenario_s(),
             duration_s=player.s.duration,
@@ -267,7 +342,14 @@ class ExerciseControl:
             delivered=dict(sorted(self._delivered.items())),
             in_flight=dict(in_flight),
             deadlines=player.deadlines.pending(),
-            expectations=check_expectations(player.result) if expectations else [],
+            expectations=checked,
+            states=[
+                live_state(e, c, player.result, clock.scenario_s(), finished=player.finished)
+                for e, c in zip(player.s.expect, checked, strict=True)
+            ]
+            if expectations
+            else [],
             log=list(self.log[-12:]),
             inboxes=inboxes,
+            gists=gists,
         )

@@ -70,7 +70,6 @@ class ExerciseApp(App[RunResult | None]):
         self.failure: str | None = None
         self._leave_when_done = False
         self._ticks = 0
-        self._expectations: list[str] = []
 
     def compose(self) -> ComposeResult:
         """The screen: status line, four panels, key help."""
@@ -125,13 +124,12 @@ class ExerciseApp(App[RunResult | None]):
         self.query_one("#regions", Static).update(_regions(snap))
         self.query_one("#deadlines", Static).update(_deadlines(snap))
         if with_expectations:
-            self._expectations = [
-                f"{'PASS' if e.passed else 'fail'}  {e.name}: {e.detail}" for e in snap.expectations
-            ]
-            note = "" if snap.finished else " (so far)"
-            self.query_one("#expectations", Static).update(
-                Text(f"Expectations{note}\n", "bold") + Text("\n".join(self._expectations))
-            )
+            panel = Text("Expectations" + ("" if snap.finished else " (as of now)") + "\n", "bold")
+            for e, state in zip(snap.expectations, snap.states, strict=True):
+                word, style = _STATE_LOOK[state]
+                panel.append(f"{word:8}", style)
+                panel.append(f"{e.name}: {e.detail}\n")
+            self.query_one("#expectations", Static).update(panel)
         self.query_one("#log", Static).update(
             Text("Controller's log\n", "bold") + Text("\n".join(snap.log))
         )
@@ -157,33 +155,53 @@ class ExerciseApp(App[RunResult | None]):
             text.append(f"{n}  {name}\n")
         for bureau, inbox in snap.inboxes.items():
             text.append(f"\n{bureau} (played): {len(inbox)} to answer (a, r, f)\n", "bold")
-            for _mid, kind, sender in inbox[:5]:
+            for mid, kind, sender in inbox[:5]:
                 text.append(f"  {kind} from {sender}\n")
+                text.append(f"    {snap.gists.get(mid, '')}\n", "dim")
         return text
 
     # actions ------------------------------------------------------------------------------
 
+    def _can_steer(self) -> bool:
+        """Whether the run takes commands now; if not, say why (a key never does nothing)."""
+        if not self.control.ready:
+            self.notify("the exercise is still starting", severity="warning")
+            return False
+        if self.control.finished:
+            self.notify("the scenario has finished: press q to write the report")
+            return False
+        return True
+
     def action_pause_resume(self) -> None:
         """Pause or resume the scenario clock."""
-        if self.control.ready and not self.control.finished:
+        if self._can_steer():
             self.control.toggle()
             self._redraw()
 
     def action_faster(self) -> None:
         """Double the clock speed."""
-        if self.control.ready:
-            self.control.set_speed(self.control.snapshot(expectations=False).speed * 2)
+        if self._can_steer():
+            speed = self.control.snapshot(expectations=False).speed * 2
+            self.control.set_speed(speed)
+            self.notify(f"clock speed {speed:g}x")
 
     def action_slower(self) -> None:
         """Halve the clock speed."""
-        if self.control.ready:
-            self.control.set_speed(self.control.snapshot(expectations=False).speed / 2)
+        if self._can_steer():
+            speed = self.control.snapshot(expectations=False).speed / 2
+            self.control.set_speed(speed)
+            self.notify(f"clock speed {speed:g}x")
 
     def action_fire(self, n: int) -> None:
         """Fire the n-th prepared inject."""
-        deck = self.control.deck() if self.control.ready else []
-        if 1 <= n <= len(deck) and not self.control.finished:
-            self.control.fire(deck[n - 1])
+        if not self._can_steer():
+            return
+        deck = self.control.deck()
+        if not 1 <= n <= len(deck):
+            self.notify(f"the deck has no card {n} ({len(deck)} prepared)", severity="warning")
+            return
+        self.control.fire(deck[n - 1])
+        self.notify(f"fired {deck[n - 1]}")
 
     def action_bookmark(self) -> None:
         """Ask for a note to bookmark this moment."""
@@ -244,9 +262,13 @@ class ExerciseApp(App[RunResult | None]):
 
     def action_answer(self) -> None:
         """The person playing a bureau acknowledges its oldest unanswered message."""
-        oldest = self._oldest() if self.control.ready else None
-        if oldest is not None:
-            self.control.answer(*oldest)
+        if not self._can_steer():
+            return
+        oldest = self._oldest()
+        if oldest is None:
+            self.notify("no played bureau has a message to answer", severity="warning")
+            return
+        self.control.answer(*oldest)
 
     def action_end(self) -> None:
         """End the exercise: leave at once when finished, else stop and leave when settled."""
@@ -256,6 +278,13 @@ class ExerciseApp(App[RunResult | None]):
             self._leave_when_done = True
             self.control.stop()
 
+
+_STATE_LOOK = {
+    "met": ("met", "bold green"),
+    "pending": ("pending", "yellow"),
+    "failed": ("FAILED", "bold red"),
+}
+"""How each live state of an expectation is shown."""
 
 _PROMPTS = {
     "bookmark": "bookmark note; Enter to save, Escape to cancel",
