@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -66,3 +67,44 @@ def dom(page: Path, work: Path) -> str:
         timeout=120,
         check=False,
     ).stdout
+
+
+_MEASURE = """
+<script>
+window.addEventListener("load", () => {
+  const root = document.documentElement;
+  const images = Array.from(document.images);
+  document.body.dataset.overflow = String(root.scrollWidth > root.clientWidth);
+  document.body.dataset.images = String(images.length);
+  const broken = images.filter(i => !(i.complete && i.naturalWidth > 0));
+  document.body.dataset.broken = String(broken.length);
+});
+</script>
+"""
+
+
+def layout(page: Path, work: Path) -> dict[str, str]:
+    """Load a copy of ``page`` (beside it, so relative images resolve) in a 1280-pixel window and
+    report: whether it scrolls sideways (``overflow``), its images, and how many failed to load."""
+    probe = page.with_name(f".measured-{page.name}")
+    probe.write_text(
+        page.read_text(encoding="utf-8").replace("</body>", _MEASURE + "</body>"), "utf-8"
+    )
+    out = subprocess.run(
+        [
+            require_chromium(),
+            *_QUIET,
+            f"--user-data-dir={work / 'profile-layout'}",
+            "--window-size=1280,1000",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            probe.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    ).stdout
+    probe.unlink()
+    found = dict(re.findall(r'data-(overflow|images|broken)="([^"]*)"', out))
+    return found
