@@ -11,6 +11,7 @@ from scenarios.cli import LIBRARY
 from scenarios.model import load_scenario
 from scenarios.reports.maps import land_rings, map_figure, taking_part
 from scenarios.reports.metrics import traffic_by_link
+from scenarios.reports.plots import timeline_figure
 from scenarios.results import RunResult
 from scenarios.runner import RunOptions, simulate
 
@@ -72,3 +73,12 @@ def test_a_world_wide_run_labels_the_hub_and_the_busiest_only() -> None:
     assert "GS" in labels
     assert len(labels) <= 24
     assert fig.axes[0].get_title() == "red-notice on hub"
+
+
+def test_the_timeline_names_injects_and_bands_faults() -> None:
+    fig = timeline_figure(run("missing-child"))
+    ax = fig.axes[0]
+    gids = {t.get_gid() for t in ax.texts}
+    assert {"inject alert-1", "inject leak", "fault IT"} <= gids
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert "02:00" in labels  # scenario clock time on whole hours, as the tables write it

@@ -15,13 +15,23 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 from bureaus import Event
+from scenarios.events import Control, Inject
+from scenarios.exercise.deadlines import clock_label
+from scenarios.model import (
+    BrokerRestartFault,
+    CompromisedFault,
+    CutFault,
+    DegradeFault,
+    OfflineFault,
+)
 from scenarios.reports.maps import map_figure
 from scenarios.reports.metrics import route_class
 from scenarios.results import RunResult
 
-__all__ = ["latency_plot", "map_plot", "png", "timeline_plot"]
+__all__ = ["latency_plot", "map_plot", "png", "timeline_figure", "timeline_plot"]
 
 
 def png(fig: Figure) -> bytes:
@@ -63,8 +73,16 @@ def latency_plot(deliveries: list[Event], key: str) -> bytes:
 
 
 def timeline_plot(result: RunResult) -> bytes:
-    """Deliveries over scenario time, with injects and faults marked."""
-    fig, ax = plt.subplots(figsize=(7, 3))
+    """The timeline (:func:`timeline_figure`) as PNG bytes."""
+    return png(timeline_figure(result))
+
+
+def timeline_figure(result: RunResult) -> Figure:
+    """Deliveries over scenario time, with the injects named, faults as bands and bookmarks.
+
+    The axis reads in scenario clock time (``hh:mm`` or ``d+hh:mm``), as the tables do.
+    """
+    fig, ax = plt.subplots(figsize=(9, 3.6))
     times = [e.t_s for e in result.events if e.kind == "delivered"]
     end = max([result.scenario.duration, *times]) if times else result.scenario.duration
     if times:
@@ -76,15 +94,61 @@ def timeline_plot(result: RunResult) -> bytes:
             alpha=0.8,
             label="deliveries",
         )
+    top = ax.get_ylim()[1]
+    for fault in result.scenario.faults:
+        if isinstance(fault, OfflineFault | CutFault | DegradeFault):
+            window = fault.window
+            where = window.bureau or f"region {window.region}"
+            ax.axvspan(window.start, window.end, color="#c44e52", alpha=0.12, lw=0)
+            ax.text(
+                window.start,
+                top * 0.98,
+                f" {where} {fault.tag}",
+                fontsize=7,
+                color="#a33",
+                va="top",
+                gid=f"fault {where}",
+            )
+        elif isinstance(fault, BrokerRestartFault | CompromisedFault):
+            at = (
+                fault.broker_restart.at
+                if isinstance(fault, BrokerRestartFault)
+                else (fault.compromised.at)
+            )
+            ax.axvline(at, color="#c44e52", linestyle=":", linewidth=1.2)
+            ax.text(at, top * 0.98, f" {fault.tag}", fontsize=7, color="#a33", va="top")
     for event in result.events:
-        if event.kind == "inject" and event.bureau == "controller":
+        if isinstance(event, Inject) and event.bureau == "controller" and event.name:
             ax.axvline(event.t_s, color="#55a868", linestyle="--", linewidth=1)
-        elif event.kind == "fault":
-            ax.axvline(event.t_s, color="#c44e52", linestyle=":", linewidth=1.2)
-    ax.set_xlabel("scenario time (s)   green dashes: injects, red dots: faults")
+            ax.text(
+                event.t_s,
+                top * 0.5,
+                f" {event.name}",
+                rotation=90,
+                fontsize=7,
+                color="#2e7d32",
+                va="center",
+                gid=f"inject {event.name}",
+            )
+        elif isinstance(event, Control) and event.action == "bookmark":
+            ax.plot([event.t_s], [top * 0.9], marker="*", color="#f0a500", markersize=11)
+            note = (event.detail or "").removeprefix("bookmark: ")
+            ax.text(event.t_s, top * 0.9, f"  {note[:30]}", fontsize=7, va="center")
+    long_run = end >= 3_600
+    if long_run:  # ticks on whole hours, ten at most
+        step = next(h for h in (1, 2, 3, 6, 12, 24, 48, 96) if end / (h * 3_600) <= 10)
+        ax.xaxis.set_major_locator(MultipleLocator(step * 3_600))
+    ax.xaxis.set_major_formatter(
+        FuncFormatter(lambda x, _pos: clock_label(max(0.0, x))[:-3] if long_run else f"{x:g}")
+    )
+    ax.set_xlim(0, end)
+    ax.set_xlabel(
+        "scenario time (" + ("hh:mm" if long_run else "s") + ")   green: injects, "
+        "red bands: faults, stars: bookmarks"
+    )
     ax.set_ylabel("deliveries")
     ax.set_title("Timeline")
-    return png(fig)
+    return fig
 
 
 def map_plot(result: RunResult) -> bytes:
