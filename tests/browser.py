@@ -52,15 +52,15 @@ def screenshot(page: Path, shot: Path, work: Path) -> str:
     return proc.stderr
 
 
-def dom(page: Path, work: Path) -> str:
-    """The page's DOM after Chromium loaded it."""
+def dom(page: Path, work: Path, fragment: str = "") -> str:
+    """The page's DOM after Chromium loaded it (at ``#fragment`` when given)."""
     return subprocess.run(
         [
             require_chromium(),
             *_QUIET,
             f"--user-data-dir={work / 'profile-dom'}",
             "--dump-dom",
-            page.as_uri(),
+            page.as_uri() + (f"#{fragment}" if fragment else ""),
         ],
         capture_output=True,
         text=True,

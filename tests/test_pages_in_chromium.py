@@ -3,6 +3,7 @@ every image loads, the grid and the map are there (headless Chromium)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from scenarios.cli import main
@@ -51,3 +52,28 @@ def test_the_probe_sees_a_page_that_scrolls_sideways_and_a_broken_image(tmp_path
         encoding="utf-8",
     )
     assert layout(page, tmp_path) == {"overflow": "true", "images": "1", "broken": "1"}
+
+
+def test_the_time_slider_steps_the_grid_and_the_message_table(tmp_path: Path) -> None:
+    require_chromium()
+    result = run("missing-child")
+    write_report(result, summarise(result), check_expectations(result), tmp_path)
+    page = tmp_path / "report.html"
+
+    def hidden(text: str, cell: str) -> bool:
+        """Whether the grid cell whose text starts with ``cell`` is greyed out as not yet."""
+        match = re.search(r'<td class="([^"]*)" data-t="[^"]*">' + re.escape(cell), text)
+        assert match is not None, cell
+        return "future" in match.group(1).split()
+
+    start, three_hours, end = (dom(page, tmp_path, f"t={t}") for t in (0, 10_800, 80_000))
+    assert hidden(start, "ack 00:30:37")  # BE's acknowledgement of alert-1, at 00:30
+    assert hidden(start, "BLOCKED 02:00:00")
+    assert not hidden(three_hours, "ack 00:30:37")
+    assert not hidden(three_hours, "BLOCKED 02:00:00")  # the refused forward at 02:00
+    assert hidden(three_hours, "LATE 10:01:03")  # IT's late answer, still to come
+    assert not hidden(end, "LATE 10:01:03")
+    rows = re.findall(r'<tr data-t="([0-9.]+)"( class="future")?>', three_hours)
+    assert rows
+    assert all((float(t) > 10_800) == bool(future) for t, future in rows)
+    assert "scenario time 03:00" in three_hours

@@ -21,6 +21,7 @@ from scenarios.reports.evidence import COVERED, chained_lines, fingerprint_of, s
 from scenarios.reports.grid import KnowledgeGrid, knowledge_grid, write_csv
 from scenarios.reports.metrics import ExpectationResult
 from scenarios.reports.plots import latency_plot, map_plot, timeline_plot
+from scenarios.reports.review import REVIEW_SCRIPT, grid_html, messages_html, slider_html
 from scenarios.results import RunResult
 
 __all__ = ["REPORT_STYLE", "write_report"]
@@ -113,6 +114,10 @@ img { max-width: 100%; }
 .cell-acknowledged { background: #e3f4e8; } .cell-delivered { background: #eef4fb; }
 .cell-late { background: #fff1cc; font-weight: bold; }
 .cell-blocked, .cell-missing { background: #fbe3e3; color: #a61b1b; font-weight: bold; }
+td.future { background: #fafafa; color: transparent; }
+tr.future { display: none; }
+.review { position: sticky; top: 0; background: #fff; padding: 0.4rem 0; z-index: 1; }
+.review input[type=range] { width: 60%; vertical-align: middle; }
 """
 """The report's stylesheet (the comparison page uses it too)."""
 
@@ -140,26 +145,6 @@ def grid_rows(grid: KnowledgeGrid, duration_s: float) -> list[list[str]]:
                 row.append(f"{_CELL_WORD[cell.state]} {when(cell.t_s, duration_s)}")
         rows.append(row)
     return rows
-
-
-def _grid_html(grid: KnowledgeGrid, duration_s: float) -> str:
-    """The grid as an HTML table whose cells are coloured by state (class ``cell-<state>``)."""
-    head = "".join(f"<th>{html.escape(n)}</th>" for n in ("bureau", *grid.messages))
-    body = []
-    for bureau, row in zip(grid.bureaus, grid_rows(grid, duration_s), strict=True):
-        cells = [f"<th>{html.escape(bureau)}</th>"]
-        for name, text in zip(grid.messages, row[1:], strict=True):
-            cell = grid.cells.get((bureau, name))
-            state = cell.state if cell is not None else "none"
-            cells.append(f'<td class="cell-{state}">{html.escape(text)}</td>')
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return (
-        '<div class="grid"><table class="knowledge"><thead><tr>'
-        + head
-        + "</tr></thead><tbody>"
-        + "".join(body)
-        + "</tbody></table></div>"
-    )
 
 
 def write_report(
@@ -381,7 +366,8 @@ def write_report(
         "planned. As CSV: "
         + ", ".join(f'<a href="{name}">{name}</a>' for name in csv_files)
         + ".</p>"
-        + _grid_html(grid, duration)
+        + slider_html(result, duration)
+        + grid_html(grid, grid_rows(grid, duration))
         if grid.messages
         else ""
     )
@@ -420,8 +406,10 @@ def write_report(
 <h2>Routes and traffic</h2>
 {_html_table(["", ""], [[k, str(v)] for k, v in summary["routes"].items()])}
 {img("map.png", "bureaus and traffic")}
+{messages_html(result, duration)}
 <h2>Evidence</h2>
 <p>{html.escape(evidence.replace("`", ""))}</p>
+{REVIEW_SCRIPT}
 </body></html>
 """
     (out / "report.html").write_text(page, encoding="utf-8")

@@ -1,0 +1,125 @@
+"""The parts of ``report.html`` that step through a run: a time slider and a message table.
+
+The page stays one self-contained file (no CDN, no framework): every grid cell and every
+message row carries its scenario time (``data-t``), and a few lines of script hide what had
+not happened yet at the slider's time, and the rows a filter does not match. Opening the page
+as ``report.html#t=3600`` sets the slider there (a link to a moment of the run).
+"""
+
+from __future__ import annotations
+
+import html
+
+from bureaus.events import Delivered
+from scenarios.reports.grid import KnowledgeGrid
+from scenarios.results import RunResult
+
+__all__ = ["MESSAGE_ROWS", "REVIEW_SCRIPT", "grid_html", "messages_html", "slider_html"]
+
+MESSAGE_ROWS = 2_000
+"""The most deliveries the message table lists (the CSV files have them all)."""
+
+
+def _end(result: RunResult) -> float:
+    return max([result.scenario.duration, *(e.t_s for e in result.events)])
+
+
+def slider_html(result: RunResult, duration_s: float) -> str:
+    """The slider over the run's scenario time (it starts at the end: everything shown)."""
+    end = _end(result)
+    step = max(end / 500, 0.001)
+    long_run = "1" if duration_s >= 3_600 else "0"
+    return (
+        f'<div class="review"><label>Step through the run: <input type="range" id="review-t" '
+        f'min="0" max="{end:.3f}" step="{step:.3f}" value="{end:.3f}" data-long="{long_run}">'
+        f'</label> <output id="review-at"></output></div>'
+    )
+
+
+def grid_html(grid: KnowledgeGrid, rows: list[list[str]]) -> str:
+    """The grid as an HTML table: cells coloured by state, each with its scenario time."""
+    head = "".join(f"<th>{html.escape(n)}</th>" for n in ("bureau", *grid.messages))
+    body = []
+    for bureau, row in zip(grid.bureaus, rows, strict=True):
+        cells = [f"<th>{html.escape(bureau)}</th>"]
+        for name, text in zip(grid.messages, row[1:], strict=True):
+            cell = grid.cells.get((bureau, name))
+            state = cell.state if cell is not None else "none"
+            at = "" if cell is None or cell.t_s is None else f"{cell.t_s:.3f}"
+            timed = f' data-t="{at}"' if cell is not None and cell.state != "missing" else ""
+            cells.append(f'<td class="cell-{state}"{timed}>{html.escape(text)}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (
+        '<div class="grid"><table class="knowledge"><thead><tr>'
+        + head
+        + "</tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table></div>"
+    )
+
+
+def messages_html(result: RunResult, duration_s: float) -> str:
+    """Every delivery (up to :data:`MESSAGE_ROWS`), filterable, each row with its time."""
+    from scenarios.reports.writer import when  # noqa: PLC0415 - the report's one time format
+
+    names = {mid: name for name, mid in result.inject_ids.items()}
+    deliveries = [e for e in result.events if isinstance(e, Delivered)]
+    rows = []
+    for e in deliveries[:MESSAGE_ROWS]:
+        message = names.get(e.message_id or "", e.message_kind or "")
+        latency = "-" if e.latency_ms is None else f"{e.latency_ms:.1f}"
+        cells = [when(e.t_s, duration_s), message, e.peer or "", e.bureau, latency]
+        rows.append(
+            f'<tr data-t="{e.t_s:.3f}">'
+            + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+            + "</tr>"
+        )
+    more = (
+        f"<p>The first {MESSAGE_ROWS:,} of {len(deliveries):,} deliveries; "
+        '<a href="deliveries.csv">deliveries.csv</a> has every scripted one.</p>'
+        if len(deliveries) > MESSAGE_ROWS
+        else ""
+    )
+    head = "".join(f"<th>{h}</th>" for h in ("t", "message", "from", "to", "latency ms"))
+    return (
+        '<h2 id="messages">Messages</h2><p><input id="review-filter" type="search" '
+        'placeholder="filter: a bureau, a message name or kind" size="40"></p>'
+        + more
+        + f'<table id="review-messages"><thead><tr>{head}</tr></thead><tbody>'
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+
+
+REVIEW_SCRIPT = """<script>
+(() => {
+  const slider = document.getElementById("review-t");
+  const label = document.getElementById("review-at");
+  const filter = document.getElementById("review-filter");
+  const clock = (s) => {
+    if (!slider || slider.dataset.long !== "1") return s.toFixed(1) + " s";
+    const d = Math.floor(s / 86400);
+    const h = Math.floor((s % 86400) / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const hm = String(h).padStart(2, "0") + ":" + String(m).padStart(2, "0");
+    return d ? d + "+" + hm : hm;
+  };
+  const show = () => {
+    const t = slider ? Number(slider.value) : Infinity;
+    const words = filter ? filter.value.trim().toLowerCase() : "";
+    document.querySelectorAll("[data-t]").forEach((el) => {
+      const at = el.dataset.t === "" ? Infinity : Number(el.dataset.t);
+      const unmatched = words && !el.textContent.toLowerCase().includes(words);
+      const hidden = at > t || (el.tagName === "TR" && unmatched);
+      el.classList.toggle("future", hidden);
+    });
+    if (label) label.textContent = "scenario time " + clock(t);
+  };
+  const wanted = /t=([0-9.]+)/.exec(location.hash);
+  if (slider && wanted) slider.value = wanted[1];
+  if (slider) slider.addEventListener("input", show);
+  if (filter) filter.addEventListener("input", show);
+  show();
+})();
+</script>"""
+"""Hides what had not happened by the slider's time, and the rows the filter does not match."""
