@@ -15,7 +15,7 @@ from typing import Any, Literal
 from bureaus.events import Event, Lifecycle
 from scenarios.events import DeadlineEvent
 
-__all__ = ["Deadline", "DeadlineBook", "DeadlineKind", "clock_label", "span_label"]
+__all__ = ["Deadline", "DeadlineBook", "DeadlineKind", "clock_label", "span_label", "when"]
 
 DeadlineKind = Literal["acknowledgement", "review", "answer"]
 
@@ -188,3 +188,10 @@ def clock_label(t_s: float) -> str:
         if days
         else (f"{hours:02d}:{minutes:02d}:{seconds:02d}")
     )
+
+
+def when(t_s: float | None, duration_s: float) -> str:
+    """A scenario time for tables: seconds for short runs, ``[d+]hh:mm:ss`` for long ones."""
+    if t_s is None:
+        return "-"
+    return clock_label(t_s) if duration_s >= 3_600 else f"{t_s:.2f}"

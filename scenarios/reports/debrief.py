@@ -29,15 +29,10 @@ from typing import Any
 from cryptography import x509
 
 from scenarios.errors import ScenarioLayerError
+from scenarios.exercise.deadlines import when
 from scenarios.model import Scenario, bureau_references
 from scenarios.reports.evidence import LogVerdict, verify_log
-from scenarios.reports.writer import (
-    BREACH_HEAD,
-    DEADLINE_HEAD,
-    TIMELINE_KINDS,
-    deadline_table,
-    when,
-)
+from scenarios.reports.writer import BREACH_HEAD, DEADLINE_HEAD, TIMELINE_KINDS, deadline_table
 
 __all__ = ["DebriefError", "DebriefFiles", "chromium", "write_debrief"]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 
 from bureaus.events import Delivered
+from scenarios.exercise.deadlines import when
 from scenarios.reports.grid import KnowledgeGrid
 from scenarios.results import RunResult
 
@@ -60,8 +61,6 @@ def grid_html(grid: KnowledgeGrid, rows: list[list[str]]) -> str:
 
 def messages_html(result: RunResult, duration_s: float) -> str:
     """Every delivery (up to :data:`MESSAGE_ROWS`), filterable, each row with its time."""
-    from scenarios.reports.writer import when  # noqa: PLC0415 - the report's one time format
-
     names = {mid: name for name, mid in result.inject_ids.items()}
     deliveries = [e for e in result.events if isinstance(e, Delivered)]
     rows = []

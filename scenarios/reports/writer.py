@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bureaus.events import Lifecycle
-from scenarios.exercise.deadlines import clock_label
+from scenarios.exercise.deadlines import when
 from scenarios.reports.evidence import COVERED, chained_lines, fingerprint_of, sign_log
 from scenarios.reports.grid import KnowledgeGrid, knowledge_grid, write_csv
 from scenarios.reports.metrics import ExpectationResult
@@ -74,13 +74,6 @@ TIMELINE_KINDS = frozenset({"inject", "fault", "control", "deadline", "breach"})
 """The events a trainer reads as the story of a run."""
 DEADLINE_HEAD = ["request", "owed", "by", "opened", "due", "answered", "state"]
 BREACH_HEAD = ["t", "bureau", "caveat", "what happened"]
-
-
-def when(t_s: float | None, duration_s: float) -> str:
-    """A scenario time for tables: seconds for short runs, ``[d+]hh:mm:ss`` for long ones."""
-    if t_s is None:
-        return "-"
-    return clock_label(t_s) if duration_s >= 3_600 else f"{t_s:.2f}"
 
 
 def deadline_table(deadlines: list[dict[str, Any]], duration_s: float) -> list[list[str]]:
