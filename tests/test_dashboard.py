@@ -189,3 +189,25 @@ async def test_the_panels_say_what_is_pending_what_each_message_is_and_every_key
         assert "inject" in log
         await pilot.press("q")
         await until(pilot, lambda: app.return_value is not None, "the app to leave")
+
+
+async def test_the_clock_can_stop_by_itself_at_each_inject() -> None:
+    require_mosquitto()
+    app = ExerciseApp(parse_scenario(DRILL), pause_at=frozenset({"inject"}))
+    control = app.control
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: control.ready, "the bureaus to start")
+        clock = control._player.ctx.clock
+        await until(pilot, lambda: clock.paused, "the clock to stop at the first inject")
+        assert 60 <= clock.scenario_s() < 90  # at 'opening' (1 min), before 'question' (90 s)
+        await until(
+            pilot,
+            lambda: "paused by itself: inject opening" in shown(app, "#log"),
+            "the log to say why",
+        )
+        await pilot.press("space")
+        await until(pilot, lambda: clock.scenario_s() >= 90, "the clock to run on")
+        await until(pilot, lambda: clock.paused, "the clock to stop at the next inject")
+        await until(pilot, lambda: "inject question" in shown(app, "#log"), "the second reason")
+        await pilot.press("q")
+        await until(pilot, lambda: app.return_value is not None, "the app to leave")

@@ -24,6 +24,7 @@ from bureaus.connectors import MQTT_CLIENTS, MqttClient
 from protocol.network.routing import TOPOLOGIES, Topology
 from scenarios.cli.base import EXIT_FAILED, LIBRARY, CliError
 from scenarios.cli.common import PKI_OPTION, err, out
+from scenarios.exercise.control import PauseAt
 from scenarios.launch import run as run_blocking
 from scenarios.model import (
     Scenario,
@@ -301,6 +302,14 @@ def _report(result: RunResult, out_dir: Path) -> None:
     help="Start at this clock speed (scenario seconds per real second) instead of the file's.",
 )
 @click.option(
+    "--pause-at",
+    "pause_at",
+    type=click.Choice(["inject", "player"]),
+    multiple=True,
+    help="Stop the clock by itself at each scripted inject ('inject') and whenever a played "
+    "bureau gets something to answer ('player'); give it once for each. Space resumes.",
+)
+@click.option(
     "--pace",
     type=_PACE,
     default=None,
@@ -317,6 +326,7 @@ def exercise(
     out_dir: Path | None,
     pki_dir: Path | None,
     speed: float | None,
+    pause_at: tuple[PauseAt, ...],
     pace: float | None,
 ) -> None:
     """Run a scenario as a live exercise, steered from a terminal dashboard.
@@ -346,7 +356,7 @@ def exercise(
         duration=duration,
         pki=pki_dir,
     )
-    app = ExerciseApp(scenario, options)
+    app = ExerciseApp(scenario, options, pause_at=frozenset(pause_at))
     result = app.run()
     if app.failure is not None:
         raise CliError(app.failure)

@@ -31,13 +31,15 @@ from scenarios.results import RunResult
 if TYPE_CHECKING:
     from bureaus.node import AckStatus
 
-__all__ = ["ExerciseControl", "Snapshot"]
+__all__ = ["ExerciseControl", "LiveState", "PauseAt", "Snapshot", "live_state"]
 
 _HUB = "hub"
 """How dashboards list the bureaus outside every region (the General Secretariat, the CCC)."""
 
 
 LiveState = Literal["met", "pending", "failed"]
+PauseAt = Literal["inject", "player"]
+"""Moments the clock may stop at by itself (``exercise --pause-at``)."""
 
 
 def live_state(
@@ -132,7 +134,13 @@ class ExerciseControl:
     moment after :attr:`ready` is true; each records a ``control`` event.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, pause_at: frozenset[PauseAt] = frozenset()) -> None:
+        """A control, pausing the clock by itself at the moments ``pause_at`` names.
+
+        ``inject``: each scripted inject; ``player``: whenever a played bureau receives
+        something to answer.
+        """
+        self.pause_at = pause_at
         self._player: Any = None
         self._held = False
         self.log: list[str] = []
@@ -149,6 +157,15 @@ class ExerciseControl:
         def listen(event: Event) -> None:
             if event.kind == "delivered":
                 self._delivered[regions.get(event.bureau, "?")] += 1
+                if "player" in self.pause_at and event.bureau in player.players:
+                    self._auto_pause(f"{event.bureau} (played) has {event.message_kind} to answer")
+            elif (
+                event.kind == "inject"
+                and event.bureau == "controller"
+                and "inject" in self.pause_at
+                and "(from the deck)" not in (event.detail or "")
+            ):
+                self._auto_pause(f"inject {(event.detail or '').split(':')[0]}")
             elif event.kind in ("inject", "fault", "deadline", "breach", "control"):
                 where = "" if event.bureau in ("", "controller") else f" {event.bureau}"
                 self.log.append(
@@ -193,6 +210,12 @@ class ExerciseControl:
         if self._held:
             self._held = False
             self._player.ctx.clock.resume()
+
+    def _auto_pause(self, why: str) -> None:
+        clock = self._player.ctx.clock
+        if not clock.paused and not self._player.finished:
+            clock.pause()
+            self._note(f"paused by itself: {why}", "pause")
 
     def pause(self) -> None:
         """Stop the scenario clock."""

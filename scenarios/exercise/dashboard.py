@@ -27,7 +27,7 @@ from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
 from scenarios.errors import ControlError
-from scenarios.exercise.control import ExerciseControl, Snapshot
+from scenarios.exercise.control import ExerciseControl, PauseAt, Snapshot
 from scenarios.exercise.deadlines import clock_label, span_label
 from scenarios.model import Scenario
 from scenarios.runner import RunOptions, RunResult, run_scenario
@@ -58,10 +58,16 @@ class ExerciseApp(App[RunResult | None]):
         *[Binding(str(n), f"fire({n})", "deck", show=False) for n in range(1, 10)],
     ]
 
-    def __init__(self, scenario: Scenario, options: RunOptions | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        options: RunOptions | None = None,
+        *,
+        pause_at: frozenset[PauseAt] = frozenset(),
+    ) -> None:
         super().__init__()
         self.scenario = scenario
-        self.control = ExerciseControl()
+        self.control = ExerciseControl(pause_at=pause_at)
         self._prompt_at: float | None = None
         """Scenario time when the open prompt was asked for."""
         self.options = options or RunOptions()
