@@ -308,6 +308,15 @@ class Network:
         """Messages ``bureau`` sent that some recipient has not acknowledged yet."""
         return len(self.bureaus[bureau].pending)
 
+    def owed(self) -> set[tuple[str, str]]:
+        """(message id, recipient) pairs some sender still awaits an acknowledgement for."""
+        return {
+            (mid, recipient)
+            for bureau in self.bureaus.values()
+            for mid, pending in bureau.core.pending.items()
+            for recipient in pending.remaining
+        }
+
     def online(self, bureau: str) -> bool:
         """Whether ``bureau`` is connected to the broker now."""
         return self.bureaus[bureau].connected.is_set()

@@ -50,6 +50,9 @@ class RunResult:
     deadlines: list[Deadline] = field(default_factory=list)
     """Every response deadline opened during the run, with how it ended."""
     clock: str = "wall"
+    owed_at_end: set[tuple[str, str]] = field(default_factory=set)
+    """(message id, bureau) deliveries a sender was still working on when the run ended (resending
+    to a bureau that was away, or cut short by the controller): not lost, unfinished."""
     """``wall`` (live) or ``virtual`` (simulated)."""
 
 

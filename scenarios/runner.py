@@ -281,6 +281,7 @@ async def _run(
                 options.control.attach(player)
             await player.play(options.on_tick)
         finally:
+            result.owed_at_end = network.owed()
             await network.stop()
     result.wall_s = time.perf_counter() - started
     result.counters = {b: dict(n.counters) for b, n in network.bureaus.items()}

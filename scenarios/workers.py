@@ -105,8 +105,10 @@ async def _work(job: dict[str, Any], barrier: Any) -> dict[str, Any]:
         await network.settle(quiet_s=0.5, timeout=max(1.0, scenario.drain))
         await asyncio.to_thread(barrier.wait)  # nobody stops while others may still send
     finally:
+        owed = network.owed()
         await network.stop()
     return {
+        "owed": owed,
         "events": list(ctx.events.events),
         "counters": {b: dict(network[b].counters) for b in shard},
         "inject_ids": result.inject_ids,
@@ -237,6 +239,7 @@ def _merge(
         result.inject_senders.update(part["inject_senders"])
         result.revoked_at.update(part["revoked_at"])
         result.deadlines.extend(part["deadlines"])
+        result.owed_at_end |= part["owed"]
     _deadlines(result, merged)
     return result
 

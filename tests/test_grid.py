@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
+from bureaus import Event
+from scenarios.exercise.control import ExerciseControl
+from scenarios.model import parse_scenario
 from scenarios.reports.debrief import write_debrief
 from scenarios.reports.grid import knowledge_grid
 from scenarios.reports.metrics import check_expectations, summarise
 from scenarios.reports.writer import write_report
+from scenarios.runner import RunOptions, run_scenario
+from tests.conftest import require_mosquitto
 from tests.test_maps import run
 
 
@@ -64,3 +70,33 @@ def test_the_planners_questions_are_a_discussion_page_of_the_debrief(tmp_path: P
     assert '<section class="lessons"><h2>For discussion</h2>' in page
     assert page.count("<li>") >= len(result.scenario.lessons)
     assert "Who should have been asked first" in page
+
+
+async def test_a_message_still_being_resent_when_the_exercise_ends_is_owed_not_lost() -> None:
+    require_mosquitto()
+    scenario = parse_scenario(
+        "name: away\nroster: [FR, DE, IT]\nduration: 10m\nspeed: 60\ndrain: 1\n"
+        "network: {model: false}\n"
+        "injects:\n  - {at: 20s, name: alert, diffusion: {from: FR, to: [DE, IT]}}\n"
+        "  - {at: 40s, name: later, case_message: {from: DE, to: [FR]}}\n"
+        "faults:\n  - offline: {bureau: IT, from: 5s, to: 9m}\n"
+    )
+    control = ExerciseControl()
+
+    def end_early(event: Event) -> None:  # the controller ends the exercise at 6 minutes
+        if event.kind == "inject" and (event.detail or "").startswith("later"):
+            control.stop()
+
+    original_attach = control.attach
+
+    def attach(player: Any) -> None:
+        original_attach(player)
+        player.ctx.events.listeners.append(end_early)
+
+    control.attach = attach  # type: ignore[method-assign]
+    options = RunOptions(broker="embedded:mosquitto", control=control)
+    summary = summarise(await run_scenario(scenario, options))
+    messages = summary["messages"]
+    assert messages["still_owed_at_end"] == 1  # IT's copy: FR was still resending it
+    assert messages["lost"] == 0
+    assert messages["expected_deliveries"] - messages["delivered"] == 1

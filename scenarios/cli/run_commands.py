@@ -97,6 +97,10 @@ def _print_summary(
     table.add_column("value", justify="right")
     for key in ("sent", "delivered", "acknowledged", "duplicates", "lost"):
         table.add_row(key, str(messages[key]))
+    if messages.get("still_owed_at_end"):
+        # deliveries still being resent when the run ended (a bureau away, an exercise ended
+        # early): unfinished, not lost
+        table.add_row("still owed at the end", str(messages["still_owed_at_end"]))
     table.add_row("rejected", str(sum(messages["rejected"].values())))
     if overall.get("count"):
         table.add_row("latency p50 / p99 (ms)", f"{overall['p50']:.2f} / {overall['p99']:.2f}")

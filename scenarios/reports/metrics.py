@@ -107,7 +107,9 @@ def summarise(result: RunResult) -> dict[str, Any]:
     shed = Counter(e.reason or "unknown" for e in events if e.kind == "shed")
     shed_where = Counter(e.bureau for e in events if e.kind == "shed")
     expected = _expected_deliveries(events)
-    lost = expected - _delivered(events)
+    undelivered = expected - _delivered(events)
+    owed = undelivered & result.owed_at_end
+    lost = undelivered - owed
     by_kind: dict[str, list[Event]] = defaultdict(list)
     by_route: dict[str, list[Event]] = defaultdict(list)
     for event in deliveries:
@@ -134,6 +136,7 @@ def summarise(result: RunResult) -> dict[str, Any]:
             "acknowledged": sum(1 for e in events if e.kind == "acknowledged"),
             "duplicates": duplicates,
             "lost": len(lost),
+            "still_owed_at_end": len(owed),
             "rejected": dict(sorted(rejected.items())),
             "shed": dict(sorted(shed.items())),
             "shed_by_bureau": dict(shed_where.most_common(10)),
