@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +101,18 @@ async def test_a_message_still_being_resent_when_the_exercise_ends_is_owed_not_l
     assert messages["still_owed_at_end"] == 1  # IT's copy: FR was still resending it
     assert messages["lost"] == 0
     assert messages["expected_deliveries"] - messages["delivered"] == 1
+
+
+def test_the_debrief_scores_each_bureau_apart_from_the_outcome(tmp_path: Path) -> None:
+    result = run("missing-child")
+    write_report(result, summarise(result), check_expectations(result), tmp_path)
+    page = write_debrief(tmp_path, pdf=False).html.read_text(encoding="utf-8")
+    assert "<h2>How each bureau did</h2>" in page
+    section = page[page.index("<h2>How each bureau did</h2>") : page.index("Who knew what")]
+    it = re.search(r"<tr class=\"bad\"><td>IT</td><td>simulated</td>(.*?)</tr>", section)
+    assert it is not None  # IT was late: its row stands out
+    cells = re.findall(r"<td>([^<]*)</td>", it.group(1))
+    assert cells[1] == "2"  # late twice (alert-1, ccc-alert)
+    de = re.search(r"<tr class=\"bad\"><td>DE</td>(.*?)</tr>", section)
+    assert de is not None
+    assert re.findall(r"<td>([^<]*)</td>", de.group(1))[-1] == "2"  # DE's two breaches

@@ -100,6 +100,58 @@ _GRID_WORD = {
 }
 
 
+def _scores(run_dir: Path, summary: dict[str, Any], scenario: Scenario | None) -> str:
+    """How each bureau did with what it was sent: answered in time, late, not at all, breaches.
+
+    Players (bureaus played by people) first. Kept apart from the Outcome, which says whether the
+    scenario behaved as designed.
+    """
+    try:
+        with (run_dir / "deliveries.csv").open(encoding="utf-8", newline="") as handle:
+            lines = list(csv.DictReader(handle))
+    except (OSError, csv.Error, UnicodeDecodeError):
+        return ""
+    players = set(scenario.players) if scenario is not None else set()
+    tally: dict[str, Counter[str]] = defaultdict(Counter)
+    for line in lines:
+        tally[line["bureau"]][line["state"]] += 1
+    for breach in summary.get("breaches", []):
+        tally[breach["bureau"]]["breach"] += 1
+    if not tally:
+        return ""
+    order = sorted(tally, key=lambda b: (b not in players, b))
+    rows = [
+        [
+            bureau,
+            "played" if bureau in players else "simulated",
+            str(tally[bureau]["acknowledged"]),
+            str(tally[bureau]["late"]),
+            str(tally[bureau]["delivered"]),
+            str(tally[bureau]["missing"] + tally[bureau]["blocked"]),
+            str(tally[bureau]["breach"]),
+        ]
+        for bureau in order
+    ]
+    classes = [
+        "bad" if int(r[3]) or int(r[4]) or int(r[6]) else "" for r in rows
+    ]  # anything late, unanswered or breached stands out
+    head = [
+        "bureau",
+        "by",
+        "answered in time",
+        "late",
+        "received, not answered",
+        "never got it",
+        "caveat breaches",
+    ]
+    return (
+        "<h2>How each bureau did</h2><p>The scripted messages each bureau was sent, and what it "
+        "did with them; the bureaus played by people first. This is about the bureaus; whether "
+        "the scenario itself behaved as designed is the Outcome above.</p>"
+        + _table(head, rows, classes)
+    )
+
+
 def _grid(run_dir: Path, duration: float) -> str:
     """Who knew what, when: from the report's ``deliveries.csv`` (nothing when it is absent)."""
     try:
@@ -403,6 +455,7 @@ controller's actions, in scenario time.</p>
         if breach_rows
         else "<p>No message was passed on beyond what its handling code and TLP allow.</p>"
     }
+{_scores(run_dir, summary, scenario)}
 {_grid(run_dir, duration)}
 {_lessons(scenario)}
 <h2>What each bureau received and did</h2>
