@@ -23,7 +23,7 @@ from protocol import (
     MessageBase,
 )
 from scenarios import faults, injects, traffic
-from scenarios.exercise.deadlines import Deadline, DeadlineBook, DeadlineKind, clock_label
+from scenarios.exercise.deadlines import Deadline, DeadlineBook, DeadlineKind, when
 from scenarios.model import (
     CaseMessageInject,
     DiffusionInject,
@@ -95,7 +95,7 @@ class Player:
 
     def label(self, t_s: float) -> str:
         """A scenario time as people read it: seconds for short runs, a clock for long ones."""
-        return clock_label(t_s) if self.s.duration >= 3_600 else f"t={t_s:g}"
+        return when(t_s, self.s.duration)
 
     def note(
         self, kind: EventKind, bureau: str, detail: str, *, at_s: float | None = None, **fields: Any

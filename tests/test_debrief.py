@@ -63,7 +63,7 @@ def test_the_debrief_renders_in_chromium_and_prints_to_pdf(exercise_run: Path) -
         assert f"<h2>{heading}</h2>" in text
     assert "The event log this debrief is built from is intact" in text
     assert "Germany should have asked France" in text  # the planners' comment on the expectation
-    assert '<tr class="bad"><td>02:00' in text  # the breach, highlighted on the timeline
+    assert '<tr class="bad"><td>0+02:00' in text  # the breach, highlighted on the timeline
     assert "no acknowledgement from IT within 8.0 h" in text
     assert text.count('src="data:image/png;base64,') == 3
     # the bureaus the script names get a row each; the rest are summed up

@@ -81,4 +81,4 @@ def test_the_timeline_names_injects_and_bands_faults() -> None:
     gids = {t.get_gid() for t in ax.texts}
     assert {"inject alert-1", "inject leak", "fault IT"} <= gids
     labels = [t.get_text() for t in ax.get_xticklabels()]
-    assert "02:00" in labels  # scenario clock time on whole hours, as the tables write it
+    assert "0+02:00" in labels  # scenario clock time on whole hours, as the tables write it

@@ -23,7 +23,7 @@ from bureaus.errors import NotKept
 from bureaus.events import Event
 from protocol import CaseMessage, ToBureaus
 from scenarios.errors import ControlError
-from scenarios.exercise.deadlines import Deadline, clock_label
+from scenarios.exercise.deadlines import Deadline, clock_label, when
 from scenarios.model import AcknowledgedCheck, DeadlineCheck, DeliveredCheck, Expectation
 from scenarios.reports.metrics import ExpectationResult, check_expectations
 from scenarios.results import RunResult
@@ -169,7 +169,8 @@ class ExerciseControl:
             elif event.kind in ("inject", "fault", "deadline", "breach", "control"):
                 where = "" if event.bureau in ("", "controller") else f" {event.bureau}"
                 self.log.append(
-                    f"t={clock_label(event.t_s)} {event.kind}{where}: {event.detail or ''}"
+                    f"{when(event.t_s, player.s.duration)} {event.kind}{where}: "
+                    f"{event.detail or ''}"
                 )
                 del self.log[:-200]
 

@@ -28,7 +28,7 @@ from textual.worker import Worker, WorkerState
 
 from scenarios.errors import ControlError
 from scenarios.exercise.control import ExerciseControl, PauseAt, Snapshot
-from scenarios.exercise.deadlines import clock_label, span_label
+from scenarios.exercise.deadlines import span_label, when
 from scenarios.model import Scenario
 from scenarios.runner import RunOptions, RunResult, run_scenario
 
@@ -149,7 +149,8 @@ class ExerciseApp(App[RunResult | None]):
         else:
             state, style = "RUNNING", "bold"
         text = Text(
-            f"scenario clock {clock_label(snap.scenario_s)} / {clock_label(snap.duration_s)}   "
+            f"scenario clock {when(snap.scenario_s, snap.duration_s)} / "
+            f"{when(snap.duration_s, snap.duration_s)}   "
             f"speed {snap.speed:g}x   in flight {sum(snap.in_flight.values())}   "
         )
         text.append(state, style)

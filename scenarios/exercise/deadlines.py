@@ -15,7 +15,18 @@ from typing import Any, Literal
 from bureaus.events import Event, Lifecycle
 from scenarios.events import DeadlineEvent
 
-__all__ = ["Deadline", "DeadlineBook", "DeadlineKind", "clock_label", "span_label", "when"]
+__all__ = [
+    "SECONDS_FROM",
+    "Deadline",
+    "DeadlineBook",
+    "DeadlineKind",
+    "clock_label",
+    "span_label",
+    "when",
+]
+
+SECONDS_FROM = 7_200.0
+"""Runs shorter than this (scenario seconds) write their times with seconds."""
 
 DeadlineKind = Literal["acknowledgement", "review", "answer"]
 
@@ -177,21 +188,23 @@ def span_label(seconds: float) -> str:
     return f"{seconds / 86_400:.1f} d"
 
 
-def clock_label(t_s: float) -> str:
-    """Scenario time as ``d+hh:mm:ss``."""
-    whole = int(t_s)
+def clock_label(t_s: float, *, seconds: bool = False) -> str:
+    """Scenario time as the project writes it everywhere: ``D+HH:MM`` (day, hours, minutes).
+
+    ``seconds`` adds ``:SS``, for runs short enough that seconds matter (see :func:`when`).
+    """
+    whole = int(max(0.0, t_s))
     days, rest = divmod(whole, 86_400)
     hours, rest = divmod(rest, 3_600)
-    minutes, seconds = divmod(rest, 60)
-    return (
-        f"{days}+{hours:02d}:{minutes:02d}:{seconds:02d}"
-        if days
-        else (f"{hours:02d}:{minutes:02d}:{seconds:02d}")
-    )
+    minutes, secs = divmod(rest, 60)
+    return f"{days}+{hours:02d}:{minutes:02d}" + (f":{secs:02d}" if seconds else "")
 
 
 def when(t_s: float | None, duration_s: float) -> str:
-    """A scenario time for tables: seconds for short runs, ``[d+]hh:mm:ss`` for long ones."""
+    """A scenario time for tables, logs and pages: ``D+HH:MM``.
+
+    Runs shorter than two hours add ``:SS``, where seconds matter.
+    """
     if t_s is None:
         return "-"
-    return clock_label(t_s) if duration_s >= 3_600 else f"{t_s:.2f}"
+    return clock_label(t_s, seconds=duration_s < SECONDS_FROM)

@@ -17,7 +17,7 @@ from hdrh.histogram import HdrHistogram
 
 from bureaus import Event
 from protocol.errors import Reason
-from scenarios.exercise.deadlines import clock_label
+from scenarios.exercise.deadlines import clock_label, span_label
 from scenarios.model import (
     AcknowledgedCheck,
     BreachesCheck,
@@ -212,7 +212,7 @@ def _check(result: RunResult, expectation: Expectation) -> ExpectationResult:  #
             return ExpectationResult(
                 name,
                 not missing and mid is not None,
-                f"{len(wanted & got)}/{len(wanted)} within {spec.within:g} s"
+                f"{len(wanted & got)}/{len(wanted)} within {span_label(spec.within)}"
                 + (f"; missing {', '.join(missing[:10])}" if missing else ""),
             )
         case AcknowledgedCheck(acknowledged=spec_a):
@@ -234,7 +234,7 @@ def _check(result: RunResult, expectation: Expectation) -> ExpectationResult:  #
                 name,
                 not missing and mid is not None,
                 f"{len(wanted & got)}/{len(wanted)} acknowledged within "
-                f"{spec_a.within:g} s"
+                f"{span_label(spec_a.within)}"
                 + (f"; missing {', '.join(missing[:10])}" if missing else ""),
             )
         case LatencyCheck(latency=spec_l):

@@ -139,11 +139,11 @@ def timeline_figure(result: RunResult) -> Figure:
         step = next(h for h in (1, 2, 3, 6, 12, 24, 48, 96) if end / (h * 3_600) <= 10)
         ax.xaxis.set_major_locator(MultipleLocator(step * 3_600))
     ax.xaxis.set_major_formatter(
-        FuncFormatter(lambda x, _pos: clock_label(max(0.0, x))[:-3] if long_run else f"{x:g}")
+        FuncFormatter(lambda x, _pos: clock_label(x) if long_run else f"{x:g}")
     )
     ax.set_xlim(0, end)
     ax.set_xlabel(
-        "scenario time (" + ("hh:mm" if long_run else "s") + ")   green: injects, "
+        "scenario time (" + ("d+hh:mm" if long_run else "s") + ")   green: injects, "
         "red bands: faults, stars: bookmarks"
     )
     ax.set_ylabel("deliveries")

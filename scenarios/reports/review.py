@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 
 from bureaus.events import Delivered
-from scenarios.exercise.deadlines import when
+from scenarios.exercise.deadlines import SECONDS_FROM, when
 from scenarios.reports.grid import KnowledgeGrid
 from scenarios.results import RunResult
 
@@ -29,7 +29,7 @@ def slider_html(result: RunResult, duration_s: float) -> str:
     """The slider over the run's scenario time (it starts at the end: everything shown)."""
     end = _end(result)
     step = max(end / 500, 0.001)
-    long_run = "1" if duration_s >= 3_600 else "0"
+    long_run = "0" if duration_s < SECONDS_FROM else "1"
     return (
         f'<div class="review"><label>Step through the run: <input type="range" id="review-t" '
         f'min="0" max="{end:.3f}" step="{step:.3f}" value="{end:.3f}" data-long="{long_run}">'
@@ -95,13 +95,10 @@ REVIEW_SCRIPT = """<script>
   const slider = document.getElementById("review-t");
   const label = document.getElementById("review-at");
   const filter = document.getElementById("review-filter");
-  const clock = (s) => {
-    if (!slider || slider.dataset.long !== "1") return s.toFixed(1) + " s";
-    const d = Math.floor(s / 86400);
-    const h = Math.floor((s % 86400) / 3600);
-    const m = Math.floor((s % 3600) / 60);
-    const hm = String(h).padStart(2, "0") + ":" + String(m).padStart(2, "0");
-    return d ? d + "+" + hm : hm;
+  const two = (n) => String(Math.floor(n)).padStart(2, "0");
+  const clock = (s) => {  // D+HH:MM, with :SS in short runs, as the tables write it
+    const text = Math.floor(s / 86400) + "+" + two((s % 86400) / 3600) + ":" + two((s % 3600) / 60);
+    return slider && slider.dataset.long === "1" ? text : text + ":" + two(s % 60);
   };
   const show = () => {
     const t = slider ? Number(slider.value) : Infinity;

@@ -190,18 +190,18 @@ def write_report(
     rejection_rows = [[k, str(v)] for k, v in messages["rejected"].items()] or [["none", "0"]]
     shed_rows = [[k, str(v)] for k, v in messages["shed"].items()] or [["none", "0"]]
     shed_where = [[k, str(v)] for k, v in messages["shed_by_bureau"].items()]
+    duration = result.scenario.duration
     rejection_details = [
-        [f"{e.t_s:.2f}", e.bureau, e.reason or "", e.peer or "", (e.detail or "")[:400]]
+        [when(e.t_s, duration), e.bureau, e.reason or "", e.peer or "", (e.detail or "")[:400]]
         for e in result.events
         if e.kind == "rejected" and e.reason != "duplicate"
     ][:50]
     paths: dict[str, list[str]] = {}
     for e in result.events:
         if isinstance(e, Lifecycle) and e.message_id:
-            paths.setdefault(e.message_id, ["draft"]).append(f"{e.state} (t={e.t_s:.1f} s)")
+            paths.setdefault(e.message_id, ["draft"]).append(f"{e.state} ({when(e.t_s, duration)})")
     notice_rows = [[mid[:8], " → ".join(states)] for mid, states in paths.items()]
     expect_rows = [[e.name, "PASS" if e.passed else "FAIL", e.detail] for e in expectations]
-    duration = result.scenario.duration
     timeline_rows = [
         [when(e.t_s, duration), e.kind, e.bureau, e.detail or ""]
         for e in result.events
@@ -296,7 +296,7 @@ def write_report(
                 "Details (first 50):",
                 "",
                 _md_table(
-                    ["t (s)", "bureau", "reason", "claimed sender", "detail"],
+                    ["t", "bureau", "reason", "claimed sender", "detail"],
                     [[c.replace("|", "\\|") for c in row] for row in rejection_details],
                 ),
                 "",
@@ -384,7 +384,7 @@ def write_report(
 <h2>Deliveries</h2>{_html_table(["", "count"], delivery_rows)}
 <h2>Rejections</h2>{_html_table(["reason", "count"], rejection_rows)}
 {
-        _html_table(["t (s)", "bureau", "reason", "claimed sender", "detail"], rejection_details)
+        _html_table(["t", "bureau", "reason", "claimed sender", "detail"], rejection_details)
         if rejection_details
         else ""
     }
