@@ -7,7 +7,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bureaus import Event
+from scenarios.cli import main
 from scenarios.exercise.control import ExerciseControl
 from scenarios.model import parse_scenario
 from scenarios.reports.debrief import write_debrief
@@ -116,3 +119,28 @@ def test_the_debrief_scores_each_bureau_apart_from_the_outcome(tmp_path: Path) -
     de = re.search(r"<tr class=\"bad\"><td>DE</td>(.*?)</tr>", section)
     assert de is not None
     assert re.findall(r"<td>([^<]*)</td>", de.group(1))[-1] == "2"  # DE's two breaches
+
+
+def test_an_organisation_brands_and_translates_the_debrief_with_its_own_template(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run("missing-child")
+    run_dir = tmp_path / "run"
+    write_report(result, summarise(result), check_expectations(result), run_dir)
+    shipped = Path(__file__).parent.parent / "scenarios" / "reports" / "templates"
+    own = tmp_path / "house-style"
+    own.mkdir()
+    text = (shipped / "debrief.html").read_text(encoding="utf-8")
+    text = text.replace("<h2>Outcome</h2>", "<h2>Résultat</h2>").replace(
+        "<body>", '<body><p class="logo">Bureau central national, Lyon</p>'
+    )
+    (own / "debrief.html").write_text(text, encoding="utf-8")
+    assert main(["debrief", str(run_dir), "--no-pdf", "--templates", str(own)]) == 0
+    page = (run_dir / "debrief.html").read_text(encoding="utf-8")
+    assert "<h2>Résultat</h2>" in page
+    assert '<p class="logo">Bureau central national, Lyon</p>' in page
+    assert "Who knew what, when" in page  # the prepared parts are all there
+    (own / "debrief.html").write_text("{% if %}", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["debrief", str(run_dir), "--no-pdf", "--templates", str(own)]) == 2
+    assert "template debrief.html line 1" in capsys.readouterr().err

@@ -36,6 +36,7 @@ from scenarios.reports.compare import compare_row, compare_table, write_compare
 from scenarios.reports.debrief import DebriefError, write_debrief
 from scenarios.reports.evidence import verify_log
 from scenarios.reports.metrics import ExpectationResult, check_expectations, summarise
+from scenarios.reports.templating import TemplateError
 from scenarios.reports.writer import write_report
 from scenarios.runner import ClockKind, RunOptions, RunResult, ScenarioRunError
 
@@ -428,8 +429,19 @@ def verify_log_command(run_dir: Path, root_file: Path | None, fingerprint: str |
 )
 @ROOT_OPTION
 @FINGERPRINT_OPTION
+@click.option(
+    "--templates",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="A directory whose debrief.html replaces the shipped page template (a logo, a house "
+    "style, another language); copy scenarios/reports/templates/debrief.html as a start.",
+)
 def debrief_command(
-    run_dir: Path, pdf: bool | None, root_file: Path | None, fingerprint: str | None
+    run_dir: Path,
+    pdf: bool | None,
+    root_file: Path | None,
+    fingerprint: str | None,
+    templates: Path | None,
 ) -> None:
     """Write a printable debrief (debrief.html, and debrief.pdf) of a run's report directory.
 
@@ -438,8 +450,10 @@ def debrief_command(
     """
     root = _expected_root(root_file)
     try:
-        files = write_debrief(run_dir, pdf=pdf, root=root, fingerprint=fingerprint)
-    except DebriefError as exc:
+        files = write_debrief(
+            run_dir, pdf=pdf, root=root, fingerprint=fingerprint, templates=templates
+        )
+    except (DebriefError, TemplateError) as exc:
         raise CliError(str(exc)) from exc
     out.print(f"debrief: {files.html}", markup=False)
     if files.pdf is not None:

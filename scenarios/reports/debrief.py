@@ -32,6 +32,7 @@ from scenarios.errors import ScenarioLayerError
 from scenarios.exercise.deadlines import when
 from scenarios.model import Scenario, bureau_references
 from scenarios.reports.evidence import LogVerdict, verify_log
+from scenarios.reports.templating import html_part, render
 from scenarios.reports.writer import BREACH_HEAD, DEADLINE_HEAD, TIMELINE_KINDS, deadline_table
 
 __all__ = ["DebriefError", "DebriefFiles", "chromium", "write_debrief"]
@@ -329,6 +330,7 @@ def write_debrief(
     pdf: bool | None = None,
     root: x509.Certificate | None = None,
     fingerprint: str | None = None,
+    templates: Path | None = None,
 ) -> DebriefFiles:
     """Write ``debrief.html`` (and ``debrief.pdf``) into ``run_dir``.
 
@@ -341,9 +343,11 @@ def write_debrief(
         pdf: Write the PDF (``None``: when Chromium is installed; ``True``: fail without it).
         root: The certificate that must have signed the evidence.
         fingerprint: Its SHA-256 fingerprint instead (default: the one the report recorded).
+        templates: A directory whose ``debrief.html`` replaces ours (branding, translation).
 
     Raises:
         DebriefError: Files missing or unreadable, or a PDF asked for and impossible.
+        TemplateError: The replacement template is missing or broken.
     """
     summary, events, scenario = _read(run_dir)
     try:
@@ -411,66 +415,69 @@ def write_debrief(
         ],
     ]
     missed = sum(1 for d in deadlines if d["state"] in ("missed", "late"))
-    description = html.escape(scenario.description.strip()) if scenario is not None else ""
-    teaches = html.escape(scenario.teaches.strip()) if scenario is not None else ""
     speed = f"{scenario.speed:g}" if scenario is not None else "?"
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Debrief: {html.escape(name)}</title>
-<style>{_STYLE}</style></head><body>
-<h1>Debrief: {html.escape(name)}</h1>
-<p>{description}</p>
-{f"<p><em>What the exercise trains:</em> {teaches}</p>" if teaches else ""}
-{
-        _table(
-            None,
-            [
-                ["run started", started],
-                ["bureaus", str(summary.get("bureaus", "?"))],
-                ["topology", str(summary.get("topology", "?"))],
-                ["scenario clock", f"{speed} scenario seconds per real second"],
-                ["expectations passed", f"{passed} of {len(expectations)}"],
-                ["deadlines missed", f"{missed} of {len(deadlines)}"],
-                ["caveat breaches", str(len(breach_rows))],
-            ],
-        ).replace("<table>", '<table class="facts">', 1)
-    }
-{integrity}
-<h2>Outcome</h2>
-{_table(["expectation", "result", "detail", "comment"], expect_rows, expect_classes)}
-{"<h2>Bookmarks</h2>" + _table(["t", "what", "where", "detail"], bookmarks) if bookmarks else ""}
-<h2>Timeline</h2>
-<p>Injects (with the planners' comments), faults, deadlines, caveat breaches and the
-controller's actions, in scenario time.</p>
-{_table(["t", "what", "where", "detail"], timeline_rows, timeline_classes)}
-{_img(run_dir, "timeline.png", "deliveries over scenario time")}
-<h2>Deadlines</h2>
-{
-        _table(DEADLINE_HEAD, deadline_rows, deadline_classes)
-        if deadline_rows
-        else "<p>No request in this run carried a deadline.</p>"
-    }
-<h2>Caveat breaches</h2>
-{
-        _table(BREACH_HEAD, breach_rows, ["bad"] * len(breach_rows))
-        if breach_rows
-        else "<p>No message was passed on beyond what its handling code and TLP allow.</p>"
-    }
-{_scores(run_dir, summary, scenario)}
-{_grid(run_dir, duration)}
-{_lessons(scenario)}
-<h2>What each bureau received and did</h2>
-{
-        _table(
-            ["bureau", "received", "sent", "acknowledged", "forwarded", "breaches", "rejected"],
-            activity,
-        )
-    }
-<h2>Latency and routing</h2>
-{_table(["figure", "value"], figures)}
-{_img(run_dir, "latency-by-kind.png", "latency by message kind")}
-{_img(run_dir, "map.png", "bureaus and traffic")}
-</body></html>
-"""
+    part = html_part
+    page = render(
+        "debrief.html",
+        {
+            "name": name,
+            "style": part(_STYLE),
+            "description": scenario.description.strip() if scenario is not None else "",
+            "teaches": scenario.teaches.strip() if scenario is not None else "",
+            "facts": part(
+                _table(
+                    None,
+                    [
+                        ["run started", started],
+                        ["bureaus", str(summary.get("bureaus", "?"))],
+                        ["topology", str(summary.get("topology", "?"))],
+                        ["scenario clock", f"{speed} scenario seconds per real second"],
+                        ["expectations passed", f"{passed} of {len(expectations)}"],
+                        ["deadlines missed", f"{missed} of {len(deadlines)}"],
+                        ["caveat breaches", str(len(breach_rows))],
+                    ],
+                ).replace("<table>", '<table class="facts">', 1)
+            ),
+            "integrity": part(integrity),
+            "outcome": part(
+                _table(["expectation", "result", "detail", "comment"], expect_rows, expect_classes)
+            ),
+            "bookmarks": part(_table(["t", "what", "where", "detail"], bookmarks))
+            if bookmarks
+            else "",
+            "timeline": part(
+                _table(["t", "what", "where", "detail"], timeline_rows, timeline_classes)
+            ),
+            "timeline_image": part(_img(run_dir, "timeline.png", "deliveries over scenario time")),
+            "deadlines": part(_table(DEADLINE_HEAD, deadline_rows, deadline_classes))
+            if deadline_rows
+            else "",
+            "breaches": part(_table(BREACH_HEAD, breach_rows, ["bad"] * len(breach_rows)))
+            if breach_rows
+            else "",
+            "scores": part(_scores(run_dir, summary, scenario)),
+            "grid": part(_grid(run_dir, duration)),
+            "lessons": part(_lessons(scenario)),
+            "activity": part(
+                _table(
+                    [
+                        "bureau",
+                        "received",
+                        "sent",
+                        "acknowledged",
+                        "forwarded",
+                        "breaches",
+                        "rejected",
+                    ],
+                    activity,
+                )
+            ),
+            "figures": part(_table(["figure", "value"], figures)),
+            "latency_image": part(_img(run_dir, "latency-by-kind.png", "latency by message kind")),
+            "map_image": part(_img(run_dir, "map.png", "bureaus and traffic")),
+        },
+        templates,
+    )
     target = run_dir / "debrief.html"
     try:
         target.write_text(page, encoding="utf-8")
