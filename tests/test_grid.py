@@ -144,3 +144,21 @@ def test_an_organisation_brands_and_translates_the_debrief_with_its_own_template
     capsys.readouterr()
     assert main(["debrief", str(run_dir), "--no-pdf", "--templates", str(own)]) == 2
     assert "template debrief.html line 1" in capsys.readouterr().err
+
+
+def test_the_report_page_takes_a_template_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = tmp_path / "templates"
+    own.mkdir()
+    shipped = Path(__file__).parent.parent / "scenarios" / "reports" / "templates"
+    text = (shipped / "report.html").read_text(encoding="utf-8")
+    (own / "report.html").write_text(
+        text.replace("<h2>Expectations</h2>", "<h2>Attentes</h2>"), encoding="utf-8"
+    )
+    monkeypatch.setenv("BUREAUNET_TEMPLATES", str(own))
+    result = run("missing-child")
+    write_report(result, summarise(result), check_expectations(result), tmp_path / "run")
+    page = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Attentes</h2>" in page
+    assert "Who knew what, when" in page

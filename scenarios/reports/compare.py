@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt
 
 from scenarios.reports.metrics import ExpectationResult, traffic_by_link
 from scenarios.reports.plots import png
+from scenarios.reports.templating import html_part, render
 from scenarios.reports.writer import REPORT_STYLE
 from scenarios.results import RunResult
 
@@ -195,19 +196,19 @@ def write_compare(rows: list[dict[str, Any]], out: Path, scenario_name: str) -> 
         f'<a href="{html.escape(r["topology"])}/report.html">its report</a></figcaption></figure>'
         for r in rows
     )
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>{REPORT_STYLE}
-.wide {{ overflow-x: auto; }} figure {{ margin: 1rem 0; }}</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p>The same scenario and seed on each topology. The hub's share is the General Secretariat's part
-of all the traffic carried over links; the example route is the path of a message that took the
-most hops.</p>
-<div class="wide"><table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table></div>
-<img alt="latency over time, the hub's share and hops by topology"
- src="data:image/png;base64,{data}">
-<h2>Each topology</h2>
-{maps}
-</body></html>
-"""
+    table_html = f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
+    chart_html = (
+        '<img alt="latency over time, the hub\'s share and hops by topology" '
+        f'src="data:image/png;base64,{data}">'
+    )
+    page = render(
+        "compare.html",
+        {
+            "title": title,
+            "style": html_part(REPORT_STYLE),
+            "table": html_part(table_html),
+            "chart": html_part(chart_html),
+            "maps": html_part(maps),
+        },
+    )
     (out / "compare.html").write_text(page, encoding="utf-8")

@@ -22,6 +22,7 @@ from scenarios.reports.grid import KnowledgeGrid, knowledge_grid, write_csv
 from scenarios.reports.metrics import ExpectationResult
 from scenarios.reports.plots import latency_plot, map_plot, timeline_plot
 from scenarios.reports.review import REVIEW_SCRIPT, grid_html, messages_html, slider_html
+from scenarios.reports.templating import html_part, render
 from scenarios.results import RunResult
 
 __all__ = ["REPORT_STYLE", "write_report"]
@@ -72,6 +73,7 @@ def _html_table(head: list[str], rows: list[list[str]]) -> str:
 
 TIMELINE_KINDS = frozenset({"inject", "fault", "control", "deadline", "breach"})
 """The events a trainer reads as the story of a run."""
+_REJECTION_HEAD = ["t", "bureau", "reason", "claimed sender", "detail"]
 DEADLINE_HEAD = ["request", "owed", "by", "opened", "due", "answered", "state"]
 BREACH_HEAD = ["t", "bureau", "caveat", "what happened"]
 
@@ -364,45 +366,57 @@ def write_report(
         if grid.messages
         else ""
     )
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(scenario.name)}</title>
-<style>
-{REPORT_STYLE}</style></head><body>
-<h1>{html.escape(scenario.name)}</h1>
-<p>{html.escape(scenario.description.strip())}</p>
-<p><em>What it teaches:</em> {html.escape(scenario.teaches.strip())}</p>
-<p>{html.escape(head.replace("`", ""))}</p>
-<p class="{"pass" if verdict.startswith("all") else "fail"}">{html.escape(verdict)}</p>
-<h2>Expectations</h2>{_html_table(["expectation", "result", "detail"], expect_rows)}
-<h2>Timeline of injects, faults and the controller</h2>
-{_html_table(["t", "what", "where", "detail"], timeline_rows or [["-", "-", "-", "-"]])}
-{img("timeline.png", "deliveries over time")}
-{"<h2>Notices</h2>" + _html_table(["request", "lifecycle"], notice_rows) if notice_rows else ""}
-{"<h2>Deadlines</h2>" + _html_table(DEADLINE_HEAD, deadline_rows) if deadline_rows else ""}
-{grid_section}
-{"<h2>Caveat breaches</h2>" + _html_table(BREACH_HEAD, breach_rows) if breach_rows else ""}
-<h2>Deliveries</h2>{_html_table(["", "count"], delivery_rows)}
-<h2>Rejections</h2>{_html_table(["reason", "count"], rejection_rows)}
-{
-        _html_table(["t", "bureau", "reason", "claimed sender", "detail"], rejection_details)
-        if rejection_details
-        else ""
-    }
-<h2>Shed traffic</h2>{_html_table(["reason", "count"], shed_rows)}
-{_html_table(["bureau", "shed"], shed_where) if shed_where else ""}
-<h2>Latency (ms)</h2>
-{_html_table(_LAT_HEAD, _latency_rows({"all": latency["overall"]}))}
-{_html_table(_LAT_HEAD, _latency_rows(latency["by_kind"]))}
-{img("latency-by-kind.png", "latency by message kind")}
-{_html_table(_LAT_HEAD, _latency_rows(latency["by_route_class"]))}
-{img("latency-by-route.png", "latency by route")}
-<h2>Routes and traffic</h2>
-{_html_table(["", ""], [[k, str(v)] for k, v in summary["routes"].items()])}
-{img("map.png", "bureaus and traffic")}
-{messages_html(result, duration)}
-<h2>Evidence</h2>
-<p>{html.escape(evidence.replace("`", ""))}</p>
-{REVIEW_SCRIPT}
-</body></html>
-"""
+    part = html_part
+    page = render(
+        "report.html",
+        {
+            "name": scenario.name,
+            "style": part(REPORT_STYLE),
+            "description": scenario.description.strip(),
+            "teaches": scenario.teaches.strip(),
+            "head": head.replace("`", ""),
+            "passed": verdict.startswith("all"),
+            "verdict": verdict,
+            "expectations": part(_html_table(["expectation", "result", "detail"], expect_rows)),
+            "timeline": part(
+                _html_table(
+                    ["t", "what", "where", "detail"], timeline_rows or [["-", "-", "-", "-"]]
+                )
+            ),
+            "timeline_image": part(img("timeline.png", "deliveries over time")),
+            "notices": part(_html_table(["request", "lifecycle"], notice_rows))
+            if notice_rows
+            else "",
+            "deadlines": part(_html_table(DEADLINE_HEAD, deadline_rows)) if deadline_rows else "",
+            "grid": part(grid_section),
+            "breaches": part(_html_table(BREACH_HEAD, breach_rows)) if breach_rows else "",
+            "deliveries": part(_html_table(["", "count"], delivery_rows)),
+            "rejections": part(_html_table(["reason", "count"], rejection_rows)),
+            "rejection_details": part(
+                _html_table(
+                    ["t", "bureau", "reason", "claimed sender", "detail"], rejection_details
+                )
+                if rejection_details
+                else ""
+            ),
+            "shed": part(_html_table(["reason", "count"], shed_rows)),
+            "shed_where": part(_html_table(["bureau", "shed"], shed_where) if shed_where else ""),
+            "latency_overall": part(
+                _html_table(_LAT_HEAD, _latency_rows({"all": latency["overall"]}))
+            ),
+            "latency_by_kind": part(_html_table(_LAT_HEAD, _latency_rows(latency["by_kind"]))),
+            "latency_by_kind_image": part(img("latency-by-kind.png", "latency by message kind")),
+            "latency_by_route": part(
+                _html_table(_LAT_HEAD, _latency_rows(latency["by_route_class"]))
+            ),
+            "latency_by_route_image": part(img("latency-by-route.png", "latency by route")),
+            "routes": part(
+                _html_table(["", ""], [[k, str(v)] for k, v in summary["routes"].items()])
+            ),
+            "map_image": part(img("map.png", "bureaus and traffic")),
+            "messages": part(messages_html(result, duration)),
+            "evidence": evidence.replace("`", ""),
+            "review_script": part(REVIEW_SCRIPT),
+        },
+    )
     (out / "report.html").write_text(page, encoding="utf-8")
