@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bureaus.events import Lifecycle
+from scenarios.events import Inject
 from scenarios.exercise.deadlines import when
 from scenarios.reports.evidence import COVERED, chained_lines, fingerprint_of, sign_log
 from scenarios.reports.grid import KnowledgeGrid, knowledge_grid, write_csv
@@ -73,6 +74,17 @@ def _html_table(head: list[str], rows: list[list[str]]) -> str:
 
 TIMELINE_KINDS = frozenset({"inject", "fault", "control", "deadline", "breach"})
 """The events a trainer reads as the story of a run."""
+_FIGURE_NAMES = {
+    "sent": "messages sent",
+    "expected_deliveries": "deliveries owed (a message to five bureaus owes five)",
+    "delivered": "delivered",
+    "acknowledged": "acknowledged",
+    "duplicates": "duplicate copies (resends, answered again)",
+    "lost": "lost",
+    "still_owed_at_end": "still being resent when the run ended",
+}
+"""How the summary's figures are named for people."""
+
 _REJECTION_HEAD = ["t", "bureau", "reason", "claimed sender", "detail"]
 DEADLINE_HEAD = ["request", "owed", "by", "opened", "due", "answered", "state"]
 BREACH_HEAD = ["t", "bureau", "caveat", "what happened"]
@@ -142,6 +154,16 @@ def grid_rows(grid: KnowledgeGrid, duration_s: float) -> list[list[str]]:
     return rows
 
 
+def _notice_rows(result: RunResult, duration: float) -> list[list[str]]:
+    """Each notice request (by its inject's name) and the states its lifecycle went through."""
+    paths: dict[str, list[str]] = {}
+    for e in result.events:
+        if isinstance(e, Lifecycle) and e.message_id:
+            paths.setdefault(e.message_id, ["draft"]).append(f"{e.state} ({when(e.t_s, duration)})")
+    injected = {e.message_id: e.name for e in result.events if isinstance(e, Inject) and e.name}
+    return [[injected.get(mid) or mid[:8], " → ".join(states)] for mid, states in paths.items()]
+
+
 def write_report(
     result: RunResult, summary: dict[str, Any], expectations: list[ExpectationResult], out: Path
 ) -> None:
@@ -188,7 +210,11 @@ def write_report(
         if recorded
         else "This run was not signed."
     )
-    delivery_rows = [[k, str(v)] for k, v in messages.items() if not isinstance(v, dict)]
+    delivery_rows = [
+        [_FIGURE_NAMES.get(k, k.replace("_", " ")), str(v)]
+        for k, v in messages.items()
+        if not isinstance(v, dict)
+    ]
     rejection_rows = [[k, str(v)] for k, v in messages["rejected"].items()] or [["none", "0"]]
     shed_rows = [[k, str(v)] for k, v in messages["shed"].items()] or [["none", "0"]]
     shed_where = [[k, str(v)] for k, v in messages["shed_by_bureau"].items()]
@@ -198,11 +224,7 @@ def write_report(
         for e in result.events
         if e.kind == "rejected" and e.reason != "duplicate"
     ][:50]
-    paths: dict[str, list[str]] = {}
-    for e in result.events:
-        if isinstance(e, Lifecycle) and e.message_id:
-            paths.setdefault(e.message_id, ["draft"]).append(f"{e.state} ({when(e.t_s, duration)})")
-    notice_rows = [[mid[:8], " → ".join(states)] for mid, states in paths.items()]
+    notice_rows = _notice_rows(result, duration)
     expect_rows = [[e.name, "PASS" if e.passed else "FAIL", e.detail] for e in expectations]
     timeline_rows = [
         [when(e.t_s, duration), e.kind, e.bureau, e.detail or ""]
