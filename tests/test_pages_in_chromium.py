@@ -26,7 +26,7 @@ def test_the_report_and_its_debrief_fit_the_window_and_show_grid_and_map(tmp_pat
         text = dom(tmp_path / page, tmp_path)
         assert "Who knew what, when" in text
         assert 'class="cell-blocked"' in text
-        assert 'alt="bureaus and traffic"' in text
+        assert 'alt="bureaus and traffic"' in text or 'aria-label="bureaus and traffic"' in text
 
 
 def test_the_comparison_fits_the_window_and_links_every_topology(tmp_path: Path) -> None:
@@ -77,3 +77,8 @@ def test_the_time_slider_steps_the_grid_and_the_message_table(tmp_path: Path) ->
     assert rows
     assert all((float(t) > 10_800) == bool(future) for t, future in rows)
     assert "scenario time 0+03:00" in three_hours
+    # the map's arrows appear from the moment their link first carried something
+    faded = re.compile(r'<g id="traffic ([^"]*)" style="opacity: 0.06;">')
+    assert faded.findall(start)
+    assert not faded.findall(end)
+    assert len(faded.findall(three_hours)) < len(faded.findall(start))

@@ -29,7 +29,7 @@ from bureaus.events import Breach
 from protocol import Roster
 from scenarios.reports.metrics import traffic_by_link
 
-__all__ = ["MAP_LABEL_LIMIT", "land_rings", "map_figure", "taking_part"]
+__all__ = ["MAP_LABEL_LIMIT", "first_traffic", "land_rings", "map_figure", "taking_part"]
 
 ROLE_COLOURS = {
     "ncb": "#4c72b0",
@@ -67,6 +67,16 @@ def taking_part(events: list[Event], roster: Roster) -> list[str]:
         elif event.kind in ("sent", "breach") and event.bureau in roster:
             seen.setdefault(event.bureau)
     return [b for b in seen if b in roster] or [b.id for b in roster]
+
+
+def first_traffic(events: list[Event]) -> dict[str, float]:
+    """When each link (``traffic A>B``, as the map names its arrows) first carried a delivery."""
+    first: dict[str, float] = {}
+    for event in events:
+        if event.kind == "delivered" and event.route:
+            for a, b in zip(event.route, event.route[1:], strict=False):
+                first.setdefault(f"traffic {a}>{b}", event.t_s)
+    return first
 
 
 def _offline(events: list[Event]) -> set[str]:
@@ -128,7 +138,7 @@ def map_figure(events: list[Event], roster: Roster, *, title: str) -> Figure:
     for (a, b), (count, _size) in sorted(traffic.items(), key=lambda kv: kv[1][0]):
         if a not in places or b not in places:
             continue
-        ax.annotate(
+        arrow = ax.annotate(
             "",
             xy=places[b],
             xytext=places[a],
@@ -143,6 +153,8 @@ def map_figure(events: list[Event], roster: Roster, *, title: str) -> Figure:
             zorder=1,
             gid=f"traffic {a}>{b}",
         )
+        if arrow.arrow_patch is not None:  # the drawn arrow, found by this id in the SVG map
+            arrow.arrow_patch.set_gid(f"traffic {a}>{b}")
     blocked = sorted(
         {
             (e.bureau, target)

@@ -31,7 +31,7 @@ from scenarios.reports.maps import map_figure
 from scenarios.reports.metrics import route_class
 from scenarios.results import RunResult
 
-__all__ = ["latency_plot", "map_plot", "png", "timeline_figure", "timeline_plot"]
+__all__ = ["latency_plot", "map_plot", "map_svg", "png", "timeline_figure", "timeline_plot"]
 
 
 def png(fig: Figure) -> bytes:
@@ -149,6 +149,21 @@ def timeline_figure(result: RunResult) -> Figure:
     ax.set_ylabel("deliveries")
     ax.set_title("Timeline")
     return fig
+
+
+def map_svg(result: RunResult) -> str:
+    """The map as inline SVG for ``report.html``.
+
+    Its arrows keep their ids (``traffic A>B``), so the review's slider can show each link from
+    the moment it first carried something.
+    """
+    title = f"{result.scenario.name}: traffic on the {result.topology} topology"
+    fig = map_figure(result.events, result.roster, title=title)
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
 
 
 def map_plot(result: RunResult) -> bytes:

@@ -9,13 +9,22 @@ as ``report.html#t=3600`` sets the slider there (a link to a moment of the run).
 from __future__ import annotations
 
 import html
+import json
 
 from bureaus.events import Delivered
 from scenarios.exercise.deadlines import SECONDS_FROM, when
 from scenarios.reports.grid import KnowledgeGrid
+from scenarios.reports.maps import first_traffic
 from scenarios.results import RunResult
 
-__all__ = ["MESSAGE_ROWS", "REVIEW_SCRIPT", "grid_html", "messages_html", "slider_html"]
+__all__ = [
+    "MESSAGE_ROWS",
+    "REVIEW_SCRIPT",
+    "grid_html",
+    "links_json",
+    "messages_html",
+    "slider_html",
+]
 
 MESSAGE_ROWS = 2_000
 """The most deliveries the message table lists (the CSV files have them all)."""
@@ -23,6 +32,13 @@ MESSAGE_ROWS = 2_000
 
 def _end(result: RunResult) -> float:
     return max([result.scenario.duration, *(e.t_s for e in result.events)])
+
+
+def links_json(result: RunResult) -> str:
+    """When each link of the map first carried a delivery, for the slider (a JSON island)."""
+    data = json.dumps({k: round(v, 3) for k, v in first_traffic(result.events).items()})
+    data = data.replace("</", "<\\/")  # nothing in it may end the script element
+    return f'<script id="review-links" type="application/json">{data}</script>'
 
 
 def slider_html(result: RunResult, duration_s: float) -> str:
@@ -100,8 +116,14 @@ REVIEW_SCRIPT = """<script>
     const text = Math.floor(s / 86400) + "+" + two((s % 86400) / 3600) + ":" + two((s % 3600) / 60);
     return slider && slider.dataset.long === "1" ? text : text + ":" + two(s % 60);
   };
+  const island = document.getElementById("review-links");
+  const links = island ? JSON.parse(island.textContent) : {};
   const show = () => {
     const t = slider ? Number(slider.value) : Infinity;
+    for (const [id, at] of Object.entries(links)) {  // the map's arrows, from their first use
+      const arrow = document.getElementById(id);
+      if (arrow) arrow.style.opacity = at > t ? "0.06" : "";
+    }
     const words = filter ? filter.value.trim().toLowerCase() : "";
     document.querySelectorAll("[data-t]").forEach((el) => {
       const at = el.dataset.t === "" ? Infinity : Number(el.dataset.t);

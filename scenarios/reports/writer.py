@@ -21,8 +21,14 @@ from scenarios.exercise.deadlines import when
 from scenarios.reports.evidence import COVERED, chained_lines, fingerprint_of, sign_log
 from scenarios.reports.grid import KnowledgeGrid, knowledge_grid, write_csv
 from scenarios.reports.metrics import ExpectationResult
-from scenarios.reports.plots import latency_plot, map_plot, timeline_plot
-from scenarios.reports.review import REVIEW_SCRIPT, grid_html, messages_html, slider_html
+from scenarios.reports.plots import latency_plot, map_plot, map_svg, timeline_plot
+from scenarios.reports.review import (
+    REVIEW_SCRIPT,
+    grid_html,
+    links_json,
+    messages_html,
+    slider_html,
+)
 from scenarios.reports.templating import html_part, render
 from scenarios.results import RunResult
 
@@ -125,6 +131,7 @@ td.future { background: #fafafa; color: transparent; }
 tr.future { display: none; }
 .review { position: sticky; top: 0; background: #fff; padding: 0.4rem 0; z-index: 1; }
 .review input[type=range] { width: 60%; vertical-align: middle; }
+.map svg { max-width: 100%; height: auto; }
 """
 """The report's stylesheet (the comparison page uses it too)."""
 
@@ -435,7 +442,12 @@ def write_report(
             "routes": part(
                 _html_table(["", ""], [[k, str(v)] for k, v in summary["routes"].items()])
             ),
-            "map_image": part(img("map.png", "bureaus and traffic")),
+            "map_image": part(
+                '<div class="map" role="img" aria-label="bureaus and traffic">'
+                + map_svg(result)
+                + "</div>"
+                + links_json(result)
+            ),
             "messages": part(messages_html(result, duration)),
             "evidence": evidence.replace("`", ""),
             "review_script": part(REVIEW_SCRIPT),
