@@ -277,7 +277,9 @@ def test_html_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     assert shot.exists(), log[-2000:]
     assert shot.stat().st_size > 50_000  # plots rendered, not a blank page
     assert [line for line in log.splitlines() if "CONSOLE" in line] == []
-    assert dom(out / "report.html", tmp_path).count('src="data:image/png;base64,') == 4
+    page = dom(out / "report.html", tmp_path)
+    assert page.count('src="data:image/png;base64,') == 3  # the timeline and two latency plots
+    assert page.count("<svg") == 1  # and the map, drawn inline for the time slider
 
 
 def test_roster_subset_gets_the_general_secretariat() -> None:
