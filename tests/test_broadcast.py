@@ -9,18 +9,16 @@ scenarios and by ``tests/test_network.py``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from functools import cache
+from datetime import UTC, datetime
 from uuid import uuid4
 
-from bureaus import BureauCore, LinkModel, Now, Outputs, Send, World, generate_pki
+from bureaus import BureauCore, LinkModel, Outputs, Send
 from bureaus.core import BROADCAST_MIN
 from bureaus.events import Acknowledged, Delivered, Rejected
 from bureaus.links import Outage
-from bureaus.network import Pki
 from protocol import Diffusion, ToAll, ToBureaus, default_roster, topics
-from protocol.security.envelope import EnvelopeCodec
-from protocol.security.pki import BureauCredentials
+from tests.test_core import at
+from tests.test_core import cores as core_net
 
 NCBS = ["FR", "DE", "KE", "BR", "JP", "IN", "NG", "AR", "CA", "ES"]
 ROSTER = default_roster().subset(["gs", *NCBS, "rb-nairobi"])
@@ -28,30 +26,8 @@ EPOCH = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 BROADCAST = topics.broadcast("all")
 
 
-@cache
-def pki() -> Pki:
-    return generate_pki(ROSTER, EPOCH)
-
-
-def at(t: float) -> Now:
-    return Now(t, t, int(EPOCH.timestamp() * 1e9 + t * 1e9), EPOCH + timedelta(seconds=t))
-
-
 def cores(links: LinkModel) -> dict[str, BureauCore]:
-    world = World(ROSTER, "hub", links)
-    made = {
-        b.id: BureauCore(
-            b,
-            EnvelopeCodec(
-                BureauCredentials(pki().identities[b.id]), pki().trust.copy(), roster=ROSTER
-            ),
-            world,
-        )
-        for b in ROSTER
-    }
-    for core in made.values():
-        core.set_online(True, at(0))
-    return made
+    return core_net("hub", roster=ROSTER, links=links)
 
 
 def deliver(net: dict[str, BureauCore], out: Outputs) -> list[Outputs]:

@@ -18,7 +18,7 @@ from bureaus import BureauCore, LinkModel, Now, Outputs, Send, World, generate_p
 from bureaus.events import Acknowledged, Breach, Delivered, Hop, Lifecycle, Rejected, Shed
 from bureaus.network import Pki
 from bureaus.outbox import Transmission
-from protocol import Diffusion, NoticeRequest, ToBureaus, default_roster, topics
+from protocol import Diffusion, NoticeRequest, Roster, ToBureaus, default_roster, topics
 from protocol.network.routing import Topology
 from protocol.security.envelope import EnvelopeCodec
 from protocol.security.pki import BureauCredentials
@@ -29,26 +29,34 @@ EPOCH = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
 @cache
-def pki() -> Pki:
-    return generate_pki(ROSTER, EPOCH)
+def pki(roster: Roster = ROSTER) -> Pki:
+    return generate_pki(roster, EPOCH)
 
 
 def at(t: float) -> Now:
     return Now(t, t, int(EPOCH.timestamp() * 1e9 + t * 1e9), EPOCH + timedelta(seconds=t))
 
 
-def cores(topology: Topology = "hub", **kwargs: object) -> dict[str, BureauCore]:
-    world = World(ROSTER, topology, LinkModel(ROSTER, enabled=False))
+def cores(
+    topology: Topology = "hub",
+    *,
+    roster: Roster = ROSTER,
+    links: LinkModel | None = None,
+    **kwargs: object,
+) -> dict[str, BureauCore]:
+    """A core per bureau of ``roster``, online, sharing one world (no link model by default)."""
+    world = World(roster, topology, links or LinkModel(roster, enabled=False))
+    keys = pki(roster)
     made = {
         b.id: BureauCore(
             b,
             EnvelopeCodec(
-                BureauCredentials(pki().identities[b.id]), pki().trust.copy(), roster=ROSTER
+                BureauCredentials(keys.identities[b.id]), keys.trust.copy(), roster=roster
             ),
             world,
             **kwargs,  # type: ignore[arg-type]
         )
-        for b in ROSTER
+        for b in roster
     }
     for core in made.values():
         core.set_online(True, at(0))

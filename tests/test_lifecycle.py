@@ -73,6 +73,6 @@ def test_a_run_records_each_notices_path(tmp_path: Path) -> None:
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "## Notices" in report
     assert "draft → under-review" in report
-    assert "published (t=" in report
-    assert "cancelled (t=" in report
-    assert "refused (t=" in report
+    assert "published (0+" in report  # the scenario clock, D+HH:MM
+    assert "cancelled (0+" in report
+    assert "refused (0+" in report

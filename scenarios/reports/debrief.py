@@ -8,8 +8,12 @@ signed log and the summary, so the page states whether the log it was built from
 
 Sections: the outcome (expectations with the planners' comments), the timeline (injects with
 their comments, faults, deadlines, caveat breaches, the controller's actions and bookmarks), the
-deadlines, the breaches, what each bureau received and did, and the latency and routing figures
-with plots.
+deadlines, the breaches, how each bureau did, who knew what when, the planners' questions, what
+each bureau received and did, and the latency and routing figures with plots. The page itself
+comes from a template (``templates/debrief.html``) that an organisation can replace.
+
+Why one long module: every section of the handout is built here from the same few files of the
+run directory, in the order the page shows them, each beside the reading of its file.
 """
 
 from __future__ import annotations
