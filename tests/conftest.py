@@ -132,18 +132,9 @@ async def connected(
             clean_session=clean_session,
             will=will,
         )
-    elif client_of(broker) == "gmqtt":
-        transport = GmqttTransport(
-            target_of(broker),
-            client_id or bureau or "anonymous",
-            username=bureau,
-            password=secret,
-            clean_session=clean_session,
-            will=will,
-            timeout=15,
-        )
     else:
-        transport = MqttTransport(
+        client = GmqttTransport if client_of(broker) == "gmqtt" else MqttTransport
+        transport = client(
             target_of(broker),
             client_id or bureau or "anonymous",
             username=bureau,

@@ -55,6 +55,16 @@ def deliver(net: dict[str, BureauCore], out: Outputs) -> list[Outputs]:
     return seen
 
 
+def diffusions_delivered(seen: list[Outputs]) -> set[str]:
+    """The bureaus that a diffusion was delivered to, in these outputs."""
+    return {
+        e.bureau
+        for o in seen
+        for e in o.events
+        if isinstance(e, Delivered) and e.message_kind == "diffusion"
+    }
+
+
 def alert(to: list[str]) -> Diffusion:
     return Diffusion(
         message_id=uuid4(),
@@ -71,12 +81,7 @@ def test_the_hub_publishes_a_message_for_many_ncbs_once() -> None:
     out = net["gs"].submit(alert(NCBS), at(1))
     assert [s.topic for s in out.sends] == [BROADCAST]
     seen = deliver(net, out)
-    delivered = {
-        e.bureau
-        for o in seen
-        for e in o.events
-        if isinstance(e, Delivered) and e.message_kind == "diffusion"
-    }
+    delivered = diffusions_delivered(seen)
     assert delivered == set(NCBS)
     acknowledged = {e.peer for o in seen for e in o.events if isinstance(e, Acknowledged)}
     assert acknowledged == set(NCBS)  # each opened and answered its own entry
@@ -92,12 +97,7 @@ def test_a_message_to_all_is_broadcast_too() -> None:
     out = net["gs"].submit(message, at(1))
     assert [s.topic for s in out.sends] == [BROADCAST]
     seen = deliver(net, out)
-    delivered = {
-        e.bureau
-        for o in seen
-        for e in o.events
-        if isinstance(e, Delivered) and e.message_kind == "diffusion"
-    }
+    delivered = diffusions_delivered(seen)
     assert delivered == set(NCBS)  # every NCB; the regional bureau is not among "all"
     assert net["rb-nairobi"].counters["broadcast_not_mine"] == 1
 
