@@ -53,6 +53,7 @@ from bureaus.events import (
     Sent,
     Shed,
     Tracer,
+    trace_key,
 )
 from bureaus.ids import MessageIds
 from bureaus.links import LinkModel
@@ -273,14 +274,18 @@ class BureauCore:
         """Sent messages not yet acknowledged by every recipient: the end-to-end guarantee."""
         self.inbox: OrderedDict[str, MessageBase] = OrderedDict()
         """The latest delivered messages, by id (acknowledgements and presence left out)."""
-        self.published_notices: dict[UUID, str] = {}
-        """Notice requests this bureau (the GS) published: request id to entity id."""
-        self.notices: dict[UUID, NoticeLifecycle] = {}
-        """The lifecycle of every notice this bureau (the GS) was asked for, by request id."""
+        self.published_notices: dict[tuple[str, UUID], str] = {}
+        """Notice requests this bureau (the GS) published: (requester, request id) to entity id."""
+        self.notices: dict[tuple[str, UUID], NoticeLifecycle] = {}
+        """The lifecycle of every notice this bureau (the GS) was asked for, by (requester,
+        request id): an id is its sender's, so another member's request under the same id is
+        another notice."""
         self._queued: Counter[str] = Counter()
-        self._relayed: OrderedDict[str, float] = OrderedDict()  # message id: last passed on (t)
-        self._acks: OrderedDict[UUID, bytes] = OrderedDict()
-        self._answered: OrderedDict[str, None] = OrderedDict()
+        # (sender, message id): last passed on (t); every table below names a message by its
+        # sender and id, since ids are reproducible and another member can seal under one
+        self._relayed: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._acks: OrderedDict[tuple[str, UUID], bytes] = OrderedDict()
+        self._answered: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._entity_seq = 0
         self._seq = itertools.count()
         self._timers_s: list[tuple[float, int, _TimerS]] = []
@@ -354,13 +359,14 @@ class BureauCore:
                 self._at_s(back_at, ("outage", item))
                 continue
             delay = links.delay_ms(self.id, item.next_hop, item.message_id, item.attempt)
-            self.world.tracer.hold(item.message_id, self.id, item.next_hop, delay)
+            key = trace_key(item.origin or self.id, item.message_id)
+            self.world.tracer.hold(key, self.id, item.next_hop, delay)
             if links.lost(self.id, item.next_hop, item.message_id, item.attempt):
                 # the modelled link lost this attempt: try again after a timeout, as a transport
                 self.counters["link_losses"] += 1
                 item.attempt += 1
                 timeout = max(200.0, 3 * delay)
-                self.world.tracer.hold(item.message_id, self.id, item.next_hop, timeout)
+                self.world.tracer.hold(key, self.id, item.next_hop, timeout)
                 self._at_t(now.t + (delay + timeout) / 1000, ("lost", item))
                 continue
             self._out.sends.append(
@@ -448,7 +454,7 @@ class BureauCore:
         self._out.work.sealed += 1
         self._out.work.wrapped += len(finals)
         mid = str(message.message_id)
-        world.tracer.sent(mid, now.ns)
+        world.tracer.sent(trace_key(self.id, mid), now.ns)
         world.in_flight += len(finals)
         self.counters["sent"] += 1
         self._record(
@@ -466,7 +472,10 @@ class BureauCore:
         hops = next_hops(world.topology, world.roster, self.id, finals, self.id)
         for hop in (BROADCAST,) if self.broadcasts(hops, finals) else hops:
             self._queue(
-                Transmission(hop, envelope, mid, message.kind, message.priority, now.ns), now
+                Transmission(
+                    hop, envelope, mid, message.kind, message.priority, now.ns, origin=self.id
+                ),
+                now,
             )
         self._out.envelope = envelope
         return envelope
@@ -550,7 +559,10 @@ class BureauCore:
         for hop in next_hops(world.topology, world.roster, self.id, missing, self.id):
             with contextlib.suppress(OutboxFull):  # shed and counted by _queue
                 self._queue(
-                    Transmission(hop, item.envelope, mid, item.kind, item.priority, now.ns), now
+                    Transmission(
+                        hop, item.envelope, mid, item.kind, item.priority, now.ns, origin=self.id
+                    ),
+                    now,
                 )
 
     # --- receiving ----------------------------------------------------------------------------
@@ -620,6 +632,20 @@ class BureauCore:
         except Rejection as exc:
             self._refuse(now, exc.reason, "broadcast: " + exc.detail, size=len(data))
             return
+        roster = self.world.roster
+        if header.sender not in roster or roster.get(header.sender).role != "general-secretariat":
+            # only the General Secretariat writes the broadcast topic: whatever a broker's ACL
+            # lets through, a member's envelope there is refused, not delivered
+            self._refuse(
+                now,
+                Reason.UNAUTHORIZED_SENDER,
+                f"an envelope from {header.sender} on {topics.broadcast('all')}, which only the "
+                "General Secretariat writes",
+                peer=header.sender,
+                message_id=str(header.message_id),
+                size=len(data),
+            )
+            return
         if self.id not in header.recipient_ids:
             self.counters["broadcast_not_mine"] += 1
             return
@@ -665,19 +691,28 @@ class BureauCore:
         # sender can stop. The very same acknowledgement bytes go again where they are still
         # kept, so the sender sees a duplicate, not a second seal of an id it accepted (a replay).
         header = peek(data, self.codec.max_size)
-        answered = self.acknowledge or str(header.message_id) in self._answered
+        key = (header.sender, str(header.message_id))
+        answered = self.acknowledge or key in self._answered
         if not answered or header.kind in _NO_ACK or self.id not in header.recipient_ids:
             return
-        kept = self._acks.get(header.message_id)
+        kept = self._acks.get((header.sender, header.message_id))
         if kept is None:
             self._acknowledge(header.message_id, header.sender, "received", now)
             return
         world = self.world
-        ack_id = str(world.ids.acknowledgement(header.message_id, self.id))
+        ack_id = str(world.ids.acknowledgement(header.message_id, self.id, header.sender))
         for hop in next_hops(world.topology, world.roster, self.id, (header.sender,), self.id):
             with contextlib.suppress(OutboxFull):  # shed and counted by _queue
                 self._queue(
-                    Transmission(hop, kept, ack_id, "acknowledgement", header.priority, now.ns),
+                    Transmission(
+                        hop,
+                        kept,
+                        ack_id,
+                        "acknowledgement",
+                        header.priority,
+                        now.ns,
+                        origin=self.id,
+                    ),
                     now,
                 )
 
@@ -697,7 +732,8 @@ class BureauCore:
         hops = next_hops(world.topology, world.roster, sender, finals, self.id)
         if not hops:
             return False
-        last = self._relayed.get(mid)
+        key = (sender, mid)
+        last = self._relayed.get(key)
         again = last is not None
         if last is not None:
             since_s = now.t - last
@@ -710,8 +746,8 @@ class BureauCore:
                     message_id=mid,
                 )
             self.counters["relayed_again"] += 1
-        self._relayed[mid] = now.t
-        self._relayed.move_to_end(mid)
+        self._relayed[key] = now.t
+        self._relayed.move_to_end(key)
         if len(self._relayed) > _RELAYED_KEPT:
             self._relayed.popitem(last=False)
         for hop, reached in hops.items():
@@ -729,7 +765,10 @@ class BureauCore:
                 detail=("blind relay, again, " if again else "blind relay ")
                 + f"towards {len(reached)} bureaus",
             )
-            self._queue(Transmission(hop, data, mid, header.kind, header.priority, now.ns), now)
+            self._queue(
+                Transmission(hop, data, mid, header.kind, header.priority, now.ns, origin=sender),
+                now,
+            )
         return True
 
     def _deliver(self, opened: Opened, now: Now) -> None:
@@ -737,7 +776,8 @@ class BureauCore:
         message = opened.message
         mid = str(message.message_id)
         route = path(world.topology, world.roster, message.sender, self.id)
-        sent = world.tracer.sent_ns.get(mid)
+        key = trace_key(message.sender, mid)
+        sent = world.tracer.sent_ns.get(key)
         latency = (now.ns - sent) / 1e6 if sent is not None else None
         self.counters["delivered"] += 1
         world.in_flight = max(0, world.in_flight - 1)
@@ -749,7 +789,7 @@ class BureauCore:
             peer=message.sender,
             route=route,
             latency_ms=latency,
-            modelled_ms=world.tracer.modelled_ms(mid, route),
+            modelled_ms=world.tracer.modelled_ms(key, route),
             size=opened.size,
             outcome=message.outcome if isinstance(message, SearchResult) else None,
             detail=f"outcome: {message.outcome}" if isinstance(message, SearchResult) else None,
@@ -778,7 +818,7 @@ class BureauCore:
             )
             return
         if isinstance(message, NoticeRequest) and self.info.role == "general-secretariat":
-            if self._lifecycle(message.message_id, "request", now):
+            if self._lifecycle((message.sender, message.message_id), "request", now):
                 delay = self.world.review.delay_s
                 if delay > 0:
                     self._at_s(now.s + delay, ("review", message))
@@ -799,7 +839,8 @@ class BureauCore:
 
     def _answer(self, message: MessageBase, status: AckStatus, now: Now) -> None:
         if not self.acknowledge:
-            self._answered[str(message.message_id)] = None  # so a resent copy is answered again
+            # so a resent copy is answered again
+            self._answered[(message.sender, str(message.message_id))] = None
             if len(self._answered) > _RELAYED_KEPT:
                 self._answered.popitem(last=False)
         self._acknowledge(message.message_id, message.sender, status, now)
@@ -807,7 +848,7 @@ class BureauCore:
     def _acknowledge(self, refers_to: UUID, to: str, status: AckStatus, now: Now) -> None:
         envelope = self._send_generated(
             Acknowledgement(
-                message_id=self.world.ids.acknowledgement(refers_to, self.id),
+                message_id=self.world.ids.acknowledgement(refers_to, self.id, to),
                 sender=self.id,
                 recipients=ToBureaus(bureaus=(to,)),
                 created_at=now.wall,
@@ -817,7 +858,7 @@ class BureauCore:
             now,
         )
         if envelope is not None:
-            self._acks[refers_to] = envelope
+            self._acks[(to, refers_to)] = envelope
             if len(self._acks) > _ACKS_KEPT:
                 self._acks.popitem(last=False)
 
@@ -891,10 +932,13 @@ class BureauCore:
         self._drain(now)
         return self._take()
 
-    def cancel_notice(self, request_id: UUID, message_id: UUID, reason: str, now: Now) -> Outputs:
+    def cancel_notice(
+        self, requester: str, request_id: UUID, message_id: UUID, reason: str, now: Now
+    ) -> Outputs:
         """Cancel a notice this bureau (the GS) published, if its lifecycle allows it."""
-        entity = self.published_notices.get(request_id)
-        if entity is None or not self._lifecycle(request_id, "cancel", now):
+        key = (requester, request_id)
+        entity = self.published_notices.get(key)
+        if entity is None or not self._lifecycle(key, "cancel", now):
             self._out.ok = False
             return self._take()
         self._send_generated(
@@ -929,13 +973,14 @@ class BureauCore:
 
     def _review(self, request: NoticeRequest, now: Now) -> None:
         refusal = self.world.review.review(request)
-        if not self._lifecycle(request.message_id, "refuse" if refusal else "publish", now):
+        key = (request.sender, request.message_id)
+        if not self._lifecycle(key, "refuse" if refusal else "publish", now):
             return
         ids = self.world.ids
         if refusal is not None:
             self._send_generated(
                 NoticeRefused(
-                    message_id=ids.refusal(request.message_id),
+                    message_id=ids.refusal(request.message_id, request.sender),
                     sender=self.id,
                     recipients=ToBureaus(bureaus=(request.sender,)),
                     created_at=now.wall,
@@ -948,11 +993,11 @@ class BureauCore:
             return
         self._entity_seq += 1
         entity_id = f"{now.wall.year:04d}/{self._entity_seq:05d}"
-        self.published_notices[request.message_id] = entity_id
+        self.published_notices[key] = entity_id
         notice = request.notice.model_copy(update={"entity_id": entity_id})
         self._send_generated(
             NoticePublished(
-                message_id=ids.publication(request.message_id),
+                message_id=ids.publication(request.message_id, request.sender),
                 sender=self.id,
                 recipients=ToAll(),
                 created_at=now.wall,
@@ -965,18 +1010,22 @@ class BureauCore:
             now,
         )
 
-    def _lifecycle(self, request_id: UUID, event: NoticeEvent, now: Now) -> bool:
+    def _lifecycle(self, key: tuple[str, UUID], event: NoticeEvent, now: Now) -> bool:
         """Move a notice through its lifecycle table; an illegal move is refused and counted."""
-        notice = self.notices.setdefault(request_id, NoticeLifecycle())
+        requester, request_id = key
+        notice = self.notices.setdefault(key, NoticeLifecycle())
         try:
             state = notice.apply(event, round(now.s, 6))
         except IllegalTransition as exc:
-            self._refuse(now, "illegal_transition", str(exc), message_id=str(request_id))
+            self._refuse(
+                now, "illegal_transition", str(exc), message_id=str(request_id), peer=requester
+            )
             return False
         self._record(
             Lifecycle,
             now,
             message_id=str(request_id),
+            peer=requester,
             transition=event,
             state=str(state),
             detail=f"{event} -> {state}",
@@ -990,7 +1039,7 @@ class BureauCore:
         )
         self._send_generated(
             SearchResult(
-                message_id=world.ids.search_result(request.message_id),
+                message_id=world.ids.search_result(request.message_id, request.sender),
                 sender=self.id,
                 recipients=ToBureaus(bureaus=(request.sender,)),
                 created_at=now.wall,

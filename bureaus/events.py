@@ -34,6 +34,7 @@ __all__ = [
     "event_from_dict",
     "make",
     "register",
+    "trace_key",
 ]
 
 EventKind = Literal[
@@ -276,12 +277,19 @@ class EventLog:
         return Counter(e.kind for e in self.events)
 
 
+def trace_key(sender: str, message_id: str) -> str:
+    """What names one message in the tracer: its sender and its id (an id is its sender's)."""
+    return f"{sender}/{message_id}"
+
+
 @dataclass
 class Tracer:
     """Per-message timing shared by the bureaus of one process: send times and link holds.
 
     The receiving bureau computes a delivery's latency from the origin's send time and the
-    modelled part from the holds applied on each hop of its route.
+    modelled part from the holds applied on each hop of its route. Messages are named by
+    :func:`trace_key` (sender and id), so a member sealing under another's id cannot change
+    the other's figures.
     """
 
     sent_ns: dict[str, int] = field(default_factory=dict)

@@ -2,7 +2,10 @@
 
 Generated messages (acknowledgements, publications, refusals, search results) and scripted ones
 (injects, load, deck cards, players' replies) get ids derived from the run seed and what they
-answer, so the same seed gives the same ids whatever order things happen in. The runner asks
+answer, so the same seed gives the same ids whatever order things happen in. Ids are
+reproducible, so anyone can predict them: a message is named by its sender *and* its id
+everywhere (replay memory, relays, the General Secretariat's notices, the tracer), and an answer's
+id is derived from the sender of what it answers, so no member can take another's. The runner asks
 this object which id will carry an answer (the publication of a request, the result of a search);
 nothing re-derives them.
 """
@@ -27,21 +30,21 @@ class MessageIds:
         digest = hashlib.sha256("|".join(map(str, (self.seed, *parts))).encode()).digest()
         return UUID(bytes=digest[:16], version=4)
 
-    def acknowledgement(self, refers_to: UUID | str, by: str) -> UUID:
-        """The acknowledgement ``by`` sends of ``refers_to``."""
-        return self.derive("ack", refers_to, by)
+    def acknowledgement(self, refers_to: UUID | str, by: str, to: str) -> UUID:
+        """The acknowledgement ``by`` sends of ``to``'s message ``refers_to``."""
+        return self.derive("ack", to, refers_to, by)
 
-    def publication(self, request_id: UUID | str) -> UUID:
-        """The General Secretariat's publication of a notice request."""
-        return self.derive("published", request_id)
+    def publication(self, request_id: UUID | str, requester: str) -> UUID:
+        """The General Secretariat's publication of ``requester``'s notice request."""
+        return self.derive("published", requester, request_id)
 
-    def refusal(self, request_id: UUID | str) -> UUID:
-        """The General Secretariat's refusal of a notice request."""
-        return self.derive("refused", request_id)
+    def refusal(self, request_id: UUID | str, requester: str) -> UUID:
+        """The General Secretariat's refusal of ``requester``'s notice request."""
+        return self.derive("refused", requester, request_id)
 
-    def search_result(self, request_id: UUID | str) -> UUID:
-        """The answer to a search request."""
-        return self.derive("result", request_id)
+    def search_result(self, request_id: UUID | str, requester: str) -> UUID:
+        """The answer to ``requester``'s search request."""
+        return self.derive("result", requester, request_id)
 
     def inject(self, index: int) -> UUID:
         """The message of timed or contingency inject number ``index``."""

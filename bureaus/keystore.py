@@ -7,14 +7,23 @@ Layout of a PKI directory (written by ``bureaunet keys init``)::
     bureaus/<id>.crt.pem    a bureau's certificate (public)
     bureaus/<id>.key.pem    a bureau's two private keys and its certificate (mode 0600)
     crl.der                 the newest revocation list, when one was issued
+    history.jsonl           what each run revoked and rotated, one JSON object a line
+
+A run with a kept PKI writes back what it changed, so the next run starts where it ended: a
+revocation replaces ``crl.der`` (the next run's bureaus refuse the revoked certificate from the
+start), a key rotation replaces the bureau's two files (the rotated-out certificate is then known
+to nobody: its key signs nothing the next run accepts), and each is a line of ``history.jsonl``.
+Files are replaced atomically (written beside, then renamed), so an interrupted run leaves the
+old file or the new one, never half of one.
 
 These are simulation keys, unencrypted on disk: generate them per exercise; never reuse them.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,7 +36,15 @@ from protocol import Roster
 from protocol.errors import CertificateError
 from protocol.security.pki import BureauIdentity, CertificateAuthority, TrustStore, load_certificate
 
-__all__ = ["KeystoreError", "PkiDirectory", "init_pki", "load_pki", "write_private"]
+__all__ = [
+    "KeystoreError",
+    "PkiDirectory",
+    "init_pki",
+    "load_pki",
+    "record_revocation",
+    "record_rotation",
+    "write_private",
+]
 
 _NOTE = """bureaunet simulation PKI: THROWAWAY keys for exercises and tests.
 Private keys (*.key.pem) are unencrypted and readable only by their owner (mode 0600).
@@ -76,6 +93,80 @@ def write_private(path: Path, data: bytes) -> None:
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
     os.chmod(path, 0o600)
+
+
+def _replace(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``path`` atomically: a file beside it (never through a link), then a rename."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(temporary, flags, mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _journal(directory: Path, entry: dict[str, object]) -> None:
+    line = json.dumps(entry, sort_keys=True) + "\n"
+    fd = os.open(
+        directory / "history.jsonl",
+        os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0),
+        0o644,
+    )
+    with os.fdopen(fd, "a", encoding="utf-8") as handle:
+        handle.write(line)
+
+
+def record_revocation(
+    directory: Path, crl_der: bytes, *, serials: Iterable[int], run: str, at: datetime
+) -> None:
+    """Keep a run's revocation list as the directory's current one, and note it in the history.
+
+    Args:
+        directory: The PKI directory.
+        crl_der: The list the General Secretariat signed (it names every revoked serial).
+        serials: The serials this revocation added.
+        run: The run that revoked them.
+        at: When.
+
+    Raises:
+        OSError: The directory cannot be written.
+    """
+    _replace(directory / "crl.der", crl_der)
+    _journal(
+        directory,
+        {"event": "revoked", "serials": sorted(serials), "run": run, "at": at.isoformat()},
+    )
+
+
+def record_rotation(
+    directory: Path, identity: BureauIdentity, *, replaced: int, run: str, at: datetime
+) -> None:
+    """Keep a bureau's new identity in place of its old one, and note it in the history.
+
+    Raises:
+        OSError: The directory cannot be written.
+    """
+    bureau = identity.certificate.bureau_id
+    base = directory / "bureaus"
+    _replace(base / f"{bureau}.key.pem", identity.private_pem(), 0o600)
+    _replace(base / f"{bureau}.crt.pem", identity.certificate.pem())
+    _journal(
+        directory,
+        {
+            "event": "rotated",
+            "bureau": bureau,
+            "serial": identity.certificate.serial,
+            "replaced": replaced,
+            "run": run,
+            "at": at.isoformat(),
+        },
+    )
 
 
 @dataclass

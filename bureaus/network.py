@@ -13,12 +13,14 @@ import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from uuid import UUID
 
 from broker import BrokerSecurity, bureau_password, topic_rules
 from bureaus.core import BureauCore
 from bureaus.errors import BureauError, NotKept
+from bureaus.keystore import record_revocation, record_rotation
 from bureaus.links import LinkOverride
 from bureaus.node import AckStatus, Bureau, NetworkContext
 from protocol import MessageBase, Region, Roster
@@ -52,6 +54,9 @@ class Pki:
     authority: CertificateAuthority
     identities: dict[str, BureauIdentity]
     trust: TrustStore
+    directory: Path | None = None
+    """Where the PKI is kept (``--pki DIR``): revocations and rotations are written back to it,
+    so they last into the next run (:func:`bureaus.keystore.record_revocation`)."""
 
 
 def generate_pki(roster: Roster, now: datetime, validity: timedelta = timedelta(days=30)) -> Pki:
@@ -79,7 +84,10 @@ class Network:
         self.bureaus: dict[str, Bureau] = {}
         for info in ctx.roster:
             codec = EnvelopeCodec(
-                BureauCredentials(pki.identities[info.id]), pki.trust.copy(), roster=ctx.roster
+                BureauCredentials(pki.identities[info.id]),
+                pki.trust.copy(),
+                roster=ctx.roster,
+                run=ctx.run_id,
             )
             core = BureauCore(info, codec, ctx.world, outbox_limit=outbox_limit)
             self.bureaus[info.id] = Bureau(core, self.passwords[info.id] if secured else None, ctx)
@@ -183,7 +191,13 @@ class Network:
         trust = gs.codec.trust
         number = max(trust.crl_number, 0) + 1
         revoked = set(trust.revoked) | set(serials)
-        crl = self.pki.authority.revocation_list(revoked, number, self.ctx.clock.wall())
+        now = self.ctx.clock.wall()
+        crl = self.pki.authority.revocation_list(revoked, number, now)
+        if self.pki.directory is not None:
+            added = revoked - set(trust.revoked)
+            record_revocation(
+                self.pki.directory, crl, serials=added, run=self.ctx.run_id.hex(), at=now
+            )
         gs.publish_revocations(crl)
         await asyncio.sleep(0)
         return crl
@@ -217,9 +231,19 @@ class Network:
         clock = self.ctx.clock
         identity = self.pki.authority.issue(self.ctx.roster.get(bureau), clock.wall(), validity)
         self.bureaus[bureau].core.rotate(identity, clock.now(), grace)
+        old = self.pki.identities[bureau]
         self.pki.identities[bureau] = identity
+        if self.pki.directory is not None:
+            record_rotation(
+                self.pki.directory,
+                identity,
+                replaced=old.certificate.serial,
+                run=self.ctx.run_id.hex(),
+                at=clock.wall(),
+            )
         for other in self.bureaus.values():
             other.core.trust(identity.certificate.der)
+            other.codec.trust.rotation_grace = grace  # the old key signs no longer after it
         return identity.certificate.serial
 
     def degrade(
@@ -289,9 +313,11 @@ class Network:
         self.bureaus[bureau].answer(message, status)
         return message
 
-    def cancel_notice(self, request_id: UUID, message_id: UUID, reason: str) -> bool:
-        """The General Secretariat cancels a notice it published, if its lifecycle allows it."""
-        return self.bureaus["gs"].cancel_notice(request_id, message_id, reason)
+    def cancel_notice(
+        self, requester: str, request_id: UUID, message_id: UUID, reason: str
+    ) -> bool:
+        """The General Secretariat cancels ``requester``'s notice, if its lifecycle allows it."""
+        return self.bureaus["gs"].cancel_notice(requester, request_id, message_id, reason)
 
     def count(self, bureau: str, what: str) -> None:
         """Count something that happened at ``bureau`` outside its core.

@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import functools
 import json
+import os
 import random
 from collections import Counter, OrderedDict
 from collections.abc import Coroutine, Sequence
@@ -51,7 +52,7 @@ from protocol import MessageBase, Roster, topics
 from protocol.messages.caveats import Breach, CaveatPolicy
 from protocol.messages.lifecycle import NoticeLifecycle
 from protocol.network.routing import Topology
-from protocol.security.envelope import EnvelopeCodec
+from protocol.security.envelope import RUN_ID_SIZE, EnvelopeCodec
 
 __all__ = ["AckStatus", "Bureau", "NetworkContext"]
 
@@ -96,6 +97,10 @@ class NetworkContext:
     """The MQTT client library bureaus speak through when ``connector`` is ``None``."""
     service: ServiceTimes | None = None
     """The service-time model (simulations only: live, the host's CPU is the cost)."""
+    run_id: bytes = field(default_factory=lambda: os.urandom(RUN_ID_SIZE))
+    """This run's identity, signed into every envelope's header: an envelope of another run
+    (captured, then played into this one) is refused as ``other_run``. Fresh for every run, and
+    kept out of the event log, so the same seed still gives the same events."""
     _trouble: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
 
     @functools.cached_property
@@ -223,12 +228,12 @@ class Bureau:
         return self.core.inbox
 
     @property
-    def published(self) -> dict[UUID, str]:
-        """Notice requests this bureau (the GS) published: request id to entity id."""
+    def published(self) -> dict[tuple[str, UUID], str]:
+        """Notice requests this bureau (the GS) published: (requester, request id) to entity."""
         return self.core.published_notices
 
     @property
-    def notices(self) -> dict[UUID, NoticeLifecycle]:
+    def notices(self) -> dict[tuple[str, UUID], NoticeLifecycle]:
         """The lifecycle of every notice this bureau (the GS) was asked for."""
         return self.core.notices
 
@@ -407,9 +412,12 @@ class Bureau:
         )
         return self._apply(out).breaches
 
-    def cancel_notice(self, request_id: UUID, message_id: UUID, reason: str) -> bool:
+    def cancel_notice(
+        self, requester: str, request_id: UUID, message_id: UUID, reason: str
+    ) -> bool:
         """Cancel a notice this bureau (the GS) published, if its lifecycle allows it."""
-        return self._apply(self.core.cancel_notice(request_id, message_id, reason, self._now())).ok
+        out = self.core.cancel_notice(requester, request_id, message_id, reason, self._now())
+        return self._apply(out).ok
 
     def publish_revocations(self, crl_der: bytes) -> None:
         """Publish a revocation list (retained)."""

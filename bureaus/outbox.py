@@ -28,6 +28,8 @@ class Transmission:
         priority: Its priority.
         queued_ns: When it entered the outbox.
         attempt: How many times transmission was tried.
+        origin: The bureau that sealed the envelope (a message is its sender's id; a relay
+            passes on others' messages).
     """
 
     next_hop: str
@@ -37,6 +39,7 @@ class Transmission:
     priority: str
     queued_ns: int
     attempt: int = 0
+    origin: str = ""
 
 
 class OutboxFull(BureauError):  # noqa: N818 - the queue's own word

@@ -158,6 +158,9 @@ class Reason(StrEnum):
     """A byte-identical copy of a message accepted within its resend window: benign, expected
     under at-least-once delivery (a resend, or a relay's second copy), answered and not acted
     on again."""
+    OTHER_RUN = "other_run"
+    """An authentic envelope sealed for another run (its signed run identity is not this run's):
+    captured in one exercise or simulation and played into another."""
     STALE = "stale"
     """Created too far in the future or past, or already expired."""
     DECRYPT_FAILED = "decrypt_failed"

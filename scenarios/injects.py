@@ -106,8 +106,8 @@ async def act(player: Player, name: str, inject: Inject, mid: UUID, now: datetim
                     priority=a.priority,
                 ),
             )
-            player.request_ids[name] = mid
-            key_id = str(player.ctx.ids.publication(mid))
+            player.request_ids[name] = (a.sender, mid)
+            key_id = str(player.ctx.ids.publication(mid, a.sender))
             span = _span_review(player, inject)
             player.open_deadline(name, "review", str(mid), by=a.sender, to=["gs"], span=span)
         case DiffusionInject(diffusion=d):
@@ -115,7 +115,8 @@ async def act(player: Player, name: str, inject: Inject, mid: UUID, now: datetim
         case CaseMessageInject(case_message=c):
             _write(player, name, inject, c, mid=mid, now=now)
         case SearchInject(search=q):
-            key_id = str(player.ctx.ids.search_result(mid))  # what matters: the answer comes back
+            # what matters: the answer comes back
+            key_id = str(player.ctx.ids.search_result(mid, q.sender))
             player.submit(
                 q.sender,
                 search_request(
@@ -234,7 +235,7 @@ def _forward(player: Player, name: str, inject: Inject, spec: ForwardAction, mid
 
 async def _cancel(player: Player, mid: UUID, notice_name: str, reason: str) -> None:
     request = player.request_ids.get(notice_name)
-    if request is None or not player.net.cancel_notice(request, mid, reason):
+    if request is None or not player.net.cancel_notice(*request, mid, reason):
         player.note(
             "shed",
             "gs",

@@ -79,8 +79,8 @@ class Player:
         self._waiting = [(i, inj) for i, inj in enumerate(scenario.injects) if inj.when is not None]
         """Contingency injects whose trigger has not happened yet."""
         self._cards: dict[str, int] = {}
-        self.request_ids: dict[str, UUID] = {}
-        """Notice request injects by name → the request's message id (for cancellations)."""
+        self.request_ids: dict[str, tuple[str, UUID]] = {}
+        """Notice request injects by name → (requester, request id), for cancellations."""
 
     # time ------------------------------------------------------------------------------------
 

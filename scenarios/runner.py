@@ -304,7 +304,7 @@ def pki_from_directory(directory: Path, roster: Roster) -> Pki:
             f"--pki {directory}: no root.key.pem: the General Secretariat's root key is needed "
             "to sign revocation lists and the run's evidence"
         )
-    return Pki(loaded.authority, loaded.identities, loaded.trust)
+    return Pki(loaded.authority, loaded.identities, loaded.trust, directory)
 
 
 def simulate(scenario: Scenario, options: RunOptions | None = None) -> RunResult:
@@ -337,11 +337,13 @@ def build_network(
     pki: Pki,
     *,
     clock: Clock | None = None,
+    run_id: bytes | None = None,
 ) -> Network:
     """The scenario's network, not started.
 
     It holds the context, link model, review policy and databases, and applies what the scenario
-    says of individual bureaus.
+    says of individual bureaus. ``run_id`` names the run in every envelope's signed header (fresh
+    from the OS random source by default: no other run, even of the same seed and PKI, shares it).
     """
     ctx = NetworkContext(
         roster,
@@ -353,6 +355,8 @@ def build_network(
         review=ReviewPolicy(delay_s=scenario.review_delay),
         databases=_databases(scenario),
     )
+    if run_id is not None:
+        ctx.run_id = run_id
     network = Network(ctx, pki)
     _configure(network, scenario, roster)
     return network

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bureaus import Event
+from bureaus.events import trace_key
 from bureaus.keystore import init_pki
 from protocol import Roster
 from protocol.messages.types import ACTIVE_ROSTER
@@ -84,7 +85,12 @@ async def _work(job: dict[str, Any], barrier: Any) -> dict[str, Any]:
     roster: Roster = job["roster"]
     ACTIVE_ROSTER.set(roster)
     network = build_network(
-        scenario, roster, job["topology"], job["seed"], pki_from_directory(job["pki"], roster)
+        scenario,
+        roster,
+        job["topology"],
+        job["seed"],
+        pki_from_directory(job["pki"], roster),
+        run_id=job["run_id"],
     )
     ctx = network.ctx
     ctx.client = job["transport"]
@@ -158,6 +164,7 @@ async def run_sharded(
                 "roster": roster,
                 "topology": topology,
                 "seed": seed,
+                "run_id": ctx.run_id,  # every shard is one run: envelopes pass between them
                 "pki": pki_dir,
                 "target": ctx.target,
                 "cluster": ctx.cluster,
@@ -218,15 +225,15 @@ def _merge(
         holds.update(part["holds"])
     for event in events:
         if event.kind == "sent" and event.message_id:
-            sent.setdefault(event.message_id, event.t_ns)
+            sent.setdefault(trace_key(event.bureau, event.message_id), event.t_ns)
     merged: list[Event] = []
     for event in events:
-        if event.kind == "delivered" and event.latency_ms is None and event.message_id in sent:
-            mid = event.message_id
-            modelled = sum(holds.get((mid, a, b), 0.0) for a, b in pairwise(event.route))
+        key = trace_key(event.peer or "", event.message_id or "")
+        if event.kind == "delivered" and event.latency_ms is None and key in sent:
+            modelled = sum(holds.get((key, a, b), 0.0) for a, b in pairwise(event.route))
             merged.append(
                 dataclasses.replace(
-                    event, latency_ms=(event.t_ns - sent[mid]) / 1e6, modelled_ms=modelled
+                    event, latency_ms=(event.t_ns - sent[key]) / 1e6, modelled_ms=modelled
                 )
             )
         else:

@@ -14,6 +14,7 @@ from dataclasses import replace
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from protocol.security.envelope import (
+    _CONTEXT,
     _WRAP_NONCE,
     SUITE,
     VERSION,
@@ -84,7 +85,7 @@ def forge(
     for bureau, identity in recipients.items():
         cert = identity.certificate
         prk = hkdf_extract(
-            b"bureaunet/v1\x00pair", x25519_agree(sender.encryption_key, cert.encryption_key)
+            _CONTEXT + b"pair", x25519_agree(sender.encryption_key, cert.encryption_key)
         )
         ids = (
             me.bureau_id,

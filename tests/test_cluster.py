@@ -7,21 +7,27 @@ when a node is killed mid-run its bureaus move to another node and nothing is lo
 from __future__ import annotations
 
 import asyncio
+import json
 import random
+import subprocess
+import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 import aiomqtt
 import pytest
 
-from broker import BrokerTarget, client
+from broker import BrokerSecurity, BrokerTarget, TopicRules, client
 from broker.cluster import (
     NatsCluster,
+    authorization_block,
     find_nats_server,
     nats_server_version,
     ties_consumer_replicas,
 )
+from broker.embedded import free_ports
 from bureaus import MQTT_CLIENTS, LinkModel, MqttClient, Network, NetworkContext
 from protocol import default_roster, topics
 from scenarios.cli import LIBRARY
@@ -247,3 +253,81 @@ def test_the_nats_server_in_use_is_past_the_advisory() -> None:
         pytest.skip("nats-server is not installed (.ci/run installs it)")
     version = tuple(int(p) for p in nats_server_version(binary).split(".")[:3])
     assert version >= (2, 14, 3) or (2, 12, 12) <= version < (2, 13)
+
+
+def _rogue_server(
+    directory: Path, cluster_port: int, credentials: str = ""
+) -> tuple[subprocess.Popen[bytes], int, str]:
+    """A nats-server of nobody's making that asks to join the cluster through a route port."""
+    client_port, monitor_port, route_port = free_ports(3)
+    name = f"rogue-{directory.name}"
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / "rogue.conf"
+    config.write_text(
+        "\n".join(
+            [
+                f"server_name: {name}",
+                f"listen: 127.0.0.1:{client_port}",
+                f"http: 127.0.0.1:{monitor_port}",
+                f'jetstream {{ store_dir: "{directory / "js"}" }}',
+                "cluster {",
+                "  name: bureaunet",
+                f"  listen: 127.0.0.1:{route_port}",
+                f"  routes: [nats-route://{credentials}127.0.0.1:{cluster_port}]",
+                "}",
+            ]
+        ),
+        encoding="utf-8",
+    )
+    binary = find_nats_server()
+    assert binary is not None
+    process = subprocess.Popen(
+        [str(binary), "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return process, monitor_port, name
+
+
+def _routes(monitor_port: int) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{monitor_port}/routez", timeout=1) as got:
+            return int(json.load(got).get("num_routes", 0))
+    except (OSError, ValueError):
+        return 0
+
+
+async def test_a_server_without_the_route_password_cannot_join_the_cluster(
+    tmp_path: Path,
+) -> None:
+    # a rogue nats-server joined through the route port, read DE's queued messages and purged
+    # them through the JetStream API; now the routes ask for the cluster's own password
+    async with clustered() as (_network, cluster):
+        port = cluster._nodes[0].cluster_port
+        stranger, stranger_http, stranger_name = _rogue_server(tmp_path / "stranger", port)
+        # the control: a server that knows the password joins, within the same wait
+        insider, insider_http, insider_name = _rogue_server(
+            tmp_path / "insider", port, f"route:{cluster._route_password}@"
+        )
+        try:
+            deadline = asyncio.get_running_loop().time() + 60
+            while _routes(insider_http) == 0:
+                assert asyncio.get_running_loop().time() < deadline, "the control never joined"
+                await asyncio.sleep(0.5)
+            await asyncio.sleep(2.0)  # the stranger, started first, has had longer still
+            assert _routes(stranger_http) == 0
+            names = {r.get("remote_name") for r in cluster.monitor(0, "/routez")["routes"]}
+            assert insider_name in names
+            assert stranger_name not in names
+        finally:
+            for process in (stranger, insider):
+                process.kill()
+                process.wait()
+
+
+def test_bureau_users_may_not_touch_the_jetstream_api() -> None:
+    block = authorization_block(
+        BrokerSecurity(passwords={"FR": "pw"}, rules={"FR": TopicRules(read=("#",), write=("#",))})
+    )
+    fr = json.loads(block.split("users: [\n", 1)[1].rsplit("\n ]", 1)[0])
+    for way in ("publish", "subscribe"):
+        assert "$JS.>" in fr["permissions"][way]["deny"]
+        assert "$SYS.>" in fr["permissions"][way]["deny"]

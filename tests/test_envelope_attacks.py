@@ -64,9 +64,10 @@ def test_garbage_bytes_are_malformed() -> None:
 
 def test_version_byte_changed_is_unsupported() -> None:
     envelope = bytearray(sealed())
-    envelope[0] = 2
-    assert rejected("FR", bytes(envelope)) is Reason.UNSUPPORTED_VERSION
-    envelope[0], envelope[1] = 1, 9  # an algorithm suite the receiver does not speak
+    for version in (1, 3):  # version 1 had no run identity; 3 does not exist yet
+        envelope[0] = version
+        assert rejected("FR", bytes(envelope)) is Reason.UNSUPPORTED_VERSION
+    envelope[0], envelope[1] = 2, 9  # an algorithm suite the receiver does not speak
     assert rejected("FR", bytes(envelope)) is Reason.UNSUPPORTED_VERSION
 
 
@@ -93,6 +94,64 @@ def test_resealed_copy_of_an_accepted_message_is_a_replay() -> None:
     with pytest.raises(Rejection) as info:
         fr.open_at(ke.seal_at(message, NOW, to=["FR"]), NOW + timedelta(seconds=1))
     assert info.value.reason is Reason.REPLAY
+
+
+def test_a_member_sealing_under_anothers_next_id_takes_nothing_from_it() -> None:
+    # ids are reproducible, so KE can predict FR's next one and seal its own message under it
+    # first; an id is its sender's, so FR's genuine message is still accepted at DE
+    genuine = sample_messages()["case-message"].model_copy(
+        update={
+            "created_at": NOW,
+            "sender": "FR",
+            "recipients": ToBureaus(bureaus=("DE",)),
+            "message_id": uuid4(),
+        }
+    )
+    squat = genuine.model_copy(update={"sender": "KE", "subject": "squatting FR's next id"})
+    de = world().codec("DE")
+    assert de.open_at(world().codec("KE").seal_at(squat, NOW, to=["DE"]), NOW).message == squat
+    opened = de.open_at(world().codec("FR").seal_at(genuine, NOW, to=["DE"]), NOW)
+    assert opened.message == genuine
+    # FR's own second seal of that id is still a replay: the memory is FR's
+    with pytest.raises(Rejection) as info:
+        de.open_at(world().codec("FR").seal_at(genuine, NOW, to=["DE"]), NOW)
+    assert info.value.reason is Reason.REPLAY
+
+
+def test_an_envelope_of_another_run_is_refused_as_such() -> None:
+    # captured in one run (same keys, same seed, same ids) and played into the next one
+    first, second = bytes(range(16)), bytes(range(1, 17))
+    envelope = world().codec("KE", run=first).seal_at(message(sender="KE"), NOW, to=["FR"])
+    assert peek(envelope).run == first
+    assert rejected(world().codec("FR", run=second), envelope) is Reason.OTHER_RUN
+    # a relay refuses it as well, before passing it on
+    with pytest.raises(Rejection) as info:
+        world().codec("gs", run=second).verify_at(envelope, NOW)
+    assert info.value.reason is Reason.OTHER_RUN
+    # and in its own run it opens
+    assert world().codec("FR", run=first).open_at(envelope, NOW).message.sender == "KE"
+
+
+def test_a_rotated_out_signing_key_is_retired_after_its_grace_period() -> None:
+    # FR rotates; whoever still holds FR's old key (a stolen laptop) signs with it afterwards
+    roster = default_roster()
+
+    def to_de() -> MessageBase:
+        return message(sender="FR", recipients=ToBureaus(bureaus=("DE",)))
+
+    new = world().ca.issue(roster.get("FR"), NOW, timedelta(days=30))
+    de = world().codec("DE")
+    de.trust.add(new.certificate.der)
+    old = world().codec("FR")  # the old identity, whose certificate is valid for a year
+    within = NOW + de.trust.rotation_grace - timedelta(minutes=1)
+    assert de.open_at(old.seal_at(to_de(), within, to=["DE"]), within)
+    later = NOW + timedelta(hours=3)
+    assert rejected(de, old.seal_at(to_de(), later, to=["DE"]), later) is (
+        Reason.REVOKED
+    )
+    # the new key signs, and a later certificate still does not retire the newest one
+    current = EnvelopeCodec(BureauCredentials(new), de.trust.copy())
+    assert de.open_at(current.seal_at(to_de(), later, to=["DE"]), later)
 
 
 def test_duplicates_are_not_replays() -> None:

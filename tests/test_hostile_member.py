@@ -26,7 +26,7 @@ from protocol.schemas.strategies import MESSAGES
 from protocol.security.envelope import KIND_CODES, Header, RecipientEntry
 from tests.forge import crl_with_duplicated_extension, frame, split
 from tests.network_fixtures import full_pki, live_network
-from tests.samples import diffusion
+from tests.samples import diffusion, sample_messages
 
 ROSTER = default_roster().subset(["gs", "FR", "DE", "BE", "KE"])
 
@@ -36,6 +36,7 @@ def offline(topology: Topology) -> Network:
     ctx = NetworkContext(
         ROSTER, topology, BrokerTarget("127.0.0.1", 0), LinkModel(ROSTER, enabled=False), seed=3
     )
+    ctx.run_id = bytes(16)  # the run of the headers forged below
     return Network(ctx, full_pki())
 
 
@@ -300,3 +301,66 @@ async def test_a_flood_of_copies_through_the_hub_is_passed_on_once_resends_still
     gs.relay_again_after = 0.0  # as if the sender's resend came after the interval
     received(gs, topics.inbox("gs"), envelope)
     assert len(net.ctx.events.of("hop", bureau="gs", message_id=mid)) == 6
+
+
+# --- message identity: an id is its sender's -------------------------------------------------
+
+
+def test_a_members_request_under_anothers_next_id_does_not_take_its_notice() -> None:
+    # ids derive from the seed, so KE can predict FR's next request id and send first
+    net = offline("hub")
+    gs = net["gs"]
+    request = sample_messages()["notice-request"].model_copy(
+        update={
+            "created_at": datetime.now(UTC),
+            "sender": "FR",
+            "recipients": ToBureaus(bureaus=("gs",)),
+            "message_id": net.ctx.ids.inject(0),
+        }
+    )
+    squat = request.model_copy(update={"sender": "KE"})
+    now = datetime.now(UTC)
+    received(gs, topics.inbox("gs"), net["KE"].codec.seal_at(squat, now))
+    received(gs, topics.inbox("gs"), net["FR"].codec.seal_at(request, now))
+    assert net.ctx.events.of("rejected", bureau="gs") == []
+    requested = net.ctx.events.of("lifecycle", bureau="gs", transition="request")
+    assert {e.peer for e in requested} == {"KE", "FR"}
+    # each gets its own publication id, derived from its own request
+    assert net.ctx.ids.publication(request.message_id, "FR") != net.ctx.ids.publication(
+        request.message_id, "KE"
+    )
+
+
+def test_a_relay_passes_on_a_genuine_message_after_a_squatted_copy_of_its_id() -> None:
+    net = offline("hub")
+    gs = net["gs"]
+    gs.relay_again_after = 3600.0
+    genuine = diffusion("FR", ("DE",), "genuine")
+    squat = genuine.model_copy(update={"sender": "KE", "text": "squatted"})
+    now = datetime.now(UTC)
+    received(gs, topics.inbox("gs"), net["KE"].codec.seal_at(squat, now))
+    received(gs, topics.inbox("gs"), net["FR"].codec.seal_at(genuine, now))
+    hops = net.ctx.events.of("hop", bureau="gs", message_id=str(genuine.message_id))
+    assert len(hops) == 2  # one for each sender's message, neither taken for the other's copy
+    assert net.ctx.events.of("rejected", bureau="gs") == []
+
+
+def test_acknowledgement_ids_are_the_answered_senders_own() -> None:
+    ids = offline("mesh").ctx.ids
+    mid = uuid4()
+    assert ids.acknowledgement(mid, "DE", "FR") != ids.acknowledgement(mid, "DE", "KE")
+    assert ids.search_result(mid, "FR") != ids.search_result(mid, "KE")
+    assert ids.refusal(mid, "FR") != ids.refusal(mid, "KE")
+
+
+def test_a_members_envelope_on_the_broadcast_topic_is_refused_by_the_core() -> None:
+    # the broker's ACL stops this today; the core does not rely on it
+    net = offline("hub")
+    de = net["DE"]
+    message = diffusion("KE", ("DE",), "on the broadcast topic")
+    received(de, topics.broadcast("all"), net["KE"].codec.seal_at(message, datetime.now(UTC)))
+    assert net.ctx.events.of("delivered", bureau="DE") == []
+    [refused] = net.ctx.events.of("rejected", bureau="DE")
+    assert refused.reason == Reason.UNAUTHORIZED_SENDER
+    assert refused.peer == "KE"
+    assert delivers_legitimate_traffic(net, "DE")

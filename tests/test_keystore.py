@@ -113,3 +113,49 @@ def test_cli_keys_init_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "FR: missing" in err
     assert err.count("\n") == 1
     assert main(["keys", "init", "--roster", "gs,QQ", "--out", str(tmp_path / "x")]) == 2
+
+
+async def test_revocations_and_rotations_of_a_run_last_into_the_next(tmp_path: Path) -> None:
+    # a run with a kept PKI revokes KE and rotates FR; the next run with that directory starts
+    # where it ended: KE refused from the start, FR's old key known to nobody
+    from bureaus import LinkModel, Network, NetworkContext
+    from broker import BrokerTarget
+    from protocol import topics
+    from protocol.errors import Reason
+    from scenarios.runner import pki_from_directory
+    from tests.samples import diffusion
+
+    directory = tmp_path / "pki"
+    init_pki(directory, ROSTER, datetime.now(UTC) - timedelta(minutes=5))
+
+    def network() -> Network:
+        ctx = NetworkContext(
+            ROSTER, "mesh", BrokerTarget("127.0.0.1", 0), LinkModel(ROSTER, enabled=False)
+        )
+        ctx.run_id = bytes(16)  # both runs alike but for what the directory kept
+        return Network(ctx, pki_from_directory(directory, ROSTER))
+
+    first = network()
+    ke_serial = first.pki.identities["KE"].certificate.serial
+    old_fr = EnvelopeCodec(
+        BureauCredentials(first.pki.identities["FR"]), first.pki.trust.copy(), run=bytes(16)
+    )
+    old_fr_serial = first.pki.identities["FR"].certificate.serial
+    await first.revoke_bureaus(["KE"])
+    new_serial = first.rotate_keys("FR")
+    history = (directory / "history.jsonl").read_text(encoding="utf-8").splitlines()
+    assert '"event": "revoked"' in history[0]
+    assert str(ke_serial) in history[0]
+    assert f'"replaced": {old_fr_serial}' in history[1]
+
+    second = network()
+    assert second.pki.identities["FR"].certificate.serial == new_serial
+    de = second["DE"]
+    now = datetime.now(UTC)
+    de.receive(topics.inbox("DE"), second["KE"].codec.seal_at(diffusion("KE", ("DE",)), now))
+    de.receive(topics.inbox("DE"), old_fr.seal_at(diffusion("FR", ("DE",)), now))
+    reasons = [e.reason for e in second.ctx.events.of("rejected", bureau="DE")]
+    assert reasons == [Reason.REVOKED, Reason.UNKNOWN_SENDER]
+    fresh = diffusion("FR", ("DE",), "with the new key")
+    de.receive(topics.inbox("DE"), second["FR"].codec.seal_at(fresh, now))
+    assert second.ctx.events.of("delivered", bureau="DE", message_id=str(fresh.message_id))

@@ -1,15 +1,19 @@
 """The wire envelope: every message a bureau sends, signed and encrypted end to end.
 
-Theory of operation (protocol version 1, algorithm suite 1; nothing received chooses either)::
+Theory of operation (protocol version 2, algorithm suite 1; nothing received chooses either)::
 
     frame  = version:u8 | suite:u8 | header_len:u32 | header | ct_len:u32 | ct | signature:64
-    header = message_id:16 | kind:u8 | priority:u8 | schema:u8.u8 | created_at_ms:i64
+    header = message_id:16 | run:16 | kind:u8 | priority:u8 | schema:u8.u8 | created_at_ms:i64
            | expires_at_ms:i64 | sender:lp8 | sender_signing_kid:8 | sender_encryption_kid:8
            | salt:16 | nonce:12 | key_commitment:32 | content_digest:32
            | n:u16 | n * (recipient:lp8 | recipient_kid:8 | wrapped_secret:40)
 
-``lp8`` is a length byte then that many ASCII bytes. Every field has a fixed place; parsing consumes
-the frame exactly, so extra, missing or trailing bytes are ``malformed``.
+``lp8`` is a length byte then that many ASCII bytes. Every field has a fixed place; parsing
+consumes the frame exactly, so extra, missing or trailing bytes are ``malformed``. ``run`` names
+the run (the exercise, the simulation) the envelope belongs to; a bureau refuses an envelope of
+another run as ``other_run`` once its signature is verified, so bytes captured in one run cannot
+be played into the next, even one with the same seed and the same keys. Version 2 added it;
+version 1 is refused.
 
 Sealing: a fresh 32-byte content secret ``S`` per message; HKDF-SHA256(S, salt) gives the content
 key, a digest key and the key commitment. The plaintext (the message's wire JSON) is encrypted with
@@ -29,13 +33,14 @@ to or from that bureau sealed under that key. Rotation bounds the exposure to on
 plus its grace period.
 
 Opening: parse; look up the sender's certificate by id and signing key id; verify the signature
-over the received bytes; check the certificate's revocation and validity; check freshness and
-replay; check who may send this (the sender's role and region against the roster, the kind
-against :mod:`protocol.messages.authority`, the header's recipients against the roster); find this
-bureau's entry; unwrap, check the commitment, decrypt, check the digest; decode the message, check
-it agrees with the signed header, may be addressed as it is, and is sealed for exactly its own
-recipients. Every failure is one :class:`Rejection`
-with a :class:`~protocol.errors.Reason`.
+over the received bytes; check the certificate's revocation and validity and the run; check
+freshness and replay (per sender and message id: an id is its sender's, so a member sealing under
+another's id takes nothing from it); check who may send this (the sender's role and region
+against the roster, the kind against :mod:`protocol.messages.authority`, the header's recipients
+against the roster); find this bureau's entry; unwrap, check the commitment, decrypt, check the
+digest; decode the message, check it agrees with the signed header, may be addressed as it is,
+and is sealed for exactly its own recipients. Every failure is one :class:`Rejection` with a
+:class:`~protocol.errors.Reason`.
 
 Seams: :meth:`EnvelopeCodec.seal_at` takes the time; it draws randomness from the operating system
 and calls :meth:`EnvelopeCodec._seal_from_parts`, which tests call with pinned values.
@@ -87,6 +92,7 @@ from protocol.security.replay import ReplayGuard
 __all__ = [
     "KIND_CODES",
     "MAX_ENVELOPE_SIZE",
+    "RUN_ID_SIZE",
     "SUITE",
     "VERSION",
     "EnvelopeCodec",
@@ -96,7 +102,7 @@ __all__ = [
     "peek",
 ]
 
-VERSION = 1
+VERSION = 2
 SUITE = 1
 """Suite 1: Ed25519, X25519 (static pair), HKDF-SHA256, AES key wrap, AES-256-GCM."""
 MAX_ENVELOPE_SIZE = 1 << 20
@@ -125,8 +131,10 @@ _SECRET = 32
 _WRAPPED = 48
 _WRAP_NONCE = bytes(12)
 _SIGNATURE = 64
-_CONTEXT = b"bureaunet/v1\x00"
-_FIXED = struct.Struct(">16sBBBBqq")
+_CONTEXT = b"bureaunet/v2\x00"
+_FIXED = struct.Struct(">16s16sBBBBqq")
+RUN_ID_SIZE = 16
+"""Bytes of a run identity in the header."""
 _SECURE = struct.Struct(f">{KEY_ID_SIZE}s{KEY_ID_SIZE}s{_SALT}s{_NONCE}s32s32sH")
 _ENTRY_TAIL = struct.Struct(f">{KEY_ID_SIZE}s{_WRAPPED}s")
 _U32 = struct.Struct(">I")
@@ -191,6 +199,8 @@ class Header:
     key_commitment: bytes
     content_digest: bytes
     recipients: tuple[RecipientEntry, ...]
+    run: bytes = bytes(RUN_ID_SIZE)
+    """The run this envelope belongs to (signed, like every header byte)."""
     recipient_ids: tuple[str, ...] = field(init=False, repr=False, compare=False)
     """The recipient bureau ids, in header order (worked out once: a wide header is read by
     every one of its 195 recipients, each asking several times)."""
@@ -204,6 +214,7 @@ class Header:
         parts = [
             _FIXED.pack(
                 self.message_id.bytes,
+                self.run,
                 KIND_CODES[self.kind],
                 _PRIORITIES.index(self.priority),
                 *self.schema_version,
@@ -234,7 +245,7 @@ class Header:
             Rejection: ``malformed``.
         """
         reader = _Reader(data)
-        mid, kind_code, prio, major, minor, created, expires = reader.unpack(_FIXED)
+        mid, run, kind_code, prio, major, minor, created, expires = reader.unpack(_FIXED)
         kind = _KINDS_BY_CODE.get(kind_code)
         if kind is None or prio >= len(_PRIORITIES):
             raise Rejection(Reason.MALFORMED, "unknown kind or priority code")
@@ -261,6 +272,7 @@ class Header:
             key_commitment=commitment,
             content_digest=digest,
             recipients=tuple(entries),
+            run=run,
         )
 
 
@@ -470,7 +482,12 @@ class EnvelopeCodec:
         ttl: timedelta = timedelta(hours=1),
         max_size: int = MAX_ENVELOPE_SIZE,
         schema_version: str = SCHEMA_VERSION,
+        run: bytes = bytes(RUN_ID_SIZE),
     ) -> None:
+        if len(run) != RUN_ID_SIZE:
+            raise ArgumentError(f"a run identity is {RUN_ID_SIZE} bytes, not {len(run)}")
+        self.run = run
+        """The run this bureau takes part in: sealed into every header, required on opening."""
         self.credentials = credentials
         self.trust = trust
         self.replay = replay if replay is not None else ReplayGuard()
@@ -597,6 +614,7 @@ class EnvelopeCodec:
             key_commitment=commitment,
             content_digest=hmac_sha256(digest_key, plaintext),
             recipients=tuple(entries),
+            run=self.run,
         )
         header_bytes = header.encode()
         ciphertext = aead_seal("aes-256-gcm", content_key, nonce, _aad(header_bytes), plaintext)
@@ -671,8 +689,20 @@ class EnvelopeCodec:
             raise Rejection(Reason.REVOKED, f"certificate {signer.serial} is revoked")
         if not signer.valid_at(now):
             raise Rejection(Reason.EXPIRED_CERTIFICATE, "sender certificate not valid now")
+        retired = self.trust.retired_since(signer, now)
+        if retired is not None:
+            raise Rejection(
+                Reason.REVOKED,
+                f"certificate {signer.serial} was rotated out: superseded, its grace period "
+                f"ended at {retired.isoformat(timespec='seconds')}",
+            )
         if header.sender_encryption_key_id != signer.encryption_key_id:
             raise Rejection(Reason.MALFORMED, "sender keys are not from one certificate")
+        if header.run != self.run:
+            raise Rejection(
+                Reason.OTHER_RUN,
+                f"sealed for run {header.run.hex()[:12]}, this is run {self.run.hex()[:12]}",
+            )
         self._authorize(header, signer)
         return signer
 
@@ -723,7 +753,9 @@ class EnvelopeCodec:
         now_ms = _ms(now)
         mid = header.message_id.bytes
         copy = frame.signature  # names these exact bytes: Ed25519 here is deterministic and strict
-        self.replay.check(mid, header.created_at_ms, header.expires_at_ms, now_ms, copy)
+        self.replay.check(
+            header.sender, mid, header.created_at_ms, header.expires_at_ms, now_ms, copy=copy
+        )
         plaintext = self._decrypt(frame, now)
         try:
             if versioned is not None:
@@ -749,7 +781,9 @@ class EnvelopeCodec:
         )
         if why is not None:
             raise Rejection(Reason.UNAUTHORIZED_SENDER, why)
-        self.replay.remember(mid, header.created_at_ms, header.expires_at_ms, now_ms, copy)
+        self.replay.remember(
+            header.sender, mid, header.created_at_ms, header.expires_at_ms, now_ms, copy=copy
+        )
         return Opened(message, header, signer, len(data))
 
     def _decrypt(self, frame: _Frame, now: datetime) -> bytes:

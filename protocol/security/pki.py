@@ -487,6 +487,11 @@ class TrustStore:
     """Each bureau whose certificates changed since then: its whole list."""
     _shared: bool = False
     """Whether the two tables above are shared with other stores (then never changed)."""
+    rotation_grace: timedelta = timedelta(hours=1)
+    """How long a certificate still signs after a newer one of its bureau takes effect: a key
+    rotation's grace period, for messages sealed and resent around the rotation. After it the
+    older certificate is retired (:meth:`retired_since`), wherever this store learnt of the new
+    one: no revocation list has to reach it first."""
 
     @classmethod
     def from_root_pem(cls, data: bytes) -> TrustStore:
@@ -545,6 +550,7 @@ class TrustStore:
             self.crl_issued_at,
             self.roster,
             _shared=True,
+            rotation_grace=self.rotation_grace,
         )
 
     def bureaus(self) -> frozenset[str]:
@@ -564,6 +570,25 @@ class TrustStore:
     def is_revoked(self, cert: BureauCertificate) -> bool:
         """Whether the newest revocation list names this certificate."""
         return cert.serial in self.revoked
+
+    def retired_since(self, cert: BureauCertificate, now: datetime) -> datetime | None:
+        """When ``cert`` stopped signing, if it has (``None``: it is still in use).
+
+        It has when a newer, unrevoked certificate of its bureau took effect more than
+        :attr:`rotation_grace` before ``now``.
+        """
+        certs = self._certificates(cert.bureau_id)
+        if not certs or len(certs) == 1:
+            return None
+        newer = [
+            c.not_before
+            for c in certs
+            if c.not_before > cert.not_before and c.not_before <= now and not self.is_revoked(c)
+        ]
+        if not newer:
+            return None
+        retired = min(newer) + self.rotation_grace
+        return retired if now > retired else None
 
     def current(self, bureau_id: str, now: datetime) -> BureauCertificate:
         """The newest certificate of a bureau that is valid now and not revoked.

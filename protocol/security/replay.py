@@ -1,5 +1,9 @@
 """Replay and freshness checks for opened envelopes: a bounded memory of accepted message ids.
 
+A message id belongs to its sender: the memory is keyed by (sender, message id), so a member
+that seals its own envelope under another's id (ids are reproducible, so they can be predicted)
+takes nothing from that other member: each sender's ids are checked against its own past only.
+
 Pure: the time is passed in. An envelope is *stale* when it was created further in the future than
 the allowed clock skew, is past its own expiry, or is older than the window. A second copy of an
 accepted message id is one of two things:
@@ -43,21 +47,24 @@ class ReplayGuard:
     window: timedelta = timedelta(hours=24)
     capacity: int = 1_000_000
     resend_window: timedelta = timedelta(minutes=15)
-    _seen: dict[bytes, tuple[bytes, int]] = field(default_factory=dict, repr=False)
-    _forget_at: list[tuple[int, int, bytes]] = field(default_factory=list, repr=False)
+    _seen: dict[tuple[str, bytes], tuple[bytes, int]] = field(default_factory=dict, repr=False)
+    _forget_at: list[tuple[int, int, tuple[str, bytes]]] = field(default_factory=list, repr=False)
     _floor_ms: int = -(2**63)
 
     def check(
         self,
+        sender: str,
         message_id: bytes,
         created_at_ms: int,
         expires_at_ms: int,
         now_ms: int,
+        *,
         copy: bytes = b"",
     ) -> None:
         """Refuse a stale, replayed or duplicated envelope (:meth:`remember` remembers it).
 
         Args:
+            sender: The envelope's (verified) sender: ids are remembered per sender.
             message_id: The envelope's message id.
             created_at_ms: When it says it was created.
             expires_at_ms: When it says it expires.
@@ -77,7 +84,7 @@ class ReplayGuard:
             raise Rejection(Reason.STALE, "expired")
         if now_ms - created_at_ms > window or created_at_ms <= self._floor_ms:
             raise Rejection(Reason.STALE, "older than the replay window")
-        seen = self._seen.get(message_id)
+        seen = self._seen.get((sender, message_id))
         if seen is None:
             return
         first_copy, accepted_ms = seen
@@ -95,19 +102,22 @@ class ReplayGuard:
 
     def remember(
         self,
+        sender: str,
         message_id: bytes,
         created_at_ms: int,
         expires_at_ms: int,
         now_ms: int | None = None,
+        *,
         copy: bytes = b"",
     ) -> None:
-        """Record an accepted message id, and which bytes carried it, until it is stale."""
+        """Record a sender's accepted message id, and which bytes carried it, until it is stale."""
         window = int(self.window / timedelta(milliseconds=1))
         horizon = min(expires_at_ms, created_at_ms + window)
-        if message_id in self._seen:
+        key = (sender, message_id)
+        if key in self._seen:
             return
-        self._seen[message_id] = (copy, created_at_ms if now_ms is None else now_ms)
-        heapq.heappush(self._forget_at, (horizon, created_at_ms, message_id))
+        self._seen[key] = (copy, created_at_ms if now_ms is None else now_ms)
+        heapq.heappush(self._forget_at, (horizon, created_at_ms, key))
         while len(self._seen) > self.capacity:
             _, created, forgotten = heapq.heappop(self._forget_at)
             self._seen.pop(forgotten, None)

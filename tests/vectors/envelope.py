@@ -3,7 +3,7 @@
 TEST MATERIAL ONLY: every private key below is public, throwaway, and marked as such.
 
 Regenerate the committed file (only when the wire format changes on purpose) with
-``python -m tests.vectors.envelope > tests/vectors/envelope_v1.json``.
+``python -m tests.vectors.envelope > tests/vectors/envelope_v2.json``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from protocol.security.pki import BureauCredentials, CertificateAuthority, Trust
 from protocol.security.replay import ReplayGuard
 from tests.samples import sample_messages
 
-FILE = Path(__file__).with_name("envelope_v1.json")
+FILE = Path(__file__).with_name("envelope_v2.json")
 
 
 def seed(label: str) -> bytes:
