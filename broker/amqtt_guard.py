@@ -11,12 +11,23 @@ authorised), before amqtt touches any session, a client that:
 - asks for a Last Will on a topic its publish ACL does not allow (the same rules as its
   publishes), or a Will larger than the broker's message size limit.
 
+Two more gaps are closed inside the broker process, where amqtt decides them:
+
+- a PUBLISH larger than the broker's message size limit (amqtt has no such limit: it took and
+  delivered 50 MB) is dropped and its connection closed, as Mosquitto does with
+  ``message_size_limit``;
+- retained messages go only to a client whose read ACL allows their topic. amqtt hands a
+  connecting client the retained messages matching *any* session's subscriptions, so FR was
+  handed a retained message on DE's inbox; the guard hands a session the retained matches of its
+  own subscriptions, each checked against its read ACL.
+
 Everything else is left to amqtt and its plugins (passwords, topic ACLs). The guard's settings
 are a JSON file written by :func:`broker.config.write_amqtt_config`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
@@ -26,7 +37,7 @@ from typing import Any
 
 from broker.security import topic_matches
 
-__all__ = ["connect_refusal", "main", "topic_matches"]
+__all__ = ["connect_refusal", "main", "readable", "topic_matches"]
 
 _NOT_AUTHORISED = b"\x20\x02\x00\x05"
 """CONNACK, return code 5: not authorised (MQTT 3.1.1)."""
@@ -60,13 +71,65 @@ def connect_refusal(
     return None
 
 
+def readable(topic: str, username: str | None, read_acl: Mapping[str, Sequence[str]]) -> bool:
+    """Whether ``username``'s read ACL lets it receive a message on ``topic``."""
+    return bool(username) and any(
+        topic_matches(topic, rule) for rule in read_acl.get(username or "", ())
+    )
+
+
 def _install(guard: Mapping[str, Any]) -> None:
-    from amqtt.errors import AMQTTError  # noqa: PLC0415 - only inside the broker process
+    from amqtt.broker import Broker  # noqa: PLC0415 - only inside the broker process
+    from amqtt.errors import AMQTTError  # noqa: PLC0415
     from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler  # noqa: PLC0415
 
     acl: dict[str, list[str]] = guard["publish_acl"]
+    read_acl: dict[str, list[str]] = guard.get("read_acl", {})
     limit: int = guard["max_message_size"]
     read_connect = BrokerProtocolHandler.init_from_connect
+    deliver = Broker._handle_message_delivery
+
+    async def sized(self: Any, client_session: Any, handler: Any, wait_deliver: Any) -> bool:
+        message = wait_deliver.result()
+        if message is not None and len(message.data or b"") > limit:
+            _log.warning(
+                "PUBLISH of %d bytes from %s dropped and its connection closed (limit %d)",
+                len(message.data),
+                client_session.client_id,
+                limit,
+            )
+            return False  # amqtt closes the connection, as for a PUBLISH it cannot accept
+        return bool(await deliver(self, client_session, handler, wait_deliver))
+
+    async def retained(self: Any, subscription: tuple[str, int], session: Any) -> None:
+        topic_filter, qos = subscription
+        handler = self._get_handler(session)
+        own = {topic for topic, _qos in self._subscriptions_of(session)}
+        if handler is None or topic_filter not in own:
+            return  # another session's subscription: nothing of it is this session's
+        tasks = [
+            asyncio.ensure_future(
+                handler.mqtt_publish(
+                    kept.topic, kept.data, min(qos, kept.qos or qos), retain=True
+                )
+            )
+            for topic, kept in list(self._retained_messages.items())
+            if self._matches(topic, topic_filter) and readable(topic, session.username, read_acl)
+        ]
+        if tasks:
+            await asyncio.wait(tasks)
+
+    def subscriptions_of(self: Any, session: Any) -> list[tuple[str, int]]:
+        return [
+            (topic, qos)
+            for topic, entries in self._subscriptions.items()
+            for (subscriber, qos) in entries
+            if subscriber.client_id == session.client_id
+        ]
+
+    Broker._handle_message_delivery = sized
+    Broker._publish_retained_messages_for_subscription = retained
+    Broker._subscriptions_of = subscriptions_of
 
     async def guarded(reader: Any, writer: Any, plugins: Any, loop: Any = None) -> Any:
         handler, session = await read_connect(reader, writer, plugins, loop)

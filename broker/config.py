@@ -167,6 +167,7 @@ def write_amqtt_config(
         # plugins check neither, so broker.amqtt_guard checks each CONNECT with these settings
         guard = {
             "publish_acl": {user: list(rules.write) for user, rules in security.rules.items()},
+            "read_acl": {user: list(rules.read) for user, rules in security.rules.items()},
             "max_message_size": MAX_MESSAGE_SIZE,
         }
         (directory / "guard.json").write_text(json.dumps(guard) + "\n", encoding="utf-8")

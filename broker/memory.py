@@ -27,6 +27,8 @@ Mosquitto (``tests/test_broker_conformance.py``).
 
 from __future__ import annotations
 
+import hmac
+
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -131,7 +133,12 @@ class MemoryBroker:
         if not self.running:
             raise BrokerUnreachableError("the in-memory broker is stopped")
         if self.security is not None:
-            if username is None or self.security.passwords.get(username) != password:
+            known = self.security.passwords.get(username) if username else None
+            if (
+                known is None
+                or password is None
+                or not hmac.compare_digest(known.encode(), password.encode())
+            ):
                 self.counters["refused:credentials"] += 1
                 raise BrokerAuthError(
                     f"the in-memory broker refused the credentials of {username or 'anonymous'}"
@@ -222,7 +229,11 @@ class MemoryBroker:
                 self._exact.setdefault(pattern, {})[session.client_id] = session
             codes.append(min(qos, 1))
             for topic in sorted(self.retained):
-                if topic_matches(topic, pattern):
+                # a retained message goes only where the reader's ACL lets it read, as any
+                # live one (Mosquitto checks the read ACL for retained messages as well)
+                if topic_matches(topic, pattern) and self._may(
+                    session.username, topic, write=False
+                ):
                     self._enqueue(session, Delivery(topic, self.retained[topic], 1, retain=True))
         return codes
 
