@@ -109,9 +109,7 @@ def _install(guard: Mapping[str, Any]) -> None:
             return  # another session's subscription: nothing of it is this session's
         tasks = [
             asyncio.ensure_future(
-                handler.mqtt_publish(
-                    kept.topic, kept.data, min(qos, kept.qos or qos), retain=True
-                )
+                handler.mqtt_publish(kept.topic, kept.data, min(qos, kept.qos or qos), retain=True)
             )
             for topic, kept in list(self._retained_messages.items())
             if self._matches(topic, topic_filter) and readable(topic, session.username, read_acl)

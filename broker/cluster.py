@@ -52,8 +52,8 @@ import hashlib
 import json
 import os
 import platform
-import shutil
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile

@@ -28,7 +28,6 @@ Mosquitto (``tests/test_broker_conformance.py``).
 from __future__ import annotations
 
 import hmac
-
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -143,7 +142,7 @@ class MemoryBroker:
                 raise BrokerAuthError(
                     f"the in-memory broker refused the credentials of {username or 'anonymous'}"
                 )
-            client_id = username  # use_username_as_clientid
+            client_id = username or ""  # use_username_as_clientid (never empty: checked above)
         session = self.sessions.get(client_id)
         if session is not None and session.connection is not None:
             self._drop(session, abnormal=False)  # a newer connection with the same id wins

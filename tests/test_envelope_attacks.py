@@ -146,9 +146,7 @@ def test_a_rotated_out_signing_key_is_retired_after_its_grace_period() -> None:
     within = NOW + de.trust.rotation_grace - timedelta(minutes=1)
     assert de.open_at(old.seal_at(to_de(), within, to=["DE"]), within)
     later = NOW + timedelta(hours=3)
-    assert rejected(de, old.seal_at(to_de(), later, to=["DE"]), later) is (
-        Reason.REVOKED
-    )
+    assert rejected(de, old.seal_at(to_de(), later, to=["DE"]), later) is (Reason.REVOKED)
     # the new key signs, and a later certificate still does not retire the newest one
     current = EnvelopeCodec(BureauCredentials(new), de.trust.copy())
     assert de.open_at(current.seal_at(to_de(), later, to=["DE"]), later)

@@ -10,12 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from broker import BrokerTarget
+from bureaus import LinkModel, Network, NetworkContext
 from bureaus.keystore import KeystoreError, init_pki, load_pki
-from protocol import default_roster
+from protocol import default_roster, topics
+from protocol.errors import Reason
 from protocol.security.envelope import EnvelopeCodec
 from protocol.security.pki import BureauCredentials
 from scenarios.cli import main
-from tests.samples import sample_messages
+from scenarios.runner import pki_from_directory
+from tests.samples import diffusion, sample_messages
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 ROSTER = default_roster().subset(["gs", "FR", "DE", "KE"])
@@ -118,13 +122,6 @@ def test_cli_keys_init_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[s
 async def test_revocations_and_rotations_of_a_run_last_into_the_next(tmp_path: Path) -> None:
     # a run with a kept PKI revokes KE and rotates FR; the next run with that directory starts
     # where it ended: KE refused from the start, FR's old key known to nobody
-    from bureaus import LinkModel, Network, NetworkContext
-    from broker import BrokerTarget
-    from protocol import topics
-    from protocol.errors import Reason
-    from scenarios.runner import pki_from_directory
-    from tests.samples import diffusion
-
     directory = tmp_path / "pki"
     init_pki(directory, ROSTER, datetime.now(UTC) - timedelta(minutes=5))
 
