@@ -31,6 +31,7 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -746,6 +747,25 @@ class ServiceSpec(BaseModel):
     publish_ms: Annotated[float, Field(ge=0, le=10_000)] = 0.145
 
 
+MAX_SEED = 2**63 - 1
+"""The largest seed (seeds are whole numbers from 0)."""
+MIN_SPEED = 0.01
+"""The slowest clock: a scenario second every hundred real seconds."""
+MAX_SPEED = 1_000_000.0
+"""The fastest clock."""
+MAX_REAL_S = 31 * 86_400
+"""The longest a run may take in real time (duration / speed)."""
+MAX_SYNTHETIC = 10_000
+"""The most made-up NCBs of a ``synthetic:N`` roster (the largest measured in bench/)."""
+
+
+def _synthetic_size(value: str) -> str:
+    count = int(value.partition(":")[2])
+    if count > MAX_SYNTHETIC:
+        raise ValueError(f"synthetic:{count}: at most {MAX_SYNTHETIC:,} made-up bureaus")
+    return value
+
+
 class Scenario(BaseModel):
     """A scripted run."""
 
@@ -760,11 +780,16 @@ class Scenario(BaseModel):
     )
     """The planners' questions for the discussion after the exercise (the debrief prints them
     on a page of their own)."""
-    seed: int = 0
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
+    """Every random draw of the run comes from it (a whole number from 0 to 2^63 - 1)."""
     topology: Topology = "hybrid"
     roster: (
         Literal["all"]
-        | Annotated[str, Field(pattern=r"^synthetic:[1-9][0-9]{0,4}$")]
+        | Annotated[
+            str,
+            Field(pattern=r"^synthetic:[1-9][0-9]{0,5}$"),
+            AfterValidator(_synthetic_size),
+        ]
         | list[BureauRef]
     ) = "all"
     """``all`` (the 209 bureaus), a list of ids, or ``synthetic:N``: N made-up NCBs (``syn-0001``
@@ -776,7 +801,7 @@ class Scenario(BaseModel):
         Field(gt=0, le=30 * 86_400),
     ] = 10.0
     """Scenario seconds until injects and load stop."""
-    speed: Annotated[float, Field(gt=0, le=1_000_000)] = 1.0
+    speed: Annotated[float, Field(ge=MIN_SPEED, le=MAX_SPEED)] = 1.0
     """Scenario seconds per real second."""
     drain: Annotated[float, Field(ge=0, le=600)] = 5.0
     """Real seconds to let traffic settle after the end."""
@@ -799,6 +824,16 @@ class Scenario(BaseModel):
     load: list[LoadGenerator] = Field(default_factory=list)
     faults: list[Fault] = Field(default_factory=list)
     expect: list[Expectation] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _real_time(self) -> Scenario:
+        if self.duration / self.speed > MAX_REAL_S:
+            raise ValueError(
+                f"at speed {self.speed:g} the {self.duration:g} scenario seconds take "
+                f"{self.duration / self.speed / 86_400:.1f} real days; at most "
+                f"{MAX_REAL_S // 86_400} (raise 'speed')"
+            )
+        return self
 
     @model_validator(mode="after")
     def _names(self) -> Scenario:
@@ -865,8 +900,19 @@ for _tag, _pattern, _first in (
     )
 
 
+_MAX_INT_DIGITS = 30
+"""The longest integer a scenario may write (a seed fits in 19 digits)."""
+
+
 def _yaml12_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
     text = str(loader.construct_scalar(node))  # type: ignore[arg-type]
+    if len(text) > _MAX_INT_DIGITS:
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            f"an integer of {len(text)} digits (at most {_MAX_INT_DIGITS})",
+            node.start_mark,
+        )
     if text.startswith("0o"):
         return int(text[2:], 8)
     if text.startswith("0x"):
@@ -1105,7 +1151,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     Raises:
         ScenarioError: Not YAML, or not a valid scenario; every problem with file and line.
     """
-    if len(text) > _MAX_SCENARIO_BYTES:
+    if len(text.encode("utf-8", "surrogatepass")) > _MAX_SCENARIO_BYTES:
         raise ScenarioError(
             [f"{source}:1: larger than the {_MAX_SCENARIO_BYTES // 1024} KiB a scenario may have"]
         )
@@ -1162,7 +1208,13 @@ def load_scenario(path: Path) -> Scenario:
     try:
         with path.open("rb") as handle:
             raw = handle.read(_MAX_SCENARIO_BYTES + 1)  # never more than the bound, whatever size
+    except OSError as exc:
+        raise ScenarioError([f"{path}: cannot read: {exc}"]) from None
+    if len(raw) > _MAX_SCENARIO_BYTES:  # bytes, before decoding (a cut character is not an error)
+        kib = _MAX_SCENARIO_BYTES // 1024
+        raise ScenarioError([f"{path.name}:1: larger than the {kib} KiB a scenario may have"])
+    try:
         text = raw.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise ScenarioError([f"{path}: cannot read: {exc}"]) from None
     return parse_scenario(text, path.name)

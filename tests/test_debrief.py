@@ -42,7 +42,9 @@ def test_the_report_shows_the_breach_the_missed_deadline_and_the_contingency(
 
 def test_the_debrief_renders_in_chromium_and_prints_to_pdf(exercise_run: Path) -> None:
     require_chromium()
-    assert main(["debrief", str(exercise_run)]) == 0
+    summary = json.loads((exercise_run / "summary.json").read_text(encoding="utf-8"))
+    kept = summary["evidence"]["signer_fingerprint"]  # what the trainer kept from the run
+    assert main(["debrief", str(exercise_run), "--fingerprint", kept]) == 0
     page = exercise_run / "debrief.html"
     pdf = exercise_run / "debrief.pdf"
     assert pdf.read_bytes()[:5] == b"%PDF-"
@@ -96,4 +98,4 @@ def test_debrief_of_a_directory_that_is_not_a_run_is_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["debrief", str(tmp_path)]) == 2
-    assert "is not a run directory: " in capsys.readouterr().err
+    assert "is not a run directory bureaunet wrote: " in capsys.readouterr().err

@@ -33,7 +33,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def copy_of(run_dir: Path, tmp_path: Path) -> Path:
     target = tmp_path / "copy"
     target.mkdir()
-    for name in ("events.jsonl", "events.sig", "summary.json", "scenario.json"):
+    for name in sorted(p.name for p in run_dir.iterdir() if p.is_file()):
         (target / name).write_bytes((run_dir / name).read_bytes())
     return target
 
@@ -50,9 +50,21 @@ def edited_records(copy: Path) -> list[dict[str, object]]:
     return records
 
 
+def recorded_fingerprint(run_dir: Path) -> str:
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    return str(summary["evidence"]["signer_fingerprint"])
+
+
 def test_an_untouched_run_verifies(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # against the fingerprint the run printed (kept by whoever ran it): intact
+    assert main(["verify-log", str(run_dir), "--fingerprint", recorded_fingerprint(run_dir)]) == 0
+    said = capsys.readouterr().out
+    assert "report files intact" in said
+    # without an anchor it is consistent, never called intact
     assert main(["verify-log", str(run_dir)]) == 0
-    assert "summary.json and scenario.json intact" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "not anchored" in said
+    assert "intact" not in said
 
 
 @pytest.mark.parametrize("line", [1, 3])

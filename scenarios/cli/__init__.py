@@ -71,7 +71,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "verify-log": (
         "run_commands",
         "verify_log_command",
-        "Check a run's event log, summary and scenario against their signed manifest.",
+        "Check a run's event log, summary, scenario and report files against their signed "
+        "manifest.",
     ),
 }
 """Each command: the module under ``scenarios.cli`` that defines it, its name there, and its

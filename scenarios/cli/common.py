@@ -12,8 +12,10 @@ from scenarios.cli.base import CliError
 
 __all__ = ["PKI_OPTION", "ROSTER_HELP", "err", "out", "roster_of"]
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# markup off: names, details and paths come from scenario files and players, and are printed as
+# text (a name like "[/]" would otherwise be taken for a closing tag and stop the command)
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 def roster_of(spec: str) -> Roster:

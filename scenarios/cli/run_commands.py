@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from cryptography import x509
+from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from broker import (
     BrokerError,
@@ -27,6 +29,9 @@ from scenarios.cli.common import PKI_OPTION, err, out
 from scenarios.exercise.control import PauseAt
 from scenarios.launch import run as run_blocking
 from scenarios.model import (
+    MAX_SEED,
+    MAX_SPEED,
+    MIN_SPEED,
     Scenario,
     ScenarioError,
     load_scenario,
@@ -36,6 +41,7 @@ from scenarios.reports.compare import compare_row, compare_table, write_compare
 from scenarios.reports.debrief import DebriefError, write_debrief
 from scenarios.reports.evidence import verify_log
 from scenarios.reports.metrics import ExpectationResult, check_expectations, summarise
+from scenarios.reports.safety import path_component
 from scenarios.reports.templating import TemplateError
 from scenarios.reports.writer import write_report
 from scenarios.runner import ClockKind, RunOptions, RunResult, ScenarioRunError
@@ -67,7 +73,7 @@ def _run(scenario: Scenario, options: RunOptions, quiet: bool) -> RunResult:
     if quiet:
         return run_blocking(scenario, options)
     with Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         TextColumn("{task.fields[info]}"),
         TimeElapsedColumn(),
@@ -108,8 +114,8 @@ def _print_summary(
     table.add_row("wall time (s)", f"{summary['wall_s']:.1f}")
     out.print(table)
     for result in results:
-        mark = "[green]PASS[/green]" if result.passed else "[red]FAIL[/red]"
-        out.print(f"{mark} {result.name}: {result.detail}", highlight=False)
+        mark = Text("PASS", "green") if result.passed else Text("FAIL", "red")
+        out.print(Text.assemble(mark, f" {result.name}: {result.detail}"))
     out.print(f"report: {out_dir / 'report.html'}", markup=False)
     try:
         written = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
@@ -149,6 +155,19 @@ class _Duration(_FloatParam):
 _DURATION = _Duration()
 
 
+def _at_speed(scenario: Scenario, speed: float) -> Scenario:
+    """``scenario`` at another clock speed, checked as the file's own speed is.
+
+    Raises:
+        CliError: The speed is out of bounds, or makes the run longer than a run may take.
+    """
+    try:
+        return Scenario.model_validate({**dict(scenario), "speed": speed})
+    except ValidationError as exc:
+        problem = exc.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
+        raise CliError(f"speed {speed:g}: {problem}") from None
+
+
 class _Pace(_FloatParam):
     """A pace as a facilitator says it: ``2m/h`` (two real minutes per scenario hour) → speed."""
 
@@ -166,7 +185,13 @@ class _Pace(_FloatParam):
             scenario_s = float(parse_duration(unit))  # type: ignore[arg-type]
         except (TypeError, ValueError):
             real_s = scenario_s = 0.0
-        if not slash or not per.strip() or real_s <= 0 or scenario_s <= 0:
+        if (
+            not slash
+            or not per.strip()
+            or real_s <= 0
+            or scenario_s <= 0
+            or not MIN_SPEED <= scenario_s / real_s <= MAX_SPEED
+        ):
             self.fail(
                 f"{value!r} is not a pace: real time per scenario time, like 2m/h (two real "
                 "minutes per scenario hour), 30s/h or 10m/d",
@@ -206,7 +231,12 @@ def _run_options(command: Callable[..., None]) -> Callable[..., None]:
                 default=None,
                 help="Override the scenario's topology.",
             ),
-            click.option("--seed", type=int, default=None, help="Override the scenario's seed."),
+            click.option(
+                "--seed",
+                type=click.IntRange(0, MAX_SEED),
+                default=None,
+                help="Override the scenario's seed.",
+            ),
             click.option(
                 "--duration",
                 type=_DURATION,
@@ -266,7 +296,7 @@ def run(
     Exit 0 when every expectation passed, 1 when any failed, 2 for bad input.
     """
     scenario = _load(scenario_file)
-    out_dir = out_dir or Path("reports") / scenario.name
+    out_dir = out_dir or Path("reports") / path_component(scenario.name)
     try:
         options = RunOptions(
             broker=broker,
@@ -302,7 +332,7 @@ def _report(result: RunResult, out_dir: Path) -> None:
 @_run_options
 @click.option(
     "--speed",
-    type=click.FloatRange(min=0, min_open=True),
+    type=click.FloatRange(min=MIN_SPEED, max=MAX_SPEED),
     default=None,
     help="Start at this clock speed (scenario seconds per real second) instead of the file's.",
 )
@@ -351,8 +381,8 @@ def exercise(
     if speed is not None and pace is not None:
         raise CliError("give --speed or --pace, not both")
     if speed is not None or pace is not None:
-        scenario = scenario.model_copy(update={"speed": speed or pace})
-    out_dir = out_dir or Path("reports") / scenario.name
+        scenario = _at_speed(scenario, speed or pace or 1.0)
+    out_dir = out_dir or Path("reports") / path_component(scenario.name)
     options = RunOptions(
         broker=broker,
         transport=transport,
@@ -379,11 +409,19 @@ ROOT_OPTION = click.option(
 )
 FINGERPRINT_OPTION = click.option(
     "--fingerprint",
-    help="The SHA-256 fingerprint of that certificate instead (default: the report's).",
+    help="The SHA-256 fingerprint of that certificate instead (the one the run printed).",
+)
+PKI_ANCHOR_OPTION = click.option(
+    "--pki",
+    "pki_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The PKI directory the run used: its root.crt.pem must have signed.",
 )
 
 
-def _expected_root(root_file: Path | None) -> x509.Certificate | None:
+def _expected_root(root_file: Path | None, pki_dir: Path | None = None) -> x509.Certificate | None:
+    if root_file is None and pki_dir is not None:
+        root_file = pki_dir / "root.crt.pem"
     if root_file is None:
         return None
     try:
@@ -395,25 +433,34 @@ def _expected_root(root_file: Path | None) -> x509.Certificate | None:
 @click.command("verify-log")
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @ROOT_OPTION
+@PKI_ANCHOR_OPTION
 @FINGERPRINT_OPTION
-def verify_log_command(run_dir: Path, root_file: Path | None, fingerprint: str | None) -> None:
-    """Check a run's event log, summary and scenario against their signed manifest.
+def verify_log_command(
+    run_dir: Path, root_file: Path | None, pki_dir: Path | None, fingerprint: str | None
+) -> None:
+    """Check a run's event log, summary, scenario and report files against their signed manifest.
 
-    The signer is checked against --root or --fingerprint when given, else against the
-    fingerprint the report recorded. Exit 0 when intact, 1 when altered, re-signed or unsigned
-    (naming the first altered line or file), 2 when the directory holds no run.
+    The run is called intact only when the signer is checked against an anchor you kept
+    (--root, --pki or --fingerprint); without one it is at most "consistent, signed by X, not
+    anchored": compare X with the fingerprint you kept. Exit 0 when consistent (intact when
+    anchored), 1 when altered, re-signed or unsigned (naming the first altered line or file),
+    2 when the directory holds no run.
     """
-    root = _expected_root(root_file)
+    root = _expected_root(root_file, pki_dir)
     try:
         verdict = verify_log(run_dir, root=root, fingerprint=fingerprint)
     except OSError as exc:
         raise CliError(f"cannot check {run_dir}: {exc}") from exc
-    if verdict.ok:
+    if verdict.intact:
         out.print(
-            f"{run_dir}: {verdict.lines} lines, summary.json and scenario.json intact, signed "
-            f"by certificate {verdict.fingerprint} (checked against {verdict.expected})",
+            f"{run_dir}: {verdict.lines} lines and {len(verdict.covered) - 1} report files "
+            f"intact, signed by certificate {verdict.fingerprint} (checked against "
+            f"{verdict.expected})",
             markup=False,
         )
+        return
+    if verdict.ok:
+        out.print(f"{run_dir}: {verdict.lines} lines, {verdict.reason}", markup=False)
         return
     where = f"events.jsonl: line {verdict.first_bad_line}: " if verdict.first_bad_line else ""
     out.print(f"{run_dir}: {where}{verdict.reason}", markup=False)
@@ -428,6 +475,7 @@ def verify_log_command(run_dir: Path, root_file: Path | None, fingerprint: str |
     help="Also print to debrief.pdf (default: when Chromium is installed).",
 )
 @ROOT_OPTION
+@PKI_ANCHOR_OPTION
 @FINGERPRINT_OPTION
 @click.option(
     "--templates",
@@ -440,15 +488,18 @@ def debrief_command(
     run_dir: Path,
     pdf: bool | None,
     root_file: Path | None,
+    pki_dir: Path | None,
     fingerprint: str | None,
     templates: Path | None,
 ) -> None:
     """Write a printable debrief (debrief.html, and debrief.pdf) of a run's report directory.
 
-    Exit 0 when written from intact, signed evidence; 1 when the log or the summary was
-    altered, re-signed or is unsigned (the debrief says so); 2 when the directory cannot be read.
+    The page calls the run intact only when the signer is checked against an anchor you kept
+    (--root, --pki or --fingerprint); without one it says who signed and that it is not
+    anchored. Exit 0 when written from consistent, signed evidence; 1 when a file was altered,
+    re-signed or is unsigned (the debrief says so); 2 when the directory cannot be read.
     """
-    root = _expected_root(root_file)
+    root = _expected_root(root_file, pki_dir)
     try:
         files = write_debrief(
             run_dir, pdf=pdf, root=root, fingerprint=fingerprint, templates=templates
@@ -461,6 +512,8 @@ def debrief_command(
     if not files.verdict.ok:
         err.print(f"warning: the evidence does not verify: {files.verdict.reason}", markup=False)
         sys.exit(EXIT_FAILED)
+    if not files.verdict.intact:
+        err.print(f"note: {files.verdict.reason}", markup=False)
 
 
 @click.command("compare")
@@ -478,7 +531,12 @@ def debrief_command(
     show_default=True,
     help="The broker of a live comparison (--clock wall).",
 )
-@click.option("--seed", type=int, default=None, help="The first seed (default: the file's).")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, MAX_SEED),
+    default=None,
+    help="The first seed (default: the file's).",
+)
 @click.option(
     "--seeds",
     type=click.IntRange(1, 50),
@@ -522,7 +580,7 @@ def compare(
     bad = [t for t in names if t not in TOPOLOGIES]
     if bad or not names:
         raise CliError(f"unknown topology {', '.join(bad) or '(none)'}; one of {TOPOLOGIES}")
-    out_dir = out_dir or Path("reports") / f"{scenario.name}-compare"
+    out_dir = out_dir or Path("reports") / path_component(f"{scenario.name}-compare")
     first = seed if seed is not None else scenario.seed
     rows = []
     for name in names:

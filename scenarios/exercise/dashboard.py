@@ -16,6 +16,7 @@ exercise (traffic settles, then the report is written).
 
 from __future__ import annotations
 
+import contextlib
 from typing import ClassVar
 
 from rich.table import Table
@@ -23,6 +24,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.notifications import SeverityLevel
 from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
@@ -73,6 +75,8 @@ class ExerciseApp(App[RunResult | None]):
         self.options = options or RunOptions()
         self.options.control = self.control
         self.result: RunResult | None = None
+        self.display_errors = 0
+        """Redraws that failed (each shown in the status line; the run goes on)."""
         self.failure: str | None = None
         self._leave_when_done = False
         self._ticks = 0
@@ -118,6 +122,18 @@ class ExerciseApp(App[RunResult | None]):
     # drawing ------------------------------------------------------------------------------
 
     def _redraw(self) -> None:
+        # a drawing failure must never lose the run: the scenario goes on in its worker, and
+        # the failure is shown as text in the status line
+        try:
+            self._draw()
+        except Exception as exc:  # the display's boundary: report, keep the run going
+            self.display_errors += 1
+            with contextlib.suppress(Exception):
+                self.query_one("#status", Static).update(
+                    Text(f"display error ({type(exc).__name__}): {exc}"[:300], "bold red")
+                )
+
+    def _draw(self) -> None:
         if self.failure is not None:
             self.query_one("#status", Static).update(Text(f"FAILED: {self.failure}", "bold red"))
             return
@@ -140,6 +156,10 @@ class ExerciseApp(App[RunResult | None]):
             Text("Controller's log\n", "bold") + Text("\n".join(snap.log))
         )
         self.query_one("#deck", Static).update(self._deck(snap))
+
+    def _tell(self, message: str, *, severity: SeverityLevel = "information") -> None:
+        # markup off: inject names, bureaus and players' words are shown as text
+        self.notify(message, severity=severity, markup=False)
 
     def _status(self, snap: Snapshot) -> Text:
         if self.result is not None:
@@ -172,10 +192,10 @@ class ExerciseApp(App[RunResult | None]):
     def _can_steer(self) -> bool:
         """Whether the run takes commands now; if not, say why (a key never does nothing)."""
         if not self.control.ready:
-            self.notify("the exercise is still starting", severity="warning")
+            self._tell("the exercise is still starting", severity="warning")
             return False
         if self.control.finished:
-            self.notify("the scenario has finished: press q to write the report")
+            self._tell("the scenario has finished: press q to write the report")
             return False
         return True
 
@@ -190,14 +210,14 @@ class ExerciseApp(App[RunResult | None]):
         if self._can_steer():
             speed = self.control.snapshot(expectations=False).speed * 2
             self.control.set_speed(speed)
-            self.notify(f"clock speed {speed:g}x")
+            self._tell(f"clock speed {speed:g}x")
 
     def action_slower(self) -> None:
         """Halve the clock speed."""
         if self._can_steer():
             speed = self.control.snapshot(expectations=False).speed / 2
             self.control.set_speed(speed)
-            self.notify(f"clock speed {speed:g}x")
+            self._tell(f"clock speed {speed:g}x")
 
     def action_fire(self, n: int) -> None:
         """Fire the n-th prepared inject."""
@@ -205,10 +225,10 @@ class ExerciseApp(App[RunResult | None]):
             return
         deck = self.control.deck()
         if not 1 <= n <= len(deck):
-            self.notify(f"the deck has no card {n} ({len(deck)} prepared)", severity="warning")
+            self._tell(f"the deck has no card {n} ({len(deck)} prepared)", severity="warning")
             return
         self.control.fire(deck[n - 1])
-        self.notify(f"fired {deck[n - 1]}")
+        self._tell(f"fired {deck[n - 1]}")
 
     def action_bookmark(self) -> None:
         """Ask for a note to bookmark this moment."""
@@ -219,7 +239,7 @@ class ExerciseApp(App[RunResult | None]):
         if not self.control.ready or self.query("#prompt"):
             return
         if what != "bookmark" and self._oldest() is None:
-            self.notify("no played bureau has a message to answer", severity="warning")
+            self._tell("no played bureau has a message to answer", severity="warning")
             return
         box = Input(placeholder=_PROMPTS[what], id="prompt", name=what)
         # the scenario clock stands still while the controller types, and the note is stamped
@@ -249,10 +269,10 @@ class ExerciseApp(App[RunResult | None]):
             try:
                 breaches = self.control.forward(*oldest, to, permission=permission)
             except ControlError as exc:  # a typing slip: say so, keep going
-                self.notify(f"cannot forward: {exc}", severity="error")
+                self._tell(f"cannot forward: {exc}", severity="error")
                 return
             if breaches:
-                self.notify(f"{breaches} caveat breach(es) recorded", severity="warning")
+                self._tell(f"{breaches} caveat breach(es) recorded", severity="warning")
 
     def key_escape(self) -> None:
         """Cancel what is being typed."""
@@ -273,7 +293,7 @@ class ExerciseApp(App[RunResult | None]):
             return
         oldest = self._oldest()
         if oldest is None:
-            self.notify("no played bureau has a message to answer", severity="warning")
+            self._tell("no played bureau has a message to answer", severity="warning")
             return
         self.control.answer(*oldest)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import csv
 import html
+import io
 import json
 import shutil
 import subprocess
@@ -35,7 +36,14 @@ from cryptography import x509
 from scenarios.errors import ScenarioLayerError
 from scenarios.exercise.deadlines import when
 from scenarios.model import Scenario, bureau_references
-from scenarios.reports.evidence import LogVerdict, verify_log
+from scenarios.reports.evidence import (
+    LogVerdict,
+    RunFileError,
+    open_run_file,
+    read_run_file,
+    verify_log,
+)
+from scenarios.reports.safety import from_spreadsheet_cell, write_run_file
 from scenarios.reports.templating import html_part, render
 from scenarios.reports.writer import BREACH_HEAD, DEADLINE_HEAD, TIMELINE_KINDS, deadline_table
 
@@ -65,22 +73,38 @@ def chromium() -> str | None:
 
 
 def _read(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]], Scenario | None]:
+    if not run_dir.is_dir():
+        raise DebriefError(f"{run_dir} is not a run directory")
     try:
-        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-        with (run_dir / "events.jsonl").open(encoding="utf-8") as handle:
+        summary = json.loads(read_run_file(run_dir / "summary.json"))
+        with open_run_file(run_dir / "events.jsonl") as handle:
             events = [json.loads(line) for line in handle if line.strip()]
-    except FileNotFoundError as exc:
-        raise DebriefError(f"{run_dir} is not a run directory: {exc.filename} is missing") from None
+    except RunFileError as exc:
+        raise DebriefError(f"{run_dir} is not a run directory bureaunet wrote: {exc}") from None
     except (OSError, ValueError) as exc:
         raise DebriefError(f"cannot read the run in {run_dir}: {exc}") from None
+    if not isinstance(summary, dict) or not all(isinstance(e, dict) for e in events):
+        raise DebriefError(f"{run_dir}: summary.json or events.jsonl is not what a run writes")
     scenario = None
-    path = run_dir / "scenario.json"
-    if path.exists():
-        try:
-            scenario = Scenario.model_validate_json(path.read_text(encoding="utf-8"))
-        except ValueError:
-            scenario = None  # the debrief can do without the planners' comments
+    try:
+        scenario = Scenario.model_validate_json(read_run_file(run_dir / "scenario.json"))
+    except (OSError, ValueError):
+        scenario = None  # the debrief can do without the planners' comments
     return summary, events, scenario
+
+
+def _covered(run_dir: Path, name: str, verdict: LogVerdict) -> bytes | None:
+    """A file the page shows, only when the run's signed manifest names it (else ``None``).
+
+    What no signature covers is not shown: an edited table or picture beside a verified log
+    would otherwise be shown as the run's.
+    """
+    if name not in verdict.covered:
+        return None
+    try:
+        return read_run_file(run_dir / name)
+    except OSError:
+        return None
 
 
 def _table(head: list[str] | None, rows: list[list[str]], classes: list[str] | None = None) -> str:
@@ -105,17 +129,30 @@ _GRID_WORD = {
 }
 
 
-def _scores(run_dir: Path, summary: dict[str, Any], scenario: Scenario | None) -> str:
+def _deliveries(run_dir: Path, verdict: LogVerdict) -> list[dict[str, str]]:
+    """The rows of ``deliveries.csv``, when the signature covers it.
+
+    Spreadsheet-safe cells are read back as the text they were written from.
+    """
+    raw = _covered(run_dir, "deliveries.csv", verdict)
+    if raw is None:
+        return []
+    try:
+        lines = list(csv.DictReader(io.StringIO(raw.decode("utf-8"), newline="")))
+    except (csv.Error, UnicodeDecodeError):
+        return []
+    return [{k: from_spreadsheet_cell(v or "") for k, v in line.items() if k} for line in lines]
+
+
+def _scores(
+    run_dir: Path, summary: dict[str, Any], scenario: Scenario | None, verdict: LogVerdict
+) -> str:
     """How each bureau did with what it was sent: answered in time, late, not at all, breaches.
 
     Players (bureaus played by people) first. Kept apart from the Outcome, which says whether the
     scenario behaved as designed.
     """
-    try:
-        with (run_dir / "deliveries.csv").open(encoding="utf-8", newline="") as handle:
-            lines = list(csv.DictReader(handle))
-    except (OSError, csv.Error, UnicodeDecodeError):
-        return ""
+    lines = _deliveries(run_dir, verdict)
     players = set(scenario.players) if scenario is not None else set()
     tally: dict[str, Counter[str]] = defaultdict(Counter)
     for line in lines:
@@ -157,13 +194,9 @@ def _scores(run_dir: Path, summary: dict[str, Any], scenario: Scenario | None) -
     )
 
 
-def _grid(run_dir: Path, duration: float) -> str:
-    """Who knew what, when: from the report's ``deliveries.csv`` (nothing when it is absent)."""
-    try:
-        with (run_dir / "deliveries.csv").open(encoding="utf-8", newline="") as handle:
-            lines = list(csv.DictReader(handle))
-    except (OSError, csv.Error, UnicodeDecodeError):
-        return ""
+def _grid(run_dir: Path, duration: float, verdict: LogVerdict) -> str:
+    """Who knew what, when: from the report's signed ``deliveries.csv`` (else nothing)."""
+    lines = _deliveries(run_dir, verdict)
     messages = list(dict.fromkeys(line["message"] for line in lines))
     bureaus = sorted({line["bureau"] for line in lines}, key=lambda b: (b != "gs", b))
     cells = {(line["bureau"], line["message"]): line for line in lines}
@@ -263,11 +296,11 @@ def _activity(events: list[dict[str, Any]], named: list[str]) -> list[list[str]]
     return rows
 
 
-def _img(run_dir: Path, name: str, alt: str) -> str:
-    path = run_dir / name
-    if not path.exists():
+def _img(run_dir: Path, name: str, alt: str, verdict: LogVerdict) -> str:
+    raw = _covered(run_dir, name, verdict)
+    if raw is None:
         return ""
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    data = base64.b64encode(raw).decode("ascii")
     return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></figure>'
 
 
@@ -311,6 +344,7 @@ tr.pass td:nth-child(2) { color: #1a7f37; font-weight: bold; }
 tr.fail td:nth-child(2) { color: #c62828; font-weight: bold; }
 .integrity { padding: 0.5rem 0.8rem; border-radius: 4px; }
 .integrity.ok { background: #e8f5e9; } .integrity.altered { background: #fdecea; }
+.integrity.unanchored { background: #fff8e1; }
 figure { margin: 0.5rem 0; } img { max-width: 100%; }
 .facts td:first-child { width: 16rem; }
 .lessons li { margin: 0.6rem 0 1.6rem; }
@@ -358,6 +392,31 @@ def write_debrief(
         verdict = verify_log(run_dir, root=root, fingerprint=fingerprint)
     except OSError as exc:
         verdict = LogVerdict(False, len(events), None, f"cannot be checked: {exc}")
+    try:
+        page = _page(run_dir, summary, events, scenario, verdict=verdict, templates=templates)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # fields of the wrong shape in a directory that passed for a run: one line, never a
+        # traceback (a run written by bureaunet has them all)
+        detail = f"{type(exc).__name__}: {exc}"[:200]
+        raise DebriefError(f"{run_dir}: not a run bureaunet wrote ({detail})") from None
+    target = run_dir / "debrief.html"
+    try:
+        write_run_file(target, page)  # a link planted as debrief.html is replaced, not followed
+    except OSError as exc:
+        raise DebriefError(f"cannot write {target}: {exc.strerror or exc}") from None
+    pdf_path = _pdf(target, required=pdf) if pdf is not False else None
+    return DebriefFiles(target, pdf_path, verdict)
+
+
+def _page(
+    run_dir: Path,
+    summary: dict[str, Any],
+    events: list[dict[str, Any]],
+    scenario: Scenario | None,
+    *,
+    verdict: LogVerdict,
+    templates: Path | None,
+) -> str:
     name = summary.get("scenario", run_dir.name)
     duration = scenario.duration if scenario is not None else 0.0
     started = (
@@ -365,13 +424,24 @@ def write_debrief(
         if events and "t_ns" in events[0]
         else "unknown"
     )
-    if verdict.ok:
+    if verdict.intact:
         integrity = (
             f'<p class="integrity ok">The event log this debrief is built from is intact: '
-            f"{verdict.lines} lines, hash-chained, and signed with the summary and the scenario "
-            f"by the run (certificate {verdict.fingerprint[:16]}..., checked against "
-            f"{html.escape(verdict.expected)}). Check it with <code>bureaunet verify-log "
-            f"{html.escape(str(run_dir))} --fingerprint {verdict.fingerprint}</code>.</p>"
+            f"{verdict.lines} lines, hash-chained, and signed with the summary, the scenario and "
+            f"the report's tables and pictures by the run (certificate "
+            f"{verdict.fingerprint[:16]}..., checked against {html.escape(verdict.expected)}). "
+            f"Check it with <code>bureaunet verify-log {html.escape(str(run_dir))} "
+            f"--fingerprint {verdict.fingerprint}</code>.</p>"
+        )
+    elif verdict.ok:
+        integrity = (
+            f'<p class="integrity unanchored"><strong>Not anchored:</strong> the event log '
+            f"({verdict.lines} lines), the summary, the scenario and the report's tables and "
+            f"pictures are consistent and signed by certificate <code>{verdict.fingerprint}"
+            f"</code>, but nothing was given to check that signer against: whoever could edit "
+            f"this directory could also have signed it. Compare this fingerprint with the one "
+            f"you kept from the run, or make the debrief again with <code>--fingerprint</code>, "
+            f"<code>--root</code> or <code>--pki</code>.</p>"
         )
     else:
         where = f" at line {verdict.first_bad_line}" if verdict.first_bad_line else ""
@@ -452,15 +522,17 @@ def write_debrief(
             "timeline": part(
                 _table(["t", "what", "where", "detail"], timeline_rows, timeline_classes)
             ),
-            "timeline_image": part(_img(run_dir, "timeline.png", "deliveries over scenario time")),
+            "timeline_image": part(
+                _img(run_dir, "timeline.png", "deliveries over scenario time", verdict)
+            ),
             "deadlines": part(_table(DEADLINE_HEAD, deadline_rows, deadline_classes))
             if deadline_rows
             else "",
             "breaches": part(_table(BREACH_HEAD, breach_rows, ["bad"] * len(breach_rows)))
             if breach_rows
             else "",
-            "scores": part(_scores(run_dir, summary, scenario)),
-            "grid": part(_grid(run_dir, duration)),
+            "scores": part(_scores(run_dir, summary, scenario, verdict)),
+            "grid": part(_grid(run_dir, duration, verdict)),
             "lessons": part(_lessons(scenario)),
             "activity": part(
                 _table(
@@ -477,18 +549,14 @@ def write_debrief(
                 )
             ),
             "figures": part(_table(["figure", "value"], figures)),
-            "latency_image": part(_img(run_dir, "latency-by-kind.png", "latency by message kind")),
-            "map_image": part(_img(run_dir, "map.png", "bureaus and traffic")),
+            "latency_image": part(
+                _img(run_dir, "latency-by-kind.png", "latency by message kind", verdict)
+            ),
+            "map_image": part(_img(run_dir, "map.png", "bureaus and traffic", verdict)),
         },
         templates,
     )
-    target = run_dir / "debrief.html"
-    try:
-        target.write_text(page, encoding="utf-8")
-    except OSError as exc:
-        raise DebriefError(f"cannot write {target}: {exc.strerror or exc}") from None
-    pdf_path = _pdf(target, required=pdf) if pdf is not False else None
-    return DebriefFiles(target, pdf_path, verdict)
+    return page
 
 
 def _pdf(page: Path, *, required: bool | None) -> Path | None:

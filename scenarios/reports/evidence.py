@@ -7,23 +7,33 @@ of log lines and the last chain value, and the SHA-256 of ``summary.json`` and `
 in their RFC 8785 canonical form (so reformatting a file changes nothing, and changing any value
 does). ``events.sig`` also carries the signing certificate and its fingerprint.
 
+The manifest also names every other file of the run directory that a report, the debrief or
+verification reads or shows (the CSV tables, the pictures, ``report.md``, ``report.html``), each
+with the SHA-256 of its bytes: what people read is covered, not only what machines read.
+
 ``verify_log`` recomputes the chain from the top and names the first line that does not match,
-checks both files against the manifest and the signature against the manifest. A signature is
-only as good as the key behind it, and anyone can re-chain a log and sign it with a key of their
-own. So the signer is checked against a root the user names (``--root CERT``, the ``root.crt.pem``
-of the PKI the run used, or ``--fingerprint HEX``) or, by default, against the fingerprint that
-the report recorded in ``summary.json`` (shown in the report and by ``verify-log``): any mismatch is
-a failed verification that says which.
+checks every named file against the manifest and the signature against the manifest. Nothing is
+read through a symbolic link (a link planted in a handed-over directory is named, not followed).
+
+A signature is only as good as the key behind it, and anyone who can edit a run directory can
+re-chain the log, rewrite the recorded fingerprint and sign with a key of their own. So a run is
+called *intact* only when the signer is checked against an anchor the user kept: a root
+(``--root CERT``, or ``--pki DIR`` for the ``root.crt.pem`` of the PKI the run used) or a
+fingerprint (``--fingerprint HEX``). Without one the verdict is at most *consistent, signed by X,
+not anchored*: the user compares X with the fingerprint they kept.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import rfc8785
 from cryptography import x509
@@ -34,9 +44,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 __all__ = [
     "COVERED",
     "LogVerdict",
+    "RunFileError",
     "canonical_json",
     "chained_lines",
     "fingerprint_of",
+    "open_run_file",
+    "read_run_file",
     "sign_log",
     "verify_log",
 ]
@@ -44,7 +57,8 @@ __all__ = [
 _GENESIS = "0" * 64
 _CONTEXT = b"bureaunet/v1\x00run-manifest\x00"
 COVERED = ("summary.json", "scenario.json")
-"""The report files the signed manifest covers, besides the event log."""
+"""The JSON files the signed manifest covers in canonical form, besides the event log (the other
+files it names are covered byte for byte)."""
 _SAFE_INT = 2**53 - 1
 
 
@@ -73,14 +87,57 @@ def canonical_json(document: Any) -> bytes:
     return rfc8785.dumps(_safe(document))
 
 
+class RunFileError(OSError):
+    """A file of a run directory that is not read: missing, not a regular file, or a link."""
+
+
+def open_run_file(path: Path) -> BinaryIO:
+    """Open a run directory's regular file for reading, never through a symbolic link.
+
+    Raises:
+        RunFileError: It is missing, a symbolic link, or not a regular file.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise RunFileError(f"{path.name} is missing") from None
+    except OSError as exc:
+        if path.is_symlink():
+            raise RunFileError(f"{path.name} is a symbolic link: not followed") from None
+        raise RunFileError(f"{path.name} cannot be read: {exc.strerror}") from None
+    handle = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        handle.close()
+        raise RunFileError(f"{path.name} is not a regular file")
+    return handle
+
+
+def read_run_file(path: Path, limit: int = 256 << 20) -> bytes:
+    """A run directory's file, never through a symbolic link, at most ``limit`` bytes.
+
+    Raises:
+        RunFileError: It is missing, a symbolic link, not a regular file, or too large.
+    """
+    with open_run_file(path) as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise RunFileError(f"{path.name} is larger than {limit} bytes")
+    return data
+
+
 def _digest(path: Path) -> str:
     """SHA-256 of a JSON file's canonical form.
 
     Raises:
-        OSError: The file cannot be read.
+        OSError: The file cannot be read (or is a link).
         ValueError: It is not JSON.
     """
-    return hashlib.sha256(canonical_json(json.loads(path.read_text(encoding="utf-8")))).hexdigest()
+    return hashlib.sha256(canonical_json(json.loads(read_run_file(path)))).hexdigest()
+
+
+def _raw_digest(path: Path) -> str:
+    return hashlib.sha256(read_run_file(path)).hexdigest()
 
 
 def chained_lines(records: Iterable[dict[str, Any]]) -> Iterator[tuple[str, str]]:
@@ -106,15 +163,19 @@ def sign_log(
     count: int,
     key: Ed25519PrivateKey,
     certificate: x509.Certificate,
+    *,
+    raw: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The ``events.sig`` document: the signed manifest of a report directory.
 
-    The covered files (:data:`COVERED`) must already be written in ``run_dir``.
+    The covered files (:data:`COVERED`, and ``raw``: every other file people read or are shown)
+    must already be written in ``run_dir``.
     """
     manifest = {
         "lines": count,
         "last_chain": last_chain,
         "files": {name: _digest(run_dir / name) for name in COVERED},
+        "raw": {name: _raw_digest(run_dir / name) for name in sorted(set(raw))},
     }
     return {
         "manifest": manifest,
@@ -132,9 +193,12 @@ class LogVerdict:
         ok: Whether every line, every covered file, the signature and the signer check out.
         lines: Lines read.
         first_bad_line: The first line (1-based) that does not match, if any.
-        reason: What is wrong, or ``"intact"``.
+        reason: What is wrong; ``"intact"`` (anchored); or, unanchored, what to compare.
         fingerprint: SHA-256 fingerprint of the certificate that signed, when it could be read.
         expected: The fingerprint the signer was checked against, and where it came from.
+        anchored: Whether the signer was checked against something the user gave (a root, a
+            PKI directory, a fingerprint), not only against what the directory itself records.
+        covered: The files the signed manifest names (the log included).
     """
 
     ok: bool
@@ -143,34 +207,44 @@ class LogVerdict:
     reason: str
     fingerprint: str = ""
     expected: str = ""
+    anchored: bool = False
+    covered: frozenset[str] = frozenset()
+
+    @property
+    def intact(self) -> bool:
+        """Consistent, signed, and the signer checked against the user's own anchor."""
+        return self.ok and self.anchored
 
 
 def _expected_signer(
     run_dir: Path, root: x509.Certificate | None, fingerprint: str | None
-) -> tuple[str, str]:
-    """The fingerprint the signer must have, and where it was taken from."""
+) -> tuple[str, str, bool]:
+    """The fingerprint the signer must have, where it was taken from, and whether it is anchored.
+
+    Anchored: the user gave it, rather than the directory itself recording it.
+    """
     if root is not None:
-        return fingerprint_of(root), "the root given with --root"
+        return fingerprint_of(root), "the root given", True
     if fingerprint is not None:
-        return fingerprint.lower().replace(":", ""), "the fingerprint given with --fingerprint"
+        return fingerprint.lower().replace(":", ""), "the fingerprint given", True
     try:
-        recorded = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+        recorded = json.loads(read_run_file(run_dir / "summary.json"))
         value = recorded["evidence"]["signer_fingerprint"]
     except (OSError, ValueError, KeyError, TypeError):
-        return "", "the report (summary.json records no signer)"
-    return str(value), "the report's summary.json"
+        return "", "the report (summary.json records no signer)", False
+    return str(value), "the report's own summary.json", False
 
 
 def _check_chain(log: Path, lines: int, last_chain: str) -> tuple[int, int | None, str | None]:
     """Lines read, the first bad line and what is wrong with the chain (``None``: nothing)."""
     previous = _GENESIS
     count = 0
-    with log.open(encoding="utf-8") as handle:
+    with open_run_file(log) as handle:
         for count, line in enumerate(handle, start=1):
             try:
-                record = json.loads(line)
+                record = json.loads(line)  # bytes: UTF-8 expected, anything else is not JSON
                 claimed = record.pop("chain")
-            except (ValueError, KeyError, AttributeError):
+            except (ValueError, KeyError, AttributeError, TypeError):
                 return count, count, "not a chained log line"
             if record.get("seq") != count or claimed != _link(previous, record):
                 return count, count, "line altered, inserted, removed or moved"
@@ -184,19 +258,33 @@ def _check_chain(log: Path, lines: int, last_chain: str) -> tuple[int, int | Non
     return count, None, None
 
 
-def _check_files(run_dir: Path, signed: Mapping[str, Any]) -> str | None:
+def _check_files(run_dir: Path, signed: Mapping[str, Any], raw: Mapping[str, Any]) -> str | None:
     """What is wrong with the covered files (``None``: they match the manifest)."""
-    for name in COVERED:
+    checks = [(name, signed.get(name), _digest) for name in COVERED]
+    checks += [(name, raw[name], _raw_digest) for name in sorted(raw)]
+    for name, expected, digest_of in checks:
+        if not _plain_name(name):
+            return f"the manifest names {name!r}, which is not a file of this directory"
         try:
-            digest = _digest(run_dir / name)
+            digest = digest_of(run_dir / name)
         except (OSError, ValueError) as exc:
             return f"{name} cannot be read: {exc}"
-        if digest != signed.get(name):
+        if digest != expected:
             return f"{name} was altered: it does not match the signed manifest"
     return None
 
 
-def verify_log(
+def _plain_name(name: object) -> bool:
+    return (
+        isinstance(name, str)
+        and bool(name)
+        and "/" not in name
+        and "\\" not in name
+        and name not in (".", "..")
+    )
+
+
+def verify_log(  # noqa: PLR0911 - one verdict per way the evidence can fail
     run_dir: Path,
     *,
     root: x509.Certificate | None = None,
@@ -213,10 +301,10 @@ def verify_log(
         OSError: ``events.jsonl`` cannot be read (not a run directory).
     """
     log = run_dir / "events.jsonl"
-    if not log.is_file():
-        raise FileNotFoundError(f"{log}: no event log")
+    if not log.is_file() or log.is_symlink():
+        raise FileNotFoundError(f"{log}: no event log" + (" (a link)" if log.is_symlink() else ""))
     try:
-        signature = json.loads((run_dir / "events.sig").read_text(encoding="utf-8"))
+        signature = json.loads(read_run_file(run_dir / "events.sig"))
         manifest: Mapping[str, Any] = signature["manifest"]
         certificate = x509.load_pem_x509_certificate(signature["certificate"].encode())
         public = certificate.public_key()
@@ -225,27 +313,41 @@ def verify_log(
         signed = bytes.fromhex(signature["signature"])
         signed_lines, signed_chain = int(manifest["lines"]), str(manifest["last_chain"])
         signed_files = dict(manifest["files"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        signed_raw = dict(manifest.get("raw", {}))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         return LogVerdict(False, 0, None, f"no usable signature (events.sig: {exc})")
+    covered = frozenset({"events.jsonl", *COVERED, *map(str, signed_raw)})
     signer = fingerprint_of(certificate)
-    expected, source = _expected_signer(run_dir, root, fingerprint)
+    expected, source, anchored = _expected_signer(run_dir, root, fingerprint)
     where = f"{expected[:16]}... from {source}" if expected else source
     count, bad_line, wrong = _check_chain(log, signed_lines, signed_chain)
-    wrong = wrong or _check_files(run_dir, signed_files)
+    wrong = wrong or _check_files(run_dir, signed_files, signed_raw)
+    verdict = functools.partial(
+        LogVerdict, lines=count, fingerprint=signer, expected=where, covered=covered
+    )
     if wrong is not None:
-        return LogVerdict(False, count, bad_line, wrong, signer, where)
+        return verdict(ok=False, first_bad_line=bad_line, reason=wrong)
     try:
         public.verify(signed, _CONTEXT + canonical_json(dict(manifest)))
     except InvalidSignature:
         reason = "the signature does not match the log and the report"
-        return LogVerdict(False, count, None, reason, signer, where)
+        return verdict(ok=False, first_bad_line=None, reason=reason)
     if not expected:
-        reason = f"nothing to check the signer against ({source}): give --root or --fingerprint"
-        return LogVerdict(False, count, None, reason, signer, where)
+        reason = (
+            f"nothing to check the signer against ({source}): give --root, --pki or --fingerprint"
+        )
+        return verdict(ok=False, first_bad_line=None, reason=reason)
     if signer != expected:
         reason = (
             f"signed by certificate {signer[:16]}..., not by the expected {expected[:16]}... "
             f"({source}): re-signed with another key"
         )
-        return LogVerdict(False, count, None, reason, signer, where)
-    return LogVerdict(True, count, None, "intact", signer, where)
+        return verdict(ok=False, first_bad_line=None, reason=reason)
+    if not anchored:
+        reason = (
+            f"consistent and signed by certificate {signer}, not anchored: compare this "
+            "fingerprint with the one you kept, or check against it with --fingerprint, "
+            "--root or --pki"
+        )
+        return verdict(ok=True, first_bad_line=None, reason=reason, anchored=False)
+    return verdict(ok=True, first_bad_line=None, reason="intact", anchored=True)

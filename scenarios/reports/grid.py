@@ -23,12 +23,14 @@ spreadsheet.
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from bureaus.events import Acknowledged, Breach, Delivered, Sent
 from scenarios.model import ForwardInject
+from scenarios.reports.safety import spreadsheet_cell, write_run_file
 from scenarios.results import RunResult
 
 __all__ = ["Cell", "CellState", "KnowledgeGrid", "knowledge_grid", "write_csv"]
@@ -150,47 +152,56 @@ def _cell(
 
 
 def write_csv(result: RunResult, summary: dict[str, Any], out: Path) -> list[str]:
-    """Write ``deliveries.csv``, ``deadlines.csv`` and ``breaches.csv``; their names."""
+    """Write ``deliveries.csv``, ``deadlines.csv`` and ``breaches.csv``; their names.
+
+    Every cell of text (inject names, bureaus, details) is written as a spreadsheet shows text,
+    never as a formula (:func:`~scenarios.reports.safety.spreadsheet_cell`).
+    """
     grid = knowledge_grid(result)
-    with (out / "deliveries.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["message", "bureau", "state", "delivered_s", "acknowledged_s", "due_s"])
-        for name in grid.messages:
-            for bureau in grid.bureaus:
-                cell = grid.cells.get((bureau, name))
-                if cell is None:
-                    continue
-                writer.writerow(
-                    [
-                        name,
-                        bureau,
-                        cell.state,
-                        _num(cell.delivered_s),
-                        _num(cell.acknowledged_s),
-                        _num(grid.due_s.get(name)),
-                    ]
-                )
-    with (out / "deadlines.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["message", "kind", "owed_by", "opened_s", "due_s", "answered_s", "state"])
-        for d in summary["deadlines"]:
-            writer.writerow(
+    deliveries = [["message", "bureau", "state", "delivered_s", "acknowledged_s", "due_s"]]
+    for name in grid.messages:
+        for bureau in grid.bureaus:
+            cell = grid.cells.get((bureau, name))
+            if cell is None:
+                continue
+            deliveries.append(
                 [
-                    d["name"],
-                    d["kind"],
-                    " ".join(d["owed_by"]),
-                    _num(d["opened_s"]),
-                    _num(d["due_s"]),
-                    _num(d["answered_s"]),
-                    d["state"],
+                    _text(name),
+                    _text(bureau),
+                    cell.state,
+                    _num(cell.delivered_s),
+                    _num(cell.acknowledged_s),
+                    _num(grid.due_s.get(name)),
                 ]
             )
-    with (out / "breaches.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["t_s", "bureau", "caveat", "detail"])
-        for b in summary["breaches"]:
-            writer.writerow([_num(b["t_s"]), b["bureau"], b["rule"] or "", b["detail"] or ""])
-    return ["deliveries.csv", "deadlines.csv", "breaches.csv"]
+    deadlines = [["message", "kind", "owed_by", "opened_s", "due_s", "answered_s", "state"]]
+    deadlines += [
+        [
+            _text(d["name"]),
+            _text(d["kind"]),
+            _text(" ".join(d["owed_by"])),
+            _num(d["opened_s"]),
+            _num(d["due_s"]),
+            _num(d["answered_s"]),
+            _text(d["state"]),
+        ]
+        for d in summary["deadlines"]
+    ]
+    breaches = [["t_s", "bureau", "caveat", "detail"]]
+    breaches += [
+        [_num(b["t_s"]), _text(b["bureau"]), _text(b["rule"] or ""), _text(b["detail"] or "")]
+        for b in summary["breaches"]
+    ]
+    tables = {"deliveries.csv": deliveries, "deadlines.csv": deadlines, "breaches.csv": breaches}
+    for file_name, rows in tables.items():
+        buffer = io.StringIO(newline="")
+        csv.writer(buffer).writerows(rows)
+        write_run_file(out / file_name, buffer.getvalue())
+    return list(tables)
+
+
+def _text(value: str) -> str:
+    return spreadsheet_cell(str(value))
 
 
 def _num(value: float | None) -> str:

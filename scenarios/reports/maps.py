@@ -206,7 +206,7 @@ def map_figure(events: list[Event], roster: Roster, *, title: str) -> Figure:
     ax.set_aspect("equal", adjustable="box")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(title)
+    ax.set_title(title, parse_math=False)
     handles, labels = ax.get_legend_handles_labels()
     if offline:
         handles.append(Line2D([], [], marker="o", ls="", color="#9e9e9e"))

@@ -7,6 +7,7 @@ and faults, and the map (:mod:`scenarios.reports.maps`).
 from __future__ import annotations
 
 import io
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,7 +32,23 @@ from scenarios.reports.maps import map_figure
 from scenarios.reports.metrics import route_class
 from scenarios.results import RunResult
 
-__all__ = ["latency_plot", "map_plot", "map_svg", "png", "timeline_figure", "timeline_plot"]
+__all__ = [
+    "latency_plot",
+    "map_plot",
+    "map_svg",
+    "plain",
+    "png",
+    "timeline_figure",
+    "timeline_plot",
+]
+
+
+def plain(text: str) -> str:
+    """``text`` for a picture: control characters (a tab, a line break) as spaces.
+
+    Drawn with ``parse_math=False`` besides, so ``$...$`` in a name is not taken for a formula.
+    """
+    return "".join(" " if unicodedata.category(c).startswith("C") else c for c in text)
 
 
 def png(fig: Figure) -> bytes:
@@ -103,7 +120,8 @@ def timeline_figure(result: RunResult) -> Figure:
             ax.text(
                 window.start,
                 top * 0.98,
-                f" {where} {fault.tag}",
+                plain(f" {where} {fault.tag}"),
+                parse_math=False,
                 fontsize=7,
                 color="#a33",
                 va="top",
@@ -123,17 +141,25 @@ def timeline_figure(result: RunResult) -> Figure:
             ax.text(
                 event.t_s,
                 top * 0.5,
-                f" {event.name}",
+                plain(f" {event.name}"),
+                parse_math=False,
                 rotation=90,
                 fontsize=7,
                 color="#2e7d32",
                 va="center",
-                gid=f"inject {event.name}",
+                gid=plain(f"inject {event.name}"),
             )
         elif isinstance(event, Control) and event.action == "bookmark":
             ax.plot([event.t_s], [top * 0.9], marker="*", color="#f0a500", markersize=11)
             note = (event.detail or "").removeprefix("bookmark: ")
-            ax.text(event.t_s, top * 0.9, f"  {note[:30]}", fontsize=7, va="center")
+            ax.text(
+                event.t_s,
+                top * 0.9,
+                plain(f"  {note[:30]}"),
+                fontsize=7,
+                va="center",
+                parse_math=False,
+            )
     long_run = end >= 3_600
     if long_run:  # ticks on whole hours, ten at most
         step = next(h for h in (1, 2, 3, 6, 12, 24, 48, 96) if end / (h * 3_600) <= 10)
@@ -157,7 +183,7 @@ def map_svg(result: RunResult) -> str:
     Its arrows keep their ids (``traffic A>B``), so the review's slider can show each link from
     the moment it first carried something.
     """
-    title = f"{result.scenario.name}: traffic on the {result.topology} topology"
+    title = plain(f"{result.scenario.name}: traffic on the {result.topology} topology")
     fig = map_figure(result.events, result.roster, title=title)
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight")
@@ -168,5 +194,5 @@ def map_svg(result: RunResult) -> str:
 
 def map_plot(result: RunResult) -> bytes:
     """The map of the run (see :mod:`scenarios.reports.maps`), as PNG bytes."""
-    title = f"{result.scenario.name}: traffic on the {result.topology} topology"
+    title = plain(f"{result.scenario.name}: traffic on the {result.topology} topology")
     return png(map_figure(result.events, result.roster, title=title))

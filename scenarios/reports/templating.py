@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from scenarios.errors import ScenarioLayerError
@@ -45,7 +46,9 @@ def render(name: str, context: dict[str, Any], templates: Path | None = None) ->
             raise TemplateError(f"{own}: not a directory of page templates")
         loaders.append(jinja2.FileSystemLoader(own))
     loaders.append(jinja2.PackageLoader("scenarios.reports", "templates"))
-    environment = jinja2.Environment(
+    # sandboxed: a template directory handed over by someone else can lay out the page and
+    # nothing more (no attribute walks to Python internals, no mutation of what it is given)
+    environment = ImmutableSandboxedEnvironment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=jinja2.select_autoescape(default=True),
         undefined=jinja2.StrictUndefined,

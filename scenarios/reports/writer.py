@@ -29,6 +29,7 @@ from scenarios.reports.review import (
     messages_html,
     slider_html,
 )
+from scenarios.reports.safety import markdown_text, write_run_file
 from scenarios.reports.templating import html_part, render
 from scenarios.results import RunResult
 
@@ -65,8 +66,9 @@ _LAT_HEAD = ["", "n", "p50", "p90", "p99", "p99.9", "max", "measured p99", "mode
 
 
 def _md_table(head: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    # every cell is text: a name written by anyone stays one cell and never becomes HTML
+    lines = ["| " + " | ".join(map(markdown_text, head)) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(map(markdown_text, r)) + " |" for r in rows]
     return "\n".join(lines)
 
 
@@ -171,6 +173,20 @@ def _notice_rows(result: RunResult, duration: float) -> list[list[str]]:
     return [[injected.get(mid) or mid[:8], " → ".join(states)] for mid, states in paths.items()]
 
 
+_SHOWN = (
+    "latency-by-kind.png",
+    "latency-by-route.png",
+    "timeline.png",
+    "map.png",
+    "deliveries.csv",
+    "deadlines.csv",
+    "breaches.csv",
+    "report.md",
+    "report.html",
+)
+"""The files people read or are shown, signed byte for byte in the run's manifest."""
+
+
 def write_report(
     result: RunResult, summary: dict[str, Any], expectations: list[ExpectationResult], out: Path
 ) -> None:
@@ -182,20 +198,30 @@ def write_report(
         # what verify-log checks the signer against by default, and what the report shows
         full["evidence"] = {
             "signer_fingerprint": fingerprint_of(signer),
-            "signed": ["events.jsonl", *COVERED],
+            "signed": ["events.jsonl", *COVERED, *_SHOWN],
         }
-    (out / "summary.json").write_text(json.dumps(full, indent=2) + "\n", encoding="utf-8")
-    (out / "scenario.json").write_text(
-        result.scenario.model_dump_json(by_alias=True, indent=2) + "\n", encoding="utf-8"
+    write_run_file(out / "summary.json", json.dumps(full, indent=2) + "\n")
+    write_run_file(
+        out / "scenario.json", result.scenario.model_dump_json(by_alias=True, indent=2) + "\n"
     )
     last, count = "0" * 64, 0
-    with (out / "events.jsonl").open("w", encoding="utf-8") as handle:
-        for line, chain in chained_lines(e.as_dict() for e in result.events):
-            handle.write(line + "\n")
-            last, count = chain, count + 1
+    log: list[str] = []
+    for line, chain in chained_lines(e.as_dict() for e in result.events):
+        log.append(line + "\n")
+        last, count = chain, count + 1
+    write_run_file(out / "events.jsonl", "".join(log))
+    shown = _write_pages(result, full, expectations, out)
     if result.signing_key is not None and signer is not None:
-        signature = sign_log(out, last, count, result.signing_key, signer)
-        (out / "events.sig").write_text(json.dumps(signature, indent=1) + "\n", "utf-8")
+        # signed last, over every file written: what people read is covered too
+        signature = sign_log(out, last, count, result.signing_key, signer, raw=shown)
+        write_run_file(out / "events.sig", json.dumps(signature, indent=1) + "\n")
+
+
+def _write_pages(
+    result: RunResult, full: dict[str, Any], expectations: list[ExpectationResult], out: Path
+) -> list[str]:
+    """The files people read (pictures, tables, report.md, report.html); their names."""
+    summary = full
     deliveries = [e for e in result.events if e.kind == "delivered"]
     plots = {
         "latency-by-kind.png": latency_plot(deliveries, "kind"),
@@ -204,12 +230,13 @@ def write_report(
         "map.png": map_plot(result),
     }
     for name, data in plots.items():
-        (out / name).write_bytes(data)
+        write_run_file(out / name, data)
     scenario = result.scenario
     messages = summary["messages"]
     recorded = full.get("evidence")
     evidence = (
-        "The event log (hash-chained), `summary.json` and `scenario.json` are signed in "
+        "The event log (hash-chained), `summary.json`, `scenario.json` and every file of this "
+        "report (tables, pictures, pages) are signed in "
         f"`events.sig` by the run's General Secretariat root, certificate fingerprint "
         f"(SHA-256) `{recorded['signer_fingerprint']}`. Keep this fingerprint: "
         f"`bureaunet verify-log {out} --fingerprint FINGERPRINT` checks the files against it "
@@ -278,11 +305,11 @@ def write_report(
         )
     )
     md = [
-        f"# {scenario.name}",
+        f"# {markdown_text(scenario.name)}",
         "",
-        scenario.description.strip(),
+        markdown_text(scenario.description.strip()),
         "",
-        f"*What it teaches:* {scenario.teaches.strip()}" if scenario.teaches else "",
+        f"*What it teaches:* {markdown_text(scenario.teaches.strip())}" if scenario.teaches else "",
         "",
         head,
         "",
@@ -326,10 +353,7 @@ def write_report(
             [
                 "Details (first 50):",
                 "",
-                _md_table(
-                    ["t", "bureau", "reason", "claimed sender", "detail"],
-                    [[c.replace("|", "\\|") for c in row] for row in rejection_details],
-                ),
+                _md_table(["t", "bureau", "reason", "claimed sender", "detail"], rejection_details),
                 "",
             ]
             if rejection_details
@@ -378,7 +402,7 @@ def write_report(
         evidence,
         "",
     ]
-    (out / "report.md").write_text("\n".join(md), encoding="utf-8")
+    write_run_file(out / "report.md", "\n".join(md))
 
     def img(name: str, alt: str) -> str:
         data = base64.b64encode(plots[name]).decode("ascii")
@@ -453,4 +477,7 @@ def write_report(
             "review_script": part(REVIEW_SCRIPT),
         },
     )
-    (out / "report.html").write_text(page, encoding="utf-8")
+    write_run_file(out / "report.html", page)
+    written = [*plots, *csv_files, "report.md", "report.html"]
+    assert sorted(written) == sorted(_SHOWN), written  # the summary names what is signed
+    return written
