@@ -80,7 +80,7 @@ def _formula(cell: str) -> bool:
 
 
 def test_no_csv_cell_is_a_formula_to_a_spreadsheet(hostile_run: Path) -> None:
-    seen = set()
+    seen: set[str] = set()
     for name in ("deliveries.csv", "deadlines.csv", "breaches.csv"):
         with (hostile_run / name).open(encoding="utf-8", newline="") as handle:
             for row in csv.reader(handle):
