@@ -131,7 +131,7 @@ def test_the_rules_on_their_own() -> None:
     assert path_component("") == "run"
 
 
-# --- a handed-over run directory ---------------------------------------------------------------
+# --- a handed-over run directory ------------------------------------------------------------
 
 
 def _copy(run: Path, tmp: Path) -> Path:
@@ -145,7 +145,9 @@ def _fingerprint(run: Path) -> str:
     return str(summary["evidence"]["signer_fingerprint"])
 
 
-def test_the_debrief_writes_no_file_through_a_planted_link(hostile_run: Path, tmp_path: Path) -> None:
+def test_the_debrief_writes_no_file_through_a_planted_link(
+    hostile_run: Path, tmp_path: Path
+) -> None:
     copy = _copy(hostile_run, tmp_path)
     victim = tmp_path / "victim.txt"
     victim.write_text("the victim's own file\n", encoding="utf-8")
@@ -211,7 +213,7 @@ def test_a_template_cannot_run_code(hostile_run: Path, tmp_path: Path) -> None:
     assert not marker.exists()
 
 
-# --- evidence covers what people read ------------------------------------------------------------
+# --- evidence covers what people read ---------------------------------------------------------
 
 
 def test_an_edited_csv_beside_a_signed_log_is_found_and_not_shown(
@@ -276,7 +278,7 @@ def test_a_resigned_run_is_never_called_intact_without_an_anchor(
     assert "re-signed with another key" in capsys.readouterr().out
 
 
-# --- bounds ----------------------------------------------------------------------------------------
+# --- bounds -------------------------------------------------------------------------------------
 
 
 def test_the_size_bound_counts_bytes(tmp_path: Path) -> None:
