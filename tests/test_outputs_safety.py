@@ -29,7 +29,7 @@ from scenarios.reports.safety import (
 )
 
 HOSTILE_NAMES = [
-    "=HYPERLINK(\"http://127.0.0.1/?\"&A1,\"click\")",
+    '=HYPERLINK("http://127.0.0.1/?"&A1,"click")',
     "@SUM(1+1)*cmd|' /C calc'!A0",
     "+1+1",
     "-2+3",
