@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from broker import BrokerTarget, EmbeddedBroker, find_mosquitto
 from bureaus import LinkModel, Network, NetworkContext, generate_pki
 from protocol import Roster, default_roster
+from protocol.network.routing import Topology
 
 
 def cpu_seconds(pid: int | None = None) -> float:
@@ -29,6 +30,7 @@ async def world(
     acknowledge: bool = False,
     warm: bool = True,
     broadcast: bool = True,
+    topology: Topology = "mesh",
 ) -> AsyncIterator[tuple[Network, EmbeddedBroker]]:
     """Every bureau connected to a fresh secured Mosquitto; no modelled WAN delay.
 
@@ -39,7 +41,7 @@ async def world(
         raise SystemExit("the network benchmarks need Mosquitto (apt-get install mosquitto)")
     roster = roster or default_roster()
     ctx = NetworkContext(
-        roster, "mesh", BrokerTarget("127.0.0.1", 0), LinkModel(roster, enabled=False)
+        roster, topology, BrokerTarget("127.0.0.1", 0), LinkModel(roster, enabled=False)
     )
     network = Network(ctx, generate_pki(roster, datetime.now(UTC)), outbox_limit=1_000_000)
     ctx.world.broadcast = broadcast

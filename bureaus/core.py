@@ -955,6 +955,21 @@ class BureauCore:
         self._drain(now)
         return self._take()
 
+    def over_share(self, sender: str, size: int, limit: int, now: Now) -> Outputs:
+        """Something from ``sender`` was refused before handling: its lane here is full.
+
+        Counted and recorded like any refusal (``fair_share``); the sender's end-to-end resends
+        bring back whatever of it was genuine.
+        """
+        self._refuse(
+            now,
+            "fair_share",
+            f"{limit} messages of {sender} already wait here: refused until they are handled",
+            peer=sender[:64],
+            size=size,
+        )
+        return self._take()
+
     def rotate(self, identity: BureauIdentity, now: Now, grace: timedelta) -> None:
         """Sign with a new identity from now on (the old key still decrypts for ``grace``)."""
         self.codec.credentials = self.codec.credentials.rotate(identity, now.wall, grace)

@@ -365,7 +365,7 @@ class Network:
 
     def busy(self) -> bool:
         """Whether anything is still queued, held on a link, or waiting for the broker."""
-        return any(len(b.outbox) or b.in_transit for b in self.bureaus.values())
+        return any(len(b.outbox) or b.in_transit or len(b.inputs) for b in self.bureaus.values())
 
     async def settle(self, quiet_s: float = 0.3, timeout: float = 30.0) -> None:
         """Wait until no event has been recorded for ``quiet_s`` seconds and outboxes are empty."""
@@ -374,7 +374,7 @@ class Network:
         last = -1
         while loop.time() < deadline:
             count = len(self.ctx.events)
-            busy = any(len(b.outbox) or b.in_transit for b in self.bureaus.values())
+            busy = self.busy()
             if count == last and not busy:
                 return
             last = count

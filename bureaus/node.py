@@ -42,6 +42,7 @@ from bureaus.clock import Clock
 from bureaus.connectors import MqttClient, mqtt_connector
 from bureaus.core import AckStatus, BureauCore, Now, Outputs, Send, World
 from bureaus.events import EventLog, Tracer
+from bureaus.fairness import FairQueue, lane_of
 from bureaus.ids import MessageIds
 from bureaus.links import LinkModel
 from bureaus.outbox import Outbox
@@ -61,6 +62,8 @@ _CONNECTION_LOST = "connection lost"
 _REFUSED = 0x80
 """The lowest SUBACK return code that refuses a subscription (MQTT 3.1.1: 0x80, 5: 0x80 and up)."""
 _EPS = 1e-6
+_YIELD_EVERY = 8
+"""Messages handled before the input loop lets the connection sort new arrivals into lanes."""
 """Timers this close are due (virtual time moves in microseconds)."""
 _PROBE = b"bureaunet inbox probe "
 """How an inbox probe starts: a bureau's own check that its inbox subscription delivers (never
@@ -165,6 +168,11 @@ class NetworkContext:
 class Bureau:
     """A bureau node: a core, one connection, its timers."""
 
+    lane_limit: int = 2_000
+    """What one sender may have waiting at this bureau before more of it is refused."""
+    fair_share: bool = True
+    """Serve the senders' lanes in turn (``False``: in arrival order, for comparisons)."""
+
     def __init__(self, core: BureauCore, password: str | None, ctx: NetworkContext) -> None:
         """Drive ``core`` (made with ``ctx.world``) with ``password`` as its broker credential."""
         self.core = core
@@ -189,6 +197,12 @@ class Bureau:
         self._tasks: set[asyncio.Task[None]] = set()
         self._publishing: set[asyncio.Task[Any]] = set()
         self._poke = asyncio.Event()
+        self.inputs: FairQueue[tuple[str, bytes, bool]] = FairQueue(
+            self.lane_limit, fair=self.fair_share
+        )
+        """What the connection read and the core has not handled yet: a lane per sender,
+        served in turn (:mod:`bureaus.fairness`)."""
+        self._input_ready = asyncio.Event()
         self._timer_for: tuple[float | None, float | None] = (None, None)
         """The core's next timer as the timer loop last saw it."""
         self._busy_until = 0.0
@@ -447,7 +461,36 @@ class Bureau:
         """Run until cancelled."""
         async with asyncio.TaskGroup() as group:
             group.create_task(self._connection_loop(), name=f"bureau[{self.id}].connection")
+            group.create_task(self._input_loop(), name=f"bureau[{self.id}].inputs")
             group.create_task(self._timer_loop(), name=f"bureau[{self.id}].timers")
+
+    def _admit(self, topic: str, data: bytes, retained: bool) -> None:
+        """Queue what the connection read in its sender's lane, or refuse it when that is full."""
+        lane = lane_of(topic, data)
+        if self.inputs.put(lane, (topic, data, retained)):
+            self._input_ready.set()
+            return
+        self._apply(self.core.over_share(lane, len(data), self.inputs.lane_limit, self._now()))
+
+    async def _input_loop(self) -> None:
+        """Hand what was read to the core, the senders' lanes in turn.
+
+        Every few messages the loop yields, so that the connection can sort what has arrived
+        meanwhile into its lanes: a message from a quiet sender waits behind a few of a busy
+        one's, not behind all of them.
+        """
+        served = 0
+        while True:
+            item = self.inputs.pop()
+            if item is None:
+                self._input_ready.clear()
+                await self._input_ready.wait()
+                continue
+            await self._wait_until_free()
+            self._on_message(*item)
+            served += 1
+            if served % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)
 
     async def _timer_loop(self) -> None:
         """Wake the core when its next timer is due.
@@ -515,8 +558,7 @@ class Bureau:
                         )
                     try:
                         async for message in transport.messages():
-                            await self._wait_until_free()
-                            self._on_message(message.topic, message.payload, message.retain)
+                            self._admit(message.topic, message.payload, message.retain)
                     finally:
                         if probing is not None:
                             probing.cancel()

@@ -7,6 +7,8 @@ attacks through a real Mosquitto and check that legitimate traffic still arrives
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -364,3 +366,59 @@ def test_a_members_envelope_on_the_broadcast_topic_is_refused_by_the_core() -> N
     assert refused.reason == Reason.UNAUTHORIZED_SENDER
     assert refused.peer == "KE"
     assert delivers_legitimate_traffic(net, "DE")
+
+
+# --- one member's flood does not hold up the others ------------------------------------------
+
+
+async def _handle_all(bureau: Bureau) -> None:
+    task = asyncio.create_task(bureau._input_loop())
+    try:
+        while len(bureau.inputs):
+            await asyncio.sleep(0)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@pytest.mark.parametrize("fair", [True, False])
+async def test_a_flood_through_the_hub_does_not_hold_up_another_pair(fair: bool) -> None:
+    # KE floods the hub with valid envelopes for DE; FR's one message for BE arrives after them
+    net = offline("hub")
+    gs = net["gs"]
+    gs.inputs.fair = fair
+    now = datetime.now(UTC)
+    flood = [
+        net["KE"].codec.seal_at(diffusion("KE", ("DE",), f"flood {n}"), now) for n in range(300)
+    ]
+    genuine = diffusion("FR", ("BE",), "the other pair's message")
+    for envelope in flood:
+        gs._admit(topics.inbox("gs"), envelope, False)
+    gs._admit(topics.inbox("gs"), net["FR"].codec.seal_at(genuine, now), False)
+    await _handle_all(gs)
+    hops = [e.message_id for e in net.ctx.events.of("hop", bureau="gs")]
+    assert len(hops) == 301  # everything passed on, in the end
+    position = hops.index(str(genuine.message_id))
+    if fair:
+        assert position <= 1  # behind at most one of KE's: the lanes are served in turn
+    else:
+        assert position == 300  # in arrival order it waited for the whole flood
+
+
+async def test_a_senders_lane_is_bounded_and_what_it_refuses_is_counted() -> None:
+    net = offline("hub")
+    gs = net["gs"]
+    gs.inputs.lane_limit = 50
+    now = datetime.now(UTC)
+    for n in range(80):
+        envelope = net["KE"].codec.seal_at(diffusion("KE", ("DE",), f"flood {n}"), now)
+        gs._admit(topics.inbox("gs"), envelope, False)
+    gs._admit(topics.inbox("gs"), b"junk from nobody", False)  # a lane of its own (its topic)
+    assert len(gs.inputs) == 51
+    refused = net.ctx.events.of("rejected", bureau="gs", reason="fair_share")
+    assert len(refused) == 30
+    assert {e.peer for e in refused} == {"KE"}
+    assert gs.counters["rejected:fair_share"] == 30
+    await _handle_all(gs)
+    assert len(net.ctx.events.of("hop", bureau="gs")) == 50
