@@ -23,7 +23,7 @@ from bureaus.errors import BureauError, NotKept
 from bureaus.keystore import record_revocation, record_rotation
 from bureaus.links import LinkOverride
 from bureaus.node import AckStatus, Bureau, NetworkContext
-from protocol import MessageBase, Region, Roster
+from protocol import MessageBase, Region, Roster, topics
 from protocol.messages.caveats import Breach as CaveatBreach
 from protocol.messages.caveats import CaveatPolicy
 from protocol.network.routing import reach, reaches_every_inbox
@@ -184,6 +184,10 @@ class Network:
     async def revoke(self, serials: Iterable[int]) -> bytes:
         """Have the General Secretariat sign and publish a revocation list (retained).
 
+        Every bureau of this process applies the list at once, at the moment of revocation,
+        whatever the load on the host or the broker: nothing a revoked member sends after it is
+        accepted here. Bureaus of other processes apply it when the broker delivers it.
+
         Returns:
             The list as published (DER).
         """
@@ -198,6 +202,8 @@ class Network:
             record_revocation(
                 self.pki.directory, crl, serials=added, run=self.ctx.run_id.hex(), at=now
             )
+        for bureau in self.bureaus.values():
+            bureau.receive(topics.CRL, crl)  # the same path as the published list takes
         gs.publish_revocations(crl)
         await asyncio.sleep(0)
         return crl

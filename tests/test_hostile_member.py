@@ -422,3 +422,18 @@ async def test_a_senders_lane_is_bounded_and_what_it_refuses_is_counted() -> Non
     assert gs.counters["rejected:fair_share"] == 30
     await _handle_all(gs)
     assert len(net.ctx.events.of("hop", bureau="gs")) == 50
+
+
+async def test_a_revocation_takes_effect_in_the_process_at_once_whatever_the_load() -> None:
+    # under load the published list reached a bureau a second late, and it accepted what the
+    # revoked member sent meanwhile; every bureau of the process now applies it as it is made
+    net = offline("mesh")
+    ke = net.pki.identities["KE"].certificate
+    await net.revoke_bureaus(["KE"])  # nothing is delivered by any broker here
+    for bureau in net.bureaus.values():
+        assert bureau.codec.trust.is_revoked(ke), bureau.id
+    late = net["KE"].codec.seal_at(
+        diffusion("KE", ("DE",), "after my revocation"), datetime.now(UTC)
+    )
+    received(net["DE"], topics.inbox("DE"), late)
+    assert [e.reason for e in net.ctx.events.of("rejected", bureau="DE")] == [Reason.REVOKED]
