@@ -27,6 +27,7 @@ from scenarios.reports.safety import (
     path_component,
     spreadsheet_cell,
 )
+from tests.test_evidence import edited_records
 
 HOSTILE_NAMES = [
     '=HYPERLINK("http://127.0.0.1/?"&A1,"click")',
@@ -117,8 +118,7 @@ def test_a_scenario_name_cannot_put_a_report_outside_reports(
         assert main(["run", str(path), "--clock", "virtual", "--quiet"]) == 0
     written = {p.name for p in (tmp_path / "reports").iterdir()}
     assert written == {"escaped", "abs-escaped", "run", "a-..-..-b"}
-    assert not (tmp_path / "escaped").exists()
-    assert not Path("/abs/escaped").exists()
+    assert not (tmp_path / "escaped").exists()  # "../escaped" from reports/ would be here
 
 
 def test_the_rules_on_their_own() -> None:
@@ -235,14 +235,7 @@ def test_an_edited_csv_beside_a_signed_log_is_found_and_not_shown(
 def _resign(run: Path, key: Ed25519PrivateKey, certificate: x509.Certificate) -> None:
     """What an attacker who can edit the directory does: edit, re-chain, re-sign, rewrite the
     recorded fingerprint, and sign every file again with a key of their own."""
-    records = []
-    for line in (run / "events.jsonl").read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        record.pop("chain")
-        record.pop("seq")
-        records.append(record)
-    records[0]["bureau"] = "XX"
-    chained = list(chained_lines(records))
+    chained = list(chained_lines(edited_records(run)))
     (run / "events.jsonl").write_text("".join(line + "\n" for line, _ in chained), "utf-8")
     summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
     summary["evidence"]["signer_fingerprint"] = fingerprint_of(certificate)
