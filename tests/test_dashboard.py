@@ -211,3 +211,27 @@ async def test_the_clock_can_stop_by_itself_at_each_inject() -> None:
         await until(pilot, lambda: "inject question" in shown(app, "#log"), "the second reason")
         await pilot.press("q")
         await until(pilot, lambda: app.return_value is not None, "the app to leave")
+
+
+async def test_names_with_markup_are_shown_as_text_and_the_run_goes_on() -> None:
+    # a card named "[/]" crashed the dashboard with a MarkupError mid-exercise, losing the run
+    require_mosquitto()
+    hostile = DRILL.replace("name: sighting", "name: '[/] sighting [bold'").replace(
+        "name: drill", "name: '[/]drill'"
+    )
+    app = ExerciseApp(parse_scenario(hostile))
+    control = app.control
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: control.ready, "the bureaus to start")
+        await pilot.press("1")  # fires the card: the notice names it
+        player = control._player
+        await until(pilot, lambda: "[/] sighting [bold" in player.result.inject_ids, "the card")
+        await pilot.pause(0.5)  # a few redraws with the name on screen
+        told = [n for n in app._notifications if "[/] sighting [bold" in n.message]
+        assert told
+        assert not any(n.markup for n in told)  # a toast with markup would raise when drawn
+        assert app.display_errors == 0
+        assert app.failure is None
+        await pilot.press("q")
+        await until(pilot, lambda: app.return_value is not None, "the app to leave")
+    assert app.return_value is not None  # the run's result, for the report
