@@ -929,8 +929,31 @@ class BureauCore:
             detail=f"forwarded copy of {message_id}",
         )
         self._send_generated(copy, now)
+        self._answered_by_action(original, now)
         self._drain(now)
         return self._take()
+
+    def reply(self, message_id: str, reply: MessageBase, now: Now) -> Outputs:
+        """Send ``reply`` to a delivered message; for a person playing the bureau, that answers it.
+
+        Raises:
+            NotKept: No such message in this bureau's inbox.
+        """
+        original = self.inbox.get(message_id)
+        if original is None:
+            raise NotKept(self.id, message_id)
+        self._send_generated(reply, now)
+        self._answered_by_action(original, now)
+        self._drain(now)
+        return self._take()
+
+    def _answered_by_action(self, original: MessageBase, now: Now) -> None:
+        # A person who replies to a message or passes it on has acted on it: in the protocol's
+        # terms that is an acknowledgement with the status `actioned`, so the sender stops
+        # resending and the deadline is met. Bureaus that acknowledge by themselves did so on
+        # delivery already.
+        if not self.acknowledge and original.kind not in _NO_ACK:
+            self._answer(original, "actioned", now)
 
     def cancel_notice(
         self, requester: str, request_id: UUID, message_id: UUID, reason: str, now: Now

@@ -307,6 +307,14 @@ class Network:
         breaches = node.forward(message_id, to, new_id, permission=permission)
         return not (breaches and node.caveats == "enforce"), breaches
 
+    def reply(self, bureau: str, message_id: str, reply: MessageBase) -> None:
+        """``bureau`` replies to a message it keeps; a played bureau's reply answers it.
+
+        Raises:
+            NotKept: ``bureau`` keeps no such message.
+        """
+        self.bureaus[bureau].reply(message_id, reply)
+
     def answer(self, bureau: str, message_id: str, status: AckStatus) -> MessageBase:
         """The person playing ``bureau`` acknowledges a message it keeps.
 

@@ -407,6 +407,14 @@ class Bureau:
         """Acknowledge a delivered message (for the person playing the bureau)."""
         self._apply(self.core.answer(message, self._now(), status))
 
+    def reply(self, message_id: str, reply: MessageBase) -> None:
+        """Reply to a delivered message (see :meth:`BureauCore.reply`).
+
+        Raises:
+            NotKept: No such message in this bureau's inbox.
+        """
+        self._apply(self.core.reply(message_id, reply, self._now()))
+
     def forward(
         self,
         message_id: str,

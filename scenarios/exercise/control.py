@@ -300,7 +300,10 @@ class ExerciseControl:
             handling_code=message.handling_code,
             tlp=message.tlp,
         )
-        self._player.submit(bureau, reply)
+        try:
+            self._player.net.reply(bureau, message_id, reply)  # answers it: `actioned`
+        except NotKept as exc:
+            raise ControlError(str(exc)) from exc
         self._player.answered.add((bureau, message_id))
         self._note(f"{bureau} (played) replied to {message.kind} from {message.sender}", "reply")
 
@@ -318,10 +321,16 @@ class ExerciseControl:
             raise ControlError(str(NotKept(bureau, message_id)))
         mid = self._player.ctx.ids.played_forward(bureau, message_id, tuple(to))
         self._note(f"{bureau} (played) forwards {message_id[:8]} to {', '.join(to)}", "forward")
-        self._player.answered.add((bureau, message_id))
-        _sent, breaches = self._player.net.forward(
+        sent, breaches = self._player.net.forward(
             bureau, message_id, to, mid, permission=permission
         )
+        if sent:  # passed on: that answers it (`actioned`); refused, it stays to be answered
+            self._player.answered.add((bureau, message_id))
+        else:
+            reasons = ", ".join(sorted({b.rule for b in breaches}))
+            self._note(
+                f"{bureau} (played): forward refused under the caveats ({reasons})", "forward"
+            )
         return len(breaches)
 
     # reading -----------------------------------------------------------------------------
