@@ -1037,6 +1037,14 @@ def bureau_references(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
             found.append((("faults", index, "compromised", "target"), fault.compromised.target))
     for version, group_value in scenario.versions.items():
         found.append((("versions", version), group_value))
+    for index, expectation in enumerate(scenario.expect):
+        # checked with the rest when the file is read: an expectation naming a bureau the
+        # roster lacks ran the whole exercise and then ended in a traceback, with no report
+        match expectation:
+            case DeliveredCheck(delivered=spec):
+                found.append((("expect", index, "delivered", "to"), spec.to))
+            case AcknowledgedCheck(acknowledged=spec_a):
+                found.append((("expect", index, "acknowledged", "by"), spec_a.by))
     flat: list[tuple[tuple[Any, ...], str]] = []
     for loc, value in found:
         if isinstance(value, list):

@@ -13,6 +13,7 @@ from uuid import uuid4
 
 from broker import BrokerTarget
 from bureaus import LinkModel, Network, NetworkContext
+from bureaus.events import Acknowledged
 from protocol import CaseMessage, ToBureaus, default_roster, topics
 from tests.network_fixtures import full_pki
 from tests.samples import diffusion
@@ -45,7 +46,8 @@ def sent_to_de(net: Network, **update: object) -> str:
 
 
 def answers(net: Network, mid: str) -> list[str]:
-    return [e.status for e in net.ctx.events.of("acknowledged", bureau="FR", message_id=mid)]
+    events = net.ctx.events.of("acknowledged", bureau="FR", message_id=mid)
+    return [e.status for e in events if isinstance(e, Acknowledged)]
 
 
 def test_a_reply_answers_the_message_and_the_sender_stops_resending() -> None:

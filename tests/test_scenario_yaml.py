@@ -182,3 +182,27 @@ def test_two_actions_in_one_inject_are_refused_at_the_inject() -> None:
         "s.yaml:3: injects[0]: an inject needs exactly one action of: notice_request, "
         "diffusion, case_message, search, cancel_notice, revoke, rotate_key, siena, forward"
     ]
+
+
+@pytest.mark.parametrize(
+    ("expectation", "where", "what"),
+    [
+        ("{delivered: {message: d, to: [DE, NG]}}", "expect[0].delivered.to[1]", "'NG'"),
+        ("{acknowledged: {message: d, by: de}}", "expect[0].acknowledged.by", "upper case: DE"),
+        ("{delivered: {message: d, to: 'region:atlantis'}}", "expect[0].delivered.to", "no region"),
+    ],
+)
+def test_an_expectation_naming_a_bureau_outside_the_roster_is_refused_at_load(
+    expectation: str, where: str, what: str
+) -> None:
+    # it loaded, ran the whole exercise, then ended in a traceback with no report
+    text = (
+        "name: x\nroster: [gs, FR, DE]\nduration: 10\n"
+        "injects:\n  - {at: 1, name: d, diffusion: {from: FR, to: [DE]}}\n"
+        f"expect:\n  - {expectation}\n"
+    )
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, "x.yaml")
+    [problem] = info.value.problems
+    assert problem.startswith(f"x.yaml:7: {where}: ")
+    assert what in problem
