@@ -88,12 +88,15 @@ async def test_pause_an_out_of_timeline_inject_and_resume_from_the_keyboard() ->
         await typed(pilot, "No record of him here")  # replies to DE's question
         await pilot.press("f")
         await typed(pilot, "NL")  # passes FR's H2 tip on without asking: blocked
+        # refused under its caveats, the tip is still to be answered: acknowledged instead
+        await until(pilot, lambda: len(control.snapshot().inboxes["IT"]) == 1, "the tip to stay")
+        await pilot.press("a")
         await until(pilot, lambda: not control.snapshot().inboxes["IT"], "IT's inbox to empty")
         await pilot.press("space")
         assert not clock.paused
         await until(pilot, lambda: clock.scenario_s() > frozen + 60, "the clock to run again")
         assert "Deck" in shown(app, "#deck")
-        await pilot.press("q")
+        await pilot.press("q", "q")  # the second confirms
         await until(
             pilot, lambda: app.return_value is not None, "the run to settle and the app to leave"
         )
@@ -113,7 +116,12 @@ async def test_pause_an_out_of_timeline_inject_and_resume_from_the_keyboard() ->
     reply = [
         e for e in result.events if e.kind == "delivered" and e.bureau == "DE" and e.peer == "IT"
     ]
-    assert [e.message_kind for e in reply] == ["case-message"]
+    # the reply, and the acknowledgement it makes of DE's question: replying answered it
+    assert sorted(e.message_kind or "" for e in reply) == ["acknowledgement", "case-message"]
+    answered = [
+        e for e in result.events if e.kind == "acknowledged" and e.bureau == "DE" and e.peer == "IT"
+    ]
+    assert [getattr(e, "status", None) for e in answered] == ["actioned"]
     breaches = [e for e in result.events if e.kind == "breach"]
     assert [(e.bureau, e.reason, e.recipients) for e in breaches] == [("IT", "H2", ("NL",))]
     assert not [
@@ -144,7 +152,7 @@ async def test_the_clock_stands_still_while_a_note_is_typed_and_the_note_keeps_t
         await pilot.pause(0.5)  # half a minute of typing: 30 scenario minutes at this speed
         await typed(pilot, "note")
         assert not clock.paused  # running again once the note is in
-        await pilot.press("q")
+        await pilot.press("q", "q")  # the second confirms
         await until(pilot, lambda: app.return_value is not None, "the app to leave")
     result = app.return_value
     assert result is not None
@@ -187,7 +195,7 @@ async def test_the_panels_say_what_is_pending_what_each_message_is_and_every_key
         await until(pilot, lambda: "met" in shown(app, "#expectations"), "the line to be met")
         log = shown(app, "#log")
         assert "inject" in log
-        await pilot.press("q")
+        await pilot.press("q", "q")  # the second confirms
         await until(pilot, lambda: app.return_value is not None, "the app to leave")
 
 
@@ -209,7 +217,7 @@ async def test_the_clock_can_stop_by_itself_at_each_inject() -> None:
         await until(pilot, lambda: clock.scenario_s() >= 90, "the clock to run on")
         await until(pilot, lambda: clock.paused, "the clock to stop at the next inject")
         await until(pilot, lambda: "inject question" in shown(app, "#log"), "the second reason")
-        await pilot.press("q")
+        await pilot.press("q", "q")  # the second confirms
         await until(pilot, lambda: app.return_value is not None, "the app to leave")
 
 
@@ -232,6 +240,23 @@ async def test_names_with_markup_are_shown_as_text_and_the_run_goes_on() -> None
         assert not any(n.markup for n in told)  # a toast with markup would raise when drawn
         assert app.display_errors == 0
         assert app.failure is None
-        await pilot.press("q")
+        await pilot.press("q", "q")  # the second confirms
         await until(pilot, lambda: app.return_value is not None, "the app to leave")
     assert app.return_value is not None  # the run's result, for the report
+
+
+async def test_q_asks_before_ending_a_running_exercise() -> None:
+    # one q ended the exercise at once, mid-run, with expectations not yet due reported FAIL
+    require_mosquitto()
+    app = ExerciseApp(parse_scenario(DRILL))
+    control = app.control
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: control.ready, "the bureaus to start")
+        await pilot.press("q")
+        await pilot.pause(0.5)
+        assert app.return_value is None
+        assert not control._player.ctx.clock.paused
+        asked = [n for n in app._notifications if "press q again" in n.message]
+        assert asked
+        await pilot.press("q")
+        await until(pilot, lambda: app.return_value is not None, "the app to leave")

@@ -17,6 +17,7 @@ exercise (traffic settles, then the report is written).
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import ClassVar
 
 from rich.table import Table
@@ -79,6 +80,8 @@ class ExerciseApp(App[RunResult | None]):
         """Redraws that failed (each shown in the status line; the run goes on)."""
         self.failure: str | None = None
         self._leave_when_done = False
+        self._end_asked: float | None = None
+        """When ``q`` was last pressed in a running exercise (it asks before ending)."""
         self._ticks = 0
 
     def compose(self) -> ComposeResult:
@@ -298,13 +301,30 @@ class ExerciseApp(App[RunResult | None]):
         self.control.answer(*oldest)
 
     def action_end(self) -> None:
-        """End the exercise: leave at once when finished, else stop and leave when settled."""
+        """End the exercise: leave at once when finished; while it runs, ask first.
+
+        One ``q`` in a running exercise only asks; a second within :data:`_CONFIRM_S` seconds
+        stops the run and leaves when it has settled (the report is written then).
+        """
         if self.result is not None or self.failure is not None:
             self.exit(self.result)
-        elif self.control.ready:
-            self._leave_when_done = True
-            self.control.stop()
+            return
+        if not self.control.ready:
+            return
+        now = time.monotonic()
+        if self._end_asked is None or now - self._end_asked > _CONFIRM_S:
+            self._end_asked = now
+            self._tell(
+                "end the exercise now? press q again to end it and write the report",
+                severity="warning",
+            )
+            return
+        self._leave_when_done = True
+        self.control.stop()
 
+
+_CONFIRM_S = 10.0
+"""Seconds within which a second ``q`` confirms the first."""
 
 _STATE_LOOK = {
     "met": ("met", "bold green"),
