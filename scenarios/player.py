@@ -79,6 +79,7 @@ class Player:
         self._waiting = [(i, inj) for i, inj in enumerate(scenario.injects) if inj.when is not None]
         """Contingency injects whose trigger has not happened yet."""
         self._cards: dict[str, int] = {}
+        self._adhoc = 0
         self.request_ids: dict[str, tuple[str, UUID]] = {}
         """Notice request injects by name → (requester, request id), for cancellations."""
 
@@ -189,6 +190,27 @@ class Player:
             ),
             f"deck[{card}]",
         )
+
+    def fire_adhoc(self, inject: Inject) -> str:
+        """Play an inject the facilitator wrote during the exercise, now.
+
+        Returns:
+            The name it is recorded under (``ad-hoc-N``).
+        """
+        self._adhoc += 1
+        name = f"ad-hoc-{self._adhoc}"
+        self.spawn(
+            self.inject(
+                -1,
+                inject,
+                at=self.ctx.clock.scenario_s(),
+                how="ad hoc, by the facilitator",
+                key=(-1, self._adhoc),  # ids of their own: no deck card has index -1
+                name=name,
+            ),
+            f"adhoc[{name}]",
+        )
+        return name
 
     def open_deadline(
         self, name: str, kind: DeadlineKind, message_id: str, *, by: str, to: list[str], span: float

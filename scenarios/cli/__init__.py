@@ -45,7 +45,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "exercise": (
         "run_commands",
         "exercise",
-        "Run a scenario as a live exercise, steered from a terminal dashboard.",
+        "Run a scenario as a live exercise, steered from a terminal dashboard or from web pages.",
     ),
     "generate": (
         "schema_commands",

@@ -19,19 +19,35 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import ValidationError
+
 from bureaus.errors import NotKept
 from bureaus.events import Event
 from protocol import CaseMessage, ToBureaus
 from scenarios.errors import ControlError
 from scenarios.exercise.deadlines import Deadline, clock_label, when
-from scenarios.model import AcknowledgedCheck, DeadlineCheck, DeliveredCheck, Expectation
+from scenarios.model import (
+    AcknowledgedCheck,
+    DeadlineCheck,
+    DeliveredCheck,
+    DiffusionInject,
+    Expectation,
+)
 from scenarios.reports.metrics import ExpectationResult, check_expectations
 from scenarios.results import RunResult
 
 if TYPE_CHECKING:
     from bureaus.node import AckStatus
 
-__all__ = ["ExerciseControl", "LiveState", "PauseAt", "Snapshot", "live_state"]
+__all__ = [
+    "ExerciseControl",
+    "LiveState",
+    "PauseAt",
+    "PlayerView",
+    "Received",
+    "Snapshot",
+    "live_state",
+]
 
 _HUB = "hub"
 """How dashboards list the bureaus outside every region (the General Secretariat, the CCC)."""
@@ -80,7 +96,8 @@ def _gist(message: Any, deadlines: list[Deadline], bureau: str) -> str:
     parts.append(f"handling {handling}" if handling else "no handling code")
     tlp = getattr(message, "tlp", None)
     if tlp:
-        parts.append(f"TLP:{str(tlp).upper()}")
+        marking = str(tlp).upper()
+        parts.append(marking if marking.startswith("TLP:") else f"TLP:{marking}")
     mid = str(message.message_id)
     due = [d.due_s for d in deadlines if d.message_id == mid and bureau in d.waiting_for]
     if due:
@@ -95,6 +112,50 @@ def _gist(message: Any, deadlines: list[Deadline], bureau: str) -> str:
     if words:
         parts.append(f'"{words[:70]}{"..." if len(words) > 70 else ""}"')
     return "; ".join(parts)
+
+
+def full_text(message: Any) -> str:
+    """Everything a person reads of a message: subject, text, body, summary, the notice's name."""
+    parts = [
+        str(value)
+        for name in ("subject", "text", "body", "summary_of_facts", "reason", "detail")
+        if (value := getattr(message, name, None))
+    ]
+    notice = getattr(message, "notice", None)
+    if notice is not None:
+        who = " ".join(
+            str(v) for v in (getattr(notice, "forename", ""), getattr(notice, "name", "")) if v
+        )
+        parts.insert(0, f"{getattr(notice, 'notice_type', 'notice')} notice: {who}".strip())
+    return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class Received:
+    """One message a played bureau has to answer, as its player sees it."""
+
+    message_id: str
+    kind: str
+    sender: str
+    priority: str
+    handling_code: str
+    tlp: str
+    text: str
+    due_s: float | None
+    """Scenario time by which the player's answer is due, if a deadline waits for it."""
+
+
+@dataclass(frozen=True)
+class PlayerView:
+    """What one played bureau's page shows: its unanswered messages and what it sent."""
+
+    bureau: str
+    scenario_s: float
+    paused: bool
+    finished: bool
+    inbox: list[Received]
+    sent: list[tuple[float, str, str]]
+    """The bureau's latest sends: (scenario time, kind, recipients)."""
 
 
 @dataclass(frozen=True)
@@ -332,6 +393,104 @@ class ExerciseControl:
                 f"{bureau} (played): forward refused under the caveats ({reasons})", "forward"
             )
         return len(breaches)
+
+    def send_adhoc(
+        self, sender: str, to: list[str], text: str, *, priority: str = "routine"
+    ) -> str:
+        """The facilitator sends a diffusion as ``sender`` now (an inject not in the script).
+
+        Returns:
+            The name the inject is recorded under (``ad-hoc-N``).
+
+        Raises:
+            ControlError: A bureau not in the exercise, a played bureau as the sender, or a
+                diffusion the scenario format refuses (its reason).
+        """
+        player = self._player
+        unknown = [b for b in (sender, *to) if b not in player.roster]
+        if unknown or not to:
+            raise ControlError(f"not in this exercise: {', '.join(unknown) or '(nobody named)'}")
+        if sender in player.players:
+            raise ControlError(f"{sender} is played by a person: its player sends for it")
+        try:
+            inject = DiffusionInject.model_validate(
+                {"diffusion": {"from": sender, "to": to, "text": text, "priority": priority}}
+            )
+        except ValidationError as exc:
+            problem = exc.errors(include_url=False)[0]
+            raise ControlError(f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}") from None
+        return str(player.fire_adhoc(inject))
+
+    async def take_down(self, bureau: str) -> None:
+        """Take a bureau off the network by hand (a fault, recorded as one).
+
+        Raises:
+            ControlError: Not a bureau of this exercise.
+        """
+        player = self._player
+        if bureau not in player.roster:
+            raise ControlError(f"not in this exercise: {bureau}")
+        player.note("fault", bureau, "offline (by the facilitator)")
+        self._note(f"took {bureau} offline", "fault")
+        await player.net.stop([bureau], graceful=False)
+
+    async def bring_up(self, bureau: str) -> None:
+        """Bring a bureau taken down by hand back onto the network.
+
+        Raises:
+            ControlError: Not a bureau of this exercise.
+        """
+        player = self._player
+        if bureau not in player.roster:
+            raise ControlError(f"not in this exercise: {bureau}")
+        await player.net.start([bureau])
+        player.note("fault", bureau, "back online (by the facilitator)")
+        self._note(f"brought {bureau} back online", "fault")
+
+    def player_view(self, bureau: str) -> PlayerView:
+        """What the person playing ``bureau`` sees now (and nothing of any other bureau).
+
+        Raises:
+            ControlError: ``bureau`` is not played by a person in this exercise.
+        """
+        player = self._player
+        if bureau not in player.players:
+            raise ControlError(f"{bureau} is not played in this exercise")
+        pending = player.deadlines.pending()
+        inbox = []
+        for mid, message in player.net.inbox(bureau):
+            if (bureau, mid) in player.answered:
+                continue
+            due = [d.due_s for d in pending if d.message_id == mid and bureau in d.waiting_for]
+            inbox.append(
+                Received(
+                    message_id=mid,
+                    kind=message.kind,
+                    sender=message.sender,
+                    priority=str(getattr(message, "priority", "routine")),
+                    handling_code=str(getattr(message, "handling_code", "") or ""),
+                    tlp=str(getattr(message, "tlp", "") or ""),
+                    text=full_text(message),
+                    due_s=min(due) if due else None,
+                )
+            )
+        sent = [
+            (e.t_s, e.message_kind or "", ", ".join(getattr(e, "recipients", ()) or ()))
+            for e in player.ctx.events.events[-2000:]
+            if e.kind == "sent" and e.bureau == bureau and e.message_kind != "acknowledgement"
+        ][-20:]
+        clock = player.ctx.clock
+        return PlayerView(
+            bureau, clock.scenario_s(), clock.paused, player.finished, inbox, sent[::-1]
+        )
+
+    def played(self) -> list[str]:
+        """The bureaus played by people."""
+        return list(self._player.players)
+
+    def bureaus(self) -> list[str]:
+        """Every bureau of the exercise."""
+        return [b.id for b in self._player.roster]
 
     # reading -----------------------------------------------------------------------------
 
