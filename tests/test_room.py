@@ -8,6 +8,7 @@ person, and a real HTTP client tries what a player should not be able to do.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -98,7 +99,7 @@ async def test_three_players_and_a_facilitator_steer_an_exercise_in_real_browser
             await pages[who].goto(links[who])
         it, be, nl, facilitator = pages["IT"], pages["BE"], pages["NL"], pages["facilitator"]
         for page, what in ((it, "diffusion from FR"), (be, "For BE only."), (nl, "Do you know")):
-            await eventually(lambda p=page, w=what: shows(p, w), f"{what} on its page")
+            await eventually(functools.partial(shows, page, what), f"{what} on its page")
         # escaped: the text's markup is shown as text, not made into a tag
         assert await it.locator("pre.text").first.inner_text() == (
             "Suspect vehicle <b>AB-123</b> crossing tonight."
