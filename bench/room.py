@@ -7,7 +7,8 @@ exercise --serve`` runs), twenty played NCBs, each sent ``--messages`` diffusion
 clients act at once, as twenty people in a room would: each acknowledges its messages one after
 another, as the page's form does (POST, then the page again). For each action the time from the
 click to the facilitator's live fragment no longer counting it is measured (the facilitator's
-page polls that fragment every second; the figure here is the server's part, polled every 20 ms).
+page reloads that fragment twice a second, so a person sees it up to 0.5 s after the figure here,
+which is the server's part, polled every 20 ms).
 The server's CPU per action is the process's CPU time over the actions, the bureaus' own work
 included (everything runs in one process). Ratios against an idle request (a page view) in the
 same run show what an action costs beyond serving a page.

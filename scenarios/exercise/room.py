@@ -18,8 +18,10 @@ Jinja2 templates with autoescaping in its sandbox, carry a Content-Security-Poli
 only the room's own script and style (shipped in the package, nothing from a CDN), and are not
 cached; the server listens on loopback unless told otherwise.
 
-A small script of our own (``static/room.js``) reloads the live part of a page every second from
-its ``/live`` fragment, and holds off while the person is typing, so nothing they write is lost.
+A small script of our own (``static/room.js``) reloads the live part of a page from its ``/live``
+fragment (a player's every second, the facilitator's twice a second, so a player's answer shows
+there within a second: ``bench/room.py``), and holds off while the person is typing, so nothing
+they write is lost.
 """
 
 from __future__ import annotations

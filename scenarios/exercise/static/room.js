@@ -1,9 +1,11 @@
-// bureaunet room: reload the live part of the page every second, unless the person is typing.
+// bureaunet room: reload the live part of the page (every data-every ms, a second by default),
+// unless the person is typing.
 "use strict";
 (function () {
   const live = document.getElementById("live");
   if (!live) { return; }
   const source = live.dataset.live;
+  const every = Number(live.dataset.every || 1000);
   function typing() {
     const active = document.activeElement;
     if (active && live.contains(active) && active.matches("input, textarea, select")) {
@@ -25,7 +27,7 @@
         live.dataset.offline = "1"; // the server is gone: the exercise has ended
       }
     }
-    window.setTimeout(refresh, 1000);
+    window.setTimeout(refresh, every);
   }
-  window.setTimeout(refresh, 1000);
+  window.setTimeout(refresh, every);
 })();
