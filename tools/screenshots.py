@@ -6,11 +6,16 @@ Run (needs Chromium: ``apt-get install chromium``)::
 
 Everything is simulated on the virtual clock, so the pictures are the same on every machine:
 ``missing-child`` for the trainers' pages (the report's grid and map, the debrief) and
-``hub-outage`` on the four topologies for the students' comparison.
+``hub-outage`` on the four topologies for the students' comparison. The room's pages (a player's
+and the facilitator's) come from a live run of ``docs/examples/room-drill.yaml`` on the embedded
+Mosquitto, photographed through Playwright once the messages are in.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,6 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from PIL import Image
 
 from scenarios.cli import LIBRARY, main
+from scenarios.exercise.control import ExerciseControl
+from scenarios.exercise.room import Room, serve
+from scenarios.launch import run_scenario
 from scenarios.model import load_scenario
 from scenarios.reports.debrief import chromium, write_debrief
 from scenarios.reports.metrics import check_expectations, summarise
@@ -78,7 +86,9 @@ def main_() -> None:
         run_dir = work / "missing-child"
         result = simulate(load_scenario(LIBRARY / "missing-child.yaml"), RunOptions())
         write_report(result, summarise(result), check_expectations(result), run_dir)
-        write_debrief(run_dir, pdf=False)
+        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+        kept = summary["evidence"]["signer_fingerprint"]  # as the trainer kept it from the run
+        write_debrief(run_dir, pdf=False, fingerprint=kept)
         report = run_dir / "report.html"
         grid = excerpt(report, '<h2 id="grid">', "<h2>Caveat breaches</h2>", work)
         shoot(grid, OUT / "trainer-grid.png", work, height=520)
@@ -90,6 +100,42 @@ def main_() -> None:
         if main(["compare", "hub-outage", "--quiet", "--out", str(compare)]) != 0:
             raise SystemExit("compare failed")
         shoot((compare / "compare.html").as_uri(), OUT / "student-compare.png", work, 1100)
+        asyncio.run(room_shots(work))
+
+
+async def room_shots(work: Path) -> None:
+    """A player's page and the facilitator's, from a live run of the room drill."""
+    from playwright.async_api import async_playwright  # noqa: PLC0415 - a dev tool
+
+    scenario = load_scenario(OUT.parent / "examples" / "room-drill.yaml")
+    control = ExerciseControl()
+    room = Room(control)
+    async with serve(room):
+        running = asyncio.create_task(run_scenario(scenario, RunOptions(control=control)))
+        while not control.ready:
+            await asyncio.sleep(0.1)
+        room.open_for(control.played())
+        while len(control.player_view("BE").inbox) < 2:
+            await asyncio.sleep(0.2)
+        control.pause()  # the facilitator's page shows the pause
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(
+                executable_path=shutil.which("chromium"), args=["--no-sandbox"]
+            )
+            for who, target, height in (
+                ("BE", "room-player.png", 1000),
+                ("facilitator", "room-facilitator.png", 1100),
+            ):
+                page = await (await browser.new_context()).new_page()
+                await page.set_viewport_size({"width": 1000, "height": height})
+                await page.goto(room.links()[who])
+                raw = work / target
+                await page.screenshot(path=str(raw))
+                Image.open(raw).convert("RGB").quantize(256).save(OUT / target, optimize=True)
+                print(f"{OUT / target} ({(OUT / target).stat().st_size // 1024} KiB)")
+            await browser.close()
+        control.stop()
+        await running
 
 
 if __name__ == "__main__":

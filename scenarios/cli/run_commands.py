@@ -392,32 +392,12 @@ def exercise(
     b bookmark, a answer for a played bureau, q end (asks first). The report is written when
     the exercise ends; then `bureaunet debrief` makes the handout. Exit codes as for `run`.
     """
-    if serve:
-        scenario = _load(scenario_file)
-        if speed is not None and pace is not None:
-            raise CliError("give --speed or --pace, not both")
-        if speed is not None or pace is not None:
-            scenario = _at_speed(scenario, speed or pace or 1.0)
-        out_dir = out_dir or Path("reports") / path_component(scenario.name)
-        options = RunOptions(
-            broker=broker,
-            transport=transport,
-            topology=topology,
-            seed=seed,
-            duration=duration,
-            pki=pki_dir,
-        )
-        ended = asyncio.run(_in_a_room(scenario, options, frozenset(pause_at), host, port))
-        _report(ended, out_dir)
-        out.print(f"debrief: bureaunet debrief {out_dir}", markup=False)
-        return
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if not serve and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise CliError(
             "exercise draws a dashboard and reads keys: it needs an interactive terminal "
-            "(for an unattended run of the same scenario, use 'bureaunet run')"
+            "(for an unattended run of the same scenario, use 'bureaunet run'; for web pages, "
+            "--serve)"
         )
-    from scenarios.exercise.dashboard import ExerciseApp  # noqa: PLC0415 - Textual loads only when used
-
     scenario = _load(scenario_file)
     if speed is not None and pace is not None:
         raise CliError("give --speed or --pace, not both")
@@ -432,12 +412,18 @@ def exercise(
         duration=duration,
         pki=pki_dir,
     )
-    app = ExerciseApp(scenario, options, pause_at=frozenset(pause_at))
-    result = app.run()
-    if app.failure is not None:
-        raise CliError(app.failure)
-    if result is None:
-        raise CliError("the exercise ended before it started")
+    if serve:
+        result = asyncio.run(_in_a_room(scenario, options, frozenset(pause_at), host, port))
+    else:
+        from scenarios.exercise.dashboard import ExerciseApp  # noqa: PLC0415 - Textual loads only when used
+
+        app = ExerciseApp(scenario, options, pause_at=frozenset(pause_at))
+        ended = app.run()
+        if app.failure is not None:
+            raise CliError(app.failure)
+        if ended is None:
+            raise CliError("the exercise ended before it started")
+        result = ended
     _report(result, out_dir)
     out.print(f"debrief: bureaunet debrief {out_dir}", markup=False)
 

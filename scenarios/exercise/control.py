@@ -293,15 +293,18 @@ class ExerciseControl:
             raise ControlError(f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}") from None
         return str(player.fire_adhoc(inject))
 
+    def _in_exercise(self, bureau: str) -> Any:
+        if bureau not in self._player.roster:
+            raise ControlError(f"not in this exercise: {bureau}")
+        return self._player
+
     async def take_down(self, bureau: str) -> None:
         """Take a bureau off the network by hand (a fault, recorded as one).
 
         Raises:
             ControlError: Not a bureau of this exercise.
         """
-        player = self._player
-        if bureau not in player.roster:
-            raise ControlError(f"not in this exercise: {bureau}")
+        player = self._in_exercise(bureau)
         player.note("fault", bureau, "offline (by the facilitator)")
         self._note(f"took {bureau} offline", "fault")
         await player.net.stop([bureau], graceful=False)
@@ -312,9 +315,7 @@ class ExerciseControl:
         Raises:
             ControlError: Not a bureau of this exercise.
         """
-        player = self._player
-        if bureau not in player.roster:
-            raise ControlError(f"not in this exercise: {bureau}")
+        player = self._in_exercise(bureau)
         await player.net.start([bureau])
         player.note("fault", bureau, "back online (by the facilitator)")
         self._note(f"brought {bureau} back online", "fault")
