@@ -56,6 +56,36 @@ def test_the_report_shows_the_grid_and_writes_the_csv_files(tmp_path: Path) -> N
     assert (tmp_path / "breaches.csv").read_text(encoding="utf-8").count("\n") >= 2
 
 
+def test_the_csv_files_say_when_as_the_report_does_who_missed_and_what_was_blocked(
+    tmp_path: Path,
+) -> None:
+    # times were in seconds only, deadlines.csv said `missed` but not who, and breaches.csv had
+    # no message, recipient or blocked-against-flagged column
+    result = run("missing-child")
+    write_report(result, summarise(result), check_expectations(result), tmp_path)
+
+    def rows(name: str) -> list[dict[str, str]]:
+        with (tmp_path / name).open(encoding="utf-8", newline="") as handle:
+            return list(csv.DictReader(handle))
+
+    late = next(
+        r for r in rows("deliveries.csv") if (r["message"], r["bureau"]) == ("alert-1", "IT")
+    )
+    assert re.fullmatch(r"\d+\+\d\d:\d\d(:\d\d)?", late["acknowledged"] or late["delivered"])
+    assert float(late["delivered_s"]) > float(late["due_s"])
+    missed = [r for r in rows("deadlines.csv") if r["state"] in ("missed", "late")]
+    assert missed
+    assert all(r["missed_by"] for r in missed)
+    assert "IT" in {b for r in missed for b in r["missed_by"].split()}
+    breaches = rows("breaches.csv")  # one forward, two caveats broken: a row each
+    assert {(b["message"], b["bureau"], b["to"], b["action"]) for b in breaches} == {
+        ("alert-1", "DE", "NL", "blocked")
+    }
+    assert {b["caveat"] for b in breaches} == {"H2", "TLP:AMBER"}
+    breach = breaches[0]
+    assert re.fullmatch(r"\d+\+\d\d:\d\d(:\d\d)?", breach["t"])
+
+
 def test_the_debrief_carries_the_grid_split_to_fit_a_page(tmp_path: Path) -> None:
     result = run("missing-child")
     write_report(result, summarise(result), check_expectations(result), tmp_path)

@@ -60,6 +60,8 @@ class Deadline:
     missed: bool = False
     owed_by: tuple[str, ...] = ()
     """Everyone who owed an answer (``waiting_for`` as it was when the deadline opened)."""
+    missed_by: tuple[str, ...] = ()
+    """Who had not answered when it was due (empty unless missed)."""
 
     def __post_init__(self) -> None:
         self.owed_by = self.owed_by or tuple(sorted(self.waiting_for))
@@ -82,6 +84,7 @@ class Deadline:
             "answered_s": None if self.answered_s is None else round(self.answered_s, 3),
             "state": self.state,
             "owed_by": list(self.owed_by),
+            "missed_by": list(self.missed_by),
             "waiting_for": sorted(self.waiting_for),
         }
 
@@ -155,6 +158,7 @@ class DeadlineBook:
         if deadline.answered_s is not None or deadline.missed:
             return
         deadline.missed = True
+        deadline.missed_by = tuple(sorted(deadline.waiting_for))
         self.record(
             DeadlineEvent(
                 name=deadline.name,

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bureaus.events import Acknowledged, Breach, Delivered, Sent
+from scenarios.exercise.deadlines import when
 from scenarios.model import ForwardInject
 from scenarios.reports.safety import spreadsheet_cell, write_run_file
 from scenarios.results import RunResult
@@ -154,42 +155,82 @@ def _cell(
 def write_csv(result: RunResult, summary: dict[str, Any], out: Path) -> list[str]:
     """Write ``deliveries.csv``, ``deadlines.csv`` and ``breaches.csv``; their names.
 
-    Every cell of text (inject names, bureaus, details) is written as a spreadsheet shows text,
-    never as a formula (:func:`~scenarios.reports.safety.spreadsheet_cell`).
+    Times are given twice: as the report writes scenario time (``D+HH:MM``), and in scenario
+    seconds for calculation. Every cell of text (inject names, bureaus, details) is written as a
+    spreadsheet shows text, never as a formula
+    (:func:`~scenarios.reports.safety.spreadsheet_cell`).
     """
     grid = knowledge_grid(result)
-    deliveries = [["message", "bureau", "state", "delivered_s", "acknowledged_s", "due_s"]]
+    duration = result.scenario.duration
+    deliveries = [
+        [
+            "message",
+            "bureau",
+            "state",
+            "delivered",
+            "delivered_s",
+            "acknowledged",
+            "acknowledged_s",
+            "due",
+            "due_s",
+        ]
+    ]
     for name in grid.messages:
         for bureau in grid.bureaus:
             cell = grid.cells.get((bureau, name))
             if cell is None:
                 continue
+            due = grid.due_s.get(name)
             deliveries.append(
                 [
                     _text(name),
                     _text(bureau),
                     cell.state,
-                    _num(cell.delivered_s),
-                    _num(cell.acknowledged_s),
-                    _num(grid.due_s.get(name)),
+                    *_times(cell.delivered_s, duration),
+                    *_times(cell.acknowledged_s, duration),
+                    *_times(due, duration),
                 ]
             )
-    deadlines = [["message", "kind", "owed_by", "opened_s", "due_s", "answered_s", "state"]]
+    deadlines = [
+        [
+            "message",
+            "kind",
+            "owed_by",
+            "missed_by",
+            "opened",
+            "opened_s",
+            "due",
+            "due_s",
+            "answered",
+            "answered_s",
+            "state",
+        ]
+    ]
     deadlines += [
         [
             _text(d["name"]),
             _text(d["kind"]),
             _text(" ".join(d["owed_by"])),
-            _num(d["opened_s"]),
-            _num(d["due_s"]),
-            _num(d["answered_s"]),
+            _text(" ".join(d.get("missed_by", []))),
+            *_times(d["opened_s"], duration),
+            *_times(d["due_s"], duration),
+            *_times(d["answered_s"], duration),
             _text(d["state"]),
         ]
         for d in summary["deadlines"]
     ]
-    breaches = [["t_s", "bureau", "caveat", "detail"]]
+    names = {mid: name for name, mid in result.inject_ids.items() if mid}
+    breaches = [["t", "t_s", "bureau", "message", "to", "caveat", "action", "detail"]]
     breaches += [
-        [_num(b["t_s"]), _text(b["bureau"]), _text(b["rule"] or ""), _text(b["detail"] or "")]
+        [
+            *_times(b["t_s"], duration),
+            _text(b["bureau"]),
+            _text(names.get(b.get("message_id") or "", b.get("message_id") or "")),
+            _text(" ".join(b.get("to", []))),
+            _text(b["rule"] or ""),
+            "blocked" if b.get("blocked", True) else "flagged",
+            _text(b["detail"] or ""),
+        ]
         for b in summary["breaches"]
     ]
     tables = {"deliveries.csv": deliveries, "deadlines.csv": deadlines, "breaches.csv": breaches}
@@ -198,6 +239,11 @@ def write_csv(result: RunResult, summary: dict[str, Any], out: Path) -> list[str
         csv.writer(buffer).writerows(rows)
         write_run_file(out / file_name, buffer.getvalue())
     return list(tables)
+
+
+def _times(t_s: float | None, duration: float) -> tuple[str, str]:
+    """A scenario time as the report writes it, and in seconds (both empty for none)."""
+    return ("", "") if t_s is None else (when(t_s, duration), _num(t_s))
 
 
 def _text(value: str) -> str:

@@ -154,7 +154,15 @@ def summarise(result: RunResult) -> dict[str, Any]:
         },
         "deadlines": [d.as_dict() for d in result.deadlines],
         "breaches": [
-            {"t_s": e.t_s, "bureau": e.bureau, "rule": e.reason, "detail": e.detail}
+            {
+                "t_s": e.t_s,
+                "bureau": e.bureau,
+                "rule": e.reason,
+                "detail": e.detail,
+                "message_id": e.message_id,
+                "to": list(e.recipients),
+                "blocked": bool(getattr(e, "blocked", True)),
+            }
             for e in events
             if e.kind == "breach"
         ],
