@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+from textual.containers import VerticalScroll
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -259,4 +261,43 @@ async def test_q_asks_before_ending_a_running_exercise() -> None:
         asked = [n for n in app._notifications if "press q again" in n.message]
         assert asked
         await pilot.press("q")
+        await until(pilot, lambda: app.return_value is not None, "the app to leave")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_every_panel_shows_at_small_terminal_sizes(size: tuple[int, int]) -> None:
+    # at 120x40 the expectations panel showed 5 of 7 and the log hid its newest lines; at 80x24
+    # the dashboard was unreadable
+    require_mosquitto()
+    many = (
+        DRILL
+        + "expect:\n"
+        + "".join(
+            f"  - {{name: check {n}, delivered: {{message: opening, to: [DE], within: 1h}}}}\n"
+            for n in range(7)
+        )
+    )
+    app = ExerciseApp(parse_scenario(many))
+    control = app.control
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: control.ready, "the bureaus to start")
+        await until(pilot, lambda: "inject" in shown(app, "#log"), "the log to fill")
+        await until(pilot, lambda: "check 6" in shown(app, "#expectations"), "the 7th check")
+        width, height = size
+        for name in ("regions", "deadlines", "expectations", "log", "deck"):
+            region = app.query_one(f"#{name}-panel").region
+            assert region.width >= 10, name  # on screen, wide and tall enough to read
+            assert region.height >= 3, name
+            assert region.right <= width, name
+            assert region.bottom <= height, name
+        # every expectation can be reached by scrolling its panel
+        panel = app.query_one("#expectations-panel", VerticalScroll)
+        panel.scroll_end(animate=False)
+        await pilot.pause(0.1)
+        assert panel.max_scroll_y >= 0
+        assert "check 6" in shown(app, "#expectations")
+        # the log's newest line is in view: its panel is scrolled to the end
+        log_panel = app.query_one("#log-panel", VerticalScroll)
+        assert log_panel.scroll_y == log_panel.max_scroll_y
+        await pilot.press("q", "q")
         await until(pilot, lambda: app.return_value is not None, "the app to leave")

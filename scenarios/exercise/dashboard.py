@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.notifications import SeverityLevel
 from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
@@ -43,10 +43,11 @@ class ExerciseApp(App[RunResult | None]):
 
     TITLE = "bureaunet exercise"
     CSS = """
-    #status { height: 3; padding: 0 1; background: $boost; }
+    #status { height: auto; max-height: 3; padding: 0 1; background: $boost; }
     #top { height: 1fr; }
     #bottom { height: 1fr; }
-    .panel { border: round $primary; padding: 0 1; width: 1fr; }
+    .panel { border: round $primary; padding: 0 1; width: 1fr; height: 1fr; }
+    .panel > Static { width: 1fr; }
     #prompt { dock: bottom; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -88,14 +89,17 @@ class ExerciseApp(App[RunResult | None]):
         """The screen: status line, four panels, key help."""
         yield Header(show_clock=False)
         yield Static("starting the bureaus ...", id="status")
+        # each panel scrolls, so a small terminal (80x24) shows every panel and can reach all
+        # of its lines; the log keeps its newest line in view
         with Vertical():
             with Horizontal(id="top"):
-                yield Static(id="regions", classes="panel")
-                yield Static(id="deadlines", classes="panel")
-                yield Static(id="expectations", classes="panel")
+                for name in ("regions", "deadlines", "expectations"):
+                    with VerticalScroll(id=f"{name}-panel", classes="panel"):
+                        yield Static(id=name)
             with Horizontal(id="bottom"):
-                yield Static(id="log", classes="panel")
-                yield Static(id="deck", classes="panel")
+                for name in ("log", "deck"):
+                    with VerticalScroll(id=f"{name}-panel", classes="panel"):
+                        yield Static(id=name)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -158,6 +162,7 @@ class ExerciseApp(App[RunResult | None]):
         self.query_one("#log", Static).update(
             Text("Controller's log\n", "bold") + Text("\n".join(snap.log))
         )
+        self.query_one("#log-panel", VerticalScroll).scroll_end(animate=False)
         self.query_one("#deck", Static).update(self._deck(snap))
 
     def _tell(self, message: str, *, severity: SeverityLevel = "information") -> None:
