@@ -8,7 +8,7 @@ response deadlines, and lets traffic settle at the end.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -68,6 +68,9 @@ class Player:
         """(played bureau, message id) pairs the person at the keyboard has dealt with."""
         self.finished = False
         self.stop_requested = False
+        self.before_inject: Callable[[str], Awaitable[None]] | None = None
+        """Awaited when a scripted inject is due, before it is played (a controller that stops
+        the clock to present it first)."""
         self.deadlines = DeadlineBook(self.ctx.events.add, self._deadline_missed)
         result.deadlines = list(self.deadlines.deadlines.values())
         self.ctx.events.listeners.append(self.deadlines.observe)
@@ -261,6 +264,8 @@ class Player:
             )
             return
         await self.at(when)
+        if self.before_inject is not None and key is None:
+            await self.before_inject(name)  # a scripted inject: presented before it is sent
         ids = self.ctx.ids
         mid = ids.card(*key) if key is not None else ids.inject(index)
         self.result.inject_times[name] = round(self.ctx.clock.scenario_s(), 6)

@@ -212,10 +212,17 @@ async def test_the_clock_can_stop_by_itself_at_each_inject() -> None:
         assert 60 <= clock.scenario_s() < 90  # at 'opening' (1 min), before 'question' (90 s)
         await until(
             pilot,
-            lambda: "paused by itself: inject opening" in shown(app, "#log"),
+            lambda: "paused by itself: inject opening is due" in shown(app, "#log"),
             "the log to say why",
         )
+        # stopped before the inject is sent, so the facilitator presents it first
+        await pilot.pause(0.5)
+        assert "opening" not in control._player.result.inject_ids
+        assert not [e for e in control._player.ctx.events if e.kind == "inject"]
         await pilot.press("space")
+        await until(
+            pilot, lambda: "opening" in control._player.result.inject_ids, "the inject, sent"
+        )
         await until(pilot, lambda: clock.scenario_s() >= 90, "the clock to run on")
         await until(pilot, lambda: clock.paused, "the clock to stop at the next inject")
         await until(pilot, lambda: "inject question" in shown(app, "#log"), "the second reason")

@@ -11,7 +11,7 @@ from bureaus import Event
 from bureaus.events import make
 from scenarios.errors import ControlError
 from scenarios.exercise.control import ExerciseControl
-from scenarios.exercise.deadlines import Deadline, DeadlineBook
+from scenarios.exercise.deadlines import Deadline, DeadlineBook, pace_label
 from scenarios.model import ScenarioError, parse_scenario
 from scenarios.reports.metrics import check_expectations, summarise
 from scenarios.reports.writer import write_report
@@ -222,3 +222,17 @@ async def test_a_played_bureau_answers_only_when_its_player_does(tmp_path: Path)
     assert "| ignored | acknowledgement | IT |" in report
     assert "MISSED" in report
     assert "OPEN (no answer from IT)" in report
+
+
+@pytest.mark.parametrize(
+    ("speed", "said"),
+    [
+        (1, "real time"),
+        (30, "2 min per scenario hour"),
+        (3840, "22 s per scenario day"),
+        (0.5, "2.0 h per scenario hour"),
+    ],
+)
+def test_the_pace_is_said_as_people_say_it(speed: float, said: str) -> None:
+    # the status line said "speed 3840x"
+    assert pace_label(speed) == said

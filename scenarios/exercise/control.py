@@ -17,6 +17,7 @@ what the network did.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -74,6 +75,7 @@ class ExerciseControl:
         something to answer.
         """
         self.pause_at = pause_at
+        self._resumes = 0
         self._player: Any = None
         self._held = False
         self.log: list[str] = []
@@ -92,13 +94,6 @@ class ExerciseControl:
                 self._delivered[regions.get(event.bureau, "?")] += 1
                 if "player" in self.pause_at and event.bureau in player.players:
                     self._auto_pause(f"{event.bureau} (played) has {event.message_kind} to answer")
-            elif (
-                event.kind == "inject"
-                and event.bureau == "controller"
-                and "inject" in self.pause_at
-                and "(from the deck)" not in (event.detail or "")
-            ):
-                self._auto_pause(f"inject {(event.detail or '').split(':')[0]}")
             elif event.kind in ("inject", "fault", "deadline", "breach", "control"):
                 where = "" if event.bureau in ("", "controller") else f" {event.bureau}"
                 self.log.append(
@@ -108,6 +103,21 @@ class ExerciseControl:
                 del self.log[:-200]
 
         events.listeners.append(listen)
+        if "inject" in self.pause_at:
+            player.before_inject = self._before_inject
+
+    async def _before_inject(self, name: str) -> None:
+        # the clock stops when a scripted inject is due, before it is sent, so the facilitator
+        # can present it first; it is sent when the clock runs again
+        player = self._player
+        resumed = self._resumes
+        self._auto_pause(f"inject {name} is due: present it, then resume")
+        if not player.ctx.clock.paused:
+            return  # a clock that cannot pause (a simulation): nothing to wait for
+        # wait for a resume after this pause, not for the clock to run: at a high speed it may
+        # already stand still again at the next inject before this one looks
+        while self._resumes == resumed and not player.stop_requested:
+            await asyncio.sleep(0.05)
 
     @property
     def ready(self) -> bool:
@@ -163,6 +173,7 @@ class ExerciseControl:
         clock = self._player.ctx.clock
         if clock.paused:
             clock.resume()
+            self._resumes += 1
             self._note("resumed", "resume")
 
     def toggle(self) -> None:

@@ -31,7 +31,7 @@ from textual.worker import Worker, WorkerState
 
 from scenarios.errors import ControlError
 from scenarios.exercise.control import ExerciseControl, PauseAt, Snapshot
-from scenarios.exercise.deadlines import span_label, when
+from scenarios.exercise.deadlines import pace_label, span_label, when
 from scenarios.model import Scenario
 from scenarios.runner import RunOptions, RunResult, run_scenario
 
@@ -179,7 +179,7 @@ class ExerciseApp(App[RunResult | None]):
         text = Text(
             f"scenario clock {when(snap.scenario_s, snap.duration_s)} / "
             f"{when(snap.duration_s, snap.duration_s)}   "
-            f"speed {snap.speed:g}x   in flight {sum(snap.in_flight.values())}   "
+            f"pace {pace_label(snap.speed)}   in flight {sum(snap.in_flight.values())}   "
         )
         text.append(state, style)
         return text
@@ -218,14 +218,14 @@ class ExerciseApp(App[RunResult | None]):
         if self._can_steer():
             speed = self.control.snapshot(expectations=False).speed * 2
             self.control.set_speed(speed)
-            self._tell(f"clock speed {speed:g}x")
+            self._tell(f"pace {pace_label(speed)}")
 
     def action_slower(self) -> None:
         """Halve the clock speed."""
         if self._can_steer():
             speed = self.control.snapshot(expectations=False).speed / 2
             self.control.set_speed(speed)
-            self._tell(f"clock speed {speed:g}x")
+            self._tell(f"pace {pace_label(speed)}")
 
     def action_fire(self, n: int) -> None:
         """Fire the n-th prepared inject."""

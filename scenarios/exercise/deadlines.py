@@ -192,6 +192,21 @@ def span_label(seconds: float) -> str:
     return f"{seconds / 86_400:.1f} d"
 
 
+def pace_label(speed: float) -> str:
+    """A clock speed as people say it: real time per scenario hour (or day, when fast).
+
+    ``speed`` is scenario seconds per real second: 30 is ``2 min per scenario hour``, 3,840 is
+    ``22 s per scenario day``, 1 is ``real time``.
+    """
+    if abs(speed - 1.0) < 1e-9:
+        return "real time"
+    per_hour = 3_600 / speed
+    if per_hour >= 10:
+        return f"{span_label(per_hour)} per scenario hour"
+    per_day = 86_400 / speed
+    return f"{span_label(per_day)} per scenario day" if per_day >= 1 else f"{speed:g}x"
+
+
 def clock_label(t_s: float, *, seconds: bool = False) -> str:
     """Scenario time as the project writes it everywhere: ``D+HH:MM`` (day, hours, minutes).
 

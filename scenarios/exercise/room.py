@@ -46,7 +46,7 @@ from starlette.routing import Route
 
 from scenarios.errors import ControlError
 from scenarios.exercise.control import ExerciseControl
-from scenarios.exercise.deadlines import clock_label, span_label
+from scenarios.exercise.deadlines import clock_label, pace_label, span_label
 
 __all__ = ["Room", "serve"]
 
@@ -274,7 +274,7 @@ class Room:
             end=clock_label(snap.duration_s),
             paused=snap.paused,
             finished=snap.finished,
-            speed=f"{snap.speed:g}",
+            speed=pace_label(snap.speed),
             played=[(b, len(snap.inboxes.get(b, []))) for b in played],
             senders=[b for b in control.bureaus() if b not in played],
             bureaus=control.bureaus(),
