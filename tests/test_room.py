@@ -25,6 +25,7 @@ from scenarios.exercise.room import Room, serve
 from scenarios.launch import run_scenario
 from scenarios.model import parse_scenario
 from scenarios.reports.grid import knowledge_grid
+from scenarios.reports.metrics import check_expectations
 from scenarios.results import RunResult
 from scenarios.runner import RunOptions
 from tests.browser import require_chromium
@@ -236,3 +237,14 @@ def test_exercise_serve_prints_the_links_and_writes_the_report(
     assert all(link.startswith("http://127.0.0.1:") for link in links.values())
     assert len({link.rsplit("/", 1)[1] for link in links.values()}) == 4  # a token each
     assert (out / "summary.json").is_file()
+
+
+async def test_expectations_not_yet_due_when_the_exercise_is_ended_read_not_reached() -> None:
+    # ended early, they were reported FAIL although their windows were still open
+    async with a_room() as (room, running):
+        player = room.control._player
+        await eventually(lambda: "question" in player.result.inject_ids, "the injects")
+        room.control.stop()
+        await eventually(running.done, "the exercise to end")
+    verdicts = {c.name: c.verdict for c in check_expectations(running.result())}
+    assert verdicts == {"alert answered": "NOT REACHED", "question answered": "NOT REACHED"}

@@ -116,7 +116,9 @@ def _print_summary(
     table.add_row("wall time (s)", f"{summary['wall_s']:.1f}")
     out.print(table)
     for result in results:
-        mark = Text("PASS", "green") if result.passed else Text("FAIL", "red")
+        mark = Text(
+            result.verdict, "green" if result.passed else "red" if result.reached else "yellow"
+        )
         out.print(Text.assemble(mark, f" {result.name}: {result.detail}"))
     out.print(f"report: {out_dir / 'report.html'}", markup=False)
     try:

@@ -335,6 +335,7 @@ _STATE_LOOK = {
     "met": ("met", "bold green"),
     "pending": ("pending", "yellow"),
     "failed": ("FAILED", "bold red"),
+    "not reached": ("not reached", "yellow"),
 }
 """How each live state of an expectation is shown."""
 

@@ -17,7 +17,7 @@ from scenarios.results import RunResult
 
 __all__ = ["LiveState", "PlayerView", "Received", "Snapshot", "full_text", "gist", "live_state"]
 
-LiveState = Literal["met", "pending", "failed"]
+LiveState = Literal["met", "pending", "failed", "not reached"]
 
 
 def live_state(
@@ -36,7 +36,7 @@ def live_state(
     unable to change, which only the first two kinds are).
     """
     if finished:
-        return "met" if checked.passed else "failed"
+        return "met" if checked.passed else "failed" if checked.reached else "not reached"
     match expectation:
         case DeliveredCheck(delivered=spec) | AcknowledgedCheck(acknowledged=spec):
             sent = result.inject_times.get(spec.message)

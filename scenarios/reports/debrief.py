@@ -455,7 +455,12 @@ def _page(
         comments = {e.label: e.comment for e in scenario.expect if e.comment}
     expectations = summary.get("expectations", [])
     expect_rows = [
-        [e["name"], "PASS" if e["passed"] else "FAIL", e["detail"], comments.get(e["name"], "")]
+        [
+            e["name"],
+            "PASS" if e["passed"] else "FAIL" if e.get("reached", True) else "NOT REACHED",
+            e["detail"],
+            comments.get(e["name"], ""),
+        ]
         for e in expectations
     ]
     expect_classes = ["pass" if e["passed"] else "fail" for e in expectations]

@@ -85,6 +85,14 @@ class ExpectationResult:
     name: str
     passed: bool
     detail: str
+    reached: bool = True
+    """False when the run ended (the controller stopped it) before the expectation's window
+    closed: not passed, and not failed either (reports say "not reached")."""
+
+    @property
+    def verdict(self) -> str:
+        """``PASS``, ``FAIL`` or ``NOT REACHED``, as reports write it."""
+        return "PASS" if self.passed else "FAIL" if self.reached else "NOT REACHED"
 
 
 def _expected_deliveries(events: list[Event]) -> set[tuple[str, str]]:
@@ -199,7 +207,50 @@ def traffic_by_link(events: list[Event]) -> dict[tuple[str, str], tuple[int, int
 
 def check_expectations(result: RunResult) -> list[ExpectationResult]:
     """Every expectation of the scenario, checked against the run's events."""
-    return [_check(result, e) for e in result.scenario.expect]
+    stopped = next(
+        (
+            e.t_s
+            for e in result.events
+            if e.kind == "control" and getattr(e, "action", "") == "stop"
+        ),
+        None,
+    )
+    checked = [_check(result, e) for e in result.scenario.expect]
+    if stopped is None:
+        return checked
+    return [
+        _not_reached(result, e, c, stopped)
+        for e, c in zip(result.scenario.expect, checked, strict=True)
+    ]
+
+
+def _not_reached(
+    result: RunResult, expectation: Expectation, checked: ExpectationResult, stopped_s: float
+) -> ExpectationResult:
+    """Not reached, rather than failed: unseen when the controller ended the run early.
+
+    Applies to a delivery or acknowledgement whose window had not closed when the run ended.
+    """
+    if checked.passed:
+        return checked
+    match expectation:
+        case DeliveredCheck(delivered=spec) | AcknowledgedCheck(acknowledged=spec):
+            start = result.inject_times.get(spec.message)
+            closes = None if start is None else start + spec.within
+            if closes is None or stopped_s < closes:
+                return ExpectationResult(
+                    checked.name,
+                    False,
+                    f"not reached: the exercise was ended at {clock_label(stopped_s)}, "
+                    + (
+                        f"before its window closed at {clock_label(closes)}"
+                        if closes is not None
+                        else "before its message was sent"
+                    )
+                    + f"; {checked.detail}",
+                    reached=False,
+                )
+    return checked
 
 
 def _check(result: RunResult, expectation: Expectation) -> ExpectationResult:  # noqa: PLR0911

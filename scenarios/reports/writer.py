@@ -259,7 +259,7 @@ def _write_pages(
         if e.kind == "rejected" and e.reason != "duplicate"
     ][:50]
     notice_rows = _notice_rows(result, duration)
-    expect_rows = [[e.name, "PASS" if e.passed else "FAIL", e.detail] for e in expectations]
+    expect_rows = [[e.name, e.verdict, e.detail] for e in expectations]
     timeline_rows = [
         [when(e.t_s, duration), e.kind, e.bureau, e.detail or ""]
         for e in result.events
