@@ -38,6 +38,12 @@ from scenarios.results import RunResult, resolve
 __all__ = ["Player"]
 
 
+_NOTHING_TO_ANSWER = frozenset(
+    {"acknowledgement", "presence", "search-request", "search-result", "notice-refused"}
+)
+"""Kinds a played bureau does not acknowledge (answers, or nothing to answer)."""
+
+
 class Player:
     """Plays one scenario on one network."""
 
@@ -68,6 +74,8 @@ class Player:
         """(played bureau, message id) pairs the person at the keyboard has dealt with."""
         self.finished = False
         self.stop_requested = False
+        self.auto_answer: float | None = None
+        """Rehearsal: scenario seconds after which a played bureau acknowledges what it got."""
         self.before_inject: Callable[[str], Awaitable[None]] | None = None
         """Awaited when a scripted inject is due, before it is played (a controller that stops
         the clock to present it first)."""
@@ -138,6 +146,19 @@ class Player:
 
     def _watch(self, event: Event) -> None:
         """Fire the contingency injects whose trigger ``event`` is (an event-log listener)."""
+        if (
+            self.auto_answer is not None
+            and event.kind == "delivered"
+            and event.bureau in self.players
+            and event.message_id
+            and event.message_kind not in _NOTHING_TO_ANSWER
+        ):
+            self._timers.append(
+                asyncio.create_task(
+                    self._rehearse(event.bureau, event.message_id, event.t_s + self.auto_answer),
+                    name=f"rehearse[{event.bureau}]",
+                )
+            )
         if not self._waiting or event.kind not in ("delivered", "breach"):
             return
         for index, inject in list(self._waiting):
@@ -159,6 +180,20 @@ class Player:
             else:
                 continue
             self._trigger(index, inject, event.t_s, why)
+
+    async def _rehearse(self, bureau: str, message_id: str, at_s: float) -> None:
+        # what a player pressing "acknowledge" does, through the same command (run --auto-answer)
+        await self.ctx.clock.sleep_until(at_s)
+        if (bureau, message_id) in self.answered or self.net.received(bureau, message_id) is None:
+            return
+        message = self.net.answer(bureau, message_id, "actioned")
+        self.answered.add((bureau, message_id))
+        self.note(
+            "control",
+            "controller",
+            f"{bureau} (played, rehearsal) answered {message.kind} from {message.sender}: actioned",
+            action="answer",
+        )
 
     def _deadline_missed(self, deadline: Deadline) -> None:
         for index, inject in list(self._waiting):

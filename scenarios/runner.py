@@ -105,6 +105,9 @@ class RunOptions:
     on_tick: Callable[[float, float, int], None] | None = None
     control: ExerciseControl | None = None
     """A live exercise's controls (pause, speed, deck, players), bound when the run starts."""
+    auto_answer: float | None = None
+    """Rehearsal: each played bureau acknowledges every message this many scenario seconds after
+    it arrives, through the same command a player's button sends (``run --auto-answer``)."""
     workers: int = 1
     """Worker processes to split the bureaus over (``scenarios/workers.py``)."""
     transport: MqttClient = "gmqtt"
@@ -277,6 +280,7 @@ async def _run(
         try:
             player = Player(scenario, network, embedded, result)
             player.memory = memory
+            player.auto_answer = options.auto_answer
             if options.control is not None:
                 options.control.attach(player)
             await player.play(options.on_tick)

@@ -8,13 +8,16 @@ under the message's caveats answers nothing and leaves the message to be answere
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 from uuid import uuid4
 
 from broker import BrokerTarget
 from bureaus import LinkModel, Network, NetworkContext
 from bureaus.events import Acknowledged
 from protocol import CaseMessage, ToBureaus, default_roster, topics
+from scenarios.cli import main
 from tests.network_fixtures import full_pki
 from tests.samples import diffusion
 
@@ -90,3 +93,17 @@ def test_a_refused_forward_answers_nothing_and_the_message_stays() -> None:
     assert answers(net, mid) == []
     assert mid in net["FR"].pending  # still owed: the player has to answer it another way
     assert mid in net["DE"].inbox
+
+
+def test_a_rehearsal_answers_for_the_players_and_the_expectations_can_pass(
+    tmp_path: Path,
+) -> None:
+    # a facilitator sees whether the exercise's expectations can pass before the day
+    drill = Path(__file__).resolve().parent.parent / "docs" / "examples" / "room-drill.yaml"
+    unattended = ["run", str(drill), "--clock", "virtual", "--quiet"]
+    assert main([*unattended, "--out", str(tmp_path / "nobody")]) == 1  # nobody answers
+    assert main([*unattended, "--auto-answer", "5m", "--out", str(tmp_path / "rehearsed")]) == 0
+    summary = json.loads((tmp_path / "rehearsed" / "summary.json").read_text(encoding="utf-8"))
+    assert all(e["passed"] for e in summary["expectations"])
+    log = (tmp_path / "rehearsed" / "events.jsonl").read_text(encoding="utf-8")
+    assert "(played, rehearsal) answered diffusion from FR: actioned" in log

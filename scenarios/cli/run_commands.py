@@ -282,6 +282,15 @@ def _run_options(command: Callable[..., None]) -> Callable[..., None]:
     show_default=True,
     help="Split the bureaus over this many worker processes (each its own event loop).",
 )
+@click.option(
+    "--auto-answer",
+    "auto_answer",
+    type=_DURATION,
+    default=None,
+    help="Rehearse an exercise: each played bureau acknowledges ('actioned') every message it "
+    "gets this long after it arrives (scenario time, like 5m), as a player pressing the "
+    "button would; see whether the expectations pass before the day.",
+)
 def run(
     scenario_file: str,
     broker: str,
@@ -294,6 +303,7 @@ def run(
     quiet: bool,
     clock: ClockKind,
     workers: int,
+    auto_answer: float | None,
 ) -> None:
     """Run a scenario (a file, or a bundled one by name) and write its report.
 
@@ -311,6 +321,7 @@ def run(
             workers=workers,
             pki=pki_dir,
             clock=clock,
+            auto_answer=auto_answer,
         )
         result = _run(scenario, options, quiet or workers > 1)
     except (ScenarioRunError, BrokerError) as exc:
