@@ -203,7 +203,11 @@ async def test_the_panels_say_what_is_pending_what_each_message_is_and_every_key
 
 async def test_the_clock_can_stop_by_itself_at_each_inject() -> None:
     require_mosquitto()
-    app = ExerciseApp(parse_scenario(DRILL), pause_at=frozenset({"inject"}))
+    # a scenario minute a second: the injects stand half a real second apart, so a busy host's
+    # late wake-up (tens of milliseconds) cannot carry the clock past the next one
+    app = ExerciseApp(
+        parse_scenario(DRILL.replace("speed: 600", "speed: 60")), pause_at=frozenset({"inject"})
+    )
     control = app.control
     async with app.run_test(size=(160, 50)) as pilot:
         await until(pilot, lambda: control.ready, "the bureaus to start")
@@ -306,5 +310,30 @@ async def test_every_panel_shows_at_small_terminal_sizes(size: tuple[int, int]) 
         # the log's newest line is in view: its panel is scrolled to the end
         log_panel = app.query_one("#log-panel", VerticalScroll)
         assert log_panel.scroll_y == log_panel.max_scroll_y
+        await pilot.press("q", "q")
+        await until(pilot, lambda: app.return_value is not None, "the app to leave")
+
+
+async def test_the_facilitator_chooses_which_played_bureau_and_message_to_act_on() -> None:
+    # with several played bureaus, a/r/f acted on the first-listed bureau's oldest message
+    require_mosquitto()
+    app = ExerciseApp(parse_scenario(DRILL.replace("players: [IT]", "players: [IT, DE]")))
+    control = app.control
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: control.ready, "the bureaus to start")
+        await until(
+            pilot,
+            lambda: (
+                len(control.snapshot().inboxes["IT"]) == 3
+                and len(control.snapshot().inboxes["DE"]) == 1
+            ),
+            "IT's three messages and DE's one",
+        )
+        order = [b for b, inbox in control.snapshot().inboxes.items() for _ in inbox]
+        for _ in range(order.index("DE")):  # move the choice down to DE's message
+            await pilot.press("n")
+        await pilot.press("a")
+        await until(pilot, lambda: not control.snapshot().inboxes["DE"], "DE's answer")
+        assert len(control.snapshot().inboxes["IT"]) == 3  # nothing of IT's was touched
         await pilot.press("q", "q")
         await until(pilot, lambda: app.return_value is not None, "the app to leave")

@@ -55,6 +55,7 @@ class ExerciseApp(App[RunResult | None]):
         Binding("plus,equals_sign", "faster", "faster"),
         Binding("minus", "slower", "slower"),
         Binding("b", "bookmark", "bookmark"),
+        Binding("n", "next_message", "next message"),
         Binding("a", "answer", "acknowledge"),
         Binding("r", "prompt('reply')", "reply"),
         Binding("f", "prompt('forward')", "forward"),
@@ -81,6 +82,8 @@ class ExerciseApp(App[RunResult | None]):
         """Redraws that failed (each shown in the status line; the run goes on)."""
         self.failure: str | None = None
         self._leave_when_done = False
+        self._selected: tuple[str, str] | None = None
+        """The (played bureau, message id) chosen with ``n`` for ``a``, ``r`` and ``f``."""
         self._end_asked: float | None = None
         """When ``q`` was last pressed in a running exercise (it asks before ending)."""
         self._ticks = 0
@@ -188,10 +191,17 @@ class ExerciseApp(App[RunResult | None]):
         text = Text("Deck (press the number)\n", "bold")
         for n, name in enumerate(self.control.deck()[:9], start=1):
             text.append(f"{n}  {name}\n")
+        waiting = [(b, mid) for b, inbox in snap.inboxes.items() for mid, _k, _s in inbox]
+        target: tuple[str, str] | None = (
+            self._selected if self._selected in waiting else (waiting[0] if waiting else None)
+        )
         for bureau, inbox in snap.inboxes.items():
-            text.append(f"\n{bureau} (played): {len(inbox)} to answer (a, r, f)\n", "bold")
-            for mid, kind, sender in inbox[:5]:
-                text.append(f"  {kind} from {sender}\n")
+            text.append(f"\n{bureau} (played): {len(inbox)} to answer (n, a, r, f)\n", "bold")
+            for mid, kind, sender in inbox:
+                chosen = (bureau, mid) == target
+                text.append(
+                    f"{'> ' if chosen else '  '}{kind} from {sender}\n", "reverse" if chosen else ""
+                )
                 text.append(f"    {snap.gists.get(mid, '')}\n", "dim")
         return text
 
@@ -288,12 +298,33 @@ class ExerciseApp(App[RunResult | None]):
             box.remove()
             self.control.release()
 
+    def _waiting(self) -> list[tuple[str, str]]:
+        """Every (played bureau, message id) a player has to answer, in the order shown."""
+        inboxes = self.control.snapshot(expectations=False).inboxes
+        return [(bureau, mid) for bureau, inbox in inboxes.items() for mid, _k, _s in inbox]
+
     def _oldest(self) -> tuple[str, str] | None:
-        """(played bureau, message id) of the oldest message a player has to answer."""
-        for bureau, inbox in self.control.snapshot(expectations=False).inboxes.items():
-            if inbox:
-                return bureau, inbox[0][0]
-        return None
+        """The message ``a``, ``r`` and ``f`` act on.
+
+        The one chosen with ``n`` while it is still to be answered, else the first played
+        bureau's oldest.
+        """
+        waiting = self._waiting()
+        if self._selected in waiting:
+            return self._selected
+        return waiting[0] if waiting else None
+
+    def action_next_message(self) -> None:
+        """Choose the next message to act on (any played bureau's), in the order shown."""
+        waiting = self._waiting()
+        if not waiting:
+            self._tell("no played bureau has a message to answer", severity="warning")
+            return
+        current = self._oldest()
+        at = waiting.index(current) if current in waiting else -1
+        self._selected = waiting[(at + 1) % len(waiting)]
+        self._tell(f"acting for {self._selected[0]} on message {self._selected[1][:8]}")
+        self._redraw()
 
     def action_answer(self) -> None:
         """The person playing a bureau acknowledges its oldest unanswered message."""
