@@ -1,6 +1,7 @@
 """Project Wycheproof vectors through the same primitives and key validation the envelope uses.
 
-The vectors live in ../shared/wycheproof/ (see its README). A missing folder fails the suite.
+The vectors are a copy kept in tests/data/wycheproof/ (its README names the source and licence),
+so the suite passes in a clone with nothing beside it. A missing file fails the suite.
 """
 
 from __future__ import annotations
@@ -28,12 +29,12 @@ from protocol.security.primitives import (
     x25519_public_key,
 )
 
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "wycheproof"
+VECTORS = Path(__file__).resolve().parent / "data" / "wycheproof"
 
 
 def load(name: str) -> dict[str, Any]:
     path = VECTORS / name
-    assert path.is_file(), f"Wycheproof vectors missing: {path} (see shared/wycheproof/README.md)"
+    assert path.is_file(), f"Wycheproof vectors missing: {path} (see tests/data/wycheproof/README.md)"
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     count = sum(len(group["tests"]) for group in data["testGroups"])
     assert count == data["numberOfTests"]
