@@ -24,8 +24,10 @@ from scenarios.exercise.control import ExerciseControl
 from scenarios.exercise.room import Room, serve
 from scenarios.launch import run_scenario
 from scenarios.model import parse_scenario
+from scenarios.reports.debrief import write_debrief
 from scenarios.reports.grid import knowledge_grid
-from scenarios.reports.metrics import check_expectations
+from scenarios.reports.metrics import check_expectations, summarise
+from scenarios.reports.writer import write_report
 from scenarios.results import RunResult
 from scenarios.runner import RunOptions
 from tests.browser import require_chromium
@@ -248,3 +250,34 @@ async def test_expectations_not_yet_due_when_the_exercise_is_ended_read_not_reac
         await eventually(running.done, "the exercise to end")
     verdicts = {c.name: c.verdict for c in check_expectations(running.result())}
     assert verdicts == {"alert answered": "NOT REACHED", "question answered": "NOT REACHED"}
+
+
+async def test_players_answer_the_lessons_on_their_pages_and_the_debrief_prints_them(
+    tmp_path: Path,
+) -> None:
+    with_lessons = (
+        ROOM + "lessons:\n  - What slowed the alert down?\n  - Who should NL have told?\n"
+    )
+    async with a_room(with_lessons) as (room, running), httpx.AsyncClient(timeout=30) as http:
+        links = room.links()
+        page = (await http.get(links["NL"])).text
+        assert "Who should NL have told?" in page
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+        assert csrf is not None
+        kept = await http.post(
+            f"{links['NL']}/lesson",
+            data={"csrf": csrf.group(1), "index": "1", "text": "DE, and <b>at once</b>."},
+        )
+        assert "kept%20for%20the%20debrief" in kept.headers["location"]
+        bad = await http.post(
+            f"{links['NL']}/lesson", data={"csrf": csrf.group(1), "index": "9", "text": "x"}
+        )
+        assert "not%20done" in bad.headers["location"]
+        room.control.stop()
+        await eventually(running.done, "the exercise to end")
+    result = running.result()
+    write_report(result, summarise(result), check_expectations(result), tmp_path)
+    write_debrief(tmp_path, pdf=False)
+    debrief = (tmp_path / "debrief.html").read_text(encoding="utf-8")
+    question = debrief.index("Who should NL have told?")
+    assert debrief.index("<strong>NL</strong>: DE, and &lt;b&gt;at once&lt;/b&gt;.") > question

@@ -34,7 +34,9 @@ VECTORS = Path(__file__).resolve().parent / "data" / "wycheproof"
 
 def load(name: str) -> dict[str, Any]:
     path = VECTORS / name
-    assert path.is_file(), f"Wycheproof vectors missing: {path} (see tests/data/wycheproof/README.md)"
+    assert path.is_file(), (
+        f"Wycheproof vectors missing: {path} (see tests/data/wycheproof/README.md)"
+    )
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     count = sum(len(group["tests"]) for group in data["testGroups"])
     assert count == data["numberOfTests"]

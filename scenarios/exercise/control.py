@@ -368,6 +368,29 @@ class ExerciseControl:
             bureau, clock.scenario_s(), clock.paused, player.finished, inbox, sent[::-1]
         )
 
+    def lessons(self) -> list[str]:
+        """The planners' questions for after the exercise (the scenario's ``lessons``)."""
+        return list(self._player.s.lessons)
+
+    def lesson(self, bureau: str, index: int, text: str) -> None:
+        """The person playing ``bureau`` answers lesson question ``index`` (from 0).
+
+        The answer is a ``control`` event of its bureau, in the signed log; the debrief prints it
+        under its question.
+
+        Raises:
+            ControlError: Not a played bureau, no such question, or an empty answer.
+        """
+        player = self._player
+        if bureau not in player.players:
+            raise ControlError(f"{bureau} is not played in this exercise")
+        if not 0 <= index < len(player.s.lessons):
+            raise ControlError(f"no question {index + 1} (there are {len(player.s.lessons)})")
+        words = " ".join(text.split())[:2000]
+        if not words:
+            raise ControlError("the answer is empty")
+        player.note("control", bureau, f"lesson {index + 1}: {words}", action="lesson")
+
     def played(self) -> list[str]:
         """The bureaus played by people."""
         return list(self._player.players)

@@ -173,9 +173,11 @@ class Room:
             "csrf": self._csrf(token),
             "note": request.query_params.get("note", "")[:300],
             "ready": self.control.ready,
+            "lessons": [],
         }
         if not self.control.ready:
             return context
+        context["lessons"] = list(enumerate(self.control.lessons()))
         view = self.control.player_view(bureau)
         context.update(
             clock=clock_label(view.scenario_s),
@@ -233,6 +235,13 @@ class Room:
                     raise ControlError("the reply is empty")
                 control.reply(bureau, mid, text[:4000])
                 said = "reply sent: that answers it"
+            elif command == "lesson":
+                try:
+                    index = int(form.get("index", ""))
+                except ValueError:
+                    raise ControlError("no such question") from None
+                control.lesson(bureau, index, form.get("text", ""))
+                said = "your answer is kept for the debrief"
             elif command == "forward":
                 to = [b.strip().upper() for b in form.get("to", "").split(",") if b.strip()]
                 breaches = control.forward(

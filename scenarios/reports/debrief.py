@@ -232,14 +232,43 @@ def _grid(run_dir: Path, duration: float, verdict: LogVerdict) -> str:
     )
 
 
-def _lessons(scenario: Scenario | None) -> str:
-    """The planners' questions as a discussion page (a page of its own when printed)."""
+def _lessons(scenario: Scenario | None, events: list[dict[str, Any]]) -> str:
+    """The planners' questions as a discussion page (a page of its own when printed).
+
+    Under each question, what the players answered on their pages.
+    """
     if scenario is None or not scenario.lessons:
         return ""
-    items = "".join(f"<li>{html.escape(q)}</li>" for q in scenario.lessons)
+    answers: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for e in events:
+        detail = str(e.get("detail") or "")
+        if (
+            e.get("kind") == "control"
+            and e.get("action") == "lesson"
+            and detail.startswith("lesson ")
+        ):
+            number, _, text = detail.removeprefix("lesson ").partition(": ")
+            if number.isdigit():
+                answers[int(number) - 1].append((str(e.get("bureau", "")), text))
+    items = "".join(
+        f"<li>{html.escape(q)}"
+        + (
+            '<ul class="answers">'
+            + "".join(
+                f"<li><strong>{html.escape(b)}</strong>: {html.escape(t)}</li>"
+                for b, t in answers[n]
+            )
+            + "</ul>"
+            if answers.get(n)
+            else ""
+        )
+        + "</li>"
+        for n, q in enumerate(scenario.lessons)
+    )
     return (
         '<section class="lessons"><h2>For discussion</h2><p>The planners\' questions, to talk '
-        f"through with the outcome and the grid above in hand.</p><ol>{items}</ol></section>"
+        "through with the outcome and the grid above in hand, with what the players answered on "
+        f"their pages.</p><ol>{items}</ol></section>"
     )
 
 
@@ -538,7 +567,7 @@ def _page(
             else "",
             "scores": part(_scores(run_dir, summary, scenario, verdict)),
             "grid": part(_grid(run_dir, duration, verdict)),
-            "lessons": part(_lessons(scenario)),
+            "lessons": part(_lessons(scenario, events)),
             "activity": part(
                 _table(
                     [
