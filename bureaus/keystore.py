@@ -43,6 +43,7 @@ __all__ = [
     "load_pki",
     "record_revocation",
     "record_rotation",
+    "write_atomically",
     "write_private",
 ]
 
@@ -95,12 +96,20 @@ def write_private(path: Path, data: bytes) -> None:
     os.chmod(path, 0o600)
 
 
-def _replace(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``path`` atomically: a file beside it (never through a link), then a rename."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``path`` whole: beside it first (never through a link), then renamed over it.
+
+    An interrupted write leaves the old file or the new one, never half of one; a symbolic link
+    at ``path`` is replaced, not written through.
+
+    Raises:
+        OSError: The folder cannot be written.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(temporary, flags, mode)
     try:
+        temporary.unlink(missing_ok=True)  # a leftover of a crashed write (or a planted link)
+        fd = os.open(temporary, flags, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -137,7 +146,7 @@ def record_revocation(
     Raises:
         OSError: The directory cannot be written.
     """
-    _replace(directory / "crl.der", crl_der)
+    write_atomically(directory / "crl.der", crl_der)
     _journal(
         directory,
         {"event": "revoked", "serials": sorted(serials), "run": run, "at": at.isoformat()},
@@ -154,8 +163,8 @@ def record_rotation(
     """
     bureau = identity.certificate.bureau_id
     base = directory / "bureaus"
-    _replace(base / f"{bureau}.key.pem", identity.private_pem(), 0o600)
-    _replace(base / f"{bureau}.crt.pem", identity.certificate.pem())
+    write_atomically(base / f"{bureau}.key.pem", identity.private_pem(), 0o600)
+    write_atomically(base / f"{bureau}.crt.pem", identity.certificate.pem())
     _journal(
         directory,
         {

@@ -83,6 +83,7 @@ class Player:
         result.deadlines = list(self.deadlines.deadlines.values())
         self.ctx.events.listeners.append(self.deadlines.observe)
         self.ctx.events.listeners.append(self._watch)
+        self.ctx.events.listeners.append(self._rehearsal)
         self._script: list[asyncio.Task[None]] = []
         """Injects, load and faults: awaited at the end of the scenario."""
         self._timers: list[asyncio.Task[None]] = []
@@ -146,19 +147,6 @@ class Player:
 
     def _watch(self, event: Event) -> None:
         """Fire the contingency injects whose trigger ``event`` is (an event-log listener)."""
-        if (
-            self.auto_answer is not None
-            and event.kind == "delivered"
-            and event.bureau in self.players
-            and event.message_id
-            and event.message_kind not in _NOTHING_TO_ANSWER
-        ):
-            self._timers.append(
-                asyncio.create_task(
-                    self._rehearse(event.bureau, event.message_id, event.t_s + self.auto_answer),
-                    name=f"rehearse[{event.bureau}]",
-                )
-            )
         if not self._waiting or event.kind not in ("delivered", "breach"):
             return
         for index, inject in list(self._waiting):
@@ -180,6 +168,22 @@ class Player:
             else:
                 continue
             self._trigger(index, inject, event.t_s, why)
+
+    def _rehearsal(self, event: Event) -> None:
+        """With ``auto_answer``: a played bureau's delivery is answered later (a listener)."""
+        if (
+            self.auto_answer is not None
+            and event.kind == "delivered"
+            and event.bureau in self.players
+            and event.message_id
+            and event.message_kind not in _NOTHING_TO_ANSWER
+        ):
+            self._timers.append(
+                asyncio.create_task(
+                    self._rehearse(event.bureau, event.message_id, event.t_s + self.auto_answer),
+                    name=f"rehearse[{event.bureau}]",
+                )
+            )
 
     async def _rehearse(self, bureau: str, message_id: str, at_s: float) -> None:
         # what a player pressing "acknowledge" does, through the same command (run --auto-answer)

@@ -27,7 +27,7 @@ from bureaus.errors import NotKept
 from bureaus.events import Event
 from protocol import CaseMessage, ToBureaus
 from scenarios.errors import ControlError
-from scenarios.exercise.deadlines import when
+from scenarios.exercise.deadlines import Deadline, when
 from scenarios.exercise.views import (
     LiveState,
     PlayerView,
@@ -341,23 +341,11 @@ class ExerciseControl:
         if bureau not in player.players:
             raise ControlError(f"{bureau} is not played in this exercise")
         pending = player.deadlines.pending()
-        inbox = []
-        for mid, message in player.net.inbox(bureau):
-            if (bureau, mid) in player.answered:
-                continue
-            due = [d.due_s for d in pending if d.message_id == mid and bureau in d.waiting_for]
-            inbox.append(
-                Received(
-                    message_id=mid,
-                    kind=message.kind,
-                    sender=message.sender,
-                    priority=str(getattr(message, "priority", "routine")),
-                    handling_code=str(getattr(message, "handling_code", "") or ""),
-                    tlp=str(getattr(message, "tlp", "") or ""),
-                    text=full_text(message),
-                    due_s=min(due) if due else None,
-                )
-            )
+        inbox = [
+            _received(bureau, mid, message, pending)
+            for mid, message in player.net.inbox(bureau)
+            if (bureau, mid) not in player.answered
+        ]
         sent = [
             (e.t_s, e.message_kind or "", ", ".join(getattr(e, "recipients", ()) or ()))
             for e in player.ctx.events.events[-2000:]
@@ -452,3 +440,18 @@ class ExerciseControl:
             inboxes=inboxes,
             gists=gists,
         )
+
+
+def _received(bureau: str, mid: str, message: Any, pending: list[Deadline]) -> Received:
+    """A message ``bureau``'s player has to answer, with the deadline that waits for it."""
+    due = [d.due_s for d in pending if d.message_id == mid and bureau in d.waiting_for]
+    return Received(
+        message_id=mid,
+        kind=message.kind,
+        sender=message.sender,
+        priority=str(getattr(message, "priority", "routine")),
+        handling_code=str(getattr(message, "handling_code", "") or ""),
+        tlp=str(getattr(message, "tlp", "") or ""),
+        text=full_text(message),
+        due_s=min(due) if due else None,
+    )

@@ -31,6 +31,7 @@ import contextlib
 import hashlib
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -217,51 +218,69 @@ class Room:
         bureau = self._bureau_of(request)
         if bureau is None:
             return self._nothing()
+        actions: dict[str, Callable[[str, dict[str, str]], str]] = {
+            "answer": self._answer,
+            "reply": self._reply,
+            "forward": self._forward,
+            "lesson": self._lesson,
+        }
+        action = actions.get(str(request.path_params["command"]))
+        if action is None:
+            return self._nothing()
+
+        async def act(form: dict[str, str]) -> str:
+            return action(bureau, form)
+
+        return await self._command(request, act, f"/play/{request.path_params['token']}")
+
+    async def _command(
+        self,
+        request: Request,
+        act: Callable[[dict[str, str]], Awaitable[str]],
+        back: str,
+    ) -> Response:
+        """One command from a page's form: checked, sent to the control, and said back."""
         form = await self._checked_form(request)
         if form is None:
             return PlainTextResponse("refused\n", status_code=403, headers=_SECURITY_HEADERS)
-        command = request.path_params["command"]
-        mid = form.get("message_id", "")
-        control = self.control
         try:
-            if not control.ready:
+            if not self.control.ready:
                 raise ControlError("the exercise has not started yet")
-            if command == "answer":
-                control.answer(bureau, mid, "actioned")
-                said = "acknowledged"
-            elif command == "reply":
-                text = form.get("text", "").strip()
-                if not text:
-                    raise ControlError("the reply is empty")
-                control.reply(bureau, mid, text[:4000])
-                said = "reply sent: that answers it"
-            elif command == "lesson":
-                try:
-                    index = int(form.get("index", ""))
-                except ValueError:
-                    raise ControlError("no such question") from None
-                control.lesson(bureau, index, form.get("text", ""))
-                said = "your answer is kept for the debrief"
-            elif command == "forward":
-                to = [b.strip().upper() for b in form.get("to", "").split(",") if b.strip()]
-                breaches = control.forward(
-                    bureau, mid, to, permission=form.get("permission") == "yes"
-                )
-                left = any(m.message_id == mid for m in control.player_view(bureau).inbox)
-                said = (
-                    f"not forwarded: it would break {breaches} caveat(s); answer it another way"
-                    if left
-                    else "forwarded: that answers it"
-                    + (f" ({breaches} caveat breach(es) flagged)" if breaches else "")
-                )
-            else:
-                return self._nothing()
+            said = await act(form)
         except ControlError as exc:
             said = f"not done: {exc}"
-        token = str(request.path_params["token"])
         return RedirectResponse(
-            f"/play/{token}?note={quote(said)}", status_code=303, headers=_SECURITY_HEADERS
+            f"{back}?note={quote(said)}", status_code=303, headers=_SECURITY_HEADERS
         )
+
+    def _answer(self, bureau: str, form: dict[str, str]) -> str:
+        self.control.answer(bureau, form.get("message_id", ""), "actioned")
+        return "acknowledged"
+
+    def _reply(self, bureau: str, form: dict[str, str]) -> str:
+        text = form.get("text", "").strip()
+        if not text:
+            raise ControlError("the reply is empty")
+        self.control.reply(bureau, form.get("message_id", ""), text[:4000])
+        return "reply sent: that answers it"
+
+    def _forward(self, bureau: str, form: dict[str, str]) -> str:
+        mid = form.get("message_id", "")
+        breaches = self.control.forward(
+            bureau, mid, _bureaus(form.get("to", "")), permission=form.get("permission") == "yes"
+        )
+        if any(m.message_id == mid for m in self.control.player_view(bureau).inbox):
+            return f"not forwarded: it would break {breaches} caveat(s); answer it another way"
+        flagged = f" ({breaches} caveat breach(es) flagged)" if breaches else ""
+        return "forwarded: that answers it" + flagged
+
+    def _lesson(self, bureau: str, form: dict[str, str]) -> str:
+        try:
+            index = int(form.get("index", ""))
+        except ValueError:
+            raise ControlError("no such question") from None
+        self.control.lesson(bureau, index, form.get("text", ""))
+        return "your answer is kept for the debrief"
 
     # --- the facilitator's page -------------------------------------------------------------
 
@@ -316,55 +335,62 @@ class Room:
             return self._nothing()
         return self._page("room_facilitator_live.html", **self._facilitator_context(request))
 
-    async def _facilitator_command(self, request: Request) -> Response:  # noqa: PLR0912
+    async def _facilitator_command(self, request: Request) -> Response:
         if not self._is_facilitator(request):
             return self._nothing()
-        form = await self._checked_form(request)
-        if form is None:
-            return PlainTextResponse("refused\n", status_code=403, headers=_SECURITY_HEADERS)
-        command = request.path_params["command"]
-        control = self.control
-        try:
-            if not control.ready:
-                raise ControlError("the exercise has not started yet")
-            if command == "pause":
-                control.pause()
-                said = "paused"
-            elif command == "resume":
-                control.resume()
-                said = "running"
-            elif command == "inject":
-                to = [b.strip().upper() for b in form.get("to", "").split(",") if b.strip()]
-                name = control.send_adhoc(
-                    form.get("sender", ""),
-                    to,
-                    form.get("text", "").strip()[:4000] or "Please check your records.",
-                    priority=form.get("priority", "routine"),
-                )
-                said = f"sent as {name}"
-            elif command == "down":
-                await control.take_down(form.get("bureau", ""))
-                said = f"{form.get('bureau')} is offline"
-            elif command == "up":
-                await control.bring_up(form.get("bureau", ""))
-                said = f"{form.get('bureau')} is back online"
-            elif command == "bookmark":
-                control.bookmark(form.get("text", "").strip()[:500] or "bookmark")
-                said = "bookmarked"
-            elif command == "end":
-                if form.get("sure") != "yes":
-                    raise ControlError("tick 'yes, end it now' to end the exercise")
-                control.stop()
-                said = "ending: the report is written when traffic has settled"
-            else:
-                return self._nothing()
-        except ControlError as exc:
-            said = f"not done: {exc}"
-        return RedirectResponse(
-            f"/run/{self.facilitator}?note={quote(said)}",
-            status_code=303,
-            headers=_SECURITY_HEADERS,
+        actions: dict[str, Callable[[dict[str, str]], Awaitable[str]]] = {
+            "pause": self._pause,
+            "resume": self._resume,
+            "inject": self._inject,
+            "down": self._down,
+            "up": self._up,
+            "bookmark": self._bookmark,
+            "end": self._end,
+        }
+        action = actions.get(str(request.path_params["command"]))
+        if action is None:
+            return self._nothing()
+        return await self._command(request, action, f"/run/{self.facilitator}")
+
+    async def _pause(self, _form: dict[str, str]) -> str:
+        self.control.pause()
+        return "paused"
+
+    async def _resume(self, _form: dict[str, str]) -> str:
+        self.control.resume()
+        return "running"
+
+    async def _inject(self, form: dict[str, str]) -> str:
+        name = self.control.send_adhoc(
+            form.get("sender", ""),
+            _bureaus(form.get("to", "")),
+            form.get("text", "").strip()[:4000] or "Please check your records.",
+            priority=form.get("priority", "routine"),
         )
+        return f"sent as {name}"
+
+    async def _down(self, form: dict[str, str]) -> str:
+        await self.control.take_down(form.get("bureau", ""))
+        return f"{form.get('bureau')} is offline"
+
+    async def _up(self, form: dict[str, str]) -> str:
+        await self.control.bring_up(form.get("bureau", ""))
+        return f"{form.get('bureau')} is back online"
+
+    async def _bookmark(self, form: dict[str, str]) -> str:
+        self.control.bookmark(form.get("text", "").strip()[:500] or "bookmark")
+        return "bookmarked"
+
+    async def _end(self, form: dict[str, str]) -> str:
+        if form.get("sure") != "yes":
+            raise ControlError("tick 'yes, end it now' to end the exercise")
+        self.control.stop()
+        return "ending: the report is written when traffic has settled"
+
+
+def _bureaus(field: str) -> list[str]:
+    """Bureau ids as people type them in a form: ``nl, BE`` is ``["NL", "BE"]``."""
+    return [b.strip().upper() for b in field.split(",") if b.strip()]
 
 
 def _left(due_s: float | None, now_s: float) -> str:

@@ -20,9 +20,10 @@ file names. Each place has its own way to be attacked, and its own rule here:
 from __future__ import annotations
 
 import html
-import os
 import re
 from pathlib import Path
+
+from bureaus.keystore import write_atomically
 
 __all__ = [
     "from_spreadsheet_cell",
@@ -59,20 +60,9 @@ def path_component(name: str, default: str = "run") -> str:
 
 
 def write_run_file(path: Path, data: bytes | str) -> None:
-    """Write ``path`` whole: beside it first, then renamed over it (a link there is replaced).
+    """Write a run's file whole, never through a link (:func:`bureaus.keystore.write_atomically`).
 
     Raises:
         OSError: The folder cannot be written.
     """
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        temporary.unlink(missing_ok=True)  # a leftover of a crashed write (or a planted link)
-        fd = os.open(temporary, flags, 0o644)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(raw)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_atomically(path, data.encode("utf-8") if isinstance(data, str) else data)
