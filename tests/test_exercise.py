@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -236,3 +237,24 @@ async def test_a_played_bureau_answers_only_when_its_player_does(tmp_path: Path)
 def test_the_pace_is_said_as_people_say_it(speed: float, said: str) -> None:
     # the status line said "speed 3840x"
     assert pace_label(speed) == said
+
+
+async def test_an_exercise_reports_latency_in_scenario_time(tmp_path: Path) -> None:
+    # before: a paced exercise reported real milliseconds: IT, away for ten scenario minutes,
+    # got its copy "after 1,000 ms" where the players lived through ten minutes
+    scenario = parse_scenario(
+        "name: paced\nroster: [FR, DE, IT]\nduration: 30m\nspeed: 600\ndrain: 1\n"
+        "network: {model: false}\n"
+        "injects:\n  - {at: 2m, name: alert, diffusion: {from: FR, to: [DE, IT]}}\n"
+        "faults:\n  - offline: {bureau: IT, from: 1m, to: 12m}\n"
+    )
+    result = await run_scenario(scenario, RunOptions())
+    summary = summarise(result)
+    lived = summary["latency_scenario_s"]["by_kind"]["diffusion"]
+    assert lived["count"] == 2
+    assert 540 <= lived["max"] <= 900  # IT's copy waited out its absence: about ten minutes
+    assert summary["latency_ms"]["overall"]["max"] < 60_000  # real time went sixty times slower
+    write_report(result, summary, check_expectations(result), tmp_path)
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Latency in scenario time</h2>" in page
+    assert re.search(r"<td>diffusion</td><td>2</td>.*?<td>(9|1[0-5]) min</td></tr>", page)

@@ -192,3 +192,48 @@ def test_the_report_page_takes_a_template_from_the_environment(
     page = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
     assert "<h2>Attentes</h2>" in page
     assert "Who knew what, when" in page
+
+
+def test_an_answer_never_given_is_overdue_and_a_bureau_that_owed_one_has_a_row() -> None:
+    # before: a recipient that never answered an urgent message showed "delivered" (or
+    # nothing), and the General Secretariat's overdue review was an empty cell
+    from scenarios.runner import simulate  # noqa: PLC0415 - the grid's own tests need no runner
+
+    scenario = parse_scenario(
+        "name: silent\nroster: [FR, DE, IT]\nduration: 12h\n"
+        "injects:\n"
+        "  - {at: 10m, name: alert, diffusion: {from: FR, to: [DE, IT], priority: urgent}}\n"
+        "faults:\n  - offline: {bureau: IT, from: 1m, to: 12h}\n"
+    )
+    result = simulate(scenario, RunOptions())
+    grid = knowledge_grid(result)
+    it, de = grid.cells[("IT", "alert")], grid.cells[("DE", "alert")]
+    assert it.state == "overdue"
+    assert it.due_s == grid.due_s["alert"]
+    assert [state for _at, state, _shown in it.phases(43_200)] == ["waiting", "overdue"]
+    assert de.state == "acknowledged"
+    assert [state for _at, state, _shown in de.phases(43_200)] == [
+        "waiting",
+        "received",
+        "acknowledged",
+    ]
+    assert ("IT", "alert", it) in grid.unplanned()
+
+
+@pytest.mark.parametrize(("duration", "state"), [("26h", "overdue"), ("12h", "waiting")])
+def test_a_review_the_general_secretariat_never_gave_is_a_cell_of_its_own(
+    duration: str, state: str
+) -> None:
+    # an urgent review is due after 24 hours: overdue in a longer run, still owed in a shorter
+    from scenarios.runner import simulate  # noqa: PLC0415 - the grid's own tests need no runner
+
+    scenario = parse_scenario(
+        f"name: no-review\nroster: [gs, FR, DE]\nduration: {duration}\n"
+        "injects:\n"
+        "  - at: 10m\n    name: yellow\n    notice_request: {from: FR, notice: yellow, "
+        "name: EXEMPLE, forename: LINA, summary: Child missing., priority: urgent}\n"
+        f"faults:\n  - offline: {{bureau: gs, from: 1m, to: {duration}}}\n"
+    )
+    grid = knowledge_grid(simulate(scenario, RunOptions()))
+    assert grid.messages == ("yellow",)  # never published, still a column
+    assert grid.cells[("gs", "yellow")].state == state

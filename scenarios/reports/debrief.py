@@ -34,7 +34,7 @@ from typing import Any
 from cryptography import x509
 
 from scenarios.errors import ScenarioLayerError
-from scenarios.exercise.deadlines import when
+from scenarios.exercise.deadlines import span_label, when
 from scenarios.model import Scenario, bureau_references
 from scenarios.reports.evidence import (
     LogVerdict,
@@ -43,6 +43,7 @@ from scenarios.reports.evidence import (
     read_run_file,
     verify_log,
 )
+from scenarios.reports.review import CELL_WORDS, GRID_COLUMNS
 from scenarios.reports.safety import from_spreadsheet_cell, write_run_file
 from scenarios.reports.templating import html_part, render
 from scenarios.reports.writer import BREACH_HEAD, DEADLINE_HEAD, TIMELINE_KINDS, deadline_table
@@ -118,17 +119,6 @@ def _table(head: list[str] | None, rows: list[list[str]], classes: list[str] | N
     return f"<table>{thead}<tbody>{''.join(body)}</tbody></table>"
 
 
-_GRID_COLUMNS = 7
-"""Messages per grid table in the handout (wider grids are split to fit an A4 page)."""
-_GRID_WORD = {
-    "acknowledged": "ack",
-    "delivered": "delivered",
-    "late": "LATE",
-    "blocked": "BLOCKED",
-    "missing": "MISSING",
-}
-
-
 def _deliveries(run_dir: Path, verdict: LogVerdict) -> list[dict[str, str]]:
     """The rows of ``deliveries.csv``, when the signature covers it.
 
@@ -168,20 +158,22 @@ def _scores(
             "played" if bureau in players else "simulated",
             str(tally[bureau]["acknowledged"]),
             str(tally[bureau]["late"]),
-            str(tally[bureau]["delivered"]),
+            str(tally[bureau]["overdue"]),
+            str(tally[bureau]["received"]),
             str(tally[bureau]["missing"] + tally[bureau]["blocked"]),
             str(tally[bureau]["breach"]),
         ]
         for bureau in order
     ]
     classes = [
-        "bad" if int(r[3]) or int(r[4]) or int(r[6]) else "" for r in rows
-    ]  # anything late, unanswered or breached stands out
+        "bad" if any(int(r[k]) for k in (3, 4, 5, 7)) else "" for r in rows
+    ]  # anything late, overdue, unanswered or breached stands out
     head = [
         "bureau",
         "by",
         "answered in time",
         "late",
+        "overdue, never answered",
         "received, not answered",
         "never got it",
         "caveat breaches",
@@ -201,8 +193,8 @@ def _grid(run_dir: Path, duration: float, verdict: LogVerdict) -> str:
     bureaus = sorted({line["bureau"] for line in lines}, key=lambda b: (b != "gs", b))
     cells = {(line["bureau"], line["message"]): line for line in lines}
     tables = []
-    for start in range(0, len(messages), _GRID_COLUMNS):
-        chunk = messages[start : start + _GRID_COLUMNS]
+    for start in range(0, len(messages), GRID_COLUMNS):
+        chunk = messages[start : start + GRID_COLUMNS]
         head = "".join(f"<th>{html.escape(m)}</th>" for m in ("bureau", *chunk))
         body = []
         for bureau in bureaus:
@@ -212,11 +204,15 @@ def _grid(run_dir: Path, duration: float, verdict: LogVerdict) -> str:
                 if line is None:
                     row.append('<td class="cell-none"></td>')
                     continue
-                state = line["state"] if line["state"] in _GRID_WORD else "missing"
-                t = line["acknowledged_s"] or line["delivered_s"]
+                state = line["state"] if line["state"] in CELL_WORDS else "missing"
+                t = (
+                    line["acknowledged_s"]
+                    or line["delivered_s"]
+                    or (line["due_s"] if state == "overdue" else "")
+                )
                 moment = when(float(t), duration) if t else ""
                 row.append(
-                    f'<td class="cell-{state}">{_GRID_WORD[state]}<br>{html.escape(moment)}</td>'
+                    f'<td class="cell-{state}">{CELL_WORDS[state]}<br>{html.escape(moment)}</td>'
                 )
             body.append("<tr>" + "".join(row) + "</tr>")
         tables.append(
@@ -226,10 +222,26 @@ def _grid(run_dir: Path, duration: float, verdict: LogVerdict) -> str:
     if not tables:
         return ""
     return (
-        "<h2>Who knew what, when</h2><p>Each scripted message at each bureau it was for: "
-        "acknowledged, delivered, LATE (after its response deadline), BLOCKED (a forward "
-        "refused under its caveats) or MISSING, with the scenario time.</p>" + "".join(tables)
+        "<h2>Who knew what, when</h2><p>Each scripted message at each bureau it was for or that "
+        "owed an answer: ack, received (never acknowledged), LATE (answered after its "
+        "deadline), OVERDUE (the deadline passed unanswered), BLOCKED (a forward refused under "
+        "its caveats) or MISSING, with the scenario time.</p>" + "".join(tables)
     )
+
+
+def _latency_figure(summary: dict[str, Any], overall: dict[str, Any]) -> list[str]:
+    """The debrief's latency line: in scenario time when the run kept it (live runs).
+
+    Otherwise as measured: simulated milliseconds are scenario time already.
+    """
+    lived = summary.get("latency_scenario_s", {}).get("overall", {})
+    if lived.get("count"):
+        return [
+            "latency p50 / p99 (scenario time)",
+            f"{span_label(lived['p50'])} / {span_label(lived['p99'])}",
+        ]
+    unit = "ms, simulated" if summary.get("clock") == "virtual" else "ms, real"
+    return [f"latency p50 / p99 ({unit})", f"{overall.get('p50', '-')} / {overall.get('p99', '-')}"]
 
 
 def _lessons(scenario: Scenario | None, events: list[dict[str, Any]]) -> str:
@@ -379,9 +391,10 @@ figure { margin: 0.5rem 0; } img { max-width: 100%; }
 .lessons li { margin: 0.6rem 0 1.6rem; }
 @media print { .lessons { break-before: page; } }
 table.knowledge td, table.knowledge th { font-size: 0.8rem; text-align: center; }
-td.cell-acknowledged { background: #e3f4e8; } td.cell-delivered { background: #eef4fb; }
+td.cell-acknowledged { background: #e3f4e8; } td.cell-received { background: #eef4fb; }
 td.cell-late { background: #fff1cc; font-weight: bold; }
-td.cell-blocked, td.cell-missing { background: #fbe3e3; color: #a61b1b; font-weight: bold; }
+td.cell-overdue, td.cell-blocked, td.cell-missing { background: #fbe3e3; color: #a61b1b;
+  font-weight: bold; }
 @page { size: A4; margin: 15mm; }
 @media print {
   body { margin: 0; max-width: none; font-size: 10pt; }
@@ -515,7 +528,7 @@ def _page(
         ["lost", str(messages.get("lost", 0))],
         ["duplicates (benign resends, answered again)", str(messages.get("duplicates", 0))],
         ["rejected (hostile or broken)", str(sum(messages.get("rejected", {}).values()))],
-        ["latency p50 / p99 (ms, real)", f"{overall.get('p50', '-')} / {overall.get('p99', '-')}"],
+        _latency_figure(summary, overall),
         ["mean hops", str(routes.get("mean_hops", "-"))],
         [
             "busiest bureau",

@@ -1,19 +1,27 @@
 """Who knew what, when: a grid of bureaus by scripted messages, and the CSV files behind it.
 
 Each column is an inject that sent a message (named as the script names it); each row a bureau
-the message was for. A cell says what became of the message at that bureau and when, in
-scenario time:
+the message was for, or that owed an answer to it. A cell says what became of the message at
+that bureau and when, in scenario time:
 
 ``acknowledged``
-    the bureau acknowledged it (the time of the acknowledgement);
-``delivered``
-    it was delivered, not (or not yet) acknowledged;
+    the bureau acknowledged (or, played, answered) it in time (the time of the answer);
+``received``
+    it was delivered, never acknowledged, and no deadline asked for an answer;
 ``late``
-    delivered or acknowledged after the inject's response deadline;
+    acknowledged after the inject's response deadline;
+``overdue``
+    the deadline passed and the bureau never answered (received or not);
 ``blocked``
     a forward to this bureau was refused under the originator's caveats;
 ``missing``
-    it never got there.
+    it never got there;
+``waiting``
+    an answer owed and not yet due when the run ended.
+
+A cell also knows what it said at each moment of the run (:meth:`Cell.phases`): ``waiting``
+before anything happened, ``received`` once delivered, ``overdue`` from the deadline until the
+answer. The report's time slider shows those, so the grid at a moment tells what was true then.
 
 The sender of a message has no cell in its column. The same figures are written as
 ``deliveries.csv`` (one line per cell), ``deadlines.csv`` and ``breaches.csv``, for a
@@ -28,15 +36,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from bureaus import Event
 from bureaus.events import Acknowledged, Breach, Delivered, Sent
-from scenarios.exercise.deadlines import when
+from scenarios.exercise.deadlines import Deadline, when
 from scenarios.model import ForwardInject
 from scenarios.reports.safety import spreadsheet_cell, write_run_file
 from scenarios.results import RunResult
 
 __all__ = ["Cell", "CellState", "KnowledgeGrid", "knowledge_grid", "write_csv"]
 
-CellState = Literal["acknowledged", "delivered", "late", "blocked", "missing"]
+CellState = Literal["waiting", "acknowledged", "received", "late", "overdue", "blocked", "missing"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,16 +53,47 @@ class Cell:
     """What became of one message at one bureau.
 
     Attributes:
-        state: See the module's description.
-        t_s: When (scenario seconds): the acknowledgement, else the delivery, else the refusal.
+        state: How it ended (see the module's description).
+        t_s: When (scenario seconds): the answer, else the delivery, else the refusal; for an
+            overdue cell never delivered, the deadline.
         delivered_s: When it was delivered, if it was.
         acknowledged_s: When it was acknowledged, if it was.
+        due_s: When an answer was due, if one was.
     """
 
     state: CellState
     t_s: float | None = None
     delivered_s: float | None = None
     acknowledged_s: float | None = None
+    due_s: float | None = None
+
+    def phases(self, end_s: float) -> list[tuple[float, CellState, float | None]]:
+        """What the cell said from each moment on: (from, state, the time it shows), in order.
+
+        ``end_s`` is the end of the run, when a message that never came becomes ``missing``.
+        """
+        if self.state == "blocked":
+            return [(0.0, "waiting", None), (self.t_s or 0.0, "blocked", self.t_s)]
+        changes: list[tuple[float, CellState, float | None]] = [(0.0, "waiting", None)]
+        answered = self.acknowledged_s
+        if self.delivered_s is not None and (answered is None or self.delivered_s < answered):
+            changes.append((self.delivered_s, "received", self.delivered_s))
+        due = self.due_s
+        if due is not None and (answered is None or answered > due + 1e-9):
+            changes.append((due, "overdue", due))
+        if answered is not None:
+            late = due is not None and answered > due + 1e-9
+            changes.append((answered, "late" if late else "acknowledged", answered))
+        elif self.delivered_s is None and due is None:
+            changes.append((end_s, "missing", None))
+        changes.sort(key=lambda change: change[0])
+        # a delivery after the deadline does not undo "overdue": unanswered is what matters
+        out: list[tuple[float, CellState, float | None]] = []
+        for at, state, shown in changes:
+            if out and out[-1][1] == "overdue" and state == "received":
+                continue
+            out.append((at, state, shown))
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,53 +108,86 @@ class KnowledgeGrid:
     """Each message's response deadline, where it has one."""
 
     def unplanned(self) -> list[tuple[str, str, Cell]]:
-        """The cells that went wrong: late, blocked or missing (bureau, message, cell)."""
+        """The cells that went wrong: late, overdue, blocked or missing (bureau, message, cell)."""
         return [
             (bureau, name, cell)
             for (bureau, name), cell in self.cells.items()
-            if cell.state in ("late", "blocked", "missing")
+            if cell.state in ("late", "overdue", "blocked", "missing")
         ]
 
 
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """What the events say of each message: who sent it to whom, deliveries, answers."""
+
+    sent: dict[str, tuple[str, tuple[str, ...]]]
+    delivered: dict[tuple[str, str], float]
+    acknowledged: dict[tuple[str, str], float]
+    run_end: float
+
+    @classmethod
+    def of(cls, events: list[Event]) -> _Seen:
+        seen = cls({}, {}, {}, max((e.t_s for e in events), default=0.0))
+        for e in events:
+            if isinstance(e, Sent) and e.message_id and e.message_id not in seen.sent:
+                seen.sent[e.message_id] = (e.bureau, e.recipients)
+            elif isinstance(e, Delivered) and e.message_id:
+                seen.delivered.setdefault((e.message_id, e.bureau), e.t_s)
+            elif isinstance(e, Acknowledged) and e.message_id and e.peer:
+                seen.acknowledged.setdefault((e.message_id, e.peer), e.t_s)
+        return seen
+
+
 def knowledge_grid(result: RunResult) -> KnowledgeGrid:
-    """The grid of a run, from its events and the script's message names."""
-    events = result.events
-    sent: dict[str, tuple[str, tuple[str, ...]]] = {}
-    delivered: dict[tuple[str, str], float] = {}
-    acknowledged: dict[tuple[str, str], float] = {}
-    for e in events:
-        if isinstance(e, Sent) and e.message_id and e.message_id not in sent:
-            sent[e.message_id] = (e.bureau, e.recipients)
-        elif isinstance(e, Delivered) and e.message_id:
-            delivered.setdefault((e.message_id, e.bureau), e.t_s)
-        elif isinstance(e, Acknowledged) and e.message_id and e.peer:
-            acknowledged.setdefault((e.message_id, e.peer), e.t_s)
+    """The grid of a run, from its events, its deadlines and the script's message names."""
+    seen = _Seen.of(result.events)
     blocked = _blocked(result)
-    due = {d.name: d.due_s for d in result.deadlines}
+    deadlines: dict[str, Deadline] = {}
+    for d in result.deadlines:
+        deadlines.setdefault(d.name, d)
     order = sorted(result.inject_ids, key=lambda n: result.inject_times.get(n, 0.0))
     columns: list[str] = []
     cells: dict[tuple[str, str], Cell] = {}
-    rows: dict[str, None] = {}
     for name in order:
         mid = result.inject_ids[name]
-        who = sent.get(mid)
         refused = blocked.get(name, {})
-        if who is None and not refused:
+        deadline = deadlines.get(name)
+        if mid not in seen.sent and not refused and deadline is None:
             continue  # no message of its own (a revocation, a key rotation, a cancelled send)
         columns.append(name)
-        sender, recipients = who if who is not None else ("", ())
-        for bureau in (*recipients, *refused):
-            if bureau == sender:
-                continue
-            rows.setdefault(bureau)
-            cells[(bureau, name)] = _cell(
-                delivered.get((mid, bureau)),
-                acknowledged.get((mid, bureau)),
-                refused.get(bureau),
-                due.get(name),
-            )
+        for bureau, cell in _column(seen, mid, refused, deadline):
+            cells[(bureau, name)] = cell
+    rows = dict.fromkeys(bureau for bureau, _name in cells)
     ordered = sorted(rows, key=lambda b: (b != "gs", b))
-    return KnowledgeGrid(tuple(columns), tuple(ordered), cells, due)
+    due_by_name = {name: d.due_s for name, d in deadlines.items()}
+    return KnowledgeGrid(tuple(columns), tuple(ordered), cells, due_by_name)
+
+
+def _column(
+    seen: _Seen, mid: str, refused: dict[str, float], deadline: Deadline | None
+) -> list[tuple[str, Cell]]:
+    """One message's cells: its recipients', its refused forwards', and its debtors'."""
+    sender, recipients = seen.sent.get(mid, ("", ()))
+    owed = deadline.owed_by if deadline is not None else ()
+    due = _due(deadline, seen.run_end)
+    out: dict[str, Cell] = {}
+    for bureau in (*recipients, *refused):
+        if bureau != sender:
+            out[bureau] = _cell(
+                seen.delivered.get((mid, bureau)),
+                seen.acknowledged.get((mid, bureau)),
+                refused.get(bureau),
+                due if bureau in owed else None,
+            )
+    for bureau in owed:
+        if bureau in out or deadline is None:
+            continue  # a recipient, done above
+        answered = seen.acknowledged.get((deadline.message_id, bureau))
+        if answered is None and deadline.kind != "acknowledgement":
+            answered = deadline.answered_s  # a review or an answer: one bureau owes it
+        owing = answered is None and due is None  # owed, and not yet due when the run ended
+        out[bureau] = Cell("waiting") if owing else _cell(None, answered, None, due)
+    return list(out.items())
 
 
 def _blocked(result: RunResult) -> dict[str, dict[str, float]]:
@@ -135,21 +208,33 @@ def _blocked(result: RunResult) -> dict[str, dict[str, float]]:
     return out
 
 
+def _due(deadline: Deadline | None, run_end: float) -> float | None:
+    """When an answer was due, if the run got that far (a run ended early owes nothing yet)."""
+    if deadline is None or deadline.due_s > run_end + 1e-9:
+        return None
+    return deadline.due_s
+
+
 def _cell(
     delivered_s: float | None,
     acknowledged_s: float | None,
     blocked_s: float | None,
     due_s: float | None,
 ) -> Cell:
+    """A cell's end state from what happened (``due_s``: when this bureau owed an answer)."""
     if blocked_s is not None and delivered_s is None:
         return Cell("blocked", blocked_s)
-    t = acknowledged_s if acknowledged_s is not None else delivered_s
-    if t is None:
+    late = due_s is not None and acknowledged_s is not None and acknowledged_s > due_s + 1e-9
+    state: CellState
+    if acknowledged_s is not None:
+        state, t = ("late" if late else "acknowledged"), acknowledged_s
+    elif due_s is not None:
+        state, t = "overdue", delivered_s if delivered_s is not None else due_s
+    elif delivered_s is not None:
+        state, t = "received", delivered_s
+    else:
         return Cell("missing")
-    state: CellState = "acknowledged" if acknowledged_s is not None else "delivered"
-    if due_s is not None and t > due_s + 1e-9:
-        state = "late"
-    return Cell(state, t, delivered_s, acknowledged_s)
+    return Cell(state, t, delivered_s, acknowledged_s, due_s)
 
 
 def write_csv(result: RunResult, summary: dict[str, Any], out: Path) -> list[str]:

@@ -29,7 +29,15 @@ from bureaus.events import Breach
 from protocol import Roster
 from scenarios.reports.metrics import traffic_by_link
 
-__all__ = ["MAP_LABEL_LIMIT", "first_traffic", "land_rings", "map_figure", "taking_part"]
+__all__ = [
+    "MAP_LABEL_LIMIT",
+    "bureau_counts",
+    "first_traffic",
+    "hover_titles",
+    "land_rings",
+    "map_figure",
+    "taking_part",
+]
 
 ROLE_COLOURS = {
     "ncb": "#4c72b0",
@@ -70,13 +78,65 @@ def taking_part(events: list[Event], roster: Roster) -> list[str]:
 
 
 def first_traffic(events: list[Event]) -> dict[str, float]:
-    """When each link (``traffic A>B``, as the map names its arrows) first carried a delivery."""
+    """When each arrow of the map first happened, by the id the map gives it.
+
+    ``traffic A>B``: the first delivery carried over the link; ``blocked A>B``: the first
+    forward from A to B refused under its caveats.
+    """
     first: dict[str, float] = {}
     for event in events:
         if event.kind == "delivered" and event.route:
             for a, b in zip(event.route, event.route[1:], strict=False):
                 first.setdefault(f"traffic {a}>{b}", event.t_s)
+        elif isinstance(event, Breach) and event.blocked:
+            for target in event.recipients:
+                first.setdefault(f"blocked {event.bureau}>{target}", event.t_s)
     return first
+
+
+_COUNTED = ("sent", "received", "carried", "acknowledged", "refused forwards", "rejected")
+
+
+def bureau_counts(events: list[Event]) -> dict[str, dict[str, int]]:
+    """What each bureau did in a run, as the map's hover tells it.
+
+    ``sent`` messages it originated, ``received`` deliveries to it, ``carried`` deliveries it
+    relayed, ``acknowledged`` acknowledgements it sent, ``refused forwards`` its forwards refused
+    under caveats, ``rejected`` what it refused to accept.
+    """
+    counts: dict[str, dict[str, int]] = {}
+
+    def add(bureau: str, what: str) -> None:
+        counts.setdefault(bureau, dict.fromkeys(_COUNTED, 0))[what] += 1
+
+    for event in events:
+        if event.kind == "sent":
+            add(event.bureau, "sent")
+        elif event.kind == "delivered":
+            add(event.bureau, "received")
+            for hop in event.route[1:-1]:
+                add(hop, "carried")
+        elif event.kind == "acknowledged" and event.peer:
+            add(event.peer, "acknowledged")
+        elif isinstance(event, Breach) and event.blocked:
+            add(event.bureau, "refused forwards")
+        elif event.kind == "rejected":
+            add(event.bureau, "rejected")
+    return counts
+
+
+def hover_titles(events: list[Event], roster: Roster) -> dict[str, str]:
+    """The text a browser shows over each bureau of the SVG map, by the map's id for it."""
+    titles = {}
+    for bureau, counts in bureau_counts(events).items():
+        if bureau not in roster:
+            continue
+        info = roster.get(bureau)
+        figures = ", ".join(f"{what} {n}" for what, n in counts.items() if n)
+        titles[f"bureau {bureau}"] = f"{bureau} ({info.name}): {figures or 'no traffic'}"
+    for (a, b), (count, _size) in traffic_by_link(events).items():
+        titles[f"traffic {a}>{b}"] = f"{a} to {b}: {count} message{'s' if count != 1 else ''}"
+    return titles
 
 
 def _offline(events: list[Event]) -> set[str]:
@@ -166,27 +226,27 @@ def map_figure(events: list[Event], roster: Roster, *, title: str) -> Figure:
     )
     for sender, target in blocked:
         (x0, y0), (x1, y1) = places[sender], places[target]
-        ax.plot([x0, x1], [y0, y1], "--", color="#c0392b", lw=1.6, zorder=2, gid="blocked")
+        gid = f"blocked {sender}>{target}"
+        ax.plot([x0, x1], [y0, y1], "--", color="#c0392b", lw=1.6, zorder=2, gid=gid)
     offline = _offline(events)
     for role, colour in ROLE_COLOURS.items():
         members = [b for b in bureaus if roster.get(b).role == role]
-        if not members:
-            continue
-        for group, fill, label in (
-            ([b for b in members if b not in offline], colour, role.replace("-", " ")),
-            ([b for b in members if b in offline], "#9e9e9e", None),
-        ):
-            if group:
-                ax.scatter(
-                    [places[b][0] for b in group],
-                    [places[b][1] for b in group],
-                    s=18 if role == "ncb" else 40,
-                    color=fill,
-                    edgecolors="white",
-                    linewidths=0.5,
-                    label=label,
-                    zorder=3,
-                )
+        labelled_role = False
+        for bureau in members:  # one point each, so that each has its own hover text
+            away = bureau in offline
+            label = None if away or labelled_role else role.replace("-", " ")
+            labelled_role = labelled_role or label is not None
+            ax.scatter(
+                [places[bureau][0]],
+                [places[bureau][1]],
+                s=18 if role == "ncb" else 40,
+                color="#9e9e9e" if away else colour,
+                edgecolors="white",
+                linewidths=0.5,
+                label=label,
+                zorder=3,
+                gid=f"bureau {bureau}",
+            )
     labelled = _labelled(bureaus, traffic, roster)
     for bureau in labelled:
         x, y = places[bureau]

@@ -32,7 +32,14 @@ from scenarios.model import (
 )
 from scenarios.results import RunResult, resolve
 
-__all__ = ["ExpectationResult", "check_expectations", "latency_table", "route_class", "summarise"]
+__all__ = [
+    "ExpectationResult",
+    "check_expectations",
+    "latency_table",
+    "route_class",
+    "scenario_latency",
+    "summarise",
+]
 
 _HIGHEST_US = 3_600_000_000  # one hour
 
@@ -76,6 +83,39 @@ def latency_table(deliveries: list[Event]) -> dict[str, Any]:
         table["measured"] = _percentiles(measured)
         table["modelled"] = _percentiles(modelled)
     return table
+
+
+def scenario_latency(events: list[Event]) -> dict[str, Any]:
+    """Delivery latencies in scenario seconds: from the send to the delivery, on the run's clock.
+
+    In an exercise the clock runs at a pace and can be paused, so real milliseconds say little
+    of what players lived through; this is the same latency as the scenario's timeline tells it.
+    Overall and by message kind, as ``{"count", "p50", "p90", "p99", "p999", "max"}``.
+    """
+    sent: dict[tuple[str, str], float] = {}
+    for e in events:
+        if e.kind == "sent" and e.message_id:
+            sent.setdefault((e.bureau, e.message_id), e.t_s)
+    overall: list[float] = []
+    by_kind: dict[str, list[float]] = defaultdict(list)
+    for e in events:
+        if e.kind != "delivered" or not e.message_id or not e.peer:
+            continue
+        start = sent.get((e.peer, e.message_id))
+        if start is None:
+            continue
+        took = max(0.0, e.t_s - start)
+        overall.append(took)
+        by_kind[e.message_kind or "unknown"].append(took)
+
+    def seconds(values: list[float]) -> dict[str, float]:
+        # given seconds, the histogram keeps milliseconds, up to 41 days
+        return {k: round(v, 3) for k, v in _percentiles(values).items()}
+
+    return {
+        "overall": seconds(overall),
+        "by_kind": {k: seconds(v) for k, v in sorted(by_kind.items())},
+    }
 
 
 @dataclass(frozen=True)
@@ -177,6 +217,8 @@ def summarise(result: RunResult) -> dict[str, Any]:
         "clock": result.clock,
         "achieved_rate_per_s": _rate(result, len(deliveries)),
         "wall_s": round(result.wall_s, 3),
+        # live, real milliseconds are not scenario time (a paced or paused exercise clock)
+        **({"latency_scenario_s": scenario_latency(events)} if result.clock != "virtual" else {}),
     }
 
 

@@ -6,7 +6,9 @@ and faults, and the map (:mod:`scenarios.reports.maps`).
 
 from __future__ import annotations
 
+import html
 import io
+import re
 import unicodedata
 from collections.abc import Sequence
 from typing import Any
@@ -28,7 +30,7 @@ from scenarios.model import (
     DegradeFault,
     OfflineFault,
 )
-from scenarios.reports.maps import map_figure
+from scenarios.reports.maps import hover_titles, map_figure
 from scenarios.reports.metrics import route_class
 from scenarios.results import RunResult
 
@@ -189,7 +191,22 @@ def map_svg(result: RunResult) -> str:
     fig.savefig(buffer, format="svg", bbox_inches="tight")
     plt.close(fig)
     text = buffer.getvalue()
-    return text[text.index("<svg") :]
+    return _with_titles(text[text.index("<svg") :], hover_titles(result.events, result.roster))
+
+
+_GROUP = re.compile(r'<g id="([^"]+)">')
+
+
+def _with_titles(svg: str, titles: dict[str, str]) -> str:
+    """The SVG with a ``<title>`` (what a browser shows on hover) in each group named in titles."""
+
+    def titled(match: re.Match[str]) -> str:
+        text = titles.get(html.unescape(match.group(1)))
+        if text is None:
+            return match.group(0)
+        return f"{match.group(0)}<title>{html.escape(text)}</title>"
+
+    return _GROUP.sub(titled, svg)
 
 
 def map_plot(result: RunResult) -> bytes:

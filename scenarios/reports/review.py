@@ -18,6 +18,8 @@ from scenarios.reports.maps import first_traffic
 from scenarios.results import RunResult
 
 __all__ = [
+    "CELL_WORDS",
+    "GRID_COLUMNS",
     "MESSAGE_ROWS",
     "REVIEW_SCRIPT",
     "grid_html",
@@ -35,7 +37,7 @@ def _end(result: RunResult) -> float:
 
 
 def links_json(result: RunResult) -> str:
-    """When each link of the map first carried a delivery, for the slider (a JSON island)."""
+    """When each arrow of the map first happened, for the slider (a JSON island)."""
     data = json.dumps({k: round(v, 3) for k, v in first_traffic(result.events).items()})
     data = data.replace("</", "<\\/")  # nothing in it may end the script element
     return f'<script id="review-links" type="application/json">{data}</script>'
@@ -44,35 +46,69 @@ def links_json(result: RunResult) -> str:
 def slider_html(result: RunResult, duration_s: float) -> str:
     """The slider over the run's scenario time (it starts at the end: everything shown)."""
     end = _end(result)
-    step = max(end / 500, 0.001)
     long_run = "0" if duration_s < SECONDS_FROM else "1"
     return (
         f'<div class="review"><label>Step through the run: <input type="range" id="review-t" '
-        f'min="0" max="{end:.3f}" step="{step:.3f}" value="{end:.3f}" data-long="{long_run}">'
+        f'min="0" max="{end:.3f}" step="any" value="{end:.3f}" data-long="{long_run}">'
         f'</label> <output id="review-at"></output></div>'
     )
 
 
-def grid_html(grid: KnowledgeGrid, rows: list[list[str]]) -> str:
-    """The grid as an HTML table: cells coloured by state, each with its scenario time."""
-    head = "".join(f"<th>{html.escape(n)}</th>" for n in ("bureau", *grid.messages))
-    body = []
-    for bureau, row in zip(grid.bureaus, rows, strict=True):
-        cells = [f"<th>{html.escape(bureau)}</th>"]
-        for name, text in zip(grid.messages, row[1:], strict=True):
-            cell = grid.cells.get((bureau, name))
-            state = cell.state if cell is not None else "none"
-            at = "" if cell is None or cell.t_s is None else f"{cell.t_s:.3f}"
-            timed = f' data-t="{at}"' if cell is not None and cell.state != "missing" else ""
-            cells.append(f'<td class="cell-{state}"{timed}>{html.escape(text)}</td>')
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return (
-        '<div class="grid"><table class="knowledge"><thead><tr>'
-        + head
-        + "</tr></thead><tbody>"
-        + "".join(body)
-        + "</tbody></table></div>"
-    )
+CELL_WORDS: dict[str, str] = {
+    "waiting": "waiting",
+    "acknowledged": "ack",
+    "received": "received",
+    "late": "LATE",
+    "overdue": "OVERDUE",
+    "blocked": "BLOCKED",
+    "missing": "MISSING",
+}
+"""How a grid cell names its state (the Markdown report and the debrief say the same)."""
+GRID_COLUMNS = 7
+"""Messages per grid table: wider grids are split, so that none is cut at a page's width."""
+
+
+def grid_html(grid: KnowledgeGrid, result: RunResult, duration_s: float) -> str:
+    """The grid as HTML tables, cells coloured by state.
+
+    Each cell carries what it said at each moment (``data-phases``: from, state, text), so the
+    slider shows the grid as it was: ``received`` before an answer, ``OVERDUE`` from the
+    deadline on. Without script, the cell shows how it ended.
+    """
+    end = _end(result)
+    tables = []
+    for start in range(0, len(grid.messages), GRID_COLUMNS):
+        chunk = grid.messages[start : start + GRID_COLUMNS]
+        head = "".join(f"<th>{html.escape(n)}</th>" for n in ("bureau", *chunk))
+        body = []
+        for bureau in grid.bureaus:
+            cells = [f"<th>{html.escape(bureau)}</th>"]
+            for name in chunk:
+                cell = grid.cells.get((bureau, name))
+                if cell is None:
+                    cells.append('<td class="cell-none"></td>')
+                    continue
+                phases = [
+                    [round(at, 3), state, _cell_text(state, shown, duration_s)]
+                    for at, state, shown in cell.phases(end)
+                ]
+                data = html.escape(json.dumps(phases, ensure_ascii=False), quote=True)
+                text = _cell_text(cell.state, cell.t_s, duration_s)
+                cells.append(
+                    f'<td class="cell-{cell.state}" data-phases="{data}">{html.escape(text)}</td>'
+                )
+            body.append("<tr>" + "".join(cells) + "</tr>")
+        tables.append(
+            f'<table class="knowledge"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table>"
+        )
+    return '<div class="grid">' + "".join(tables) + "</div>"
+
+
+def _cell_text(state: str, t_s: float | None, duration_s: float) -> str:
+    """A cell's word and, on the next line, its scenario time."""
+    word = CELL_WORDS[state]
+    return word if t_s is None else f"{word}\n{when(t_s, duration_s)}"
 
 
 def messages_html(result: RunResult, duration_s: float) -> str:
@@ -122,7 +158,7 @@ REVIEW_SCRIPT = """<script>
     const t = slider ? Number(slider.value) : Infinity;
     for (const [id, at] of Object.entries(links)) {  // the map's arrows, from their first use
       const arrow = document.getElementById(id);
-      if (arrow) arrow.style.opacity = at > t ? "0.06" : "";
+      if (arrow) arrow.style.opacity = at > t ? "0" : "";
     }
     const words = filter ? filter.value.trim().toLowerCase() : "";
     document.querySelectorAll("[data-t]").forEach((el) => {
@@ -130,6 +166,13 @@ REVIEW_SCRIPT = """<script>
       const unmatched = words && !el.textContent.toLowerCase().includes(words);
       const hidden = at > t || (el.tagName === "TR" && unmatched);
       el.classList.toggle("future", hidden);
+    });
+    document.querySelectorAll("td[data-phases]").forEach((cell) => {  // the grid as it was at t
+      let now = null;
+      for (const phase of JSON.parse(cell.dataset.phases)) if (phase[0] <= t) now = phase;
+      if (!now) return;
+      cell.className = "cell-" + now[1];
+      cell.textContent = now[2];
     });
     if (label) label.textContent = "scenario time " + clock(t);
   };

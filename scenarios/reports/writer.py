@@ -17,12 +17,14 @@ from typing import Any
 
 from bureaus.events import Lifecycle
 from scenarios.events import Inject
-from scenarios.exercise.deadlines import when
+from scenarios.exercise.deadlines import span_label, when
+from scenarios.model import Scenario
 from scenarios.reports.evidence import COVERED, chained_lines, fingerprint_of, sign_log
 from scenarios.reports.grid import KnowledgeGrid, knowledge_grid, write_csv
 from scenarios.reports.metrics import ExpectationResult
 from scenarios.reports.plots import latency_plot, map_plot, map_svg, timeline_plot
 from scenarios.reports.review import (
+    CELL_WORDS,
     REVIEW_SCRIPT,
     grid_html,
     links_json,
@@ -63,6 +65,24 @@ def _latency_rows(section: dict[str, dict[str, Any]]) -> list[list[str]]:
 
 
 _LAT_HEAD = ["", "n", "p50", "p90", "p99", "p99.9", "max", "measured p99", "modelled p99"]
+_SCENARIO_LAT_HEAD = ["", "n", "p50", "p90", "p99", "max"]
+
+
+def scenario_latency_rows(summary: dict[str, Any], scenario: Scenario) -> list[list[str]]:
+    """Delivery latencies in scenario time, for exercises (a paced or paused clock); else none.
+
+    A row overall, then one per message kind: spans as people say them (``45 s``, ``12 min``).
+    """
+    section = summary.get("latency_scenario_s")
+    if section is None or (scenario.speed == 1 and not scenario.players):
+        return []
+    rows = []
+    for name, table in {"all": section["overall"], **section["by_kind"]}.items():
+        if not table.get("count"):
+            continue
+        spans = [span_label(table[k]) for k in ("p50", "p90", "p99", "max")]
+        rows.append([name, str(table["count"]), *spans])
+    return rows
 
 
 def _md_table(head: list[str], rows: list[list[str]]) -> str:
@@ -125,11 +145,13 @@ th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: left; font-
 th { background: #f3f3f3; }
 img { max-width: 100%; }
 .pass { color: #1a7f37; font-weight: bold; } .fail { color: #c62828; font-weight: bold; }
-.grid { overflow-x: auto; } table.knowledge td { white-space: nowrap; }
-.cell-acknowledged { background: #e3f4e8; } .cell-delivered { background: #eef4fb; }
-.cell-late { background: #fff1cc; font-weight: bold; }
-.cell-blocked, .cell-missing { background: #fbe3e3; color: #a61b1b; font-weight: bold; }
-td.future { background: #fafafa; color: transparent; }
+table { display: block; max-width: 100%; overflow-x: auto; }
+table.knowledge td { white-space: pre-line; font-size: 0.8rem; }
+table.knowledge th { overflow-wrap: anywhere; }
+.cell-acknowledged { background: #e3f4e8; } .cell-received { background: #eef4fb; }
+.cell-late { background: #fff1cc; font-weight: bold; } .cell-waiting { color: #888; }
+.cell-overdue, .cell-blocked, .cell-missing { background: #fbe3e3; color: #a61b1b;
+  font-weight: bold; }
 tr.future { display: none; }
 .review { position: sticky; top: 0; background: #fff; padding: 0.4rem 0; z-index: 1; }
 .review input[type=range] { width: 60%; vertical-align: middle; }
@@ -137,17 +159,12 @@ tr.future { display: none; }
 """
 """The report's stylesheet (the comparison page uses it too)."""
 
-_CELL_WORD = {
-    "acknowledged": "ack",
-    "delivered": "delivered",
-    "late": "LATE",
-    "blocked": "BLOCKED",
-    "missing": "MISSING",
-}
-
 
 def grid_rows(grid: KnowledgeGrid, duration_s: float) -> list[list[str]]:
-    """The grid as text rows: a bureau, then per message its state and time (blank: not for it)."""
+    """The grid as text rows: a bureau, then per message how it ended and when.
+
+    A blank is a message that was not for that bureau.
+    """
     rows = []
     for bureau in grid.bureaus:
         row = [bureau]
@@ -156,11 +173,21 @@ def grid_rows(grid: KnowledgeGrid, duration_s: float) -> list[list[str]]:
             if cell is None:
                 row.append("")
             elif cell.t_s is None:
-                row.append(_CELL_WORD[cell.state])
+                row.append(CELL_WORDS[cell.state])
             else:
-                row.append(f"{_CELL_WORD[cell.state]} {when(cell.t_s, duration_s)}")
+                row.append(f"{CELL_WORDS[cell.state]} {when(cell.t_s, duration_s)}")
         rows.append(row)
     return rows
+
+
+def _map_html(result: RunResult) -> str:
+    """The map, inline, with the times its arrows first happened (for the slider)."""
+    return (
+        '<div class="map" role="img" aria-label="bureaus and traffic">'
+        + map_svg(result)
+        + "</div>"
+        + links_json(result)
+    )
 
 
 def _notice_rows(result: RunResult, duration: float) -> list[list[str]]:
@@ -272,9 +299,10 @@ def _write_pages(
         [
             "## Who knew what, when",
             "",
-            "Each scripted message (by inject name) at each bureau it was for: acknowledged, "
-            "delivered, LATE (after its response deadline), BLOCKED (a forward refused under "
-            "its caveats) or MISSING, with the scenario time. The same as CSV: "
+            "Each scripted message (by inject name) at each bureau it was for or that owed an "
+            "answer: ack, received (never acknowledged), LATE (answered after its response "
+            "deadline), OVERDUE (the deadline passed unanswered), BLOCKED (a forward refused "
+            "under its caveats) or MISSING, with the scenario time. The same as CSV: "
             + ", ".join(f"`{name}`" for name in csv_files)
             + ".",
             "",
@@ -289,6 +317,7 @@ def _write_pages(
         for b in summary["breaches"]
     ]
     latency = summary["latency_ms"]
+    scenario_rows = scenario_latency_rows(summary, scenario)
     verdict = (
         "all expectations passed"
         if all(e.passed for e in expectations)
@@ -373,6 +402,18 @@ def _write_pages(
             if shed_where
             else []
         ),
+        *(
+            [
+                "## Latency in scenario time",
+                "",
+                "From the send to the delivery, on the exercise's clock (its pace and pauses).",
+                "",
+                _md_table(_SCENARIO_LAT_HEAD, scenario_rows),
+                "",
+            ]
+            if scenario_rows
+            else []
+        ),
         "## Latency (ms)",
         "",
         "Overall:",
@@ -410,12 +451,16 @@ def _write_pages(
 
     grid_section = (
         '<h2 id="grid">Who knew what, when</h2><p>Each scripted message at each bureau it was '
-        "for, with the scenario time; LATE, BLOCKED and MISSING are what did not go as "
-        "planned. As CSV: "
+        "for (or that owed an answer), with the scenario time: ack, received (never "
+        "acknowledged), LATE (answered after its deadline), OVERDUE (the deadline passed "
+        "unanswered), BLOCKED (a forward refused under its caveats) or MISSING. The slider "
+        "shows the map and the grid as they were at a moment; hover over a bureau on the map "
+        "for its figures. As CSV: "
         + ", ".join(f'<a href="{name}">{name}</a>' for name in csv_files)
         + ".</p>"
         + slider_html(result, duration)
-        + grid_html(grid, grid_rows(grid, duration))
+        + _map_html(result)
+        + grid_html(grid, result, duration)
         if grid.messages
         else ""
     )
@@ -454,6 +499,9 @@ def _write_pages(
             ),
             "shed": part(_html_table(["reason", "count"], shed_rows)),
             "shed_where": part(_html_table(["bureau", "shed"], shed_where) if shed_where else ""),
+            "latency_scenario": part(_html_table(_SCENARIO_LAT_HEAD, scenario_rows))
+            if scenario_rows
+            else "",
             "latency_overall": part(
                 _html_table(_LAT_HEAD, _latency_rows({"all": latency["overall"]}))
             ),
@@ -466,12 +514,7 @@ def _write_pages(
             "routes": part(
                 _html_table(["", ""], [[k, str(v)] for k, v in summary["routes"].items()])
             ),
-            "map_image": part(
-                '<div class="map" role="img" aria-label="bureaus and traffic">'
-                + map_svg(result)
-                + "</div>"
-                + links_json(result)
-            ),
+            "map_image": part("" if grid.messages else _map_html(result)),
             "messages": part(messages_html(result, duration)),
             "evidence": evidence.replace("`", ""),
             "review_script": part(REVIEW_SCRIPT),
