@@ -29,6 +29,7 @@ from protocol.messages.notices import (
     UnSpecialNotice,
     YellowNotice,
 )
+from protocol.messages.types import WIRE
 from protocol.network.roster import Roster
 
 __all__ = [
@@ -121,11 +122,7 @@ def decode(
         document = json.loads(data)
         for issue in exc.issues:
             _drop(document, issue.pointer)
-        context = None if roster is None else {"roster": roster}
-        try:
-            result = MESSAGE_ADAPTER.validate_python(document, context=context)
-        except ValidationError as again:
-            raise DecodeError(validation_issues(again, json.dumps(document)), None) from None
+        result = _validate(MESSAGE_ADAPTER, json.dumps(document), roster, None)
     return result
 
 
@@ -177,7 +174,14 @@ def decode_as(data: bytes | str, kind: str, *, roster: Roster | None = None) -> 
 def _validate(
     adapter: TypeAdapter[Any], data: bytes | str, roster: Roster | None, kind: str | None
 ) -> Any:
-    context = None if roster is None else {"roster": roster}
+    """Validate a document read from outside, as the exported schemas say.
+
+    The models' types refuse text for a number or a boolean and a number for a time; the
+    context asks for every union tag to be given.
+    """
+    context: dict[str, Any] = {WIRE: True}
+    if roster is not None:
+        context["roster"] = roster
     try:
         return adapter.validate_json(data, context=context)
     except ValidationError as exc:

@@ -11,29 +11,42 @@ once; :mod:`protocol.messages.codec` is the only place that turns bytes into mes
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-from uuid import UUID
+from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     TypeAdapter,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from protocol.messages.notices import Notice, PersonNotice
+from protocol.messages.schema_rules import (
+    outcome_matches_hits_schema,
+    published_has_entity_id,
+    vin_or_plate_schema,
+)
 from protocol.messages.types import (
     BureauId,
+    Count,
     CountryCode,
     EntityId,
+    Flag,
     HandlingCode,
+    LongText,
+    MessageUuid,
     PartialDate,
     Priority,
     SchemaVersion,
+    ShortText,
+    Timestamp,
     Tlp,
+    at_the_boundary,
+    json_number,
 )
 from protocol.network.roster import Region
 
@@ -69,8 +82,6 @@ __all__ = [
 SCHEMA_VERSION = "1.0"
 """The version of the message schema this code writes."""
 
-ShortText = Annotated[str, Field(min_length=1, max_length=500)]
-LongText = Annotated[str, Field(min_length=1, max_length=10_000)]
 
 _CONFIG = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
@@ -82,7 +93,10 @@ class ToBureaus(BaseModel):
 
     scope: Literal["bureaus"] = "bureaus"
     """Discriminator."""
-    bureaus: Annotated[tuple[BureauId, ...], Field(min_length=1, max_length=1000)]
+    bureaus: Annotated[
+        tuple[BureauId, ...],
+        Field(min_length=1, max_length=1000, json_schema_extra={"uniqueItems": True}),
+    ]
     """The recipients, each once."""
 
     @field_validator("bureaus")
@@ -127,7 +141,24 @@ class MessageBase(BaseModel):
 
     kind: str
     """Which kind of message this is; each subclass narrows it to one literal."""
-    message_id: UUID
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_given(cls, data: Any, info: ValidationInfo) -> Any:
+        # Code may leave the tag to its default; a document read from outside must carry it,
+        # as the exported schemas require (a message without "kind" is not any one message).
+        if isinstance(data, dict) and "kind" not in data and at_the_boundary(info):
+            raise ValueError(
+                f"'kind' is missing: a message says which kind it is ({cls.kind_name()!r})"
+            )
+        return data
+
+    @classmethod
+    def kind_name(cls) -> str:
+        """The value of ``kind`` for this model."""
+        return str(cls.model_fields["kind"].default)
+
+    message_id: MessageUuid
     """Unique id of this message; replies and acknowledgements refer to it."""
     schema_version: SchemaVersion = SCHEMA_VERSION
     """MAJOR.MINOR version of the schema the sender wrote."""
@@ -135,7 +166,7 @@ class MessageBase(BaseModel):
     """The bureau that wrote the message."""
     recipients: Recipients
     """Who the message is for."""
-    created_at: AwareDatetime
+    created_at: Timestamp
     """When the sender wrote it (given by the caller, with a time zone)."""
     priority: Priority = "routine"
     """How fast it must be handled."""
@@ -146,7 +177,7 @@ class MessageBase(BaseModel):
     """Traffic Light Protocol marking, if any."""
     source_reliability: Literal["A", "B", "C", "X"] | None = None
     """How reliable the source is: A always, B mostly, C not, X cannot be judged."""
-    information_accuracy: Literal[1, 2, 3, 4] | None = None
+    information_accuracy: Annotated[Literal[1, 2, 3, 4], BeforeValidator(json_number)] | None = None
     """How accurate the information is: 1 known true ... 4 cannot be judged."""
 
 
@@ -167,11 +198,13 @@ class NoticeRequest(MessageBase):
 class NoticePublished(MessageBase):
     """The General Secretariat publishes a notice it has reviewed."""
 
+    model_config = ConfigDict(**_CONFIG, json_schema_extra=published_has_entity_id)
+
     kind: Literal["notice-published"] = "notice-published"
     """Discriminator."""
     notice: Notice
     """The published notice; its ``entity_id`` is set."""
-    request_id: UUID | None = None
+    request_id: MessageUuid | None = None
     """The request this publication answers, if any."""
 
     @model_validator(mode="after")
@@ -188,7 +221,7 @@ class NoticeUpdated(MessageBase):
     """Discriminator."""
     entity_id: EntityId
     """The notice being updated."""
-    revision: Annotated[int, Field(ge=1)]
+    revision: Annotated[Count, Field(ge=1)]
     """Revision number, counting from 1 for the first update."""
     notice: Notice
     """The notice as it now stands."""
@@ -210,7 +243,7 @@ class NoticeRefused(MessageBase):
 
     kind: Literal["notice-refused"] = "notice-refused"
     """Discriminator."""
-    request_id: UUID
+    request_id: MessageUuid
     """The request refused."""
     reason: Literal["missing-fields", "article-3", "insufficient-data", "duplicate", "other"]
     """Why: ``article-3`` is a matter of a political, military, religious or racial character."""
@@ -232,7 +265,7 @@ class Diffusion(MessageBase):
     """The request or alert."""
     subject: PersonNotice | None = None
     """The person concerned, if any."""
-    response_requested: bool = False
+    response_requested: Flag = False
     """Whether the sender expects an answer."""
 
 
@@ -245,7 +278,7 @@ class Attachment(BaseModel):
     """File name, without directories."""
     media_type: Annotated[str, Field(pattern=r"^[a-z]+/[A-Za-z0-9.+-]+$")]
     """MIME type, such as ``application/pdf``."""
-    size_bytes: Annotated[int, Field(ge=0)]
+    size_bytes: Annotated[Count, Field(ge=0)]
     """Size of the file."""
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     """SHA-256 of the file, lower-case hex."""
@@ -264,7 +297,7 @@ class CaseMessage(MessageBase):
     """Message text."""
     attachments: tuple[Attachment, ...] = ()
     """Files referred to."""
-    in_reply_to: UUID | None = None
+    in_reply_to: MessageUuid | None = None
     """The message this one answers, if any."""
 
 
@@ -306,7 +339,7 @@ class DocumentQuery(BaseModel):
 class VehicleQuery(BaseModel):
     """Search the stolen motor vehicles database, by VIN or by plate."""
 
-    model_config = _CONFIG
+    model_config = ConfigDict(**_CONFIG, json_schema_extra=vin_or_plate_schema)
 
     database: Literal["smv"] = "smv"
     """Discriminator."""
@@ -357,9 +390,11 @@ class SearchHit(BaseModel):
 class SearchResult(MessageBase):
     """The answer to a search request: a hit with its records, or no hit."""
 
+    model_config = ConfigDict(**_CONFIG, json_schema_extra=outcome_matches_hits_schema)
+
     kind: Literal["search-result"] = "search-result"
     """Discriminator."""
-    request_id: UUID
+    request_id: MessageUuid
     """The search this answers."""
     outcome: Literal["hit", "no-hit"]
     """Whether anything matched."""
@@ -383,7 +418,7 @@ class Acknowledgement(MessageBase):
 
     kind: Literal["acknowledgement"] = "acknowledgement"
     """Discriminator."""
-    refers_to: UUID
+    refers_to: MessageUuid
     """The acknowledged message."""
     status: Literal["received", "read", "actioned"]
     """How far the recipient got."""

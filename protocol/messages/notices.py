@@ -17,13 +17,25 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AliasPath,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     model_validator,
 )
 
-from protocol.messages.types import CountryCode, EntityId, LanguageCode, PartialDate
+from protocol.messages.types import (
+    Code,
+    Count,
+    CountryCode,
+    EntityId,
+    LanguageCode,
+    LongText,
+    MaybeLong,
+    MaybeShort,
+    Number,
+    PartialDate,
+    ShortText,
+    Texts,
+)
 
 __all__ = [
     "ArrestWarrant",
@@ -45,20 +57,6 @@ __all__ = [
 ]
 
 Sex = Literal["M", "F", "U"]
-ShortText = Annotated[str, Field(min_length=1, max_length=500)]
-LongText = Annotated[str, Field(min_length=1, max_length=10_000)]
-Code = Annotated[str, Field(pattern=r"^[A-Z]{3,4}$")]
-
-
-def _blank_is_none(value: Any) -> Any:
-    """The public API sometimes sends an empty string where it has nothing: read as null."""
-    return None if isinstance(value, str) and not value.strip() else value
-
-
-MaybeShort = Annotated[ShortText | None, BeforeValidator(_blank_is_none)]
-"""An optional short text; blank is read as null."""
-MaybeLong = Annotated[LongText | None, BeforeValidator(_blank_is_none)]
-"""An optional long text; blank is read as null."""
 
 
 def _hypermedia_allowed(schema: dict[str, Any]) -> None:
@@ -108,9 +106,9 @@ class PersonNotice(NoticeDocument):
     """Place of birth as written in the source."""
     languages_spoken_ids: tuple[LanguageCode, ...] | None = None
     """Languages spoken, three-letter codes."""
-    height: Annotated[float, Field(ge=0, le=3)] | None = None
+    height: Annotated[Number, Field(ge=0, le=3)] | None = None
     """Height in metres (0 when unknown, as the API serves it)."""
-    weight: Annotated[float, Field(ge=0, le=500)] | None = None
+    weight: Annotated[Number, Field(ge=0, le=500)] | None = None
     """Weight in kilograms (0 when unknown, as the API serves it)."""
     eyes_colors_id: tuple[Code, ...] | None = None
     """Eye colour codes."""
@@ -183,11 +181,11 @@ class BlackNotice(NoticeDocument):
     """Discriminator."""
     sex_id: Sex | None = None
     """Sex of the deceased: M, F or U."""
-    estimated_age_min: Annotated[int, Field(ge=0, le=130)] | None = None
+    estimated_age_min: Annotated[Count, Field(ge=0, le=130)] | None = None
     """Lower bound of the estimated age, years."""
-    estimated_age_max: Annotated[int, Field(ge=0, le=130)] | None = None
+    estimated_age_max: Annotated[Count, Field(ge=0, le=130)] | None = None
     """Upper bound of the estimated age, years."""
-    height: Annotated[float, Field(ge=0, le=3)] | None = None
+    height: Annotated[Number, Field(ge=0, le=3)] | None = None
     """Height in metres."""
     date_of_event: PartialDate
     """When the body was found."""
@@ -254,7 +252,7 @@ class Asset(BaseModel):
     """The asset, as precisely as known."""
     country: CountryCode | None = None
     """Where the asset is believed to be."""
-    estimated_value_eur: Annotated[float, Field(ge=0)] | None = None
+    estimated_value_eur: Annotated[Number, Field(ge=0)] | None = None
     """Estimated value in euros, if known."""
 
 
@@ -268,14 +266,6 @@ class SilverNotice(PersonNotice):
     assets: Annotated[tuple[Asset, ...], Field(min_length=1)]
     """The assets sought (at least one)."""
 
-
-def _none_is_empty(value: Any) -> Any:
-    """The public API sends null for an empty list."""
-    return () if value is None else value
-
-
-Texts = Annotated[tuple[ShortText, ...] | None, BeforeValidator(_none_is_empty)]
-"""A list of short texts; null (which the public API sends) is read as the empty list."""
 
 _ENTITY_FIELDS = (
     "legal_form",
@@ -303,7 +293,7 @@ class UnSpecialNotice(NoticeDocument):
     """Whether the listing is of a person or of an entity (derived when absent)."""
     un_reference: Annotated[str, Field(pattern=r"^[A-Za-z]{2,4}\.[0-9]{1,4}$")]
     """The UN sanctions list reference, such as ``QDi.123``."""
-    un_resolution: Annotated[int, Field(ge=1, le=99_999)] | ShortText
+    un_resolution: Annotated[Count, Field(ge=1, le=99_999)] | ShortText
     """The Security Council resolution the listing rests on: its number (``1267``, as the public
     API gives it) or its citation (``1267 (1999)``)."""
     un_reference_date: PartialDate | None = None
@@ -340,9 +330,9 @@ class UnSpecialNotice(NoticeDocument):
     """Place of birth as written in the source."""
     languages_spoken_ids: tuple[LanguageCode, ...] | None = None
     """Languages spoken, three-letter codes."""
-    height: Annotated[float, Field(ge=0, le=3)] | None = None
+    height: Annotated[Number, Field(ge=0, le=3)] | None = None
     """Height in metres (0 when unknown)."""
-    weight: Annotated[float, Field(ge=0, le=500)] | None = None
+    weight: Annotated[Number, Field(ge=0, le=500)] | None = None
     """Weight in kilograms (0 when unknown)."""
     profession: MaybeShort = None
     """A person's profession."""
@@ -400,12 +390,17 @@ Notice = Annotated[
 class NoticeSummary(BaseModel):
     """One entry of a paged list of notices, as the public API lists them.
 
-    The fields bureaunet knows are validated (a bad nationality is still refused with its path);
-    any other field of a summary is kept as it is, and ``_links`` dropped: a list entry is a
-    pointer to a notice, not the notice.
+    The API's entries have these fields and its hypermedia (``_links``, dropped: a list entry is
+    a pointer to a notice, not the notice); any other field is refused, so that a misspelt one
+    (``nationalitiez``) is named, not kept.
     """
 
-    model_config = ConfigDict(frozen=True, extra="allow", use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        use_attribute_docstrings=True,
+        json_schema_extra=_hypermedia_allowed,
+    )
 
     entity_id: EntityId | None = None
     """The notice's id."""
@@ -426,12 +421,19 @@ class NoticeSummary(BaseModel):
         return data
 
 
+Link = Annotated[str, Field(min_length=1, max_length=2_000, description="A link to a notice.")]
+"""A page entry given only as the notice's address."""
+
+
 def _page_schema(schema: dict[str, Any]) -> None:
     """The exported schema describes the page as served: the entries under ``_embedded``."""
     properties = schema["properties"]
     notices = properties.pop("notices")
-    notices["items"] = {"anyOf": [notices["items"], {"type": "string"}]}  # or a bare link
-    properties["_embedded"] = {"type": "object", "properties": {"notices": notices}}
+    properties["_embedded"] = {
+        "type": "object",
+        "properties": {"notices": notices},
+        "description": "What the page holds: its entries, under 'notices'.",
+    }
     _hypermedia_allowed(schema)
 
 
@@ -446,24 +448,25 @@ class NoticePage(BaseModel):
         frozen=True, extra="forbid", use_attribute_docstrings=True, json_schema_extra=_page_schema
     )
 
-    total: Annotated[int, Field(ge=0)]
+    total: Annotated[Count, Field(ge=0)]
     """How many notices match the query, on every page."""
-    query: dict[str, str | int | None] = Field(default_factory=dict)
+    query: dict[str, str | Count | None] = Field(default_factory=dict)
     """The query the page answers (``page``, ``resultPerPage`` and the search fields)."""
-    notices: tuple[NoticeSummary, ...] = Field(
+    notices: tuple[NoticeSummary | Link, ...] = Field(
         default=(), validation_alias=AliasPath("_embedded", "notices")
     )
-    """The entries of this page, from ``_embedded.notices`` (an entry given only as a link, as
-    some descriptions of the API have it, is kept as ``{"href": ...}``)."""
+    """The entries of this page, from ``_embedded.notices``: each a summary, or only a link to
+    the notice (as some descriptions of the API have it)."""
 
     @model_validator(mode="before")
     @classmethod
     def _links(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        page = {k: v for k, v in data.items() if k == "_embedded" or not str(k).startswith("_")}
-        embedded = page.get("_embedded")
-        if isinstance(embedded, dict) and isinstance(embedded.get("notices"), list):
-            entries = [{"href": e} if isinstance(e, str) else e for e in embedded["notices"]]
-            page["_embedded"] = {**embedded, "notices": entries}
+        page = {k: v for k, v in data.items() if not str(k).startswith("_")}
+        embedded = data.get("_embedded")
+        if isinstance(embedded, dict) and "notices" in embedded:
+            page["_embedded"] = {"notices": embedded["notices"]}  # the rest is hypermedia
+        elif "_embedded" in data and not isinstance(embedded, dict):
+            page["_embedded"] = embedded  # refused: the schema says an object
         return page

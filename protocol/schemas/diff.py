@@ -14,6 +14,13 @@ compatible
     an optional field added; a required field made optional; a type widened; an enum value added;
     a constraint loosened or removed; a kind added.
 
+Fields added and removed are judged by the content model on each side, as Confluent's checker
+for JSON Schema does: the exported schemas are closed (``additionalProperties: false``), and a
+closed reader refuses a field it does not name. So, for a closed object, adding an optional
+field breaks forward (old readers refuse it) and removing one breaks backward (new readers
+refuse old data that has it); for an open object neither does. Opening or closing an object,
+adding or removing a ``const`` and dropping a ``type`` are changes of their own.
+
 Compatibility modes, as schema registries name them. Each change also says which direction it
 breaks (:attr:`Change.breaks`), after the registries' own table (Confluent Schema Registry's
 "compatibility types"):
@@ -42,11 +49,26 @@ Pure: dictionaries in, :class:`Change` records out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any, Literal, get_args
+from dataclasses import dataclass
+from typing import Any
 
 from protocol.errors import SchemaDiffError
+from protocol.schemas.diff_rules import (
+    BACKWARD,
+    BOTH,
+    FORWARD,
+    LOWER_BOUNDS,
+    MODES,
+    RULE_NAMES,
+    TAGS,
+    UPPER_BOUNDS,
+    Change,
+    Mode,
+    breaking_under,
+    make_change,
+)
 
 __all__ = [
     "MODES",
@@ -60,106 +82,6 @@ __all__ = [
     "diff_schemas",
     "diff_versions",
 ]
-
-Mode = Literal[
-    "bureaunet",
-    "backward",
-    "forward",
-    "full",
-    "none",
-    "backward-transitive",
-    "forward-transitive",
-    "full-transitive",
-]
-MODES: tuple[str, ...] = get_args(Mode)
-
-_BACKWARD = frozenset({"backward"})
-_FORWARD = frozenset({"forward"})
-_BOTH = frozenset({"backward", "forward"})
-_BREAKS: dict[str, frozenset[str]] = {
-    "kind-removed": _BACKWARD,
-    "kind-added": _FORWARD,
-    "required-field-added": _BACKWARD,
-    "optional-field-added": frozenset(),
-    "made-required": _BACKWARD,
-    "made-optional": _FORWARD,
-    "type-narrowed": _BACKWARD,
-    "type-widened": _FORWARD,
-    "enum-value-removed": _BACKWARD,
-    "enum-value-added": _FORWARD,
-    "constraint-tightened": _BACKWARD,
-    "constraint-loosened": _FORWARD,
-    "constant-changed": _BOTH,
-    "discriminator-changed": _BOTH,
-    "channel-removed": _BACKWARD,
-    "channel-added": _FORWARD,
-    "address-changed": _BOTH,
-    "operation-removed": _BACKWARD,
-    "operation-added": _FORWARD,
-    "action-changed": _BOTH,
-    "message-removed": _BACKWARD,
-    "message-added": _FORWARD,
-}
-"""Which directions each rule breaks (``field-removed`` depends on whether it was required)."""
-RULE_NAMES = frozenset({*_BREAKS, "field-removed"})
-"""Every rule a change may have (what ``--except`` takes)."""
-
-_UPPER = ("maxLength", "maximum", "exclusiveMaximum", "maxItems", "maxProperties")
-_LOWER = ("minLength", "minimum", "exclusiveMinimum", "minItems", "minProperties")
-_TAGS = ("kind", "notice_type", "scope", "database")
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One difference between two schema versions.
-
-    Attributes:
-        schema: The message kind (schema name) it belongs to.
-        path: Where, as a JSON path into the message (``$.notice.nationalities``).
-        rule: The rule that classified it (``field-removed``, ``enum-value-added`` ...).
-        breaking: Whether it breaks compatibility.
-        detail: What changed, in words.
-    """
-
-    schema: str
-    path: str
-    rule: str
-    breaking: bool
-    detail: str
-    breaks: frozenset[str] = frozenset()
-    """The directions it breaks: ``backward``, ``forward``, both, or neither."""
-
-    def as_dict(self) -> dict[str, Any]:
-        """For ``--format json``."""
-        data = asdict(self)
-        data["breaks"] = sorted(self.breaks)
-        return data
-
-
-def _change(
-    schema: str,
-    path: str,
-    rule: str,
-    breaking: bool,
-    detail: str,
-    *,
-    breaks: frozenset[str] | None = None,
-) -> Change:
-    return Change(
-        schema, path, rule, breaking, detail, _BREAKS.get(rule, _BOTH) if breaks is None else breaks
-    )
-
-
-def breaking_under(change: Change, mode: Mode) -> bool:
-    """Whether ``change`` breaks compatibility in ``mode`` (transitive or not: the same rule)."""
-    base = mode.removesuffix("-transitive")
-    if base == "bureaunet":
-        return change.breaking
-    if base == "none":
-        return False
-    if base == "full":
-        return bool(change.breaks)
-    return base in change.breaks
 
 
 class _Walker:
@@ -178,7 +100,9 @@ class _Walker:
         detail: str,
         breaks: frozenset[str] | None = None,
     ) -> None:
-        self.changes.append(_change(self.name, path or "$", rule, breaking, detail, breaks=breaks))
+        self.changes.append(
+            make_change(self.name, path or "$", rule, breaking, detail, breaks=breaks)
+        )
 
     @staticmethod
     def deref(node: Any, root: Mapping[str, Any]) -> tuple[Any, str]:
@@ -240,13 +164,22 @@ class _Walker:
                 self.add(path, "discriminator-changed", True, f"{before!r} became {after!r}")
 
     def _const(self, old: Mapping[str, Any], new: Mapping[str, Any], path: str) -> None:
-        if "const" in old and old.get("const") != new.get("const"):
+        if "const" in old and "const" in new and old["const"] != new["const"]:
             field = path.rsplit(".", 1)[-1]
-            rule = "discriminator-changed" if field in _TAGS else "constant-changed"
-            self.add(path, rule, True, f"{old['const']!r} became {new.get('const')!r}")
+            rule = "discriminator-changed" if field in TAGS else "constant-changed"
+            self.add(path, rule, True, f"{old['const']!r} became {new['const']!r}")
+        elif "const" in new and "const" not in old:
+            self.add(path, "constraint-tightened", True, f"now only {new['const']!r}")
+        elif "const" in old and "const" not in new:
+            self.add(path, "constraint-loosened", False, f"no longer only {old['const']!r}")
 
     def _types(self, old: Mapping[str, Any], new: Mapping[str, Any], path: str) -> None:
         before, after = self.types(old), self.types(new)
+        bare = not old.get("anyOf") and not old.get("oneOf") and not new.get("anyOf")
+        if before and not after and bare:
+            self.add(path, "type-widened", False, f"type {sorted(before)} removed: any type")
+        elif after and not before and bare:
+            self.add(path, "type-narrowed", True, f"now only type {sorted(after)}")
         if before and after:
             widened_int = before == {"integer"} and after == {"number"}
             narrowed_num = before == {"number"} and after == {"integer"}
@@ -276,11 +209,11 @@ class _Walker:
             self.add(path, "constraint-loosened", False, "enumeration removed")
 
     def _constraints(self, old: Mapping[str, Any], new: Mapping[str, Any], path: str) -> None:
-        for word in _UPPER + _LOWER:
+        for word in UPPER_BOUNDS + LOWER_BOUNDS:
             before, after = old.get(word), new.get(word)
             if before == after:
                 continue
-            upper = word in _UPPER
+            upper = word in UPPER_BOUNDS
             if before is None:
                 tighter = True
             elif after is None:
@@ -301,21 +234,31 @@ class _Walker:
                 self.add(path, "constraint-tightened", True, f"pattern {before_p!r} -> {after_p!r}")
 
     def _properties(self, old: Mapping[str, Any], new: Mapping[str, Any], path: str) -> None:
+        """Fields added and removed, judged by each side's content model.
+
+        A closed object (``additionalProperties: false``) refuses fields it does not name, so
+        for it adding an optional field breaks old readers (forward) and removing one breaks new
+        readers of old data (backward); an open object takes both (Confluent's rules for JSON
+        Schema).
+        """
+        self._content_model(old, new, path)
         old_props = old.get("properties", {})
         new_props = new.get("properties", {})
         old_req, new_req = set(old.get("required", [])), set(new.get("required", []))
         for name in old_props:
             child = f"{path}.{name}" if path else f"$.{name}"
             if name not in new_props:
-                # registries: deleting a field keeps new readers working (backward); deleting a
-                # required one stops old readers (forward)
                 was_required = name in old_req
+                breaks = set(FORWARD) if was_required else set()
+                if not _admits(new, name):
+                    breaks.add("backward")  # a new reader refuses old data that has it
                 self.add(
                     child,
                     "field-removed",
                     True,
-                    "required field removed" if was_required else "field removed",
-                    _FORWARD if was_required else frozenset(),
+                    ("required field removed" if was_required else "field removed")
+                    + ("" if _admits(new, name) else " (the new object is closed)"),
+                    frozenset(breaks),
                 )
                 continue
             if name not in old_req and name in new_req:
@@ -327,10 +270,38 @@ class _Walker:
             if name in old_props:
                 continue
             child = f"{path}.{name}" if path else f"$.{name}"
+            closed = not _admits(old, name)
+            extra = " (the old object is closed)" if closed else ""
             if name in new_req:
-                self.add(child, "required-field-added", True, "new required field")
+                added = BOTH if closed else BACKWARD
+                self.add(child, "required-field-added", True, "new required field" + extra, added)
             else:
-                self.add(child, "optional-field-added", False, "new optional field")
+                optional = FORWARD if closed else frozenset()
+                self.add(
+                    child, "optional-field-added", False, "new optional field" + extra, optional
+                )
+
+    def _content_model(self, old: Mapping[str, Any], new: Mapping[str, Any], path: str) -> None:
+        if "properties" not in old and "properties" not in new:
+            return
+        was, now = _closed(old), _closed(new)
+        if was and not now:
+            self.add(path, "content-model-opened", False, "additionalProperties no longer false")
+        elif now and not was:
+            self.add(path, "content-model-closed", True, "additionalProperties is now false")
+
+
+def _closed(node: Mapping[str, Any]) -> bool:
+    """Whether an object refuses fields it does not name."""
+    return node.get("additionalProperties") is False or node.get("unevaluatedProperties") is False
+
+
+def _admits(node: Mapping[str, Any], name: str) -> bool:
+    """Whether an object takes a field ``name`` it does not list (open, or a pattern matches)."""
+    if not _closed(node):
+        return True
+    patterns = node.get("patternProperties", {})
+    return any(re.search(pattern, name) for pattern in patterns)
 
 
 def diff_schemas(name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
@@ -346,9 +317,9 @@ def diff_schema_sets(
     """Every change between two exported schema sets (name to schema document)."""
     changes: list[Change] = []
     for name in sorted(old.keys() - new.keys()):
-        changes.append(_change(name, "$", "kind-removed", True, "message kind removed"))
+        changes.append(make_change(name, "$", "kind-removed", True, "message kind removed"))
     for name in sorted(new.keys() - old.keys()):
-        changes.append(_change(name, "$", "kind-added", False, "message kind added"))
+        changes.append(make_change(name, "$", "kind-added", False, "message kind added"))
     for name in sorted(old.keys() & new.keys()):
         changes += diff_schemas(name, old[name], new[name])
     return changes
@@ -404,14 +375,16 @@ def diff_asyncapi(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change
     changes: list[Change] = []
     old_ch, new_ch = _names(old.get("channels")), _names(new.get("channels"))
     for name in sorted(old_ch.keys() - new_ch.keys()):
-        changes.append(_change(f"channel:{name}", "$", "channel-removed", True, "channel removed"))
+        changes.append(
+            make_change(f"channel:{name}", "$", "channel-removed", True, "channel removed")
+        )
     for name in sorted(new_ch.keys() - old_ch.keys()):
-        changes.append(_change(f"channel:{name}", "$", "channel-added", False, "channel added"))
+        changes.append(make_change(f"channel:{name}", "$", "channel-added", False, "channel added"))
     for name in sorted(old_ch.keys() & new_ch.keys()):
         before, after = _names(old_ch[name]), _names(new_ch[name])
         if before.get("address") != after.get("address"):
             changes.append(
-                _change(
+                make_change(
                     f"channel:{name}",
                     "$.address",
                     "address-changed",
@@ -423,11 +396,11 @@ def diff_asyncapi(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change
     old_op, new_op = _names(old.get("operations")), _names(new.get("operations"))
     for name in sorted(old_op.keys() - new_op.keys()):
         changes.append(
-            _change(f"operation:{name}", "$", "operation-removed", True, "operation removed")
+            make_change(f"operation:{name}", "$", "operation-removed", True, "operation removed")
         )
     for name in sorted(new_op.keys() - old_op.keys()):
         changes.append(
-            _change(f"operation:{name}", "$", "operation-added", False, "operation added")
+            make_change(f"operation:{name}", "$", "operation-added", False, "operation added")
         )
     for name in sorted(old_op.keys() & new_op.keys()):
         before, after = _names(old_op[name]), _names(new_op[name])
@@ -437,7 +410,7 @@ def diff_asyncapi(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change
                 a, b = _ref_name(a), _ref_name(b)
             if a != b:
                 changes.append(
-                    _change(
+                    make_change(
                         f"operation:{name}",
                         f"$.{field}",
                         "action-changed",
@@ -468,9 +441,9 @@ def _message_lists(where: str, before: Mapping[str, Any], after: Mapping[str, An
 
     old, new = carried(before), carried(after)
     return [
-        _change(where, f"$.messages.{m}", "message-removed", True, "message no longer carried")
+        make_change(where, f"$.messages.{m}", "message-removed", True, "message no longer carried")
         for m in sorted(old - new)
     ] + [
-        _change(where, f"$.messages.{m}", "message-added", False, "message now carried")
+        make_change(where, f"$.messages.{m}", "message-added", False, "message now carried")
         for m in sorted(new - old)
     ]
