@@ -91,7 +91,7 @@ def main_() -> None:
         write_debrief(run_dir, pdf=False, fingerprint=kept)
         report = run_dir / "report.html"
         grid = excerpt(report, '<h2 id="grid">', "<h2>Caveat breaches</h2>", work)
-        shoot(grid, OUT / "trainer-grid.png", work, height=520)
+        shoot(grid, OUT / "trainer-grid.png", work, height=1100)
         messages = excerpt(report, '<h2 id="messages">', "<h2>Evidence</h2>", work)
         shoot(messages, OUT / "trainer-messages.png", work, height=460)
         shoot((run_dir / "debrief.html").as_uri(), OUT / "trainer-debrief.png", work)
