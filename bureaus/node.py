@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import os
 import random
 from collections import Counter, OrderedDict
@@ -533,7 +532,7 @@ class Bureau:
 
     def _connect(self) -> Transport:
         presence = topics.presence(self.id)
-        death = json.dumps({"bureau": self.id, "status": "death"}).encode()
+        death = topics.presence_payload(self.id, "death")
         self.broker_node = self.ctx.target_for(self.id, self._moves)
         return self.ctx.connect()(
             self.id,
@@ -553,7 +552,7 @@ class Bureau:
                 async with self._connect() as transport:
                     self._transport = transport
                     await self._subscribe(transport)
-                    birth = json.dumps({"bureau": self.id, "status": "birth"}).encode()
+                    birth = topics.presence_payload(self.id, "birth")
                     await transport.publish(topics.presence(self.id), birth, qos=1, retain=True)
                     self.connected.set()
                     self.ready.set()
@@ -610,9 +609,7 @@ class Bureau:
         :attr:`subscribe_attempts` refusals the connection ends like any broker error: the bureau
         reconnects, to the next node of a cluster, and subscribes again.
         """
-        wanted = [(topics.inbox(self.id), 1), (topics.CRL, 1)]
-        if self.ctx.world.broadcast:
-            wanted.append((topics.broadcast("all"), 1))
+        wanted = topics.subscriptions(self.id, broadcast_all=self.ctx.world.broadcast)
         pause = 0.5
         for _ in range(self.subscribe_attempts):
             granted = await transport.subscribe(wanted)
@@ -703,7 +700,7 @@ class Bureau:
         """Announce death on the presence topic and stop (call before cancelling)."""
         transport = self._transport
         if transport is not None and self.connected.is_set():
-            death = json.dumps({"bureau": self.id, "status": "death"}).encode()
+            death = topics.presence_payload(self.id, "death")
             with contextlib.suppress(BrokerError):
                 await transport.publish(topics.presence(self.id), death, qos=1, retain=True)
         for task in list(self._tasks):

@@ -50,7 +50,7 @@ def test_asyncapi_covers_channels_messages_and_mqtt_bindings() -> None:
     addresses = {c["address"] for c in document["channels"].values()}
     assert addresses == {
         "bureaunet/v1/inbox/{bureau_id}",
-        "bureaunet/v1/broadcast/{scope}",
+        "bureaunet/v1/broadcast/all",
         "bureaunet/v1/presence/{bureau_id}",
         "bureaunet/v1/crl",
     }

@@ -12,6 +12,7 @@ Bureau ids are checked before they go into a topic, so none can hold ``+``, ``#`
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,6 +27,8 @@ __all__ = [
     "inbox",
     "parse",
     "presence",
+    "presence_payload",
+    "subscriptions",
 ]
 
 PREFIX = "bureaunet/v1"
@@ -67,6 +70,28 @@ def broadcast(scope: str) -> str:
     if scope != "all" and scope not in REGIONS:
         raise TopicError(scope, "broadcast scope must be 'all' or a region")
     return f"{PREFIX}/broadcast/{scope}"
+
+
+def subscriptions(bureau_id: str, *, broadcast_all: bool = True) -> list[tuple[str, int]]:
+    """Every topic a bureau subscribes to, with its QoS.
+
+    Its inbox, the revocation list, and ``broadcast/all`` unless the network does without it.
+
+    Raises:
+        TopicError: ``bureau_id`` is not a valid bureau id.
+    """
+    wanted = [(inbox(bureau_id), 1), (CRL, 1)]
+    if broadcast_all:
+        wanted.append((broadcast("all"), 1))
+    return wanted
+
+
+def presence_payload(bureau_id: str, status: Literal["birth", "death"]) -> bytes:
+    """What a bureau publishes, retained, on its presence topic.
+
+    ``birth`` when it connects, and ``death`` (its Last Will) when it goes away.
+    """
+    return json.dumps({"bureau": bureau_id, "status": status}).encode()
 
 
 @dataclass(frozen=True, slots=True)

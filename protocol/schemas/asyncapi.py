@@ -1,9 +1,16 @@
 """The AsyncAPI 3.0 document of bureaunet's MQTT interface, generated from the code.
 
-Channels come from :mod:`protocol.network.topics`, message payload schemas from the pydantic models,
-parameters from the roster and regions; nothing is written by hand, so the document cannot drift
-from the code. On the wire every inbox and broadcast payload is a sealed envelope (binary, see
-:mod:`protocol.security.envelope`); the payload schemas describe the message inside, once opened.
+Channels come from :mod:`protocol.network.topics`, the opened messages' schemas from the pydantic
+models (published as ``validate`` enforces them, see :mod:`protocol.schemas.export`), parameters
+from the roster. It describes the wire as it is:
+
+* an inbox or broadcast message is a sealed envelope, binary
+  (``application/vnd.bureaunet.envelope``, framed as :mod:`protocol.security.envelope` lays it
+  out); each message names, in ``x-bureaunet-opened``, the schema of the JSON message inside;
+* presence is JSON, ``{"bureau", "status"}``, retained, and the Last Will is the same with
+  ``death``; the revocation list is DER;
+* the operations are what bureaus do: each reads its own inbox, ``broadcast/all`` and the
+  revocation list (the subscriptions a bureau makes, and no other), and sends what its role may.
 """
 
 from __future__ import annotations
@@ -13,25 +20,41 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from protocol.messages.models import MESSAGE_KINDS, SCHEMA_VERSION
-from protocol.network.roster import REGIONS, Roster, default_roster
-from protocol.network.topics import CRL, PREFIX
+from protocol.network.roster import Roster, default_roster
+from protocol.network.topics import CRL, PREFIX, presence_payload
+from protocol.schemas.export import published
+from protocol.security.envelope import MAX_ENVELOPE_SIZE, SUITE, VERSION
 
 __all__ = ["asyncapi_document"]
 
 _REF = "#/components/schemas/{model}"
 
 
-def _asyncapi_schema(node: Any) -> Any:
-    """Adapt pydantic's JSON Schema to AsyncAPI's schema object (``discriminator`` is a name)."""
-    if isinstance(node, dict):
-        out = {k: _asyncapi_schema(v) for k, v in node.items()}
-        discriminator = out.get("discriminator")
-        if isinstance(discriminator, dict):
-            out["discriminator"] = discriminator.get("propertyName", "")
-        return out
-    if isinstance(node, list):
-        return [_asyncapi_schema(v) for v in node]
-    return node
+ENVELOPE_TYPE = "application/vnd.bureaunet.envelope"
+"""The media type of a sealed envelope on the wire."""
+_FRAME = (
+    "frame = version:u8 | suite:u8 | header_len:u32 | header | ct_len:u32 | ct | signature:64; "
+    "header = message_id:16 | run:16 | kind:u8 | priority:u8 | schema:u8.u8 | "
+    "created_at_ms:i64 | expires_at_ms:i64 | sender:lp8 | sender_signing_kid:8 | "
+    "sender_encryption_kid:8 | salt:16 | nonce:12 | key_commitment:32 | content_digest:32 | "
+    "n:u16 | n * (recipient:lp8 | recipient_kid:8 | wrapped_secret:40). Big-endian; lp8 is a "
+    "length byte and that many ASCII bytes. ct is the AES-256-GCM encryption of the message's "
+    "JSON (the schema named by the message's x-bureaunet-opened); the Ed25519 signature covers "
+    "every byte before it."
+)
+
+
+_GS_SENDS = (
+    "notice-published",
+    "notice-updated",
+    "notice-cancelled",
+    "notice-refused",
+    "search-result",
+    "acknowledgement",
+    "diffusion",
+    "case-message",
+)
+"""What the General Secretariat sends (to an inbox, or broadcast)."""
 
 
 def _message_name(kind: str) -> str:
@@ -43,28 +66,49 @@ def asyncapi_document(roster: Roster | None = None) -> dict[str, Any]:
     roster = roster or default_roster()
     models = list(MESSAGE_KINDS.values())
     refs, defs = models_json_schema([(m, "validation") for m in models], ref_template=_REF)
-    schemas = _asyncapi_schema(defs.get("$defs", {}))
+    schemas: dict[str, Any] = published(
+        dict(defs.get("$defs", {})), sorted(roster.ids), asyncapi=True
+    )
+    schemas["Envelope"] = {
+        "type": "string",
+        "format": "binary",
+        "contentMediaType": ENVELOPE_TYPE,
+        "maxLength": MAX_ENVELOPE_SIZE,
+        "description": f"A sealed envelope, version {VERSION}, suite {SUITE}: {_FRAME}",
+    }
     messages: dict[str, Any] = {}
     for kind, model in MESSAGE_KINDS.items():
         name = _message_name(kind)
         messages[name] = {
             "name": kind,
-            "title": model.__name__,
+            "title": f"{model.__name__} (sealed)",
             "summary": (model.__doc__ or "").strip().splitlines()[0],
-            "contentType": "application/json",
-            "payload": _asyncapi_schema(refs[(model, "validation")]),
-            "x-bureaunet-wire": "sealed in the bureaunet envelope v1 (binary) on the wire",
+            "contentType": ENVELOPE_TYPE,
+            "payload": {"$ref": "#/components/schemas/Envelope"},
+            "x-bureaunet-opened": refs[(model, "validation")],
         }
     messages["PresenceStatus"] = {
         "name": "presence-status",
-        "summary": "Retained birth on connect; the last will publishes death.",
+        "summary": "Retained birth on connect; the Last Will publishes the same with death.",
         "contentType": "application/json",
         "payload": {
+            "title": "PresenceStatus",
             "type": "object",
+            "additionalProperties": False,
             "required": ["bureau", "status"],
             "properties": {
-                "bureau": {"type": "string"},
-                "status": {"type": "string", "enum": ["birth", "death"]},
+                "bureau": {
+                    "title": "PresentBureau",
+                    "type": "string",
+                    "enum": sorted(roster.ids),
+                    "description": "The bureau whose presence this is.",
+                },
+                "status": {
+                    "title": "PresenceState",
+                    "type": "string",
+                    "enum": ["birth", "death"],
+                    "description": "birth: online; death: gone (the Last Will).",
+                },
             },
         },
     }
@@ -72,7 +116,12 @@ def asyncapi_document(roster: Roster | None = None) -> dict[str, Any]:
         "name": "revocation-list",
         "summary": "The General Secretariat's X.509 CRL (DER), retained; the newest wins.",
         "contentType": "application/pkix-crl",
-        "payload": {"type": "string", "format": "binary"},
+        "payload": {
+            "title": "RevocationListDer",
+            "type": "string",
+            "format": "binary",
+            "contentMediaType": "application/pkix-crl",
+        },
     }
     envelope_messages = [
         {"$ref": f"#/components/messages/{_message_name(k)}"} for k in MESSAGE_KINDS
@@ -95,16 +144,14 @@ def asyncapi_document(roster: Roster | None = None) -> dict[str, Any]:
             },
         },
         "broadcast": {
-            "address": f"{PREFIX}/broadcast/{{scope}}",
-            "title": "Broadcast to all, or to one region",
-            "description": "Only the General Secretariat publishes to 'all'; only a region's "
-            "regional bureaus publish to that region.",
-            "parameters": {
-                "scope": {"description": "'all' or a region.", "enum": ["all", *REGIONS]}
-            },
+            "address": f"{PREFIX}/broadcast/all",
+            "title": "Broadcast to every bureau",
+            "description": "Only the General Secretariat publishes here: one envelope sealed "
+            "for many recipients, each of which opens its own entry.",
             "messages": {
                 _message_name(k): ref
                 for k, ref in zip(MESSAGE_KINDS, envelope_messages, strict=True)
+                if k in _GS_SENDS
             },
         },
         "presence": {
@@ -143,19 +190,7 @@ def asyncapi_document(roster: Roster | None = None) -> dict[str, Any]:
             "acknowledgement",
         )
     ]
-    gs_sends = [
-        _message_name(k)
-        for k in (
-            "notice-published",
-            "notice-updated",
-            "notice-cancelled",
-            "notice-refused",
-            "search-result",
-            "acknowledgement",
-            "diffusion",
-            "case-message",
-        )
-    ]
+    gs_sends = [_message_name(k) for k in _GS_SENDS]
     operations = {
         "ncbSend": operation(
             "send",
@@ -184,9 +219,16 @@ def asyncapi_document(roster: Roster | None = None) -> dict[str, Any]:
         "generalSecretariatBroadcast": operation(
             "send",
             "broadcast",
-            "Broadcast to all member countries.",
+            "The General Secretariat sends one envelope to many bureaus at once.",
             qos1,
-            [_message_name("notice-published"), _message_name("notice-cancelled")],
+            gs_sends,
+        ),
+        "bureauReceiveBroadcast": operation(
+            "receive",
+            "broadcast",
+            "Every bureau reads what the General Secretariat broadcasts.",
+            qos1,
+            gs_sends,
         ),
         "bureauAnnouncePresence": operation(
             "send",
@@ -194,9 +236,6 @@ def asyncapi_document(roster: Roster | None = None) -> dict[str, Any]:
             "Retained birth; death as the last will.",
             retained,
             ["PresenceStatus"],
-        ),
-        "bureauWatchPresence": operation(
-            "receive", "presence", "Who is online.", retained, ["PresenceStatus"]
         ),
         "generalSecretariatPublishRevocations": operation(
             "send",
@@ -217,7 +256,7 @@ def asyncapi_document(roster: Roster | None = None) -> dict[str, Any]:
             "description": "Signed, encrypted message exchange between police bureaus over "
             "MQTT 3.1.1. Generated from the code by `bureaunet schema export`.",
         },
-        "defaultContentType": "application/json",
+        "defaultContentType": ENVELOPE_TYPE,
         "servers": {
             "embedded": {
                 "host": "127.0.0.1:{port}",
@@ -232,7 +271,9 @@ def asyncapi_document(roster: Roster | None = None) -> dict[str, Any]:
                         "lastWill": {
                             "topic": f"{PREFIX}/presence/{{bureau_id}}",
                             "qos": 1,
-                            "message": '{"status": "death"}',
+                            "message": presence_payload("FR", "death")
+                            .decode()
+                            .replace('"FR"', '"{bureau_id}"'),
                             "retain": True,
                         },
                         "bindingVersion": "0.2.0",

@@ -365,6 +365,10 @@ def _ref_name(node: Any) -> str:
     return str(ref).rsplit("/", 1)[-1]
 
 
+OPENED = "x-bureaunet-opened"
+"""Where a sealed message of the AsyncAPI document names the schema of what is inside."""
+
+
 def diff_asyncapi(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
     """Every change between two AsyncAPI 3 documents: channels, operations, messages, payloads.
 
@@ -423,9 +427,10 @@ def diff_asyncapi(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change
     new_msgs = _names(_names(new.get("components")).get("messages"))
     for name in sorted(old_msgs.keys() & new_msgs.keys()):
         walker = _Walker(f"message:{name}", old, new)
-        walker.walk(
-            _names(old_msgs[name]).get("payload"), _names(new_msgs[name]).get("payload"), ""
-        )
+        before, after = _names(old_msgs[name]), _names(new_msgs[name])
+        walker.walk(before.get("payload"), after.get("payload"), "")
+        # a sealed message: its payload is the envelope; what is inside is the contract
+        walker.walk(before.get(OPENED), after.get(OPENED), "")
         changes += walker.changes
     return changes
 

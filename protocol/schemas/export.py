@@ -24,7 +24,7 @@ from protocol.messages.codec import DOCUMENT_TYPES, PAGE_TYPES
 from protocol.messages.models import MESSAGE_ADAPTER, MESSAGE_KINDS, SCHEMA_VERSION
 from protocol.network.roster import BUREAU_ID_PATTERN, Roster, default_roster
 
-__all__ = ["BEYOND_JSON_SCHEMA", "TAGS", "Rule", "json_schemas", "standard_keywords"]
+__all__ = ["BEYOND_JSON_SCHEMA", "TAGS", "Rule", "json_schemas", "published", "standard_keywords"]
 
 _DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _ID_BASE = f"https://bureaunet.invalid/schemas/v{SCHEMA_VERSION}"
@@ -86,23 +86,30 @@ def json_schemas(roster: Roster | None = None) -> dict[str, dict[str, Any]]:
         schemas[name] = {**page.model_json_schema(mode="validation"), "title": name}
     out = {}
     for name, schema in schemas.items():
-        published = _published(copy.deepcopy(schema), ids, standalone=name in DOCUMENT_TYPES)
-        published.setdefault("title", name)
+        document = published(copy.deepcopy(schema), ids, standalone=name in DOCUMENT_TYPES)
+        document.setdefault("title", name)
         rules = [rule.name for rule in BEYOND_JSON_SCHEMA if name in rule.schemas]
         out[name] = {
             "$schema": _DIALECT,
             "$id": f"{_ID_BASE}/{name}.schema.json",
             "$comment": f"bureaunet message schema {SCHEMA_VERSION}"
             + (f"; rules beyond JSON Schema: {', '.join(rules)}" if rules else ""),
-            **published,
+            **document,
         }
     return out
 
 
-def _published(schema: dict[str, Any], ids: list[str], *, standalone: bool) -> dict[str, Any]:
-    """The schema as ``validate`` enforces it (see the module's description)."""
+def published(
+    schema: dict[str, Any], ids: list[str], *, standalone: bool = False, asyncapi: bool = False
+) -> dict[str, Any]:
+    """The schema as ``validate`` enforces it (see the module's description), in place.
+
+    ``ids``: the roster's bureau ids. ``standalone``: a notice on its own, whose tag is
+    optional. ``asyncapi``: for an AsyncAPI document, whose schema object names a union's tag
+    with ``discriminator`` (a property name), which is kept.
+    """
     standard_keywords(schema)
-    _walk(schema, ids)
+    _walk(schema, ids, asyncapi=asyncapi)
     if standalone:  # the public API serves a notice without its tag
         schema["required"] = [r for r in schema.get("required", []) if r != "notice_type"]
         if not schema["required"]:
@@ -172,26 +179,35 @@ def _bounds_into_number_branches(node: dict[str, Any]) -> None:
         del node[key]
 
 
-def _walk(node: Any, ids: list[str]) -> None:
+def _walk(node: Any, ids: list[str], *, asyncapi: bool) -> None:
     if isinstance(node, list):
         for item in node:
-            _walk(item, ids)
+            _walk(item, ids, asyncapi=asyncapi)
         return
     if not isinstance(node, dict):
         return
-    if node.pop("discriminator", None) is not None and "oneOf" in node:
+    tag = node.pop("discriminator", None)
+    if tag is not None and "oneOf" in node:
         # a tagged union: its branches have distinct required tags, so at most one can match
         # and "anyOf" says the same as "oneOf", without asking a validator to try them all
         node["anyOf"] = node.pop("oneOf")
+    if asyncapi and isinstance(tag, dict):
+        node["discriminator"] = tag.get("propertyName", "")
     if node.get("pattern") == BUREAU_ID_PATTERN:
         node["enum"] = ids
     properties = node.get("properties")
     if isinstance(properties, dict):
         tags = [t for t in TAGS if isinstance(properties.get(t), dict) and "const" in properties[t]]
-        if tags:
-            node["required"] = [
-                *node.get("required", []),
-                *(t for t in tags if t not in node.get("required", [])),
-            ]
+        required = node.get("required", [])
+        node["required"] = [*required, *(t for t in tags if t not in required)]
+        if not node["required"]:
+            del node["required"]
+        for value in properties.values():
+            if isinstance(value, dict):
+                # pydantic titles each property after its name ("Kind", "Status"): code
+                # generators name types after titles, so every kind's tag, or the statuses of
+                # an acknowledgement and of presence, would become one type with one set of
+                # values; the property's name says as much, and its description more
+                value.pop("title", None)
     for value in node.values():
-        _walk(value, ids)
+        _walk(value, ids, asyncapi=asyncapi)
