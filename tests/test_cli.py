@@ -166,9 +166,9 @@ def test_validate_json_that_is_no_message_exits_1(
 ) -> None:
     path = tmp_path / "x.json"
     path.write_bytes(content)
-    code, out, _ = run(["validate", str(path)], capsys)
+    code, _out, err = run(["validate", str(path)], capsys)
     assert code == 1
-    assert out.startswith("/: ")
+    assert "not recognised: a JSON " in err  # a list, None or a text: no document at all
 
 
 @pytest.mark.parametrize(
@@ -196,8 +196,7 @@ def test_validate_recognises_a_notice_given_without_as(
 ) -> None:
     code, out, _err = run(["validate", str(RED)], capsys)
     assert code == 0
-    assert "valid red-notice (recognised" in out
-    assert "pass --as red-notice" in out
+    assert "valid red-notice (recognised: it has 'arrest_warrants'" in out
 
 
 def test_validate_says_to_pass_as_for_a_document_without_kind(
@@ -207,7 +206,7 @@ def test_validate_says_to_pass_as_for_a_document_without_kind(
     path.write_text('{"name": 3, "forename": "JEAN"}', encoding="utf-8")
     code, _out, err = run(["validate", str(path)], capsys)
     assert code == 1
-    assert "no 'kind' field" in err
+    assert "no 'kind'" in err
     assert "pass --as" in err
     assert "discriminator" not in err
 

@@ -114,6 +114,7 @@ UN_PERSON: dict[str, Any] = {
 }
 UN_ENTITY: dict[str, Any] = {
     **UN_COMMON,
+    "un_reference": "QDe.045",
     "name": "EXAMPLE TRADING COMPANY",
     "forename": None,
     "date_of_birth": None,

@@ -215,11 +215,15 @@ def _pointer(loc: Sequence[int | str], document: Any) -> str:
     parts: list[str] = []
     node = document
     fresh = True  # no union tag consumed yet at this node
-    for step in loc:
+    for index, step in enumerate(loc):
         if isinstance(node, Mapping) and isinstance(step, str):
             if fresh and _is_tag(node, step):
                 fresh = False
                 continue  # a union's tag, not a key of the input
+            following = loc[index + 1] if index + 1 < len(loc) else None
+            if fresh and step not in node and isinstance(following, str) and following in node:
+                fresh = False
+                continue  # a union member's label (a model's name), not a key of the input
             node = node.get(step)  # None for a missing key: named, since the problem is there
         elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
             node = node[step]

@@ -12,13 +12,16 @@ API serves it) validates without one, and a document inside a message always car
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AliasPath,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     model_validator,
 )
 
@@ -277,13 +280,28 @@ _ENTITY_FIELDS = (
 """Fields only an entity's listing fills."""
 
 
+_UN_LIST_REFERENCE = re.compile(r"^[A-Za-z]{1,3}([ie])\.")
+"""A UN sanctions list reference says what it lists: ``QDi.123`` an individual, ``QDe.45`` an
+entity (the letter before the dot)."""
+
+
+def _subject_type(data: dict[str, Any]) -> str:
+    """Person or entity: from the reference when it says, else from the fields filled in."""
+    reference = data.get("un_reference")
+    said = _UN_LIST_REFERENCE.match(reference) if isinstance(reference, str) else None
+    if said is not None:
+        return "entity" if said.group(1) == "e" else "person"
+    return "entity" if any(data.get(field) for field in _ENTITY_FIELDS) else "person"
+
+
 class UnSpecialNotice(NoticeDocument):
     """UN Security Council Special Notice: persons and entities subject to UN sanctions.
 
     The fields are those the public API serves for UN notices (``UNNoticeDetail``), persons and
     entities alike, with its nulls, partial dates, integer resolution numbers and spellings
-    (``adresses``). ``subject_type`` is ours: when a document does not say, an entity is a
-    listing with an entity's fields (legal form, registration number, administrators, chamber of
+    (``adresses``). ``subject_type`` is ours: when a document does not say, its UN reference does
+    (``QDe.45``, an entity; ``QDi.123``, an individual), and failing that an entity is a listing
+    with an entity's fields (legal form, registration number, administrators, chamber of
     commerce, former name) and anything else a person.
     """
 
@@ -367,8 +385,7 @@ class UnSpecialNotice(NoticeDocument):
     @classmethod
     def _derive_subject_type(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("subject_type") is None:
-            entity = any(data.get(field) for field in _ENTITY_FIELDS)
-            return {**data, "subject_type": "entity" if entity else "person"}
+            return {**data, "subject_type": _subject_type(data)}
         return data
 
 
@@ -425,6 +442,13 @@ Link = Annotated[str, Field(min_length=1, max_length=2_000, description="A link 
 """A page entry given only as the notice's address."""
 
 
+_Entry = Annotated[
+    Annotated[NoticeSummary, Tag("summary")] | Annotated[Link, Tag("link")],
+    Discriminator(lambda entry: "link" if isinstance(entry, str) else "summary"),
+]
+"""A page entry: a summary, or a bare link (an error names the entry's own fields only)."""
+
+
 def _page_schema(schema: dict[str, Any]) -> None:
     """The exported schema describes the page as served: the entries under ``_embedded``."""
     properties = schema["properties"]
@@ -452,7 +476,7 @@ class NoticePage(BaseModel):
     """How many notices match the query, on every page."""
     query: dict[str, str | Count | None] = Field(default_factory=dict)
     """The query the page answers (``page``, ``resultPerPage`` and the search fields)."""
-    notices: tuple[NoticeSummary | Link, ...] = Field(
+    notices: tuple[_Entry, ...] = Field(
         default=(), validation_alias=AliasPath("_embedded", "notices")
     )
     """The entries of this page, from ``_embedded.notices``: each a summary, or only a link to

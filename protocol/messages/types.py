@@ -164,7 +164,7 @@ def _timestamp_text(value: Any) -> Any:
     if isinstance(value, str) and _TIMESTAMP.fullmatch(value) is None:
         raise ValueError(
             f"{value!r} is not a date and time as RFC 3339 writes it, one way: "
-            "YYYY-MM-DDTHH:MM:SS[.fraction] then its time zone, Z or +HH:MM"
+            "YYYY-MM-DDTHH:MM:SS[.fraction] then its timezone offset, Z or +HH:MM"
         )
     return value
 

@@ -9,7 +9,8 @@ is imported when that command runs (or its own ``--help`` is asked). ``bureaunet
 ``bureaunet --help`` import click and nothing of bureaunet's; ``validate`` imports the protocol
 and not the brokers, bureaus, reports or dashboard (``bench/cli_startup.py``).
 
-- :mod:`~scenarios.cli.schema_commands`: ``schema export|diff``, ``generate``, ``validate``.
+- :mod:`~scenarios.cli.schema_commands`: ``schema export|diff``, ``generate``, ``validate``,
+  ``check``.
 - :mod:`~scenarios.cli.keys_commands`: ``keys init|check``, ``broker config``.
 - :mod:`~scenarios.cli.run_commands`: ``run``, ``exercise``, ``compare``, ``verify-log``,
   ``debrief``.
@@ -27,6 +28,11 @@ from scenarios.cli.base import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, LIBRARY, Cl
 __all__ = ["COMMANDS", "LIBRARY", "CliError", "cli", "main"]
 
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "check": (
+        "schema_commands",
+        "check_command",
+        "Check a scenario file fully, roster references included, without running it.",
+    ),
     "broker": (
         "keys_commands",
         "broker_group",

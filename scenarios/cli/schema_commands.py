@@ -9,7 +9,7 @@ import json
 import random
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
@@ -17,12 +17,11 @@ from protocol import (
     KIND_NAMES,
     DecodeError,
     SchemaDiffError,
-    UnknownKindError,
     decode_as,
     encode,
     json_schemas,
 )
-from protocol.messages.codec import DOCUMENT_TYPES
+from protocol.messages.recognise import recognise
 from protocol.schemas.asyncapi import asyncapi_document
 from protocol.schemas.diff import (
     MODES,
@@ -247,81 +246,133 @@ def generate_command(kind: str, count: int, seed: int, out_file: Path | None) ->
 @click.option(
     "--as",
     "as_kind",
-    default="message",
-    show_default=True,
+    default=None,
     metavar="KIND",
-    help="What the file should be: 'message' (any kind, told by its 'kind' field), a message kind "
-    "such as 'diffusion', or a notice such as 'red-notice'.",
+    help="What the file should be: 'message' (any kind, told by its 'kind' field), a message "
+    "kind such as 'diffusion', a notice such as 'red-notice', or a page such as 'red-notices'. "
+    "Without it, each document is recognised by what it has.",
 )
-def validate(file: Path, as_kind: str) -> None:
+def validate(file: Path, as_kind: str | None) -> None:
     """Validate a JSON message file and print each error as 'path: reason'.
 
-    Exit 0 when valid, 1 when invalid, 2 when the file cannot be read or the kind is unknown.
+    A ``.jsonl`` file (what ``generate`` writes) is read line by line, each error as
+    'file:line: path: reason'; a ``.yaml`` or ``.yml`` file is checked as a scenario (as
+    ``bureaunet check`` does). Exit 0 when valid, 1 when invalid, 2 when the file cannot be
+    read or the kind is unknown.
     """
+    if as_kind is not None and as_kind not in KIND_NAMES:
+        raise CliError(f"unknown kind {as_kind!r} (one of: {', '.join(KIND_NAMES)})")
+    if file.suffix.lower() in (".yaml", ".yml"):
+        _check_scenario(file)
+        return
     try:
         data = file.read_bytes()
     except OSError as exc:
         raise CliError(f"cannot read {file}: {exc.strerror or exc}") from exc
-    parsed = _json_document(file, data)
-    if as_kind == "message" and isinstance(parsed, dict) and "kind" not in parsed:
-        _validate_unnamed(file, data)
+    if file.suffix.lower() == ".jsonl":
+        _validate_lines(file, data, as_kind)
         return
+    verdict = _validate_one(str(file), data, as_kind)
+    if verdict is None:
+        sys.exit(EXIT_FAILED)
+    out.print(f"{file}: valid {verdict}", markup=False)
+
+
+def _validate_one(where: str, data: bytes, as_kind: str | None) -> str | None:
+    """Validate one document; print its problems (each ``path: reason``, after ``where``).
+
+    Returns what it is valid as (and why it was taken for that), or ``None`` when invalid.
+    """
+    parsed = _json_document(where, data)
+    kind = as_kind
+    because = ""
+    if kind is None:
+        recognised = recognise(parsed)
+        if recognised.kind is None:
+            err.print(
+                f"{where}: not recognised: {recognised.because}; pass --as with what it should "
+                f"be ({', '.join(KIND_NAMES)})",
+                markup=False,
+            )
+            return None
+        kind, because = recognised.kind, f" (recognised: {recognised.because})"
     try:
-        decode_as(data, as_kind)
-    except UnknownKindError as exc:
-        raise CliError(f"unknown kind {as_kind!r} (one of: {', '.join(KIND_NAMES)})") from exc
+        decode_as(data, kind)
     except DecodeError as exc:
-        _print_issues(file, as_kind, exc)
-    out.print(f"{file}: valid {as_kind}", markup=False)
+        prefix = f"{where}: " if where.count(":") else ""
+        for issue in exc.issues:
+            out.print(f"{prefix}{issue.pointer or '/'}: {issue.reason}", markup=False)
+        err.print(f"{where}: invalid {kind}{because} ({len(exc.issues)} errors)", markup=False)
+        return None
+    return kind + because
 
 
-def _json_document(file: Path, data: bytes) -> Any:
-    """The file's JSON, or exit 2 with why it is not JSON at all (empty, binary, truncated)."""
-    if not data.strip():
+def _validate_lines(file: Path, data: bytes, as_kind: str | None) -> None:
+    """Each non-empty line a document; a summary; exit 1 if any is invalid."""
+    valid = invalid = 0
+    for number, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            verdict = _validate_one(f"{file}:{number}", line, as_kind)
+        except CliError as exc:  # a line that is not JSON: said, and counted, and on we go
+            err.print(str(exc), markup=False)
+            verdict = None
+        if verdict is None:
+            invalid += 1
+        else:
+            valid += 1
+    if valid + invalid == 0:
         raise CliError(f"{file}: empty: nothing to validate")
+    out.print(f"{file}: {valid} valid, {invalid} invalid", markup=False)
+    if invalid:
+        sys.exit(EXIT_FAILED)
+
+
+def _json_document(where: str, data: bytes) -> Any:
+    """The document's JSON, or exit 2 with why it is not JSON at all (empty, binary, truncated)."""
+    if not data.strip():
+        raise CliError(f"{where}: empty: nothing to validate")
     try:
         return json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise CliError(f"{file}: not UTF-8 text (byte {exc.start}): not a JSON document") from exc
+        raise CliError(f"{where}: not UTF-8 text (byte {exc.start}): not a JSON document") from exc
     except json.JSONDecodeError as exc:
         raise CliError(
-            f"{file}: not a JSON document: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            f"{where}: not a JSON document: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from exc
     except RecursionError as exc:
-        raise CliError(f"{file}: nested too deeply to be a JSON document") from exc
+        raise CliError(f"{where}: nested too deeply to be a JSON document") from exc
 
 
-def _print_issues(file: Path, kind: str, exc: DecodeError) -> NoReturn:
-    for issue in exc.issues:
-        out.print(f"{issue.pointer or '/'}: {issue.reason}", markup=False)
-    err.print(f"{file}: invalid {kind} ({len(exc.issues)} errors)", markup=False)
-    sys.exit(EXIT_FAILED)
+@click.command("check")
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+def check_command(scenario: Path) -> None:
+    """Check a scenario file fully, roster references included, without running it.
+
+    Every problem is printed as 'file:line: field: reason'. Exit 0 when the scenario would run,
+    1 when it would not, 2 when the file cannot be read.
+    """
+    _check_scenario(scenario)
 
 
-def _validate_unnamed(file: Path, data: bytes) -> None:
-    """A document without a ``kind``: a notice as the public API serves it, or nothing known."""
-    fits = []
-    for name in DOCUMENT_TYPES:
-        try:
-            decode_as(data, name)
-        except DecodeError:
-            continue
-        fits.append(name)
-    if fits:
-        out.print(
-            f"{file}: valid {fits[0]} (recognised: it has no 'kind', so it is not a message; "
-            f"pass --as {fits[0]} to check it as one)"
-            + (f"; it would also pass as {', '.join(fits[1:])}" if fits[1:] else ""),
-            markup=False,
-        )
-        return
-    err.print(
-        f"{file}: not a message (no 'kind' field) and no notice type accepts it: a message "
-        "needs 'kind'; for a notice, pass --as with its type "
-        f"({', '.join(DOCUMENT_TYPES)}) to see what is wrong with it",
+def _check_scenario(path: Path) -> None:
+    from scenarios.model import ScenarioError, load_scenario  # noqa: PLC0415 - keeps validate fast
+
+    if not path.is_file():
+        raise CliError(f"cannot read {path}: no such file")
+    try:
+        scenario = load_scenario(path)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            out.print(problem, markup=False)
+        err.print(f"{path}: not a valid scenario ({len(exc.problems)} problems)", markup=False)
+        sys.exit(EXIT_FAILED)
+    out.print(
+        f"{path}: valid scenario {scenario.name!r}: {len(scenario.injects)} injects, "
+        f"{len(scenario.faults)} faults, {len(scenario.expect)} expectations",
         markup=False,
     )
-    sys.exit(EXIT_FAILED)
 
 
 def _scenario_schema() -> dict[str, Any]:
