@@ -130,3 +130,11 @@ def test_check_reads_a_scenario_fully_without_running_it(
     assert "NG" in said
     assert main(["validate", str(bad)]) == 1  # validate on a YAML file checks it the same way
     assert main(["check", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_schema_export_lists_a_deployments_own_bureaus(tmp_path: Path) -> None:
+    assert main(["schema", "export", "--out", str(tmp_path), "--roster", "FR,DE,gs"]) == 0
+    diffusion = json.loads((tmp_path / "diffusion.schema.json").read_text(encoding="utf-8"))
+    assert diffusion["properties"]["sender"]["enum"] == ["DE", "FR", "gs"]
+    asyncapi = json.loads((tmp_path / "asyncapi.json").read_text(encoding="utf-8"))
+    assert asyncapi["channels"]["inbox"]["parameters"]["bureau_id"]["enum"] == ["DE", "FR", "gs"]

@@ -34,7 +34,7 @@ from protocol.schemas.diff import (
 )
 from protocol.schemas.generate import GENERATABLE, generate
 from scenarios.cli.base import EXIT_FAILED, CliError
-from scenarios.cli.common import err, out
+from scenarios.cli.common import ROSTER_HELP, err, out, roster_of
 
 
 @click.group("schema")
@@ -50,20 +50,29 @@ def schema() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory to write the schemas to (created if missing).",
 )
-def schema_export(out_dir: Path) -> None:
+@click.option(
+    "--roster",
+    "roster_spec",
+    default="all",
+    show_default=True,
+    help="Whose bureau ids the schemas list: " + ROSTER_HELP,
+)
+def schema_export(out_dir: Path, roster_spec: str) -> None:
     """Write the protocol's JSON Schemas, its AsyncAPI document and the scenario file format.
 
     One JSON Schema per message kind and notice type, the message union, asyncapi.json, and
-    scenario.schema.json (the scenario file format, for YAML editors).
+    scenario.schema.json (the scenario file format, for YAML editors). Bureau ids are listed as
+    the roster has them (``--roster`` for a deployment's own).
     """
-    schemas = json_schemas()
+    roster = roster_of(roster_spec)
+    schemas = json_schemas(roster)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         for name, document in schemas.items():
             path = out_dir / f"{name}.schema.json"
             path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", "utf-8")
         (out_dir / "asyncapi.json").write_text(
-            json.dumps(asyncapi_document(), indent=2) + "\n", "utf-8"
+            json.dumps(asyncapi_document(roster), indent=2) + "\n", "utf-8"
         )
         (out_dir / "scenario.schema.json").write_text(
             json.dumps(_scenario_schema(), indent=2, sort_keys=True) + "\n", "utf-8"
