@@ -138,9 +138,7 @@ def main() -> None:
             }
         )
     )
-    print(
-        f"\n{args.entries:,} entries, {size:.1f} MB; decode_as here {in_process * 1000:.0f} ms"
-    )
+    print(f"\n{args.entries:,} entries, {size:.1f} MB; decode_as here {in_process * 1000:.0f} ms")
     for name, seconds, exit_code in rows:
         print(
             f"{name:20} {seconds * 1000:7.0f} ms (median of {args.repeat}, exit {exit_code})"

@@ -37,7 +37,7 @@ BASE: dict[str, Any] = {
 }
 
 
-def edit(change: Callable[[dict[str, Any]], None], base: dict[str, Any] = BASE) -> dict[str, Any]:
+def edit(change: Callable[[dict[str, Any]], object], base: dict[str, Any] = BASE) -> dict[str, Any]:
     schema = copy.deepcopy(base)
     change(schema)
     return schema
@@ -172,9 +172,7 @@ def test_a_message_added_to_a_channel_breaks_forward_as_the_data_says() -> None:
     }
     changes = diff_asyncapi(before, after)
     assert {c.rule for c in changes} == {"message-added"}
-    assert predicted(changes) == observed(
-        channel(before, "sightings"), channel(after, "sightings")
-    )
+    assert predicted(changes) == observed(channel(before, "sightings"), channel(after, "sightings"))
     removed = diff_asyncapi(after, before)  # and the way back
     assert predicted(removed) == observed(channel(after, "sightings"), channel(before, "sightings"))
 
