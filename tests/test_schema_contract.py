@@ -26,8 +26,6 @@ from typing import Any
 
 import jsonschema
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis_jsonschema import from_schema
 
 from protocol import MESSAGE_KINDS, decode_as, encode, json_schemas
 from protocol.errors import DecodeError
@@ -35,6 +33,7 @@ from protocol.schemas.export import BEYOND_JSON_SCHEMA
 from protocol.schemas.generate import GENERATABLE, generate
 from scenarios.cli import main
 from scenarios.model import ScenarioError, parse_scenario, scenario_json_schema
+from tests.from_schemas import documents_from
 from tests.node_tools import require_node_tools, run_node
 from tests.test_public_api_shapes import RED, UN_ENTITY, UN_PERSON, YELLOW, page
 
@@ -69,21 +68,7 @@ def for_the_generator(node: Any) -> Any:
 
 
 def generated(name: str, count: int) -> list[Any]:
-    documents: list[Any] = []
-
-    @settings(
-        max_examples=count,
-        suppress_health_check=list(HealthCheck),
-        deadline=None,
-        database=None,
-        derandomize=True,
-    )
-    @given(from_schema(for_the_generator(copy.deepcopy(SCHEMAS[name]))))
-    def collect(document: Any) -> None:
-        documents.append(document)
-
-    collect()
-    return documents
+    return documents_from(for_the_generator(copy.deepcopy(SCHEMAS[name])), count)
 
 
 def rule_behind(name: str, issues: list[str]) -> str | None:

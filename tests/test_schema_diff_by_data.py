@@ -17,11 +17,10 @@ from typing import Any
 
 import jsonschema
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis_jsonschema import from_schema
 
 from protocol.schemas.diff import Mode, breaking_under, diff_asyncapi, diff_schemas
 from scenarios.cli import main
+from tests.from_schemas import documents_from
 
 SERIES = [Path(__file__).parent / "data" / "series" / f"v{n}.asyncapi.json" for n in (1, 2, 3)]
 
@@ -90,22 +89,8 @@ CHANGES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 }
 
 
-def documents(schema: dict[str, Any], count: int = 150) -> list[Any]:
-    found: list[Any] = []
-
-    @settings(
-        max_examples=count,
-        suppress_health_check=list(HealthCheck),
-        deadline=None,
-        database=None,
-        derandomize=True,
-    )
-    @given(from_schema(schema))
-    def collect(document: Any) -> None:
-        found.append(document)
-
-    collect()
-    return found
+def documents(schema: dict[str, Any]) -> list[Any]:
+    return documents_from(schema, 150)
 
 
 def refused(written: dict[str, Any], reader: dict[str, Any]) -> bool:

@@ -135,15 +135,24 @@ UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 _UUID = re.compile(UUID_PATTERN)
 
 
-def _uuid_text(value: Any) -> Any:
-    if not isinstance(value, str | UUID):
-        raise ValueError(f"a UUID is written as text (got {type(value).__name__})")
-    if isinstance(value, str) and _UUID.fullmatch(value) is None:
-        raise ValueError(
-            f"{value!r} is not a UUID written as 8-4-4-4-12 hexadecimal digits "
-            "(no braces, no urn:uuid: prefix, dashes in place)"
-        )
+def _written_one_way(value: Any, made: type, pattern: re.Pattern[str], what: str) -> Any:
+    """``value`` if it is already ``made`` (code) or text matching ``pattern`` (a document)."""
+    if isinstance(value, made):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"{what} is written as text, not as a {type(value).__name__}")
+    if pattern.fullmatch(value) is None:
+        raise ValueError(f"{value!r} is not {what}")
     return value
+
+
+def _uuid_text(value: Any) -> Any:
+    return _written_one_way(
+        value,
+        UUID,
+        _UUID,
+        "a UUID written as 8-4-4-4-12 hexadecimal digits (no braces, no urn:uuid: prefix)",
+    )
 
 
 TIMESTAMP_PATTERN = (
@@ -157,16 +166,13 @@ _TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
 
 
 def _timestamp_text(value: Any) -> Any:
-    if not isinstance(value, str | datetime):
-        raise ValueError(
-            f"a date and time is written as RFC 3339 text, not as a {type(value).__name__}"
-        )
-    if isinstance(value, str) and _TIMESTAMP.fullmatch(value) is None:
-        raise ValueError(
-            f"{value!r} is not a date and time as RFC 3339 writes it, one way: "
-            "YYYY-MM-DDTHH:MM:SS[.fraction] then its timezone offset, Z or +HH:MM"
-        )
-    return value
+    return _written_one_way(
+        value,
+        datetime,
+        _TIMESTAMP,
+        "a date and time as RFC 3339 writes it, one way: YYYY-MM-DDTHH:MM:SS[.fraction] then "
+        "its timezone offset, Z or +HH:MM",
+    )
 
 
 BLANK_PATTERN = (
