@@ -19,7 +19,9 @@ def published_has_entity_id(schema: dict[str, Any]) -> None:
     has_id = {
         "type": "object",
         "required": ["entity_id"],
-        "properties": {"entity_id": {"type": "string"}},
+        "properties": {
+            "entity_id": {"type": "string", "description": "Set on every published notice."}
+        },
     }
     schema["properties"]["notice"] = {
         "allOf": [{k: v for k, v in notice.items() if k != "description"}, has_id],
@@ -30,8 +32,11 @@ def published_has_entity_id(schema: dict[str, Any]) -> None:
 def vin_or_plate_schema(schema: dict[str, Any]) -> None:
     """A VIN or a plate, in the exported schema too."""
     schema["anyOf"] = [
-        {"required": [field], "properties": {field: {"type": "string"}}}
-        for field in ("vin", "plate")
+        {
+            "required": [field],
+            "properties": {field: {"type": "string", "description": f"A {name} is given."}},
+        }
+        for field, name in (("vin", "VIN"), ("plate", "plate"))
     ]
 
 
@@ -39,14 +44,20 @@ def outcome_matches_hits_schema(schema: dict[str, Any]) -> None:
     """A hit has records and a no-hit none, in the exported schema too."""
     schema["allOf"] = [
         {
-            "if": {"properties": {"outcome": {"const": "hit"}}},
+            "if": {"properties": {"outcome": {"const": "hit", "description": "A hit..."}}},
             "then": {
                 "required": ["hits"],
-                "properties": {"hits": {"type": "array", "minItems": 1}},
+                "properties": {
+                    "hits": {"type": "array", "minItems": 1, "description": "...has records."}
+                },
             },
         },
         {
-            "if": {"properties": {"outcome": {"const": "no-hit"}}},
-            "then": {"properties": {"hits": {"type": "array", "maxItems": 0}}},
+            "if": {"properties": {"outcome": {"const": "no-hit", "description": "No hit..."}}},
+            "then": {
+                "properties": {
+                    "hits": {"type": "array", "maxItems": 0, "description": "...has none."}
+                }
+            },
         },
     ]
