@@ -174,8 +174,14 @@ class MemoryBroker:
         if abnormal and will is not None:
             self._route(session.username, will)
 
-    def restart(self) -> list[Session]:
-        """Drop every connection at once (a broker crash and restart); sessions persist.
+    def restart(self, *, persistence: bool = True) -> list[Session]:
+        """Drop every connection at once (a broker crash and restart).
+
+        With ``persistence`` (a broker that keeps its state on disk, as Mosquitto's
+        ``persistence true``), persistent sessions survive with their subscriptions and queued
+        messages, and retained messages stay. Without it, the restarted broker remembers
+        nothing: every session, queued message and retained message is gone, and what senders
+        had handed to the broker is theirs to send again.
 
         Returns:
             The sessions whose connections were dropped (their clients see the connection end).
@@ -188,8 +194,12 @@ class MemoryBroker:
             if wake is not None:
                 wake()
             session.will = None  # a killed broker sends no wills
-        for client_id in [c for c, s in self.sessions.items() if not s.persistent]:
+        for client_id in [
+            c for c, s in self.sessions.items() if not (s.persistent and persistence)
+        ]:
             self._forget(self.sessions.pop(client_id))
+        if not persistence:
+            self.retained.clear()
         return dropped
 
     def _forget(self, session: Session) -> None:

@@ -103,6 +103,21 @@ BROADCAST_MIN = 8
 """The fewest direct recipients for which the General Secretariat broadcasts."""
 _EPS = 1e-6
 """Timers this close to now are due (virtual time moves in whole microseconds)."""
+_BACKOFF_DOUBLINGS = 7
+"""How many times the wait between resends doubles: from 10 s to 640 s (with the default
+``resend_after`` of 5 s), then every 640 s."""
+
+
+def resend_span(resend_after: float = 5.0, max_attempts: int = 10) -> float:
+    """Link seconds from a first send to the last resend, if no acknowledgement ever comes."""
+    return float(
+        sum(resend_after * 2 ** min(n, _BACKOFF_DOUBLINGS) for n in range(1, max_attempts + 1))
+    )
+
+
+RESEND_SPAN_S = resend_span()
+"""The default resend schedule's span (3,190 s): shorter than a recipient's resend window
+(:attr:`protocol.security.replay.ReplayGuard.resend_window`), so every resend is a duplicate."""
 _REARM_S = 1.0
 """Link seconds before a resend that found a copy still in the outbox looks again."""
 
@@ -234,8 +249,11 @@ class BureauCore:
         outbox_limit: Transmissions its outbox holds before shedding.
         acknowledge: Acknowledge deliveries automatically (``False``: a person plays it).
         resend_after: Link seconds before an unacknowledged message is sent again (doubling
-            each time; 0: no end-to-end resends).
-        max_attempts: Resends before giving up (loudly).
+            each time, seven times at most; 0: no end-to-end resends).
+        max_attempts: Resends before giving up (loudly). The default's resends span about 54
+            minutes (:data:`RESEND_SPAN_S`), within the recipients' resend window: a sender
+            keeps trying through an outage the broker forgets, and every copy it sends is still
+            taken for a duplicate, answered again.
         inbox_limit: Delivered messages kept for forwarding and players (0: none).
         caveats: ``enforce`` (a forward that breaks its caveats is not sent) or ``flag``.
     """
@@ -253,7 +271,7 @@ class BureauCore:
         outbox_limit: int = 10_000,
         acknowledge: bool = True,
         resend_after: float = 5.0,
-        max_attempts: int = 8,
+        max_attempts: int = 10,
         inbox_limit: int = 0,
         caveats: CaveatPolicy = "enforce",
     ) -> None:
@@ -541,7 +559,7 @@ class BureauCore:
             )
             return
         item.attempts += 1
-        item.due_t = now.t + self.resend_after * 2 ** min(item.attempts, 4)
+        item.due_t = now.t + self.resend_after * 2 ** min(item.attempts, _BACKOFF_DOUBLINGS)
         self._at_t(item.due_t, ("resend", mid))
         self.counters["resent"] += 1
         missing = sorted(item.remaining)

@@ -65,17 +65,26 @@ async def fault(player: Player, index: int) -> None:
             player.lead_note(where, "links restored")
         case BrokerRestartFault(broker_restart=restart):
             await player.at(restart.at)
-            await _restart_broker(player)
+            await _restart_broker(player, persistence=restart.persistence)
         case CompromisedFault(compromised=spec) if player.mine(spec.bureau):
             await _compromised(player, spec)
 
 
-async def _restart_broker(player: Player) -> None:
+async def _restart_broker(player: Player, *, persistence: bool = True) -> None:
     if player.memory is not None:
         player.note("fault", "broker", "broker killed")
-        player.memory.restart()
-        player.note("fault", "broker", "broker restarted")
+        player.memory.restart(persistence=persistence)
+        player.note(
+            "fault", "broker", "broker restarted" + ("" if persistence else ", remembering nothing")
+        )
         return
+    if not persistence:
+        player.note(
+            "fault",
+            "broker",
+            "persistence: false is modelled by the in-memory broker only; this broker restarts "
+            "as it is configured",
+        )
     if player.broker is None:
         player.note("fault", "broker", "restart skipped: the broker is external")
         return

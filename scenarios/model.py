@@ -448,6 +448,10 @@ class BrokerRestart(_Action):
     """The broker is killed and restarted at ``at`` (embedded broker only)."""
 
     at: Seconds
+    persistence: bool = True
+    """Whether the broker keeps its sessions, queued and retained messages over the restart
+    (``false``: it remembers nothing, and senders must send again; the in-memory broker of a
+    simulation only)."""
 
 
 class Compromised(_Action):

@@ -39,14 +39,16 @@ class ReplayGuard:
         window: How old an envelope may be, whatever its own expiry says.
         capacity: The most ids remembered at once.
         resend_window: How long after a message was accepted a byte-identical copy counts as a
-            duplicate rather than a replay: the span of a sender's resend schedule (bureaunet's
-            bureaus resend for about eight minutes before giving up).
+            duplicate rather than a replay: longer than a sender's resend schedule (bureaunet's
+            bureaus resend for about 54 minutes before giving up, through an outage the broker
+            forgets) and shorter than an envelope's hour, so that the same bytes later still
+            are a replay.
     """
 
     max_skew: timedelta = timedelta(seconds=30)
     window: timedelta = timedelta(hours=24)
     capacity: int = 1_000_000
-    resend_window: timedelta = timedelta(minutes=15)
+    resend_window: timedelta = timedelta(minutes=55)
     _seen: dict[tuple[str, bytes], tuple[bytes, int]] = field(default_factory=dict, repr=False)
     _forget_at: list[tuple[int, int, tuple[str, bytes]]] = field(default_factory=list, repr=False)
     _floor_ms: int = -(2**63)
