@@ -1,21 +1,15 @@
 """Same seed, same result: simulations on the virtual clock do not depend on the host.
 
 Each run is a separate ``bureaunet run --clock virtual`` process (its own hash seed, its own
-keys and nonces), once more with a CPU-burning process on every core beside it. The documented
-wall-clock fields are left out of the comparison: ``t_ns`` and ``chain`` of each event (anchored
-at the run's start on the wall clock), and ``wall_s`` and ``evidence`` of the summary (real
-duration; the throwaway PKI's fingerprint).
+keys and nonces); the wall-clock fields are left out of the comparison
+(:mod:`scenarios.reports.comparable`). The same under load is ``bench/determinism_under_load.py``.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,31 +17,9 @@ import pytest
 
 from scenarios.cli import LIBRARY
 from scenarios.model import load_scenario
+from scenarios.reports.comparable import comparable_run, comparable_summary
 from scenarios.reports.metrics import summarise
 from scenarios.runner import RunOptions, simulate
-
-WALL_CLOCK_EVENT_FIELDS = ("t_ns", "chain")
-WALL_CLOCK_SUMMARY_FIELDS = ("wall_s", "evidence")
-
-
-def _burn() -> None:
-    while True:
-        pass
-
-
-@contextmanager
-def cpu_burners() -> Iterator[None]:
-    """A busy process on every core for the duration of the block."""
-    context = multiprocessing.get_context("spawn")
-    burners = [context.Process(target=_burn, daemon=True) for _ in range(os.cpu_count() or 2)]
-    for burner in burners:
-        burner.start()
-    try:
-        yield
-    finally:
-        for burner in burners:
-            burner.kill()
-            burner.join()
 
 
 def run_cli(scenario: str, out: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -68,24 +40,17 @@ def run_cli(scenario: str, out: Path) -> tuple[list[dict[str, Any]], dict[str, A
         capture_output=True,
         timeout=600,
     )
-    events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
-    for event in events:
-        for name in WALL_CLOCK_EVENT_FIELDS:
-            event.pop(name)
-    summary = json.loads((out / "summary.json").read_text())
-    for name in WALL_CLOCK_SUMMARY_FIELDS:
-        summary.pop(name)
-    return events, summary
+    return comparable_run(out)
 
 
-def test_the_same_seed_gives_the_same_events_and_summary_even_under_load(tmp_path: Path) -> None:
+def test_the_same_seed_gives_the_same_events_and_summary_in_two_processes(tmp_path: Path) -> None:
+    # two interpreters, two hash seeds, two sets of keys and nonces: the same run. (The same
+    # under a CPU-burning process on every core: bench/determinism_under_load.py, kept out of the
+    # suite so that no test loads the CPU beside other tests' clocks.)
     first = run_cli("online-fraud", tmp_path / "first")
     second = run_cli("online-fraud", tmp_path / "second")
-    with cpu_burners():
-        loaded = run_cli("online-fraud", tmp_path / "loaded")
     assert len(first[0]) > 50  # a run with something in it
     assert first == second
-    assert first == loaded
 
 
 def test_another_seed_gives_other_figures() -> None:
@@ -123,12 +88,11 @@ def test_the_hub_queues_and_carries_the_traffic_the_mesh_spreads() -> None:
 
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
+"""Where ``tools/golden.py`` records the summaries (``python tools/golden.py`` to record again)."""
 
 
 @pytest.mark.parametrize("name", ["red-notice", "missing-child"])
 def test_a_bundled_scenario_gives_its_recorded_summary(name: str) -> None:
     result = simulate(load_scenario(LIBRARY / f"{name}.yaml"), RunOptions())
-    summary = json.loads(json.dumps(summarise(result)))  # as written to summary.json
-    for field in WALL_CLOCK_SUMMARY_FIELDS:
-        summary.pop(field, None)  # (the evidence is added when the report is written)
+    summary = comparable_summary(summarise(result))  # as written to summary.json
     assert summary == json.loads((GOLDEN / f"{name}.summary.json").read_text(encoding="utf-8"))
