@@ -29,8 +29,8 @@ from broker import (
     find_mosquitto,
     topic_rules,
 )
+from bureaus.samples import throwaway_world as world
 from protocol import default_roster, topics
-from tests.pki_world import world
 
 PAYLOAD = b"x" * 1024
 

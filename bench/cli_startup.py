@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bureaus.samples import sample_messages
 from protocol import encode
-from tests.samples import sample_messages
 
 CLI = "from scenarios.cli import main; raise SystemExit(main({argv!r}))"
 

@@ -25,13 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bureaus.samples import NOW, sample_messages
+from bureaus.samples import throwaway_world as world
 from protocol import decode
 from protocol.errors import CertificateError, DecodeError, Rejection
+from protocol.schemas.strategies import der_like, yaml_like
 from protocol.security.pki import load_certificate
 from scenarios.model import ScenarioError, parse_scenario
-from tests.pki_world import NOW, world
-from tests.samples import sample_messages
-from tests.test_fuzz_inputs import der_like, yaml_like
 
 
 def _envelope() -> bytes:

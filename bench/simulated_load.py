@@ -29,12 +29,12 @@ from uuid import uuid4
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bureaus.sandbox import EPOCH, cores
 from protocol import SearchRequest, SearchResult, ToBureaus
 from protocol.messages.models import NominalQuery
 from scenarios.cli import LIBRARY
 from scenarios.model import load_scenario, parse_duration
 from scenarios.runner import RunOptions, simulate
-from tests.test_core import EPOCH, cores
 
 
 def seal_and_open_us(n: int) -> float:

@@ -26,11 +26,11 @@ from uuid import uuid4
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bureaus.sandbox import EPOCH, at, cores, note
 from protocol import ToBureaus, topics
 from scenarios.cli import LIBRARY
 from scenarios.model import load_scenario
 from scenarios.runner import RunOptions, simulate
-from tests.test_core import EPOCH, at, cores, note
 
 
 def core_round_trip(n: int) -> tuple[float, float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, suppress
@@ -22,9 +23,9 @@ from broker.errors import BrokerError
 from broker.memory import MemoryBroker
 from bureaus.connectors import MqttClient
 from bureaus.gmqtt_transport import GmqttTransport
+from bureaus.samples import throwaway_world as world
 from bureaus.transport import MemoryTransport, MqttTransport, Received, Transport
 from protocol import default_roster
-from tests.pki_world import world
 
 BROKER_ROSTER = default_roster().subset(["gs", "FR", "DE", "KE", "BR", "rb-nairobi"])
 
@@ -179,3 +180,47 @@ async def drain(
     with suppress(asyncio.CancelledError):
         await task
     return received
+
+
+_BROKER_FIXTURES = frozenset(
+    {
+        "secured_broker",
+        "mosquitto",
+        "any_broker",
+        "exercise_run",
+        "run_dir",
+        "own_broker",
+        "configured",
+    }
+)
+_BROKER_CALLS = (
+    "require_mosquitto(",
+    "run_scenario(",
+    "EmbeddedBroker",
+    "embedded:",
+    "Network(",
+    "live_network(",
+    "through_proxy(",
+    "resilient_network(",
+    'main(["run"',
+    "a_room(",
+    "connected(",
+    "NatsCluster(",
+    "clustered(",
+    "workers=",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``broker`` every test that needs a real broker: it uses a broker fixture, or it
+    starts one (directly, or by running a scenario live). ``-m "not broker"`` runs the rest,
+    which need nothing but Python."""
+    for item in items:
+        function = getattr(item, "function", None)
+        uses = set(getattr(item, "fixturenames", ())) & _BROKER_FIXTURES
+        try:
+            source = inspect.getsource(function) if function is not None else ""
+        except (OSError, TypeError):
+            source = ""
+        if uses or any(call in source for call in _BROKER_CALLS):
+            item.add_marker(pytest.mark.broker)

@@ -16,9 +16,9 @@ from bureaus import BureauCore, LinkModel, Outputs, Send
 from bureaus.core import BROADCAST_MIN
 from bureaus.events import Acknowledged, Delivered, Rejected
 from bureaus.links import Outage
+from bureaus.sandbox import at
+from bureaus.sandbox import cores as core_net
 from protocol import Diffusion, ToAll, ToBureaus, default_roster, topics
-from tests.test_core import at
-from tests.test_core import cores as core_net
 
 NCBS = ["FR", "DE", "KE", "BR", "JP", "IN", "NG", "AR", "CA", "ES"]
 ROSTER = default_roster().subset(["gs", *NCBS, "rb-nairobi"])

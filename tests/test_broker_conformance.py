@@ -19,12 +19,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from broker import BrokerSecurity, BrokerStartError, EmbeddedBroker, PortInUseError, embedded
 from broker.errors import BrokerNotFoundError
+from bureaus.samples import NOW, sample_messages
+from bureaus.samples import throwaway_world as world
 from protocol import encode, topics
 from protocol.security.envelope import EnvelopeCodec
 from protocol.security.pki import BureauCredentials
 from tests.conftest import BrokerUnderTest, connected, drain, require_mosquitto
-from tests.pki_world import NOW, world
-from tests.samples import sample_messages
 
 
 async def test_queueing_for_an_offline_persistent_session(

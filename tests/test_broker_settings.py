@@ -19,8 +19,8 @@ from broker import (
     parse_broker_url,
     topic_rules,
 )
+from bureaus.samples import throwaway_world as world
 from protocol import default_roster
-from tests.pki_world import world
 
 
 @pytest.mark.parametrize(

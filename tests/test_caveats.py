@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bureaus.samples import diffusion
 from protocol import MessageBase
 from protocol.messages.caveats import forwarding_breaches
-from tests.samples import diffusion
 
 
 def marked(handling_code: str = "H1", tlp: str | None = None) -> MessageBase:

@@ -14,10 +14,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from bureaus.samples import sample_messages
 from protocol import KIND_NAMES, __version__, encode
 from scenarios.cli import COMMANDS, LIBRARY, cli, main
 from scenarios.model import _LOADER
-from tests.samples import sample_messages
 
 DATA = Path(__file__).parent / "data"
 RED = DATA / "red_notice_public_api.json"

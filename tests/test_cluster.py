@@ -29,6 +29,7 @@ from broker.cluster import (
 )
 from broker.embedded import free_ports
 from bureaus import MQTT_CLIENTS, LinkModel, MqttClient, Network, NetworkContext
+from bureaus.samples import diffusion
 from protocol import default_roster, topics
 from scenarios.cli import LIBRARY
 from scenarios.launch import run_scenario
@@ -37,7 +38,6 @@ from scenarios.reports.metrics import check_expectations, summarise
 from scenarios.runner import RunOptions
 from tests.conftest import drain
 from tests.network_fixtures import full_pki
-from tests.samples import diffusion
 from tests.test_reliability import expected_and_delivered, until_quiet
 from tests.test_workers import MIXED
 

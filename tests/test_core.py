@@ -7,60 +7,16 @@ names, at the time it says; dropping some of them models a lost transmission.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from functools import cache
-from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 
-from bureaus import BureauCore, LinkModel, Now, Outputs, Send, World, generate_pki
+from bureaus import BureauCore, Outputs, Send
 from bureaus.events import Acknowledged, Breach, Delivered, Hop, Lifecycle, Rejected, Shed
-from bureaus.network import Pki
 from bureaus.outbox import Transmission
-from protocol import Diffusion, NoticeRequest, Roster, ToBureaus, default_roster, topics
-from protocol.network.routing import Topology
-from protocol.security.envelope import EnvelopeCodec
-from protocol.security.pki import BureauCredentials
-from tests.samples import sample_messages
-
-ROSTER = default_roster().subset(["gs", "FR", "DE", "KE", "rb-nairobi"])
-EPOCH = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-
-
-@cache
-def pki(roster: Roster = ROSTER) -> Pki:
-    return generate_pki(roster, EPOCH)
-
-
-def at(t: float) -> Now:
-    return Now(t, t, int(EPOCH.timestamp() * 1e9 + t * 1e9), EPOCH + timedelta(seconds=t))
-
-
-def cores(
-    topology: Topology = "hub",
-    *,
-    roster: Roster = ROSTER,
-    links: LinkModel | None = None,
-    **kwargs: object,
-) -> dict[str, BureauCore]:
-    """A core per bureau of ``roster``, online, sharing one world (no link model by default)."""
-    world = World(roster, topology, links or LinkModel(roster, enabled=False))
-    keys = pki(roster)
-    made = {
-        b.id: BureauCore(
-            b,
-            EnvelopeCodec(
-                BureauCredentials(keys.identities[b.id]), keys.trust.copy(), roster=roster
-            ),
-            world,
-            **kwargs,  # type: ignore[arg-type]
-        )
-        for b in roster
-    }
-    for core in made.values():
-        core.set_online(True, at(0))
-    return made
+from bureaus.samples import sample_messages
+from bureaus.sandbox import EPOCH, at, cores, note
+from protocol import NoticeRequest, topics
 
 
 def exchange(
@@ -95,21 +51,6 @@ def exchange(
 
 def events(outputs: list[Outputs], cls: type) -> list:  # type: ignore[type-arg]
     return [e for out in outputs for e in out.events if isinstance(e, cls)]
-
-
-def note(
-    sender: str, to: str, text: str, *, message_id: UUID | None = None, **fields: Any
-) -> Diffusion:
-    """A diffusion from ``sender`` to ``to``."""
-    return Diffusion(
-        message_id=message_id or uuid4(),
-        sender=sender,
-        recipients=ToBureaus(bureaus=(to,)),
-        created_at=EPOCH,
-        diffusion_type="information",
-        text=text,
-        **fields,
-    )
 
 
 def request(text: str = "Organised fraud, 2024-2026.") -> NoticeRequest:

@@ -16,8 +16,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from bureaus import BureauCore, Outputs, Send
 from bureaus.events import Delivered, Rejected, Shed
+from bureaus.sandbox import EPOCH, at, cores
 from protocol import Diffusion, ToBureaus, topics
-from tests.test_core import EPOCH, at, cores
 
 PREFIX = topics.inbox("gs").removesuffix("gs")
 NCBS = ["FR", "DE", "KE"]

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from bureaus.samples import sample_messages
 from protocol import DecodeError, decode, decode_as, default_roster, encode
-from tests.samples import sample_messages
 
 
 def sample(kind: str) -> dict[str, Any]:

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bureaus.samples import NOW, sample_messages
+from bureaus.samples import throwaway_world as world
 from protocol import ToBureaus, decode, default_roster
 from protocol.errors import ArgumentError, Reason, Rejection
 from protocol.messages.authority import SENDERS
 from protocol.schemas.strategies import MESSAGES
 from protocol.security.envelope import SUITE, VERSION, peek
-from tests.pki_world import NOW, world
-from tests.samples import sample_messages
 from tests.vectors.envelope import FILE, build, seal
 
 VECTORS = json.loads(FILE.read_text(encoding="utf-8"))

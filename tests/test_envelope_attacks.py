@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from bureaus.samples import ISSUED, NOW, sample_messages
+from bureaus.samples import throwaway_world as world
 from protocol import ToAll, ToBureaus, default_roster, encode
 from protocol.errors import CertificateError, Reason, Rejection
 from protocol.messages.models import MessageBase
@@ -34,8 +36,6 @@ from tests.forge import (
     frame,
     split,
 )
-from tests.pki_world import ISSUED, NOW, world
-from tests.samples import sample_messages
 
 HOSTILE = Path(__file__).with_name("test_hostile_member.py")
 LOW_ORDER = bytes.fromhex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bureaus.fairness import FairQueue, lane_of
+from bureaus.samples import diffusion
+from bureaus.samples import throwaway_world as world
 from protocol import topics
-from tests.pki_world import world
-from tests.samples import diffusion
 
 
 def test_lanes_are_served_in_turn_and_in_order_within_a_lane() -> None:

@@ -7,30 +7,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bureaus.samples import throwaway_world as world
 from protocol.errors import CertificateError
+from protocol.schemas.strategies import der_like, yaml_like
 from protocol.security.pki import BureauIdentity, TrustStore, load_certificate
 from scenarios.model import ScenarioError, parse_scenario
-from tests.pki_world import world
-
-yaml_like = st.one_of(
-    st.text(max_size=400),
-    st.text(alphabet="{}[]:-,'\"!&*#|>\n abc012.\t%@`", max_size=300),
-    st.builds(lambda n: "[" * n + "]" * n, st.sampled_from([3, 200, 1100])),  # deep nesting
-    st.builds(lambda n: "a: " + "{b: " * n + "1" + "}" * n, st.sampled_from([3, 300, 900])),
-    st.sampled_from(
-        [
-            "!!python/object/apply:os.system ['true']",
-            "a: &x [*x]",
-            "name: x\ninjects: [{at: 1e400, search: {from: FR}}]",
-            "name: x\nduration: .nan",
-            "name: x\nspeed: -1",
-            "? [a]\n: b",
-            "\ufeffname: bom",
-            "name: x\ninjects:\n  - at: 1\n    search: {from: FR}\n"
-            "    diffusion: {from: FR, to: DE}",
-        ]
-    ),
-)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -40,15 +21,6 @@ def test_scenario_text_only_raises_scenario_error(text: str) -> None:
         parse_scenario(text, "fuzz.yaml")
     except ScenarioError as exc:
         assert all(p.startswith("fuzz.yaml:") for p in exc.problems)
-
-
-der_like = st.one_of(
-    st.binary(max_size=600),
-    st.builds(
-        lambda b: b"-----BEGIN CERTIFICATE-----\n" + b + b"\n-----END CERTIFICATE-----\n",
-        st.binary(max_size=300),
-    ),
-)
 
 
 @settings(max_examples=400, deadline=None)

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from broker import BrokerTarget
 from bureaus import Bureau, LinkModel, Network, NetworkContext
+from bureaus.samples import diffusion, sample_messages
 from protocol import NoticeCancelled, ToAll, ToBureaus, default_roster, topics
 from protocol.errors import Reason
 from protocol.network.routing import Topology
@@ -28,7 +29,6 @@ from protocol.schemas.strategies import MESSAGES
 from protocol.security.envelope import KIND_CODES, Header, RecipientEntry
 from tests.forge import crl_with_duplicated_extension, frame, split
 from tests.network_fixtures import full_pki, live_network
-from tests.samples import diffusion, sample_messages
 
 ROSTER = default_roster().subset(["gs", "FR", "DE", "BE", "KE"])
 

@@ -13,13 +13,13 @@ import pytest
 from broker import BrokerTarget
 from bureaus import LinkModel, Network, NetworkContext
 from bureaus.keystore import KeystoreError, init_pki, load_pki
+from bureaus.samples import diffusion, sample_messages
 from protocol import default_roster, topics
 from protocol.errors import Reason
 from protocol.security.envelope import EnvelopeCodec
 from protocol.security.pki import BureauCredentials
 from scenarios.cli import main
 from scenarios.runner import pki_from_directory
-from tests.samples import diffusion, sample_messages
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 ROSTER = default_roster().subset(["gs", "FR", "DE", "KE"])

@@ -8,6 +8,7 @@ from uuid import uuid4
 
 import pytest
 
+from bureaus.samples import RED, diffusion
 from protocol import (
     NoticeRequest,
     ToBureaus,
@@ -15,7 +16,6 @@ from protocol import (
     topics,
 )
 from tests.network_fixtures import full_pki, live_network
-from tests.samples import RED, diffusion
 
 NOTICE = RED.model_copy(update={"date_of_birth": "1979/04", "nationalities": ("FR",)})
 

@@ -18,7 +18,7 @@ import pytest
 from broker import BrokerTarget, client
 from broker.faultproxy import FaultProxy
 from bureaus import MQTT_CLIENTS, MqttClient, Network
-from tests.samples import diffusion
+from bureaus.samples import diffusion
 from tests.test_reliability import expected_and_delivered, resilient_network, until_quiet
 
 FAR = "KE"

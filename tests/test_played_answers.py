@@ -16,10 +16,10 @@ from uuid import uuid4
 from broker import BrokerTarget
 from bureaus import LinkModel, Network, NetworkContext
 from bureaus.events import Acknowledged
+from bureaus.samples import diffusion
 from protocol import CaseMessage, ToBureaus, default_roster, topics
 from scenarios.cli import main
 from tests.network_fixtures import full_pki
-from tests.samples import diffusion
 
 ROSTER = default_roster().subset(["gs", "FR", "DE", "BE", "KE"])
 

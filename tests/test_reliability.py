@@ -13,10 +13,10 @@ import pytest
 
 from broker import BrokerTarget, EmbeddedBroker
 from bureaus import LinkModel, MqttClient, Network, NetworkContext
+from bureaus.samples import diffusion
 from protocol import default_roster, topics
 from tests.conftest import require_mosquitto
 from tests.network_fixtures import full_pki
-from tests.samples import diffusion
 
 ROSTER = default_roster().subset(["gs", "FR", "DE", "BE", "NL", "KE", "BR", "JP"])
 NCBS = ["FR", "DE", "BE", "NL", "KE", "BR", "JP"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bureaus.samples import ISSUED, NOW
+from bureaus.samples import throwaway_world as world
 from protocol import default_roster
-from tests.pki_world import ISSUED, NOW, world
 
 
 def test_a_copy_shares_the_tables_and_adds_only_to_its_own() -> None:

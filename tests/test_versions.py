@@ -7,11 +7,11 @@ from uuid import uuid4
 
 import pytest
 
+from bureaus.samples import NOW, sample_messages
+from bureaus.samples import throwaway_world as world
 from protocol import DecodeError, decode, encode
 from protocol.errors import ArgumentError, Reason, Rejection
 from protocol.schemas.versions import DiffusionV1_1, written_as
-from tests.pki_world import NOW, world
-from tests.samples import sample_messages
 
 
 def diffusion(version: str) -> object:

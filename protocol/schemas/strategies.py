@@ -292,3 +292,34 @@ MESSAGES: dict[str, st.SearchStrategy[Any]] = {
     "presence": st.builds(Presence, **_base, status=st.sampled_from(["birth", "death"])),
 }
 messages = st.one_of(*MESSAGES.values())
+
+
+yaml_like: st.SearchStrategy[str] = st.one_of(
+    st.text(max_size=400),
+    st.text(alphabet="{}[]:-,'\"!&*#|>\n abc012.\t%@`", max_size=300),
+    st.builds(lambda n: "[" * n + "]" * n, st.sampled_from([3, 200, 1100])),  # deep nesting
+    st.builds(lambda n: "a: " + "{b: " * n + "1" + "}" * n, st.sampled_from([3, 300, 900])),
+    st.sampled_from(
+        [
+            "!!python/object/apply:os.system ['true']",
+            "a: &x [*x]",
+            "name: x\ninjects: [{at: 1e400, search: {from: FR}}]",
+            "name: x\nduration: .nan",
+            "name: x\nspeed: -1",
+            "? [a]\n: b",
+            "\ufeffname: bom",
+            "name: x\ninjects:\n  - at: 1\n    search: {from: FR}\n"
+            "    diffusion: {from: FR, to: DE}",
+        ]
+    ),
+)
+"""Text shaped like YAML (and like attacks on YAML loaders), for fuzzing scenario files."""
+
+der_like: st.SearchStrategy[bytes] = st.one_of(
+    st.binary(max_size=600),
+    st.builds(
+        lambda b: b"-----BEGIN CERTIFICATE-----\n" + b + b"\n-----END CERTIFICATE-----\n",
+        st.binary(max_size=300),
+    ),
+)
+"""Bytes shaped like certificates and revocation lists (DER, PEM), for fuzzing PKI input."""

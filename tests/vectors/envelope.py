@@ -18,11 +18,11 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from bureaus.samples import sample_messages
 from protocol import ToBureaus, decode, default_roster, encode
 from protocol.security.envelope import EnvelopeCodec
 from protocol.security.pki import BureauCredentials, CertificateAuthority, TrustStore
 from protocol.security.replay import ReplayGuard
-from tests.samples import sample_messages
 
 FILE = Path(__file__).with_name("envelope_v2.json")
 

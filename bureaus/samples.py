@@ -1,8 +1,14 @@
-"""One fixed, realistic example of every message kind (invented people, pinned ids and times)."""
+"""Examples for tests, benchmarks and tools: a message of every kind, and a throwaway PKI.
+
+TEST MATERIAL ONLY: invented people with pinned ids and times; the PKI's keys are generated per
+process (``throwaway_world``) and never written anywhere. Nothing here is used by a run.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from uuid import UUID, uuid4
 
 from protocol import (
@@ -25,7 +31,16 @@ from protocol import (
     SearchResult,
     ToAll,
     ToBureaus,
+    default_roster,
 )
+from protocol.security.envelope import EnvelopeCodec
+from protocol.security.pki import (
+    BureauCredentials,
+    BureauIdentity,
+    CertificateAuthority,
+    TrustStore,
+)
+from protocol.security.replay import ReplayGuard
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 RED = RedNotice(
@@ -38,10 +53,12 @@ RED = RedNotice(
 
 
 def uid(n: int) -> UUID:
+    """A pinned message id."""
     return UUID(int=n)
 
 
 def sample_messages() -> dict[str, MessageBase]:
+    """One realistic example of every message kind, by kind."""
     to_gs = ToBureaus(bureaus=("gs",))
     to_fr = ToBureaus(bureaus=("FR",))
     base = {"created_at": T0}
@@ -153,3 +170,41 @@ def diffusion(
         diffusion_type=diffusion_type,
         text=text,
     )
+
+
+NOW = datetime(2026, 11, 23, 9, 0, 5, tzinfo=UTC)
+ISSUED = NOW - timedelta(days=10)
+
+
+@dataclass(frozen=True)
+class World:
+    """A GS root and a certificate for every bureau of the bundled roster."""
+
+    ca: CertificateAuthority
+    identities: dict[str, BureauIdentity]
+
+    base: TrustStore
+
+    def trust(self) -> TrustStore:
+        """A trust store of every certificate (a copy: revocations stay in it)."""
+        return self.base.copy()
+
+    def codec(self, bureau: str, **kwargs: object) -> EnvelopeCodec:
+        """An envelope codec for ``bureau``, with its own trust store and replay memory."""
+        return EnvelopeCodec(
+            BureauCredentials(self.identities[bureau]),
+            self.trust(),
+            replay=ReplayGuard(),
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+
+@cache
+def throwaway_world() -> World:
+    """The world, built once per process."""
+    ca = CertificateAuthority.create(ISSUED - timedelta(days=1), timedelta(days=3650))
+    identities = {b.id: ca.issue(b, ISSUED, timedelta(days=365)) for b in default_roster()}
+    base = TrustStore(ca.root_certificate)
+    for identity in identities.values():
+        base.add(identity.certificate.der)
+    return World(ca, identities, base)
