@@ -233,39 +233,25 @@ def test_the_scenario_schema_bounds_what_the_loader_bounds_and_describes_everyth
     assert not judge_scenario.is_valid(late)
     with pytest.raises(ScenarioError):
         parse_scenario(json.dumps(late))
-    undescribed = []
-
-    def walk(node: Any, path: str) -> None:
-        if isinstance(node, dict):
-            for name, value in node.get("properties", {}).items():
-                if isinstance(value, dict) and not value.get("description"):
-                    undescribed.append(f"{path}/{name}")
-            for key, value in node.items():
-                walk(value, f"{path}/{key}")
-        elif isinstance(node, list):
-            for item in node:
-                walk(item, path)
-
-    walk(schema, "")
-    assert undescribed == []
+    assert undescribed(schema, "") == []
     leftovers = re.findall(r'"(ge|gt|le|lt|min_length|max_length)":', json.dumps(schema))
     assert leftovers == []
 
 
+def undescribed(node: Any, path: str) -> list[str]:
+    """Every property under ``node`` without a description (a ``$ref`` has its target's)."""
+    found = []
+    if isinstance(node, dict):
+        for name, value in node.get("properties", {}).items():
+            if isinstance(value, dict) and "$ref" not in value and not value.get("description"):
+                found.append(f"{path}/{name}")
+        for key, value in node.items():
+            found += undescribed(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for item in node:
+            found += undescribed(item, path)
+    return found
+
+
 def test_every_property_of_every_exported_schema_is_described() -> None:
-    undescribed = []
-
-    def walk(node: Any, path: str) -> None:
-        if isinstance(node, dict):
-            for name, value in node.get("properties", {}).items():
-                if isinstance(value, dict) and "$ref" not in value and not value.get("description"):
-                    undescribed.append(f"{path}/{name}")
-            for key, value in node.items():
-                walk(value, f"{path}/{key}")
-        elif isinstance(node, list):
-            for item in node:
-                walk(item, path)
-
-    for name, schema in SCHEMAS.items():
-        walk(schema, name)
-    assert undescribed == []
+    assert [path for name, schema in SCHEMAS.items() for path in undescribed(schema, name)] == []
