@@ -8,7 +8,7 @@ with the measured and the modelled part apart. Expectations are checked here too
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -295,121 +295,124 @@ def _not_reached(
     return checked
 
 
-def _check(result: RunResult, expectation: Expectation) -> ExpectationResult:  # noqa: PLR0911
-    events = result.events
-    name = expectation.label
-    roster = result.roster
-    match expectation:
-        case DeliveredCheck(delivered=spec):
-            mid = result.inject_ids.get(spec.message)
-            start = result.inject_times.get(spec.message, 0.0)
-            wanted = set(resolve(spec.to, roster)) - {result.inject_senders.get(spec.message, "")}
-            got = {
-                e.bureau
-                for e in events
-                if e.kind == "delivered" and e.message_id == mid and e.t_s - start <= spec.within
-            }
-            missing = sorted(wanted - got)
-            return ExpectationResult(
-                name,
-                not missing and mid is not None,
-                f"{len(wanted & got)}/{len(wanted)} within {span_label(spec.within)}"
-                + (f"; missing {', '.join(missing[:10])}" if missing else ""),
-            )
-        case AcknowledgedCheck(acknowledged=spec_a):
-            mid = result.inject_ids.get(spec_a.message)
-            start = result.inject_times.get(spec_a.message, 0.0)
-            wanted = set(resolve(spec_a.by, roster)) - {
-                result.inject_senders.get(spec_a.message, "")
-            }
-            got = {
-                e.peer
-                for e in events
-                if e.kind == "acknowledged"
-                and e.message_id == mid
-                and e.peer
-                and e.t_s - start <= spec_a.within
-            }
-            missing = sorted(wanted - got)
-            return ExpectationResult(
-                name,
-                not missing and mid is not None,
-                f"{len(wanted & got)}/{len(wanted)} acknowledged within "
-                f"{span_label(spec_a.within)}"
-                + (f"; missing {', '.join(missing[:10])}" if missing else ""),
-            )
-        case LatencyCheck(latency=spec_l):
-            values = [
-                e.latency_ms
-                for e in events
-                if e.kind == "delivered"
-                and e.latency_ms is not None
-                and (spec_l.kind is None or e.message_kind == spec_l.kind)
-            ]
-            if not values:
-                return ExpectationResult(name, False, "no deliveries to measure")
-            value = _histogram(values).get_value_at_percentile(spec_l.percentile) / 1000
-            return ExpectationResult(
-                name,
-                value < spec_l.below_ms,
-                f"p{spec_l.percentile:g} {value:.2f} ms (bound {spec_l.below_ms:g} ms, "
-                f"{len(values)} deliveries)",
-            )
-        case RejectedCheck(rejected=spec_r) | ShedCheck(shed=spec_r):
-            what = expectation.tag
-            count = sum(1 for e in events if e.kind == what and e.reason == spec_r.reason)
-            ok = count >= spec_r.at_least and (spec_r.at_most is None or count <= spec_r.at_most)
-            return ExpectationResult(name, ok, f"{count} {what} as {spec_r.reason}")
-        case NoAcceptFromRevokedCheck():
-            bad = [
-                e
-                for e in events
-                if e.kind == "delivered"
-                and e.peer in result.revoked_at
-                and e.t_s > result.revoked_at[e.peer] + 1.0 * result.scenario.speed
-            ]
-            return ExpectationResult(
-                name,
-                not bad,
-                f"{len(bad)} messages accepted from revoked bureaus"
-                + (
-                    f" ({', '.join(sorted(result.revoked_at))})"
-                    if result.revoked_at
-                    else " (none revoked)"
-                ),
-            )
-        case ZeroLossCheck():
-            lost = _expected_deliveries(events) - _delivered(events)
-            return ExpectationResult(
-                name,
-                not lost,
-                f"{len(lost)} expected deliveries missing"
-                + (f", e.g. {sorted(lost)[0][1]}" if lost else ""),
-            )
-        case BreachesCheck(breaches=spec_b):
-            found = [e for e in events if e.kind == "breach"]
-            ok = len(found) >= spec_b.at_least and (
-                spec_b.at_most is None or len(found) <= spec_b.at_most
-            )
-            return ExpectationResult(
-                name,
-                ok,
-                f"{len(found)} caveat breaches"
-                + (f" ({', '.join(sorted({e.reason or '?' for e in found}))})" if found else ""),
-            )
-        case DeadlineCheck(deadline=spec_d):
-            deadline = next((d for d in result.deadlines if d.name == spec_d.message), None)
-            if deadline is None:
-                return ExpectationResult(name, False, f"{spec_d.message} opened no deadline")
-            decided = deadline.state != "open"  # an open deadline is neither met nor missed yet
-            return ExpectationResult(
-                name,
-                decided and (deadline.state == "met") == spec_d.met,
-                f"{deadline.name}: {deadline.state} (due {clock_label(deadline.due_s)}"
-                + (
-                    f", answered {clock_label(deadline.answered_s)}"
-                    if deadline.answered_s is not None
-                    else ""
-                )
-                + ")",
-            )
+def _check(result: RunResult, expectation: Expectation) -> ExpectationResult:
+    """One expectation's verdict, by the check of its kind."""
+    check = _CHECKS[type(expectation)]
+    passed, detail = check(result, expectation)
+    return ExpectationResult(expectation.label, passed, detail)
+
+
+def _everyone(result: RunResult, spec: Any, group: Any, *, kind: str, who: str) -> tuple[bool, str]:
+    """Whether each bureau of ``group`` but the sender is in a ``kind`` event of the message.
+
+    Within ``spec.within`` seconds of the inject that sent ``spec.message``; ``who`` is the
+    event's field naming the bureau (``bureau`` or ``peer``).
+    """
+    message, within = spec.message, spec.within
+    mid = result.inject_ids.get(message)
+    start = result.inject_times.get(message, 0.0)
+    wanted = set(resolve(group, result.roster)) - {result.inject_senders.get(message, "")}
+    got = {
+        getattr(e, who)
+        for e in result.events
+        if e.kind == kind and e.message_id == mid and e.t_s - start <= within
+    }
+    missing = sorted(wanted - got)
+    shown = f"; missing {', '.join(missing[:10])}" if missing else ""
+    return not missing and mid is not None, f"{len(wanted & got)}/{len(wanted)}{shown}"
+
+
+def _delivered_check(result: RunResult, expectation: Any) -> tuple[bool, str]:
+    spec = expectation.delivered
+    ok, counted = _everyone(result, spec, spec.to, kind="delivered", who="bureau")
+    head, _, tail = counted.partition(";")
+    return ok, f"{head} within {span_label(spec.within)}" + (f";{tail}" if tail else "")
+
+
+def _acknowledged_check(result: RunResult, expectation: Any) -> tuple[bool, str]:
+    spec = expectation.acknowledged
+    ok, counted = _everyone(result, spec, spec.by, kind="acknowledged", who="peer")
+    head, _, tail = counted.partition(";")
+    return ok, f"{head} acknowledged within {span_label(spec.within)}" + (
+        f";{tail}" if tail else ""
+    )
+
+
+def _latency_check(result: RunResult, expectation: Any) -> tuple[bool, str]:
+    spec = expectation.latency
+    values = [
+        e.latency_ms
+        for e in result.events
+        if e.kind == "delivered"
+        and e.latency_ms is not None
+        and (spec.kind is None or e.message_kind == spec.kind)
+    ]
+    if not values:
+        return False, "no deliveries to measure"
+    value = _histogram(values).get_value_at_percentile(spec.percentile) / 1000
+    return value < spec.below_ms, (
+        f"p{spec.percentile:g} {value:.2f} ms (bound {spec.below_ms:g} ms, "
+        f"{len(values)} deliveries)"
+    )
+
+
+def _counted_check(result: RunResult, expectation: Any) -> tuple[bool, str]:
+    what = expectation.tag
+    spec = getattr(expectation, what)
+    count = sum(1 for e in result.events if e.kind == what and e.reason == spec.reason)
+    ok = count >= spec.at_least and (spec.at_most is None or count <= spec.at_most)
+    return ok, f"{count} {what} as {spec.reason}"
+
+
+def _revoked_check(result: RunResult, _expectation: Any) -> tuple[bool, str]:
+    bad = [
+        e
+        for e in result.events
+        if e.kind == "delivered"
+        and e.peer in result.revoked_at
+        and e.t_s > result.revoked_at[e.peer] + 1.0 * result.scenario.speed
+    ]
+    which = f"({', '.join(sorted(result.revoked_at))})" if result.revoked_at else "(none revoked)"
+    return not bad, f"{len(bad)} messages accepted from revoked bureaus {which}"
+
+
+def _zero_loss_check(result: RunResult, _expectation: Any) -> tuple[bool, str]:
+    lost = _expected_deliveries(result.events) - _delivered(result.events)
+    example = f", e.g. {sorted(lost)[0][1]}" if lost else ""
+    return not lost, f"{len(lost)} expected deliveries missing{example}"
+
+
+def _breaches_check(result: RunResult, expectation: Any) -> tuple[bool, str]:
+    spec = expectation.breaches
+    found = [e for e in result.events if e.kind == "breach"]
+    ok = len(found) >= spec.at_least and (spec.at_most is None or len(found) <= spec.at_most)
+    rules = f" ({', '.join(sorted({e.reason or '?' for e in found}))})" if found else ""
+    return ok, f"{len(found)} caveat breaches{rules}"
+
+
+def _deadline_check(result: RunResult, expectation: Any) -> tuple[bool, str]:
+    spec = expectation.deadline
+    deadline = next((d for d in result.deadlines if d.name == spec.message), None)
+    if deadline is None:
+        return False, f"{spec.message} opened no deadline"
+    decided = deadline.state != "open"  # an open deadline is neither met nor missed yet
+    answered = (
+        f", answered {clock_label(deadline.answered_s)}" if deadline.answered_s is not None else ""
+    )
+    return decided and (deadline.state == "met") == spec.met, (
+        f"{deadline.name}: {deadline.state} (due {clock_label(deadline.due_s)}{answered})"
+    )
+
+
+_CHECKS: dict[type, Callable[[RunResult, Any], tuple[bool, str]]] = {
+    DeliveredCheck: _delivered_check,
+    AcknowledgedCheck: _acknowledged_check,
+    LatencyCheck: _latency_check,
+    RejectedCheck: _counted_check,
+    ShedCheck: _counted_check,
+    NoAcceptFromRevokedCheck: _revoked_check,
+    ZeroLossCheck: _zero_loss_check,
+    BreachesCheck: _breaches_check,
+    DeadlineCheck: _deadline_check,
+}
+"""Each kind of expectation and its check: (passed, what was seen)."""
