@@ -149,21 +149,66 @@ def summarise(result: RunResult) -> dict[str, Any]:
     """The run's summary, as written to ``summary.json``."""
     events = result.events
     deliveries = [e for e in events if e.kind == "delivered"]
+    return {
+        "scenario": result.scenario.name,
+        "topology": result.topology,
+        "seed": result.seed,
+        "broker": {"kind": result.broker_kind, "version": result.broker_version},
+        "bureaus": len(result.roster),
+        "messages": _message_figures(result, deliveries),
+        "latency_ms": _latencies(deliveries),
+        "routes": _routes(events, deliveries),
+        "deadlines": [d.as_dict() for d in result.deadlines],
+        "breaches": [_breach(e) for e in events if e.kind == "breach"],
+        "clock": result.clock,
+        "achieved_rate_per_s": _rate(result, len(deliveries)),
+        "wall_s": round(result.wall_s, 3),
+        # live, real milliseconds are not scenario time (a paced or paused exercise clock)
+        **({"latency_scenario_s": scenario_latency(events)} if result.clock != "virtual" else {}),
+    }
+
+
+def _message_figures(result: RunResult, deliveries: list[Event]) -> dict[str, Any]:
+    """Sent, owed, delivered, acknowledged, duplicates, lost, owed at the end, refused, shed."""
+    events = result.events
     rejected = Counter(e.reason or "unknown" for e in events if e.kind == "rejected")
     # duplicates are what at-least-once delivery makes, not attacks: counted apart
-    duplicate_copies = rejected.pop(str(Reason.DUPLICATE), 0)
+    duplicates = rejected.pop(str(Reason.DUPLICATE), 0)
     shed = Counter(e.reason or "unknown" for e in events if e.kind == "shed")
     shed_where = Counter(e.bureau for e in events if e.kind == "shed")
     expected = _expected_deliveries(events)
     undelivered = expected - _delivered(events)
     owed = undelivered & result.owed_at_end
-    lost = undelivered - owed
+    return {
+        "sent": sum(1 for e in events if e.kind == "sent"),
+        "expected_deliveries": len(expected),
+        "delivered": len(deliveries),
+        "acknowledged": sum(1 for e in events if e.kind == "acknowledged"),
+        "duplicates": duplicates,
+        "lost": len(undelivered - owed),
+        "still_owed_at_end": len(owed),
+        "rejected": dict(sorted(rejected.items())),
+        "shed": dict(sorted(shed.items())),
+        "shed_by_bureau": dict(shed_where.most_common(10)),
+    }
+
+
+def _latencies(deliveries: list[Event]) -> dict[str, Any]:
+    """Latency percentiles overall, by message kind and by route class."""
     by_kind: dict[str, list[Event]] = defaultdict(list)
     by_route: dict[str, list[Event]] = defaultdict(list)
     for event in deliveries:
         by_kind[event.message_kind or "unknown"].append(event)
         by_route[route_class(event.route)].append(event)
-    duplicates = duplicate_copies
+    return {
+        "overall": latency_table(deliveries),
+        "by_kind": {k: latency_table(v) for k, v in sorted(by_kind.items())},
+        "by_route_class": {k: latency_table(v) for k, v in sorted(by_route.items())},
+    }
+
+
+def _routes(events: list[Event], deliveries: list[Event]) -> dict[str, Any]:
+    """Mean hops, the busiest bureau and what went through it, bytes on the wire."""
     traffic = traffic_by_link(events)
     through = Counter[str]()
     for (a, b), (count, _bytes) in traffic.items():
@@ -172,53 +217,23 @@ def summarise(result: RunResult) -> dict[str, Any]:
     busiest = through.most_common(1)
     hops = [len(e.route) - 1 for e in deliveries if e.route]
     return {
-        "scenario": result.scenario.name,
-        "topology": result.topology,
-        "seed": result.seed,
-        "broker": {"kind": result.broker_kind, "version": result.broker_version},
-        "bureaus": len(result.roster),
-        "messages": {
-            "sent": sum(1 for e in events if e.kind == "sent"),
-            "expected_deliveries": len(expected),
-            "delivered": len(deliveries),
-            "acknowledged": sum(1 for e in events if e.kind == "acknowledged"),
-            "duplicates": duplicates,
-            "lost": len(lost),
-            "still_owed_at_end": len(owed),
-            "rejected": dict(sorted(rejected.items())),
-            "shed": dict(sorted(shed.items())),
-            "shed_by_bureau": dict(shed_where.most_common(10)),
-        },
-        "latency_ms": {
-            "overall": latency_table(deliveries),
-            "by_kind": {k: latency_table(v) for k, v in sorted(by_kind.items())},
-            "by_route_class": {k: latency_table(v) for k, v in sorted(by_route.items())},
-        },
-        "routes": {
-            "mean_hops": round(sum(hops) / len(hops), 3) if hops else 0.0,
-            "busiest_bureau": busiest[0][0] if busiest else None,
-            "messages_through_busiest": busiest[0][1] if busiest else 0,
-            "bytes_on_the_wire": sum(b for _c, b in traffic.values()),
-        },
-        "deadlines": [d.as_dict() for d in result.deadlines],
-        "breaches": [
-            {
-                "t_s": e.t_s,
-                "bureau": e.bureau,
-                "rule": e.reason,
-                "detail": e.detail,
-                "message_id": e.message_id,
-                "to": list(e.recipients),
-                "blocked": bool(getattr(e, "blocked", True)),
-            }
-            for e in events
-            if e.kind == "breach"
-        ],
-        "clock": result.clock,
-        "achieved_rate_per_s": _rate(result, len(deliveries)),
-        "wall_s": round(result.wall_s, 3),
-        # live, real milliseconds are not scenario time (a paced or paused exercise clock)
-        **({"latency_scenario_s": scenario_latency(events)} if result.clock != "virtual" else {}),
+        "mean_hops": round(sum(hops) / len(hops), 3) if hops else 0.0,
+        "busiest_bureau": busiest[0][0] if busiest else None,
+        "messages_through_busiest": busiest[0][1] if busiest else 0,
+        "bytes_on_the_wire": sum(b for _c, b in traffic.values()),
+    }
+
+
+def _breach(event: Event) -> dict[str, Any]:
+    """One caveat breach, as the summary lists it."""
+    return {
+        "t_s": event.t_s,
+        "bureau": event.bureau,
+        "rule": event.reason,
+        "detail": event.detail,
+        "message_id": event.message_id,
+        "to": list(event.recipients),
+        "blocked": bool(getattr(event, "blocked", True)),
     }
 
 
