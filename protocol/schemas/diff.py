@@ -181,18 +181,19 @@ class _Walker:
         elif after and not before and bare:
             self.add(path, "type-narrowed", True, f"now only type {sorted(after)}")
         if before and after:
-            widened_int = before == {"integer"} and after == {"number"}
-            narrowed_num = before == {"number"} and after == {"integer"}
-            if narrowed_num:
-                self.add(path, "type-narrowed", True, "number became integer")
-                return
-            if widened_int:
-                self.add(path, "type-widened", False, "integer became number")
-                return
-            for removed in sorted(before - after):
-                self.add(path, "type-narrowed", True, f"type {removed!r} no longer accepted")
-            for added in sorted(after - before):
-                self.add(path, "type-widened", False, f"type {added!r} now accepted")
+            self._type_sets(before, after, path)
+
+    def _type_sets(self, before: set[str], after: set[str], path: str) -> None:
+        if before == {"number"} and after == {"integer"}:
+            self.add(path, "type-narrowed", True, "number became integer")
+            return
+        if before == {"integer"} and after == {"number"}:
+            self.add(path, "type-widened", False, "integer became number")
+            return
+        for removed in sorted(before - after):
+            self.add(path, "type-narrowed", True, f"type {removed!r} no longer accepted")
+        for added in sorted(after - before):
+            self.add(path, "type-widened", False, f"type {added!r} now accepted")
 
     def _enum(self, old: Mapping[str, Any], new: Mapping[str, Any], path: str) -> None:
         if "enum" in old and "enum" in new:
@@ -248,18 +249,7 @@ class _Walker:
         for name in old_props:
             child = f"{path}.{name}" if path else f"$.{name}"
             if name not in new_props:
-                was_required = name in old_req
-                breaks = set(FORWARD) if was_required else set()
-                if not _admits(new, name):
-                    breaks.add("backward")  # a new reader refuses old data that has it
-                self.add(
-                    child,
-                    "field-removed",
-                    True,
-                    ("required field removed" if was_required else "field removed")
-                    + ("" if _admits(new, name) else " (the new object is closed)"),
-                    frozenset(breaks),
-                )
+                self._removed(child, name, was_required=name in old_req, new=new)
                 continue
             if name not in old_req and name in new_req:
                 self.add(child, "made-required", True, "optional field is now required")
@@ -267,19 +257,34 @@ class _Walker:
                 self.add(child, "made-optional", False, "required field is now optional")
             self.walk(old_props[name], new_props[name], child)
         for name in new_props:
-            if name in old_props:
-                continue
-            child = f"{path}.{name}" if path else f"$.{name}"
-            closed = not _admits(old, name)
-            extra = " (the old object is closed)" if closed else ""
-            if name in new_req:
-                added = BOTH if closed else BACKWARD
-                self.add(child, "required-field-added", True, "new required field" + extra, added)
-            else:
-                optional = FORWARD if closed else frozenset()
-                self.add(
-                    child, "optional-field-added", False, "new optional field" + extra, optional
-                )
+            if name not in old_props:
+                child = f"{path}.{name}" if path else f"$.{name}"
+                self._added(child, name, required=name in new_req, old=old)
+
+    def _removed(
+        self, child: str, name: str, *, was_required: bool, new: Mapping[str, Any]
+    ) -> None:
+        breaks = set(FORWARD) if was_required else set()
+        if not _admits(new, name):
+            breaks.add("backward")  # a new reader refuses old data that has it
+        self.add(
+            child,
+            "field-removed",
+            True,
+            ("required field removed" if was_required else "field removed")
+            + ("" if _admits(new, name) else " (the new object is closed)"),
+            frozenset(breaks),
+        )
+
+    def _added(self, child: str, name: str, *, required: bool, old: Mapping[str, Any]) -> None:
+        closed = not _admits(old, name)
+        extra = " (the old object is closed)" if closed else ""
+        if required:
+            added = BOTH if closed else BACKWARD
+            self.add(child, "required-field-added", True, "new required field" + extra, added)
+        else:
+            optional = FORWARD if closed else frozenset()
+            self.add(child, "optional-field-added", False, "new optional field" + extra, optional)
 
     def _content_model(self, old: Mapping[str, Any], new: Mapping[str, Any], path: str) -> None:
         if "properties" not in old and "properties" not in new:

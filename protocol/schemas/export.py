@@ -179,6 +179,22 @@ def _bounds_into_number_branches(node: dict[str, Any]) -> None:
         del node[key]
 
 
+def _tags_required(node: dict[str, Any], properties: dict[str, Any]) -> None:
+    """Every union tag among ``properties`` required; pydantic's property titles dropped."""
+    tags = [t for t in TAGS if isinstance(properties.get(t), dict) and "const" in properties[t]]
+    required = node.get("required", [])
+    node["required"] = [*required, *(t for t in tags if t not in required)]
+    if not node["required"]:
+        del node["required"]
+    for value in properties.values():
+        if isinstance(value, dict):
+            # pydantic titles each property after its name ("Kind", "Status"): code
+            # generators name types after titles, so every kind's tag, or the statuses of
+            # an acknowledgement and of presence, would become one type with one set of
+            # values; the property's name says as much, and its description more
+            value.pop("title", None)
+
+
 def _walk(node: Any, ids: list[str], *, asyncapi: bool) -> None:
     if isinstance(node, list):
         for item in node:
@@ -197,17 +213,6 @@ def _walk(node: Any, ids: list[str], *, asyncapi: bool) -> None:
         node["enum"] = ids
     properties = node.get("properties")
     if isinstance(properties, dict):
-        tags = [t for t in TAGS if isinstance(properties.get(t), dict) and "const" in properties[t]]
-        required = node.get("required", [])
-        node["required"] = [*required, *(t for t in tags if t not in required)]
-        if not node["required"]:
-            del node["required"]
-        for value in properties.values():
-            if isinstance(value, dict):
-                # pydantic titles each property after its name ("Kind", "Status"): code
-                # generators name types after titles, so every kind's tag, or the statuses of
-                # an acknowledgement and of presence, would become one type with one set of
-                # values; the property's name says as much, and its description more
-                value.pop("title", None)
+        _tags_required(node, properties)
     for value in node.values():
         _walk(value, ids, asyncapi=asyncapi)

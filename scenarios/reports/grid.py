@@ -74,26 +74,28 @@ class Cell:
         """
         if self.state == "blocked":
             return [(0.0, "waiting", None), (self.t_s or 0.0, "blocked", self.t_s)]
-        changes: list[tuple[float, CellState, float | None]] = [(0.0, "waiting", None)]
-        answered = self.acknowledged_s
-        if self.delivered_s is not None and (answered is None or self.delivered_s < answered):
-            changes.append((self.delivered_s, "received", self.delivered_s))
-        due = self.due_s
-        if due is not None and (answered is None or answered > due + 1e-9):
-            changes.append((due, "overdue", due))
-        if answered is not None:
-            late = due is not None and answered > due + 1e-9
-            changes.append((answered, "late" if late else "acknowledged", answered))
-        elif self.delivered_s is None and due is None:
-            changes.append((end_s, "missing", None))
-        changes.sort(key=lambda change: change[0])
+        changes = sorted(self._changes(end_s), key=lambda change: change[0])
         # a delivery after the deadline does not undo "overdue": unanswered is what matters
         out: list[tuple[float, CellState, float | None]] = []
         for at, state, shown in changes:
-            if out and out[-1][1] == "overdue" and state == "received":
-                continue
-            out.append((at, state, shown))
+            if not (out and out[-1][1] == "overdue" and state == "received"):
+                out.append((at, state, shown))
         return out
+
+    def _changes(self, end_s: float) -> list[tuple[float, CellState, float | None]]:
+        """Each moment the cell changed, in no particular order."""
+        changes: list[tuple[float, CellState, float | None]] = [(0.0, "waiting", None)]
+        answered, due = self.acknowledged_s, self.due_s
+        if self.delivered_s is not None and (answered is None or self.delivered_s < answered):
+            changes.append((self.delivered_s, "received", self.delivered_s))
+        late = due is not None and answered is not None and answered > due + 1e-9
+        if due is not None and (answered is None or late):
+            changes.append((due, "overdue", due))
+        if answered is not None:
+            changes.append((answered, "late" if late else "acknowledged", answered))
+        elif self.delivered_s is None and due is None:
+            changes.append((end_s, "missing", None))
+        return changes
 
 
 @dataclass(frozen=True, slots=True)
