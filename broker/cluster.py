@@ -204,6 +204,10 @@ class _Node:
             return False
 
 
+_PORT_ATTEMPTS = 3
+"""Starts tried with freshly chosen ports when a chosen one was taken meanwhile."""
+
+
 class NatsCluster:
     """N clustered ``nats-server`` processes with JetStream and MQTT on loopback."""
 
@@ -234,25 +238,26 @@ class NatsCluster:
         self.consumer_replicas = consumer_replicas
         self.start_timeout = start_timeout
         self.version = ""
-        self._root = Path(tempfile.mkdtemp(prefix="bureaunet-nats-"))
         self.security = security
         self._route_password = secrets.token_urlsafe(24)
         """What a server must present to join this cluster's routes (fresh per cluster): a
         route carries every stream and the JetStream API, so an unauthenticated one would let
         any process on the host join, read queued messages and purge them."""
         self._single_replica_streams = False
-        ports = iter(free_ports(4 * nodes))  # chosen together: no two listeners share one
-        self._nodes = [
+        self._root, self._nodes = self._fresh_nodes(nodes)
+
+    @staticmethod
+    def _fresh_nodes(count: int) -> tuple[Path, list[_Node]]:
+        """A new store directory and ``count`` nodes on free ports."""
+        root = Path(tempfile.mkdtemp(prefix="bureaunet-nats-"))
+        ports = iter(free_ports(4 * count))  # chosen together: no two listeners share one
+        nodes = [
             _Node(
-                f"n{i + 1}",
-                next(ports),
-                next(ports),
-                next(ports),
-                next(ports),
-                self._root / f"n{i + 1}",
+                f"n{i + 1}", next(ports), next(ports), next(ports), next(ports), root / f"n{i + 1}"
             )
-            for i in range(nodes)
+            for i in range(count)
         ]
+        return root, nodes
 
     @property
     def targets(self) -> list[BrokerTarget]:
@@ -355,14 +360,21 @@ class NatsCluster:
             BrokerNotFoundError: ``nats-server`` is not installed.
             BrokerStartError: A node exited, or the cluster was not ready in time.
         """
-        for node in self._nodes:
-            self._spawn(node)
-        try:
-            self._wait(self._nodes)
-        except BrokerStartError:
-            self.stop()
-            raise
-        return self
+        for attempt in range(_PORT_ATTEMPTS):
+            for node in self._nodes:
+                self._spawn(node)
+            try:
+                self._wait(self._nodes)
+            except BrokerStartError as exc:
+                self.stop()
+                if attempt + 1 == _PORT_ATTEMPTS or "address already in use" not in exc.log_tail:
+                    raise
+                # another process bound a port between its choice and the node's start (the
+                # suite's workers start brokers side by side): choose them all again
+                self._root, self._nodes = self._fresh_nodes(len(self._nodes))
+                continue
+            return self
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def stop_node(self, index: int, *, kill: bool = False) -> None:
         """Stop one node (SIGTERM, or SIGKILL as a crash would); its store stays for a restart."""

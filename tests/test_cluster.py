@@ -331,3 +331,34 @@ def test_bureau_users_may_not_touch_the_jetstream_api() -> None:
     for way in ("publish", "subscribe"):
         assert "$JS.>" in fr["permissions"][way]["deny"]
         assert "$SYS.>" in fr["permissions"][way]["deny"]
+
+
+def test_a_port_taken_between_its_choice_and_the_start_is_chosen_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # before: the suite's workers start brokers side by side, and a nats-server whose chosen
+    # port another process had bound meanwhile ended the cluster's start ("address already in
+    # use")
+    if find_nats_server() is None:
+        pytest.skip("nats-server is not installed (.ci/run installs it)")
+    import socket  # noqa: PLC0415 - this test only
+
+    import broker.cluster  # noqa: PLC0415 - patched where the cluster looks it up
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    calls = []
+
+    def ports(count: int) -> list[int]:
+        chosen = free_ports(count)
+        calls.append(count)
+        return [taken.getsockname()[1], *chosen[1:]] if len(calls) == 1 else chosen
+
+    monkeypatch.setattr(broker.cluster, "free_ports", ports)
+    try:
+        with NatsCluster(3) as cluster:
+            assert len(calls) == 2  # the first choice clashed, the second started
+            assert all(t.port != taken.getsockname()[1] for t in cluster.targets)
+    finally:
+        taken.close()
