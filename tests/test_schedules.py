@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-import bureaus.core
-from bureaus.core import RESEND_SPAN_S, BureauCore
+import bureaus.core.delivery
+from bureaus.core import RESEND_SPAN_S
+from bureaus.core.delivery import Delivery
 from bureaus.events import Delivered, Rejected
 from protocol.network.routing import next_hops
 from protocol.security.replay import ReplayGuard
@@ -45,18 +46,18 @@ def test_the_same_seed_gives_the_same_run() -> None:
 
 def forgetful_resend(monkeypatch: pytest.MonkeyPatch) -> None:
     """Plant a bug: a resend that forgets the relay (only direct recipients get resends)."""
-    original = BureauCore._resend
+    original = Delivery.resend
 
     def direct_only(topology: Any, roster: Any, sender: str, finals: Any, here: str) -> Any:
         hops = next_hops(topology, roster, sender, finals, here)
         return {hop: reached for hop, reached in hops.items() if hop in reached}
 
-    def resend(self: BureauCore, mid: str, now: Any) -> None:
+    def resend(self: Delivery, mid: str, now: Any) -> None:
         with monkeypatch.context() as patch:
-            patch.setattr(bureaus.core, "next_hops", direct_only)
+            patch.setattr(bureaus.core.delivery, "next_hops", direct_only)
             original(self, mid, now)
 
-    monkeypatch.setattr(BureauCore, "_resend", resend)
+    monkeypatch.setattr(Delivery, "resend", resend)
 
 
 def test_a_planted_bug_is_found_and_its_seed_replays_it(monkeypatch: pytest.MonkeyPatch) -> None:
