@@ -2,6 +2,7 @@
 
 from bureaus.clock import Clock, VirtualClock, virtual_loop
 from bureaus.connectors import MQTT_CLIENTS, MqttClient, memory_connector, mqtt_connector
+from bureaus.context import NetworkContext
 from bureaus.core import BureauCore, Now, Outputs, Send, Work, World
 from bureaus.errors import BureauError, ClockError, EventFormatError, NotKept
 from bureaus.events import AnyEvent, Event, EventLog, Tracer, event_from_dict
@@ -10,7 +11,7 @@ from bureaus.ids import MessageIds
 from bureaus.keystore import KeystoreError, PkiDirectory, init_pki, load_pki
 from bureaus.links import LinkModel, LinkOverride, Outage, great_circle_km
 from bureaus.network import Network, NetworkStartError, Pki, generate_pki
-from bureaus.node import Bureau, NetworkContext
+from bureaus.node import Bureau
 from bureaus.outbox import Outbox, OutboxFull, Transmission
 from bureaus.roles import Databases, Refusal, ReviewPolicy
 from bureaus.service import ServiceTimes

@@ -18,11 +18,12 @@ from types import TracebackType
 from uuid import UUID
 
 from broker import BrokerSecurity, bureau_password, topic_rules
+from bureaus.context import NetworkContext
 from bureaus.core import BureauCore
 from bureaus.errors import BureauError, NotKept
 from bureaus.keystore import record_revocation, record_rotation
 from bureaus.links import LinkOverride
-from bureaus.node import AckStatus, Bureau, NetworkContext
+from bureaus.node import AckStatus, Bureau
 from protocol import MessageBase, Region, Roster, topics
 from protocol.messages.caveats import Breach as CaveatBreach
 from protocol.messages.caveats import CaveatPolicy

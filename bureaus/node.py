@@ -2,11 +2,12 @@
 
 Theory of operation (aioquic's ``asyncio/protocol.py`` to the core's ``connection.py``). A
 :class:`Bureau` owns what the core must not touch: the connection, the event loop's timers and
-the clock. It runs two named tasks in a ``TaskGroup``:
+the clock. It runs three named tasks in a ``TaskGroup``:
 
-- ``bureau[ID].connection`` keeps one transport connection (persistent session, retained birth
-  and last-will death on its presence topic) with the documented reconnect loop, subscribes and
-  checks the SUBACK codes, and hands every received message to the core;
+- ``bureau[ID].connection``: its :class:`~bureaus.session.Session` keeps one transport
+  connection (persistent session, presence, checked subscriptions, reconnects, and inbox probes
+  on a cluster) and puts every received message in its sender's lane;
+- ``bureau[ID].inputs`` hands the lanes' messages to the core, in turn;
 - ``bureau[ID].timers`` wakes the core when :meth:`~bureaus.core.BureauCore.next_timer` says.
 
 Whatever the core returns is applied: events go to the shared log, each transmission is held for
@@ -15,153 +16,33 @@ whether the broker took it. The same driver runs live (wall clock, aiomqtt to a 
 in simulation (virtual clock, the in-memory broker), where a service-time model
 (:class:`~bureaus.service.ServiceTimes`) makes the bureau's work take virtual time: inputs wait
 while the bureau is busy, and what it sends leaves when its work is done.
-
-On a clustered broker a bureau also probes its own inbox (``bureau[ID].probe``): see
-:meth:`Bureau._probe_inbox`.
-
-Why one long module: one driver, whose connection, subscription, probing and transmission
-tasks share one connection's state.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
-import os
-import random
 from collections import Counter, OrderedDict
 from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from broker import BrokerError, BrokerTarget
-from bureaus.clock import Clock
-from bureaus.connectors import MqttClient, mqtt_connector
-from bureaus.core import AckStatus, BureauCore, Now, Outputs, Send, World
-from bureaus.events import EventLog, Tracer
+from bureaus.context import NetworkContext
+from bureaus.core import AckStatus, BureauCore, Now, Outputs, Send
 from bureaus.fairness import FairQueue, lane_of
-from bureaus.ids import MessageIds
-from bureaus.links import LinkModel
 from bureaus.outbox import Outbox
-from bureaus.roles import Databases, ReviewPolicy
-from bureaus.service import ServiceTimes
-from bureaus.transport import Connector, Transport
-from protocol import MessageBase, Roster, topics
+from bureaus.session import Session
+from protocol import MessageBase
 from protocol.messages.caveats import Breach, CaveatPolicy
 from protocol.messages.lifecycle import NoticeLifecycle
-from protocol.network.routing import Topology
-from protocol.security.envelope import RUN_ID_SIZE, EnvelopeCodec
+from protocol.security.envelope import EnvelopeCodec
 
 __all__ = ["AckStatus", "Bureau", "NetworkContext"]
 
-_CONNECTION_LOST = "connection lost"
-"""The cancellation message that hands a waiting publish back to the core."""
-_REFUSED = 0x80
-"""The lowest SUBACK return code that refuses a subscription (MQTT 3.1.1: 0x80, 5: 0x80 and up)."""
 _EPS = 1e-6
+"""Timers this close are due (virtual time moves in microseconds)."""
 _YIELD_EVERY = 8
 """Messages handled before the input loop lets the connection sort new arrivals into lanes."""
-"""Timers this close are due (virtual time moves in microseconds)."""
-_PROBE = b"bureaunet inbox probe "
-"""How an inbox probe starts: a bureau's own check that its inbox subscription delivers (never
-an envelope, which is JSON)."""
-
-
-@dataclass
-class NetworkContext:
-    """What the bureaus of one process share.
-
-    The world they live in, how they reach the broker, the clock, and what they record.
-    """
-
-    roster: Roster
-    topology: Topology
-    target: BrokerTarget
-    links: LinkModel
-    events: EventLog = field(default_factory=EventLog)
-    tracer: Tracer = field(default_factory=Tracer)
-    clock: Clock = field(default_factory=Clock)
-    seed: int = 0
-    review: ReviewPolicy = field(default_factory=ReviewPolicy)
-    databases: Databases = field(default_factory=Databases)
-    targets: dict[str, BrokerTarget] = field(default_factory=dict)
-    """Bureaus that reach the broker elsewhere than ``target`` (another node of a cluster, or
-    through a fault-injecting proxy)."""
-    cluster: tuple[BrokerTarget, ...] = ()
-    """The nodes of a clustered broker: bureaus are spread across them, and move to the next
-    node when theirs cannot be reached."""
-    connector: Connector | None = None
-    """How bureaus connect (``None``: ``client`` to ``target``; the in-memory broker in
-    simulations)."""
-    client: MqttClient = "gmqtt"
-    """The MQTT client library bureaus speak through when ``connector`` is ``None``."""
-    service: ServiceTimes | None = None
-    """The service-time model (simulations only: live, the host's CPU is the cost)."""
-    run_id: bytes = field(default_factory=lambda: os.urandom(RUN_ID_SIZE))
-    """This run's identity, signed into every envelope's header: an envelope of another run
-    (captured, then played into this one) is refused as ``other_run``. Fresh for every run, and
-    kept out of the event log, so the same seed still gives the same events."""
-    _trouble: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
-
-    @functools.cached_property
-    def world(self) -> World:
-        """The pure part, shared with every bureau core of the process."""
-        return World(
-            self.roster,
-            self.topology,
-            self.links,
-            tracer=self.tracer,
-            ids=MessageIds(self.seed),
-            review=self.review,
-            databases=self.databases,
-        )
-
-    @property
-    def ids(self) -> MessageIds:
-        """Where every generated message id comes from."""
-        return self.world.ids
-
-    @property
-    def in_flight(self) -> int:
-        """Deliveries owed: final recipients of messages sent, less deliveries made."""
-        return self.world.in_flight
-
-    @property
-    def relays(self) -> frozenset[str]:
-        """The bureaus that may pass messages on in this topology."""
-        return self.world.relays
-
-    def connect(self) -> Connector:
-        """The connector bureaus use."""
-        return (
-            self.connector
-            if self.connector is not None
-            else mqtt_connector(self.target, self.client)
-        )
-
-    def cluster_trouble(self) -> None:
-        """A bureau lost its connection to a node of the cluster: wake every inbox probe."""
-        news, self._trouble = self._trouble, asyncio.Event()
-        news.set()
-
-    async def wait_cluster_trouble(self) -> None:
-        """Wait until some bureau of this process next loses its connection to a cluster node."""
-        await self._trouble.wait()
-
-    @functools.cached_property
-    def _positions(self) -> dict[str, int]:
-        return {b.id: n for n, b in enumerate(self.roster)}
-
-    def target_for(self, bureau: str, shift: int = 0) -> BrokerTarget:
-        """Where ``bureau`` connects (``shift``: how many nodes of the cluster it moved on)."""
-        if bureau in self.targets:
-            return self.targets[bureau]
-        if self.cluster:
-            home = self._positions.get(bureau, 0)
-            return self.cluster[(home + shift) % len(self.cluster)]
-        return self.target
 
 
 class Bureau:
@@ -179,22 +60,13 @@ class Bureau:
         self.id = core.id
         self.password = password
         self.ctx = ctx
-        self.subscribe_attempts = 6
-        """SUBACK refusals tolerated on one connection before reconnecting (see _subscribe)."""
-        self.probe_after = 10.0
-        """On a cluster: seconds to wait for an inbox probe before subscribing afresh."""
-        self.probe_every = 0.0
-        """On a cluster: seconds between inbox probes while connected, besides those after
-        connecting and after trouble (0: none; see _probe_inbox)."""
-        self._probe: tuple[bytes, asyncio.Event] | None = None
-        self._inbox_seen = 0
-        """Messages that came in on the inbox (a probe behind a backlog is not a deaf inbox)."""
-        self._spread = random.Random(self.id)  # noqa: S311 - timing spread, not a secret
-        self.connected = asyncio.Event()
-        self.ready = asyncio.Event()
-        self._transport: Transport | None = None
+        self.session = Session(
+            self.id, password, ctx, core.counters, admit=self._admit, online=self._set_online
+        )
+        """The broker connection (reconnects, subscriptions, presence, inbox probes)."""
+        self.connected = self.session.connected
+        self.ready = self.session.ready
         self._tasks: set[asyncio.Task[None]] = set()
-        self._publishing: set[asyncio.Task[Any]] = set()
         self._poke = asyncio.Event()
         self.inputs: FairQueue[tuple[str, bytes, bool]] = FairQueue(
             self.lane_limit, fair=self.fair_share
@@ -208,10 +80,43 @@ class Bureau:
         """Simulation: link time at which the bureau's current work is done."""
         self.in_transit = 0
         """Transmissions held for their modelled delay or waiting for the broker."""
-        self._moves = 0
-        self.broker_node: BrokerTarget | None = None
+
+    @property
+    def broker_node(self) -> BrokerTarget | None:
         """The broker (or cluster node) this bureau last connected to."""
-        self.last_error: str | None = None
+        return self.session.broker_node
+
+    @property
+    def last_error(self) -> str | None:
+        """Why the last connection ended, if it failed."""
+        return self.session.last_error
+
+    @property
+    def subscribe_attempts(self) -> int:
+        """SUBACK refusals tolerated on one connection before reconnecting."""
+        return self.session.subscribe_attempts
+
+    @subscribe_attempts.setter
+    def subscribe_attempts(self, value: int) -> None:
+        self.session.subscribe_attempts = value
+
+    @property
+    def probe_after(self) -> float:
+        """On a cluster: seconds to wait for an inbox probe before subscribing afresh."""
+        return self.session.probe_after
+
+    @probe_after.setter
+    def probe_after(self, value: float) -> None:
+        self.session.probe_after = value
+
+    @property
+    def probe_every(self) -> float:
+        """On a cluster: seconds between inbox probes while connected (0: none)."""
+        return self.session.probe_every
+
+    @probe_every.setter
+    def probe_every(self, value: float) -> None:
+        self.session.probe_every = value
 
     # --- the core's state, for callers that look ----------------------------------------------
 
@@ -352,25 +257,11 @@ class Bureau:
             hold = send.delay_s + extra_s
             if hold > 0:
                 await asyncio.sleep(hold)
-            transport = self._transport
-            task = asyncio.current_task()
-            assert task is not None
             try:
-                if transport is None or not self.connected.is_set():
-                    raise BrokerError("not connected")
-                self._publishing.add(task)
-                await transport.publish(send.topic, send.payload, qos=1, retain=send.retain)
+                await self.session.publish(send.topic, send.payload, retain=send.retain)
             except BrokerError:
                 self._failed(send)
                 return
-            except asyncio.CancelledError as exc:
-                if exc.args != (_CONNECTION_LOST,):
-                    raise  # the bureau is stopping
-                task.uncancel()
-                self._failed(send)
-                return
-            finally:
-                self._publishing.discard(task)
             if send.item is not None:
                 self.core.published(send.item)
         finally:
@@ -450,11 +341,7 @@ class Bureau:
         Raises:
             BrokerError: Not connected, or the broker refused.
         """
-        await self.connected.wait()
-        transport = self._transport
-        if transport is None:
-            raise BrokerError("not connected")
-        await transport.publish(topic, payload, qos=1, retain=retain)
+        await self.session.publish_raw(topic, payload, retain=retain)
 
     def receive(self, topic: str, data: bytes, *, retained: bool = False) -> Outputs:
         """Hand one received message to the core now (the connection does this; so can tests)."""
@@ -467,7 +354,7 @@ class Bureau:
     async def run(self) -> None:
         """Run until cancelled."""
         async with asyncio.TaskGroup() as group:
-            group.create_task(self._connection_loop(), name=f"bureau[{self.id}].connection")
+            group.create_task(self.session.run(), name=f"bureau[{self.id}].connection")
             group.create_task(self._input_loop(), name=f"bureau[{self.id}].inputs")
             group.create_task(self._timer_loop(), name=f"bureau[{self.id}].timers")
 
@@ -530,184 +417,20 @@ class Bureau:
                 if wake is not None:
                     wake.cancel()
 
-    def _connect(self) -> Transport:
-        presence = topics.presence(self.id)
-        death = topics.presence_payload(self.id, "death")
-        self.broker_node = self.ctx.target_for(self.id, self._moves)
-        return self.ctx.connect()(
-            self.id,
-            username=self.id if self.password else None,
-            password=self.password,
-            clean_session=False,
-            will=(presence, death),
-            target=self.broker_node,
-        )
-
-    async def _connection_loop(self) -> None:
-        # The documented aiomqtt way: `async with` inside a loop that catches the errors and backs
-        # off; the persistent session keeps QoS 1 messages queued at the broker meanwhile.
-        backoff = 0.1
-        while True:
-            try:
-                async with self._connect() as transport:
-                    self._transport = transport
-                    await self._subscribe(transport)
-                    birth = topics.presence_payload(self.id, "birth")
-                    await transport.publish(topics.presence(self.id), birth, qos=1, retain=True)
-                    self.connected.set()
-                    self.ready.set()
-                    self._apply(self.core.set_online(True, self._now()))
-                    backoff = 0.1
-                    probing = None
-                    if len(self.ctx.cluster) > 1:
-                        probing = asyncio.create_task(
-                            self._probe_inbox(transport), name=f"bureau[{self.id}].probe"
-                        )
-                    try:
-                        async for message in transport.messages():
-                            self._admit(message.topic, message.payload, message.retain)
-                    finally:
-                        if probing is not None:
-                            probing.cancel()
-            except BrokerError as exc:
-                self.counters["disconnects"] += 1
-                self.last_error = str(exc)
-                if len(self.ctx.cluster) > 1:
-                    self._moves += 1  # try the next node of the cluster
-                    self.counters["node_moves"] += 1
-                    self.ctx.cluster_trouble()
-            finally:
-                self.connected.clear()
-                self._transport = None
-                self.core.set_online(False, self._now())
-                # publishes still waiting for their PUBACK on the lost connection would wait for
-                # the client's timeout; hand them back to the core now instead
-                for task in list(self._publishing):
-                    task.cancel(_CONNECTION_LOST)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 5.0)
-
     def _on_message(self, topic: str, data: bytes, retained: bool = False) -> None:
-        """One received message: probes stay here, everything else goes to the core."""
-        if topic == topics.inbox(self.id) and data:
-            self._inbox_seen += 1
-            if self._probe is not None and data.startswith(_PROBE) and not retained:
-                self._on_probe(data)  # only bureaus that probe (on a cluster) take these
-                return
-        self.receive(topic, data, retained=retained)
+        """One received message: the session's probes stay there, the rest goes to the core."""
+        if not self.session.took(topic, data, retained):
+            self.receive(topic, data, retained=retained)
 
-    async def _subscribe(self, transport: Transport) -> None:
-        """Subscribe to the inbox, the revocation list and the broadcast topic; check each grant.
-
-        (Not the broadcast topic where the network does without it: :attr:`World.broadcast`.)
-
-        A broker may refuse a subscription in its SUBACK (return code 0x80) and keep the
-        connection: NATS does when it cannot create the JetStream consumer behind a QoS 1
-        subscription in time. The bureau would then be connected but deaf. Each refusal counts;
-        the refused topics are asked for again on the same connection after a growing pause
-        (reconnecting at once would add to the load that made the broker refuse), and after
-        :attr:`subscribe_attempts` refusals the connection ends like any broker error: the bureau
-        reconnects, to the next node of a cluster, and subscribes again.
-        """
-        wanted = topics.subscriptions(self.id, broadcast_all=self.ctx.world.broadcast)
-        pause = 0.5
-        for _ in range(self.subscribe_attempts):
-            granted = await transport.subscribe(wanted)
-            wanted = [wish for wish, code in zip(wanted, granted, strict=True) if code >= _REFUSED]
-            if not wanted:
-                return
-            self.counters["subscribe_refused"] += 1
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 5.0)
-        refused = ", ".join(topic for topic, _ in wanted)
-        raise BrokerError(f"the broker refused the subscription to {refused}")
-
-    async def _probe_inbox(self, transport: Transport) -> None:
-        """Check through the broker that the inbox delivers: now, and after cluster trouble.
-
-        On a cluster the queue behind a subscription may live on another node than the one the
-        bureau is connected to, and die with that node (NATS with one consumer replica): the
-        bureau stays connected and subscribed as far as it knows, and hears nothing. So a bureau
-        on a cluster sends a probe to its own inbox after connecting, and again whenever a bureau
-        of its process loses its node (:meth:`NetworkContext.cluster_trouble`): a node's death
-        shows there first. If the probe is not back within :attr:`probe_after` s and nothing
-        else came in on the inbox meanwhile (a probe queued behind a backlog is not deafness),
-        the inbox subscription is dropped and made afresh (a new queue, on a live node) and
-        probed again.
-        What the dead queue held is lost to the broker; the senders' end-to-end resends deliver
-        it. Probing on a period as well (:attr:`probe_every`, off by default) also finds a queue
-        that died unseen, for one more message per bureau and period.
-        """
-        inbox = topics.inbox(self.id)
-        while True:
-            probe = _PROBE + uuid4().hex.encode()
-            back = asyncio.Event()
-            self._probe = (probe, back)
-            loop = asyncio.get_running_loop()
-            seen, window = self._inbox_seen, loop.time() + self.probe_after
-            # the PUBACK comes down the same path as the inbox: behind a backlog, it may come
-            # after the probe itself, so the window runs from the send, not from the PUBACK
-            publishing = asyncio.ensure_future(transport.publish(inbox, probe, qos=1))
-            try:
-                while not back.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(back.wait(), max(0.0, window - loop.time()))
-                    done = publishing.done() and not publishing.cancelled()
-                    failed = publishing.exception() if done else None
-                    if failed is not None:
-                        raise failed
-                    if not back.is_set() and self._inbox_seen == seen:
-                        raise TimeoutError  # nothing at all came in: deaf
-                    # messages come in: alive, the probe is behind them; wait another window
-                    seen, window = self._inbox_seen, loop.time() + self.probe_after
-            except TimeoutError:
-                self.counters["inbox_deaf"] += 1
-                with contextlib.suppress(BrokerError):
-                    await transport.unsubscribe(inbox)
-                    await self._subscribe(transport)
-                continue
-            except BrokerError:
-                if self._transport is not transport:
-                    return  # the connection is gone; the next one probes again
-                await asyncio.sleep(self.probe_after)
-                continue
-            finally:
-                if publishing.done() and not publishing.cancelled():
-                    publishing.exception()  # seen, so never reported as unretrieved
-                else:
-                    publishing.cancel()  # the probe did its work; its PUBACK is not needed
-            self.counters["inbox_verified"] += 1
-            trouble = asyncio.ensure_future(self.ctx.wait_cluster_trouble())
-            try:
-                # a period, if any, spread over half to one and a half of it, so that bureaus
-                # that connected together do not all probe in the same instant
-                period = self.probe_every * (0.5 + self._spread.random()) or None
-                await asyncio.wait([trouble], timeout=period)
-            finally:
-                trouble.cancel()
-            if trouble.done() and not trouble.cancelled():
-                # not all at once: a bureau of the process reconnecting wakes every probe
-                await asyncio.sleep(self.probe_after * self._spread.random())
-
-    def _on_probe(self, data: bytes) -> None:
-        expected = self._probe
-        if expected is not None and data == expected[0]:
-            expected[1].set()
-        else:
-            self.counters["probe_stray"] += 1  # a late probe from before, or someone's bytes
+    def _set_online(self, online: bool) -> None:
+        self._apply(self.core.set_online(online, self._now()))
 
     async def close(self) -> None:
         """Announce death on the presence topic and stop (call before cancelling)."""
-        transport = self._transport
-        if transport is not None and self.connected.is_set():
-            death = topics.presence_payload(self.id, "death")
-            with contextlib.suppress(BrokerError):
-                await transport.publish(topics.presence(self.id), death, qos=1, retain=True)
+        await self.session.close()
         for task in list(self._tasks):
             task.cancel()
 
     def abort(self) -> None:
         """Drop the connection without a DISCONNECT (a crash: the broker sends the Will)."""
-        transport = self._transport
-        if transport is not None:
-            transport.abort()
+        self.session.abort()

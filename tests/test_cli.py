@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from bureaus.samples import sample_messages
 from protocol import KIND_NAMES, __version__, encode
 from scenarios.cli import COMMANDS, LIBRARY, cli, main
-from scenarios.model import _LOADER
+from scenarios.model.yaml_reading import _LOADER
 
 DATA = Path(__file__).parent / "data"
 RED = DATA / "red_notice_public_api.json"
@@ -292,7 +292,7 @@ def test_every_option_of_the_scenario_commands_has_help(name: str) -> None:
     ("pace", "speed"), [("2m/h", 30.0), ("10m/d", 144.0), ("30s/h", 120.0), ("1h/1h", 1.0)]
 )
 def test_a_pace_is_real_time_per_scenario_time(pace: str, speed: float) -> None:
-    from scenarios.cli.run_commands import _PACE  # noqa: PLC0415 - the parameter type under test
+    from scenarios.cli.run_commands import PACE as _PACE  # noqa: PLC0415 - the parameter type under test
 
     assert _PACE.convert(pace, None, None) == pytest.approx(speed)
 

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from protocol import default_roster
-from scenarios.model import _LOADER, DiffusionInject, ScenarioError, load_scenario, parse_scenario
+from scenarios.model import DiffusionInject, ScenarioError, load_scenario, parse_scenario
+from scenarios.model.yaml_reading import _LOADER
 from scenarios.runner import simulate
 
 IDS = sorted(default_roster().ids)

@@ -12,8 +12,10 @@ and not the brokers, bureaus, reports or dashboard (``bench/cli_startup.py``).
 - :mod:`~scenarios.cli.schema_commands`: ``schema export|diff``, ``generate``, ``validate``,
   ``check``.
 - :mod:`~scenarios.cli.keys_commands`: ``keys init|check``, ``broker config``.
-- :mod:`~scenarios.cli.run_commands`: ``run``, ``exercise``, ``compare``, ``verify-log``,
-  ``debrief``.
+- :mod:`~scenarios.cli.run_commands`: ``run`` (and the options every scenario command shares).
+- :mod:`~scenarios.cli.exercise_commands`: ``exercise``.
+- :mod:`~scenarios.cli.compare_commands`: ``compare``.
+- :mod:`~scenarios.cli.evidence_commands`: ``verify-log``, ``debrief``.
 """
 
 from __future__ import annotations
@@ -39,17 +41,17 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Broker configuration generated from the PKI's roster.",
     ),
     "compare": (
-        "run_commands",
+        "compare_commands",
         "compare",
         "Run one scenario on several topologies with the same seed, side by side.",
     ),
     "debrief": (
-        "run_commands",
+        "evidence_commands",
         "debrief_command",
         "Write a printable debrief (debrief.html, and debrief.pdf) of a run's report directory.",
     ),
     "exercise": (
-        "run_commands",
+        "exercise_commands",
         "exercise",
         "Run a scenario as a live exercise, steered from a terminal dashboard or from web pages.",
     ),
@@ -75,7 +77,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Validate a JSON message file and print each error as 'path: reason'.",
     ),
     "verify-log": (
-        "run_commands",
+        "evidence_commands",
         "verify_log_command",
         "Check a run's event log, summary, scenario and report files against their signed "
         "manifest.",

@@ -3,8 +3,8 @@
 Plots (:mod:`scenarios.reports.plots`) are embedded in the HTML as PNG data, so the page opens
 from disk with nothing else; the Markdown report links the same PNG files.
 
-Why one long module: the report files of one run are written together from one summary,
-and each table of the Markdown and the HTML stays beside its twin.
+Every table comes from one :class:`~scenarios.reports.report_model.ReportModel`, built once;
+the Markdown is laid out by :data:`_MARKDOWN` and the HTML by its template.
 """
 
 from __future__ import annotations
@@ -12,19 +12,24 @@ from __future__ import annotations
 import base64
 import html
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bureaus.events import Lifecycle
-from scenarios.events import Inject
-from scenarios.exercise.deadlines import span_label, when
-from scenarios.model import Scenario
 from scenarios.reports.evidence import COVERED, chained_lines, fingerprint_of, sign_log
-from scenarios.reports.grid import KnowledgeGrid, knowledge_grid, write_csv
+from scenarios.reports.grid import write_csv
 from scenarios.reports.metrics import ExpectationResult
 from scenarios.reports.plots import latency_plot, map_plot, map_svg, timeline_plot
+from scenarios.reports.report_model import (
+    BREACH_HEAD,
+    DEADLINE_HEAD,
+    TIMELINE_KINDS,
+    ReportModel,
+    Table,
+    build_report,
+    deadline_table,
+)
 from scenarios.reports.review import (
-    CELL_WORDS,
     REVIEW_SCRIPT,
     grid_html,
     links_json,
@@ -35,54 +40,15 @@ from scenarios.reports.safety import markdown_text, write_run_file
 from scenarios.reports.templating import html_part, render
 from scenarios.results import RunResult
 
-__all__ = ["REPORT_STYLE", "write_report"]
-
-
-def _fmt(table: dict[str, Any], key: str) -> str:
-    value = table.get(key)
-    return f"{value:.2f}" if isinstance(value, float | int) else "-"
-
-
-def _latency_rows(section: dict[str, dict[str, Any]]) -> list[list[str]]:
-    rows = []
-    for name, table in section.items():
-        measured = table.get("measured", {})
-        modelled = table.get("modelled", {})
-        rows.append(
-            [
-                name,
-                str(table.get("count", 0)),
-                _fmt(table, "p50"),
-                _fmt(table, "p90"),
-                _fmt(table, "p99"),
-                _fmt(table, "p999"),
-                _fmt(table, "max"),
-                _fmt(measured, "p99"),
-                _fmt(modelled, "p99"),
-            ]
-        )
-    return rows
-
-
-_LAT_HEAD = ["", "n", "p50", "p90", "p99", "p99.9", "max", "measured p99", "modelled p99"]
-_SCENARIO_LAT_HEAD = ["", "n", "p50", "p90", "p99", "max"]
-
-
-def scenario_latency_rows(summary: dict[str, Any], scenario: Scenario) -> list[list[str]]:
-    """Delivery latencies in scenario time, for exercises (a paced or paused clock); else none.
-
-    A row overall, then one per message kind: spans as people say them (``45 s``, ``12 min``).
-    """
-    section = summary.get("latency_scenario_s")
-    if section is None or (scenario.speed == 1 and not scenario.players):
-        return []
-    rows = []
-    for name, table in {"all": section["overall"], **section["by_kind"]}.items():
-        if not table.get("count"):
-            continue
-        spans = [span_label(table[k]) for k in ("p50", "p90", "p99", "max")]
-        rows.append([name, str(table["count"]), *spans])
-    return rows
+__all__ = [
+    "BREACH_HEAD",
+    "DEADLINE_HEAD",
+    "REPORT_STYLE",
+    "TIMELINE_KINDS",
+    "deadline_table",
+    "report_markdown",
+    "write_report",
+]
 
 
 def _md_table(head: list[str], rows: list[list[str]]) -> str:
@@ -98,43 +64,6 @@ def _html_table(head: list[str], rows: list[list[str]]) -> str:
         "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows
     )
     return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
-
-
-TIMELINE_KINDS = frozenset({"inject", "fault", "control", "deadline", "breach"})
-"""The events a trainer reads as the story of a run."""
-_FIGURE_NAMES = {
-    "sent": "messages sent",
-    "expected_deliveries": "deliveries owed (a message to five bureaus owes five)",
-    "delivered": "delivered",
-    "acknowledged": "acknowledged",
-    "duplicates": "duplicate copies (resends, answered again)",
-    "lost": "lost",
-    "still_owed_at_end": "still being resent when the run ended",
-}
-"""How the summary's figures are named for people."""
-
-_REJECTION_HEAD = ["t", "bureau", "reason", "claimed sender", "detail"]
-DEADLINE_HEAD = ["request", "owed", "by", "opened", "due", "answered", "state"]
-BREACH_HEAD = ["t", "bureau", "caveat", "what happened"]
-
-
-def deadline_table(deadlines: list[dict[str, Any]], duration_s: float) -> list[list[str]]:
-    """Rows of the deadline table, from ``summary.json``'s ``deadlines``."""
-    return [
-        [
-            d["name"],
-            d["kind"],
-            ", ".join(d["owed_by"]),
-            when(d["opened_s"], duration_s),
-            when(d["due_s"], duration_s),
-            when(d["answered_s"], duration_s),
-            d["state"].upper()
-            + (f" (no answer from {', '.join(d['waiting_for'])})" if d["waiting_for"] else "")
-            if d["state"] in ("missed", "late", "open")
-            else d["state"],
-        ]
-        for d in deadlines
-    ]
 
 
 REPORT_STYLE = """
@@ -160,26 +89,6 @@ tr.future { display: none; }
 """The report's stylesheet (the comparison page uses it too)."""
 
 
-def grid_rows(grid: KnowledgeGrid, duration_s: float) -> list[list[str]]:
-    """The grid as text rows: a bureau, then per message how it ended and when.
-
-    A blank is a message that was not for that bureau.
-    """
-    rows = []
-    for bureau in grid.bureaus:
-        row = [bureau]
-        for name in grid.messages:
-            cell = grid.cells.get((bureau, name))
-            if cell is None:
-                row.append("")
-            elif cell.t_s is None:
-                row.append(CELL_WORDS[cell.state])
-            else:
-                row.append(f"{CELL_WORDS[cell.state]} {when(cell.t_s, duration_s)}")
-        rows.append(row)
-    return rows
-
-
 def _map_html(result: RunResult) -> str:
     """The map, inline, with the times its arrows first happened (for the slider)."""
     return (
@@ -188,16 +97,6 @@ def _map_html(result: RunResult) -> str:
         + "</div>"
         + links_json(result)
     )
-
-
-def _notice_rows(result: RunResult, duration: float) -> list[list[str]]:
-    """Each notice request (by its inject's name) and the states its lifecycle went through."""
-    paths: dict[str, list[str]] = {}
-    for e in result.events:
-        if isinstance(e, Lifecycle) and e.message_id:
-            paths.setdefault(e.message_id, ["draft"]).append(f"{e.state} ({when(e.t_s, duration)})")
-    injected = {e.message_id: e.name for e in result.events if isinstance(e, Inject) and e.name}
-    return [[injected.get(mid) or mid[:8], " → ".join(states)] for mid, states in paths.items()]
 
 
 _SHOWN = (
@@ -248,7 +147,6 @@ def _write_pages(
     result: RunResult, full: dict[str, Any], expectations: list[ExpectationResult], out: Path
 ) -> list[str]:
     """The files people read (pictures, tables, report.md, report.html); their names."""
-    summary = full
     deliveries = [e for e in result.events if e.kind == "delivered"]
     plots = {
         "latency-by-kind.png": latency_plot(deliveries, "kind"),
@@ -258,198 +156,110 @@ def _write_pages(
     }
     for name, data in plots.items():
         write_run_file(out / name, data)
-    scenario = result.scenario
-    messages = summary["messages"]
-    recorded = full.get("evidence")
-    evidence = (
-        "The event log (hash-chained), `summary.json`, `scenario.json` and every file of this "
-        "report (tables, pictures, pages) are signed in "
-        f"`events.sig` by the run's General Secretariat root, certificate fingerprint "
-        f"(SHA-256) `{recorded['signer_fingerprint']}`. Keep this fingerprint: "
-        f"`bureaunet verify-log {out} --fingerprint FINGERPRINT` checks the files against it "
-        "(or `--root root.crt.pem` of the PKI the run used)."
-        if recorded
-        else "This run was not signed."
+    model = build_report(result, full, expectations, str(out))
+    csv_files = write_csv(result, full, out)
+    write_run_file(out / "report.md", report_markdown(model, csv_files))
+    write_run_file(out / "report.html", _report_html(model, result, plots, csv_files))
+    written = [*plots, *csv_files, "report.md", "report.html"]
+    assert sorted(written) == sorted(_SHOWN), written  # the summary names what is signed
+    return written
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """A piece of the Markdown report: a heading, words, a table, a picture (each optional)."""
+
+    heading: str = ""
+    intro: str = ""
+    table: str = ""
+    image: str = ""
+    optional: bool = False
+    """Left out when its table has nothing to show."""
+
+
+_MARKDOWN: tuple[_Block, ...] = (
+    _Block("Expectations", table="expectations"),
+    _Block("Timeline of injects, faults and the controller", table="timeline", image="timeline"),
+    _Block("Notices", table="notices", optional=True),
+    _Block("Deadlines", table="deadlines", optional=True),
+    _Block("Who knew what, when", intro="{grid}", table="grid", optional=True),
+    _Block("Caveat breaches", table="breaches", optional=True),
+    _Block("Deliveries", table="deliveries"),
+    _Block("Rejections", table="rejections"),
+    _Block(intro="Details (first 50):", table="rejection_details", optional=True),
+    _Block("Shed traffic", table="shed"),
+    _Block(intro="Where (the ten bureaus that shed most):", table="shed_where", optional=True),
+    _Block(
+        "Latency in scenario time",
+        intro="From the send to the delivery, on the exercise's clock (its pace and pauses).",
+        table="latency_scenario",
+        optional=True,
+    ),
+    _Block("Latency (ms)", intro="Overall:", table="latency_overall"),
+    _Block(intro="By message kind:", table="latency_by_kind", image="latency by kind"),
+    _Block(intro="By route:", table="latency_by_route", image="latency by route"),
+    _Block("Routes and traffic", table="routes", image="map"),
+)
+"""The Markdown report, top to bottom (each table from the report model)."""
+_IMAGES = {
+    "timeline": "timeline.png",
+    "latency by kind": "latency-by-kind.png",
+    "latency by route": "latency-by-route.png",
+    "map": "map.png",
+}
+
+
+def _grid_words(csv_files: list[str]) -> str:
+    return (
+        "Each scripted message (by inject name) at each bureau it was for or that owed an "
+        "answer: ack, received (never acknowledged), LATE (answered after its response "
+        "deadline), OVERDUE (the deadline passed unanswered), BLOCKED (a forward refused "
+        "under its caveats) or MISSING, with the scenario time. The same as CSV: "
+        + ", ".join(f"`{name}`" for name in csv_files)
+        + "."
     )
-    delivery_rows = [
-        [_FIGURE_NAMES.get(k, k.replace("_", " ")), str(v)]
-        for k, v in messages.items()
-        if not isinstance(v, dict)
-    ]
-    rejection_rows = [[k, str(v)] for k, v in messages["rejected"].items()] or [["none", "0"]]
-    shed_rows = [[k, str(v)] for k, v in messages["shed"].items()] or [["none", "0"]]
-    shed_where = [[k, str(v)] for k, v in messages["shed_by_bureau"].items()]
-    duration = result.scenario.duration
-    rejection_details = [
-        [when(e.t_s, duration), e.bureau, e.reason or "", e.peer or "", (e.detail or "")[:400]]
-        for e in result.events
-        if e.kind == "rejected" and e.reason != "duplicate"
-    ][:50]
-    notice_rows = _notice_rows(result, duration)
-    expect_rows = [[e.name, e.verdict, e.detail] for e in expectations]
-    timeline_rows = [
-        [when(e.t_s, duration), e.kind, e.bureau, e.detail or ""]
-        for e in result.events
-        if e.kind in TIMELINE_KINDS
-    ]
-    deadline_rows = deadline_table(summary["deadlines"], duration)
-    grid = knowledge_grid(result)
-    csv_files = write_csv(result, summary, out)
-    grid_md = (
-        [
-            "## Who knew what, when",
-            "",
-            "Each scripted message (by inject name) at each bureau it was for or that owed an "
-            "answer: ack, received (never acknowledged), LATE (answered after its response "
-            "deadline), OVERDUE (the deadline passed unanswered), BLOCKED (a forward refused "
-            "under its caveats) or MISSING, with the scenario time. The same as CSV: "
-            + ", ".join(f"`{name}`" for name in csv_files)
-            + ".",
-            "",
-            _md_table(["bureau", *grid.messages], grid_rows(grid, duration)),
-            "",
-        ]
-        if grid.messages
-        else []
-    )
-    breach_rows = [
-        [when(b["t_s"], duration), b["bureau"], b["rule"] or "", b["detail"] or ""]
-        for b in summary["breaches"]
-    ]
-    latency = summary["latency_ms"]
-    scenario_rows = scenario_latency_rows(summary, scenario)
-    verdict = (
-        "all expectations passed"
-        if all(e.passed for e in expectations)
-        else "SOME EXPECTATIONS FAILED"
-    )
-    head = (
-        f"Topology `{result.topology}`, seed {result.seed}, {summary['bureaus']} bureaus, "
-        f"broker {result.broker_kind} {result.broker_version}, {summary['wall_s']} s wall "
-        + (
-            "time. Simulated on the virtual clock: every latency is modelled (WAN delay, the "
-            "bureaus' service times and their queues), the same on every run of this seed."
-            if result.clock == "virtual"
-            else "time. Latencies are real milliseconds; the modelled WAN part is shown apart."
-        )
-    )
-    md = [
+
+
+def _markdown_block(block: _Block, table: Table | None, csv_files: list[str]) -> list[str]:
+    if block.optional and table is None:
+        return []
+    lines = [f"## {block.heading}", ""] if block.heading else []
+    if block.intro:
+        lines += [block.intro.format(grid=_grid_words(csv_files)), ""]
+    if table is not None:
+        lines += [_md_table(table.head, table.rows), ""]
+    if block.image:
+        lines += [f"![{block.image}]({_IMAGES[block.image]})", ""]
+    return lines
+
+
+def report_markdown(model: ReportModel, csv_files: list[str]) -> str:
+    """The Markdown report."""
+    scenario = model.scenario
+    teaches = markdown_text(scenario.teaches.strip())
+    lines = [
         f"# {markdown_text(scenario.name)}",
         "",
         markdown_text(scenario.description.strip()),
         "",
-        f"*What it teaches:* {markdown_text(scenario.teaches.strip())}" if scenario.teaches else "",
+        f"*What it teaches:* {teaches}" if scenario.teaches else "",
         "",
-        head,
+        model.head,
         "",
-        f"**{verdict}**",
-        "",
-        "## Expectations",
-        "",
-        _md_table(["expectation", "result", "detail"], expect_rows),
-        "",
-        "## Timeline of injects, faults and the controller",
-        "",
-        _md_table(["t", "what", "where", "detail"], timeline_rows or [["-", "-", "-", "-"]]),
-        "",
-        "![timeline](timeline.png)",
-        "",
-        *(
-            ["## Notices", "", _md_table(["request", "lifecycle"], notice_rows), ""]
-            if notice_rows
-            else []
-        ),
-        *(
-            ["## Deadlines", "", _md_table(DEADLINE_HEAD, deadline_rows), ""]
-            if deadline_rows
-            else []
-        ),
-        *grid_md,
-        *(
-            ["## Caveat breaches", "", _md_table(BREACH_HEAD, breach_rows), ""]
-            if breach_rows
-            else []
-        ),
-        "## Deliveries",
-        "",
-        _md_table(["", "count"], delivery_rows),
-        "",
-        "## Rejections",
-        "",
-        _md_table(["reason", "count"], rejection_rows),
-        "",
-        *(
-            [
-                "Details (first 50):",
-                "",
-                _md_table(["t", "bureau", "reason", "claimed sender", "detail"], rejection_details),
-                "",
-            ]
-            if rejection_details
-            else []
-        ),
-        "## Shed traffic",
-        "",
-        _md_table(["reason", "count"], shed_rows),
-        "",
-        *(
-            [
-                "Where (the ten bureaus that shed most):",
-                "",
-                _md_table(["bureau", "shed"], shed_where),
-                "",
-            ]
-            if shed_where
-            else []
-        ),
-        *(
-            [
-                "## Latency in scenario time",
-                "",
-                "From the send to the delivery, on the exercise's clock (its pace and pauses).",
-                "",
-                _md_table(_SCENARIO_LAT_HEAD, scenario_rows),
-                "",
-            ]
-            if scenario_rows
-            else []
-        ),
-        "## Latency (ms)",
-        "",
-        "Overall:",
-        "",
-        _md_table(_LAT_HEAD, _latency_rows({"all": latency["overall"]})),
-        "",
-        "By message kind:",
-        "",
-        _md_table(_LAT_HEAD, _latency_rows(latency["by_kind"])),
-        "",
-        "![latency by kind](latency-by-kind.png)",
-        "",
-        "By route:",
-        "",
-        _md_table(_LAT_HEAD, _latency_rows(latency["by_route_class"])),
-        "",
-        "![latency by route](latency-by-route.png)",
-        "",
-        "## Routes and traffic",
-        "",
-        _md_table(["", ""], [[k, str(v)] for k, v in summary["routes"].items()]),
-        "",
-        "![map](map.png)",
-        "",
-        "## Evidence",
-        "",
-        evidence,
+        f"**{model.verdict}**",
         "",
     ]
-    write_run_file(out / "report.md", "\n".join(md))
+    for block in _MARKDOWN:
+        lines += _markdown_block(block, model.tables.get(block.table), csv_files)
+    lines += ["## Evidence", "", model.evidence, ""]
+    return "\n".join(lines)
 
-    def img(name: str, alt: str) -> str:
-        data = base64.b64encode(plots[name]).decode("ascii")
-        return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
-    grid_section = (
+def _grid_section(model: ReportModel, result: RunResult, csv_files: list[str]) -> str:
+    if not model.grid.messages:
+        return ""
+    duration = result.scenario.duration
+    return (
         '<h2 id="grid">Who knew what, when</h2><p>Each scripted message at each bureau it was '
         "for (or that owed an answer), with the scenario time: ack, received (never "
         "acknowledged), LATE (answered after its deadline), OVERDUE (the deadline passed "
@@ -460,67 +270,62 @@ def _write_pages(
         + ".</p>"
         + slider_html(result, duration)
         + _map_html(result)
-        + grid_html(grid, result, duration)
-        if grid.messages
-        else ""
+        + grid_html(model.grid, result, duration)
     )
-    part = html_part
-    page = render(
+
+
+_HTML_TABLES = (
+    "expectations",
+    "timeline",
+    "notices",
+    "deadlines",
+    "breaches",
+    "deliveries",
+    "rejections",
+    "rejection_details",
+    "shed",
+    "shed_where",
+    "latency_scenario",
+    "latency_overall",
+    "latency_by_kind",
+    "latency_by_route",
+    "routes",
+)
+"""The template's table slots, each filled from the report model's table of that key."""
+
+
+def _report_html(
+    model: ReportModel, result: RunResult, plots: dict[str, bytes], csv_files: list[str]
+) -> str:
+    def img(name: str, alt: str) -> str:
+        data = base64.b64encode(plots[name]).decode("ascii")
+        return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+    tables = {
+        key: html_part(_html_table(t.head, t.rows) if (t := model.tables[key]) else "")
+        for key in _HTML_TABLES
+    }
+    scenario = model.scenario
+    return render(
         "report.html",
         {
             "name": scenario.name,
-            "style": part(REPORT_STYLE),
+            "style": html_part(REPORT_STYLE),
             "description": scenario.description.strip(),
             "teaches": scenario.teaches.strip(),
-            "head": head.replace("`", ""),
-            "passed": verdict.startswith("all"),
-            "verdict": verdict,
-            "expectations": part(_html_table(["expectation", "result", "detail"], expect_rows)),
-            "timeline": part(
-                _html_table(
-                    ["t", "what", "where", "detail"], timeline_rows or [["-", "-", "-", "-"]]
-                )
+            "head": model.head.replace("`", ""),
+            "passed": model.passed,
+            "verdict": model.verdict,
+            **tables,
+            "timeline_image": html_part(img("timeline.png", "deliveries over time")),
+            "grid": html_part(_grid_section(model, result, csv_files)),
+            "latency_by_kind_image": html_part(
+                img("latency-by-kind.png", "latency by message kind")
             ),
-            "timeline_image": part(img("timeline.png", "deliveries over time")),
-            "notices": part(_html_table(["request", "lifecycle"], notice_rows))
-            if notice_rows
-            else "",
-            "deadlines": part(_html_table(DEADLINE_HEAD, deadline_rows)) if deadline_rows else "",
-            "grid": part(grid_section),
-            "breaches": part(_html_table(BREACH_HEAD, breach_rows)) if breach_rows else "",
-            "deliveries": part(_html_table(["", "count"], delivery_rows)),
-            "rejections": part(_html_table(["reason", "count"], rejection_rows)),
-            "rejection_details": part(
-                _html_table(
-                    ["t", "bureau", "reason", "claimed sender", "detail"], rejection_details
-                )
-                if rejection_details
-                else ""
-            ),
-            "shed": part(_html_table(["reason", "count"], shed_rows)),
-            "shed_where": part(_html_table(["bureau", "shed"], shed_where) if shed_where else ""),
-            "latency_scenario": part(_html_table(_SCENARIO_LAT_HEAD, scenario_rows))
-            if scenario_rows
-            else "",
-            "latency_overall": part(
-                _html_table(_LAT_HEAD, _latency_rows({"all": latency["overall"]}))
-            ),
-            "latency_by_kind": part(_html_table(_LAT_HEAD, _latency_rows(latency["by_kind"]))),
-            "latency_by_kind_image": part(img("latency-by-kind.png", "latency by message kind")),
-            "latency_by_route": part(
-                _html_table(_LAT_HEAD, _latency_rows(latency["by_route_class"]))
-            ),
-            "latency_by_route_image": part(img("latency-by-route.png", "latency by route")),
-            "routes": part(
-                _html_table(["", ""], [[k, str(v)] for k, v in summary["routes"].items()])
-            ),
-            "map_image": part("" if grid.messages else _map_html(result)),
-            "messages": part(messages_html(result, duration)),
-            "evidence": evidence.replace("`", ""),
-            "review_script": part(REVIEW_SCRIPT),
+            "latency_by_route_image": html_part(img("latency-by-route.png", "latency by route")),
+            "map_image": html_part("" if model.grid.messages else _map_html(result)),
+            "messages": html_part(messages_html(result, result.scenario.duration)),
+            "evidence": model.evidence.replace("`", ""),
+            "review_script": html_part(REVIEW_SCRIPT),
         },
     )
-    write_run_file(out / "report.html", page)
-    written = [*plots, *csv_files, "report.md", "report.html"]
-    assert sorted(written) == sorted(_SHOWN), written  # the summary names what is signed
-    return written

@@ -1,0 +1,112 @@
+"""Parsing a scenario: YAML read safely, validated, each problem named by file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import (
+    ValidationError,
+)
+
+from scenarios.model.document import Scenario, ScenarioError
+from scenarios.model.references import _reference_problems
+from scenarios.model.yaml_reading import (
+    _LOADER,
+    _MAX_SCENARIO_BYTES,
+    _MAX_VALUES,
+    _dotted,
+    _duplicates,
+    _expanded_size,
+    _lines,
+)
+
+_TAGGED = frozenset({"injects", "deck", "faults", "expect"})
+"""The lists whose items are tagged unions."""
+
+
+def _as_written(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A validation error's location as the file spells it.
+
+    Inside a tagged union pydantic names the member it tried (``injects.0.search.search.from``);
+    the file has the tag once, as the key (``injects[0].search.from``).
+    """
+    if len(loc) > 2 and loc[0] in _TAGGED and isinstance(loc[1], int):
+        return (*loc[:2], *loc[3:])
+    return loc
+
+
+def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    """Validate scenario YAML.
+
+    Raises:
+        ScenarioError: Not YAML, or not a valid scenario; every problem with file and line.
+    """
+    if len(text.encode("utf-8", "surrogatepass")) > _MAX_SCENARIO_BYTES:
+        raise ScenarioError(
+            [f"{source}:1: larger than the {_MAX_SCENARIO_BYTES // 1024} KiB a scenario may have"]
+        )
+    try:
+        node = yaml.compose(text, Loader=_LOADER)
+        if node is not None and _expanded_size(node, {}) > _MAX_VALUES:
+            # anchors and aliases are shared when parsed but walked once per use afterwards: a
+            # few hundred bytes of nested aliases would otherwise take minutes and gigabytes
+            raise ScenarioError([f"{source}:1: aliases expand to more than {_MAX_VALUES:,} values"])
+        twice = _duplicates(node) if node is not None else []
+        if twice:
+            raise ScenarioError([f"{source}:{line}: {problem}" for line, problem in twice])
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader (C or Python)
+    except RecursionError:
+        raise ScenarioError([f"{source}:1: nested too deeply to be a scenario"]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{mark.line + 1}:{mark.column + 1}" if mark is not None else "?"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError([f"{source}:{where}: not valid YAML: {problem}"]) from None
+    if not isinstance(data, dict) or node is None:
+        raise ScenarioError([f"{source}:1: a scenario is a mapping with at least a name"])
+    lines = _lines(node)
+
+    def located(loc: tuple[Any, ...], message: str) -> str:
+        probe = loc
+        while probe and probe not in lines:
+            probe = probe[:-1]
+        return f"{source}:{lines.get(probe, 1)}: {_dotted(loc)}: {message}"
+
+    try:
+        scenario = Scenario.model_validate(data)
+    except RecursionError:
+        raise ScenarioError([f"{source}:1: nested too deeply to be a scenario"]) from None
+    except ValidationError as exc:
+        raise ScenarioError(
+            [
+                located(_as_written(tuple(err["loc"])), err["msg"].removeprefix("Value error, "))
+                for err in exc.errors(include_url=False)
+            ]
+        ) from None
+    wrong = _reference_problems(scenario)
+    if wrong:
+        raise ScenarioError([located(loc, message) for loc, message in wrong])
+    return scenario
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate a scenario file.
+
+    Raises:
+        ScenarioError: Unreadable, not YAML, or not a valid scenario.
+    """
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(_MAX_SCENARIO_BYTES + 1)  # never more than the bound, whatever size
+    except OSError as exc:
+        raise ScenarioError([f"{path}: cannot read: {exc}"]) from None
+    if len(raw) > _MAX_SCENARIO_BYTES:  # bytes, before decoding (a cut character is not an error)
+        kib = _MAX_SCENARIO_BYTES // 1024
+        raise ScenarioError([f"{path.name}:1: larger than the {kib} KiB a scenario may have"])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([f"{path}: cannot read: {exc}"]) from None
+    return parse_scenario(text, path.name)
