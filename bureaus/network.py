@@ -134,31 +134,42 @@ class Network:
         if batch is None:
             batch = 100 if self.ctx.cluster else len(wanted)
         deadline = asyncio.get_running_loop().time() + timeout
-        for at in range(0, len(wanted), max(1, batch)):
-            group = wanted[at : at + max(1, batch)]
-            for bureau_id in group:
-                if bureau_id in self._tasks and not self._tasks[bureau_id].done():
-                    continue
-                bureau = self.bureaus[bureau_id]
-                bureau.ready.clear()
-                self._tasks[bureau_id] = asyncio.create_task(
-                    bureau.run(), name=f"bureau[{bureau_id}]"
-                )
-            waits = [asyncio.create_task(self.bureaus[b].ready.wait()) for b in group]
-            left = deadline - asyncio.get_running_loop().time()
-            _done, pending = await asyncio.wait(waits, timeout=max(0.0, left))
-            for task in pending:
-                task.cancel()
-            if pending:
+        step = max(1, batch)
+        for at in range(0, len(wanted), step):
+            group = wanted[at : at + step]
+            self._launch(group)
+            if not await self._ready(group, deadline):
                 break
         late = [b for b in wanted if not self.bureaus[b].ready.is_set()]
         if late:
-            errors = {self.bureaus[b].last_error for b in late} - {None}
-            raise NetworkStartError(
-                f"{len(late)} bureaus not connected after {timeout:g} s "
-                f"({', '.join(late[:5])}{'...' if len(late) > 5 else ''})"
-                + (f": {'; '.join(sorted(e for e in errors if e))[:300]}" if errors else "")
-            )
+            raise self._start_error(late, timeout)
+
+    def _launch(self, group: list[str]) -> None:
+        """Start the bureaus of ``group`` that are not running."""
+        for bureau_id in group:
+            if bureau_id in self._tasks and not self._tasks[bureau_id].done():
+                continue
+            bureau = self.bureaus[bureau_id]
+            bureau.ready.clear()
+            self._tasks[bureau_id] = asyncio.create_task(bureau.run(), name=f"bureau[{bureau_id}]")
+
+    async def _ready(self, group: list[str], deadline: float) -> bool:
+        """Wait until every bureau of ``group`` is ready, or the deadline; whether they are."""
+        waits = [asyncio.create_task(self.bureaus[b].ready.wait()) for b in group]
+        left = deadline - asyncio.get_running_loop().time()
+        _done, pending = await asyncio.wait(waits, timeout=max(0.0, left))
+        for task in pending:
+            task.cancel()
+        return not pending
+
+    def _start_error(self, late: list[str], timeout: float) -> NetworkStartError:
+        errors = sorted(e for e in {self.bureaus[b].last_error for b in late} if e)
+        more = "..." if len(late) > 5 else ""
+        why = f": {'; '.join(errors)[:300]}" if errors else ""
+        return NetworkStartError(
+            f"{len(late)} bureaus not connected after {timeout:g} s "
+            f"({', '.join(late[:5])}{more}){why}"
+        )
 
     async def stop(self, ids: Iterable[str] | None = None, *, graceful: bool = True) -> None:
         """Stop bureaus (all by default); graceful stops announce death on presence first."""

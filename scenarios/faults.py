@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from typing import TYPE_CHECKING
 
 from bureaus import (
     LinkOverride,
@@ -26,91 +25,89 @@ from scenarios.model import (
     OfflineFault,
 )
 from scenarios.results import resolve
-
-if TYPE_CHECKING:
-    from scenarios.player import Player
+from scenarios.stage import Stage
 
 __all__ = ["fault"]
 
 
-async def fault(player: Player, index: int) -> None:
+async def fault(stage: Stage, index: int) -> None:
     """Play fault ``index`` at its times."""
-    match player.s.faults[index]:
+    match stage.s.faults[index]:
         case OfflineFault(offline=window):
-            bureaus = [b for b in _affected(player, window.bureau, window.region) if player.mine(b)]
+            bureaus = [b for b in _affected(stage, window.bureau, window.region) if stage.mine(b)]
             if not bureaus:
                 return
-            await player.at(window.start)
-            player.note("fault", ",".join(bureaus), f"offline until {player.label(window.end)}")
-            await player.net.stop(bureaus, graceful=False)
-            await player.at(window.end)
-            await player.net.start(bureaus)
-            player.note("fault", ",".join(bureaus), "back online")
+            await stage.at(window.start)
+            stage.note("fault", ",".join(bureaus), f"offline until {stage.label(window.end)}")
+            await stage.net.stop(bureaus, graceful=False)
+            await stage.at(window.end)
+            await stage.net.start(bureaus)
+            stage.note("fault", ",".join(bureaus), "back online")
         case DegradeFault(degrade=window):
             where = window.bureau or f"region:{window.region}"
-            await player.at(window.start)
+            await stage.at(window.start)
             override = LinkOverride(extra_ms=window.extra_ms, loss=window.loss)
-            player.net.degrade(override, bureau=window.bureau, region=window.region)
-            player.lead_note(
+            stage.net.degrade(override, bureau=window.bureau, region=window.region)
+            stage.lead_note(
                 where, f"links degraded (+{window.extra_ms:g} ms, loss {window.loss:g})"
             )
-            await player.at(window.end)
-            player.net.restore(bureau=window.bureau, region=window.region)
-            player.lead_note(where, "links restored")
+            await stage.at(window.end)
+            stage.net.restore(bureau=window.bureau, region=window.region)
+            stage.lead_note(where, "links restored")
         case CutFault(cut=window):
             where = window.bureau or f"region:{window.region}"
-            await player.at(window.start)
-            player.lead_note(where, f"links cut until {player.label(window.end)}")
-            await player.at(window.end)
-            player.lead_note(where, "links restored")
+            await stage.at(window.start)
+            stage.lead_note(where, f"links cut until {stage.label(window.end)}")
+            await stage.at(window.end)
+            stage.lead_note(where, "links restored")
         case BrokerRestartFault(broker_restart=restart):
-            await player.at(restart.at)
-            await _restart_broker(player, persistence=restart.persistence)
-        case CompromisedFault(compromised=spec) if player.mine(spec.bureau):
-            await _compromised(player, spec)
+            await stage.at(restart.at)
+            await _restart_broker(stage, persistence=restart.persistence)
+        case CompromisedFault(compromised=spec) if stage.mine(spec.bureau):
+            await _compromised(stage, spec)
 
 
-async def _restart_broker(player: Player, *, persistence: bool = True) -> None:
-    if player.memory is not None:
-        player.note("fault", "broker", "broker killed")
-        player.memory.restart(persistence=persistence)
-        player.note(
+async def _restart_broker(stage: Stage, *, persistence: bool = True) -> None:
+    if stage.memory is not None:
+        stage.note("fault", "broker", "broker killed")
+        stage.memory.restart(persistence=persistence)
+        stage.note(
             "fault", "broker", "broker restarted" + ("" if persistence else ", remembering nothing")
         )
         return
     if not persistence:
-        player.note(
+        stage.note(
             "fault",
             "broker",
             "persistence: false is modelled by the in-memory broker only; this broker restarts "
             "as it is configured",
         )
-    if player.broker is None:
-        player.note("fault", "broker", "restart skipped: the broker is external")
+    if stage.broker is None:
+        stage.note("fault", "broker", "restart skipped: the broker is external")
         return
-    player.note("fault", "broker", "broker killed")
-    await asyncio.to_thread(player.broker.kill)
-    await asyncio.to_thread(player.broker.restart)
-    player.note("fault", "broker", "broker restarted")
+    stage.note("fault", "broker", "broker killed")
+    await asyncio.to_thread(stage.broker.kill)
+    await asyncio.to_thread(stage.broker.restart)
+    stage.note("fault", "broker", "broker restarted")
 
 
-def _affected(player: Player, bureau: str | None, region: str | None) -> list[str]:
+def _affected(stage: Stage, bureau: str | None, region: str | None) -> list[str]:
     if bureau is not None:
-        return resolve(bureau, player.roster)
-    return resolve(f"region:{region}", player.roster)
+        return resolve(bureau, stage.roster)
+    return resolve(f"region:{region}", stage.roster)
 
 
-async def _compromised(player: Player, spec: Compromised) -> None:
-    await player.at(spec.at)
-    net = player.net
-    player.note("fault", spec.bureau, f"compromised: sending hostile traffic to {spec.target}")
-    rng = random.Random(f"{player.result.seed}|hostile|{spec.bureau}")  # noqa: S311
+async def _compromised(stage: Stage, spec: Compromised) -> None:
+    await stage.at(spec.at)
+    net = stage.net
+    stage.note("fault", spec.bureau, f"compromised: sending hostile traffic to {spec.target}")
+    rng = random.Random(f"{stage.result.seed}|hostile|{spec.bureau}")  # noqa: S311
     inbox = topics.inbox(spec.target)
     base = Diffusion(
-        message_id=player.ctx.ids.hostile(spec.bureau),
+        message_id=stage.ctx.ids.hostile(spec.bureau),
         sender=spec.bureau,
         recipients=ToBureaus(bureaus=(spec.target,)),
-        created_at=player.now(),
+        created_at=stage.now(),
         diffusion_type="information",
         text="Genuine message, soon replayed.",
     )
@@ -119,7 +116,7 @@ async def _compromised(player: Player, spec: Compromised) -> None:
         return  # could not even send its genuine message (recorded as shed)
     # the copies replay a message the target has accepted: wait (up to 2 s) until it has
     for _ in range(100):
-        if player.ctx.events.of("delivered", bureau=spec.target, message_id=str(base.message_id)):
+        if stage.ctx.events.of("delivered", bureau=spec.target, message_id=str(base.message_id)):
             break
         await asyncio.sleep(0.02)
     for n in range(spec.forged):

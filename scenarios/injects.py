@@ -2,13 +2,14 @@
 
 One function per action, chosen by :data:`ACTIONS`; each returns the id of the message whose
 delivery the inject's expectations follow (the publication of a notice request, the answer to a
-search). The player passes itself in: these are its actions, kept apart from its timeline.
+search). The player passes itself in as the stage (:class:`scenarios.stage.Stage`): these are its
+actions, kept apart from its timeline.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from protocol import (
@@ -48,14 +49,12 @@ from scenarios.model import (
     SienaInject,
 )
 from scenarios.results import resolve
-
-if TYPE_CHECKING:
-    from scenarios.player import Player
+from scenarios.stage import Stage
 
 __all__ = ["act", "search_request"]
 
 
-def _notice(player: Player, action: Any, sender: str) -> Any:
+def _notice(stage: Stage, action: Any, sender: str) -> Any:
     nationality = sender if sender in ALPHA2 else "FR"
     common: dict[str, Any] = {
         "name": action.name,
@@ -89,38 +88,38 @@ def _notice(player: Player, action: Any, sender: str) -> Any:
     return GreenNotice(**common, criminal_activity=action.summary)
 
 
-async def act(player: Player, name: str, inject: Inject, mid: UUID, now: datetime) -> str:
+async def act(stage: Stage, name: str, inject: Inject, mid: UUID, now: datetime) -> str:
     """Perform an inject's action; return the id of the message whose delivery matters."""
     key_id = str(mid)
     match inject:
         case NoticeRequestInject(notice_request=a):
-            player.submit(
+            stage.submit(
                 a.sender,
                 NoticeRequest(
                     message_id=mid,
                     sender=a.sender,
                     recipients=ToBureaus(bureaus=("gs",)),
                     created_at=now,
-                    notice=_notice(player, a, a.sender),
+                    notice=_notice(stage, a, a.sender),
                     summary_of_facts=a.summary,
                     priority=a.priority,
                 ),
             )
-            player.request_ids[name] = (a.sender, mid)
-            key_id = str(player.ctx.ids.publication(mid, a.sender))
-            span = _span_review(player, inject)
-            player.open_deadline(name, "review", str(mid), by=a.sender, to=["gs"], span=span)
+            stage.request_ids[name] = (a.sender, mid)
+            key_id = str(stage.ctx.ids.publication(mid, a.sender))
+            span = _span_review(stage, inject)
+            stage.open_deadline(name, "review", str(mid), by=a.sender, to=["gs"], span=span)
         case DiffusionInject(diffusion=d):
-            _write(player, name, inject, d, mid=mid, now=now)
+            _write(stage, name, inject, d, mid=mid, now=now)
         case CaseMessageInject(case_message=c):
-            _write(player, name, inject, c, mid=mid, now=now)
+            _write(stage, name, inject, c, mid=mid, now=now)
         case SearchInject(search=q):
             # what matters: the answer comes back
-            key_id = str(player.ctx.ids.search_result(mid, q.sender))
-            player.submit(
+            key_id = str(stage.ctx.ids.search_result(mid, q.sender))
+            stage.submit(
                 q.sender,
                 search_request(
-                    player,
+                    stage,
                     mid,
                     sender=q.sender,
                     database=q.database,
@@ -129,24 +128,24 @@ async def act(player: Player, name: str, inject: Inject, mid: UUID, now: datetim
                     priority=q.priority,
                 ),
             )
-            span = player.span_for(inject, q.priority)
-            player.open_deadline(name, "answer", key_id, by=q.sender, to=["gs"], span=span)
+            span = stage.span_for(inject, q.priority)
+            stage.open_deadline(name, "answer", key_id, by=q.sender, to=["gs"], span=span)
         case CancelNoticeInject(cancel_notice=c):
-            await _cancel(player, mid, c.notice, c.reason)
+            await _cancel(stage, mid, c.notice, c.reason)
         case ForwardInject(forward=f):
-            _forward(player, name, inject, f, mid)
+            _forward(stage, name, inject, f, mid)
         case RevokeInject(revoke=r):
-            await player.net.revoke_bureaus([r.bureau])
-            player.result.revoked_at[r.bureau] = player.ctx.clock.scenario_s()
+            await stage.net.revoke_bureaus([r.bureau])
+            stage.result.revoked_at[r.bureau] = stage.ctx.clock.scenario_s()
         case RotateKeyInject(rotate_key=r):
-            _rotate(player, r.bureau)
+            _rotate(stage, r.bureau)
         case SienaInject(siena=g):
-            _gateway(player, mid, g.organisation, g.message, name)
+            _gateway(stage, mid, g.organisation, g.message, name)
     return key_id
 
 
 def _write(
-    player: Player,
+    stage: Stage,
     name: str,
     inject: Inject,
     spec: DiffusionAction | CaseMessageAction,
@@ -155,7 +154,7 @@ def _write(
     now: datetime,
 ) -> None:
     """A diffusion or a case message from a bureau to others, with its acknowledgement deadline."""
-    to = resolve(spec.to, player.roster, exclude=spec.sender)
+    to = resolve(spec.to, stage.roster, exclude=spec.sender)
     common: dict[str, Any] = {
         "message_id": mid,
         "sender": spec.sender,
@@ -178,13 +177,13 @@ def _write(
         message = CaseMessage(
             **common, case_reference=spec.case, subject=spec.subject, body=spec.body
         )
-    player.submit(spec.sender, message)
-    span = player.span_for(inject, spec.priority)
-    player.open_deadline(name, "acknowledgement", str(mid), by=spec.sender, to=to, span=span)
+    stage.submit(spec.sender, message)
+    span = stage.span_for(inject, spec.priority)
+    stage.open_deadline(name, "acknowledgement", str(mid), by=spec.sender, to=to, span=span)
 
 
 def search_request(
-    player: Player,
+    stage: Stage,
     mid: UUID,
     *,
     sender: str,
@@ -204,39 +203,39 @@ def search_request(
         message_id=mid,
         sender=sender,
         recipients=ToBureaus(bureaus=("gs",)),
-        created_at=player.now(),
+        created_at=stage.now(),
         query=query,
         priority=priority,
     )
 
 
-def _span_review(player: Player, inject: Inject) -> float:
-    return inject.deadline if inject.deadline is not None else player.s.deadlines.notice_review
+def _span_review(stage: Stage, inject: Inject) -> float:
+    return inject.deadline if inject.deadline is not None else stage.s.deadlines.notice_review
 
 
-def _forward(player: Player, name: str, inject: Inject, spec: ForwardAction, mid: UUID) -> None:
-    to = resolve(spec.to, player.roster, exclude=spec.by)
-    source = player.result.inject_ids.get(spec.message)
-    original = player.net.received(spec.by, source) if source is not None else None
+def _forward(stage: Stage, name: str, inject: Inject, spec: ForwardAction, mid: UUID) -> None:
+    to = resolve(spec.to, stage.roster, exclude=spec.by)
+    source = stage.result.inject_ids.get(spec.message)
+    original = stage.net.received(spec.by, source) if source is not None else None
     if source is None or original is None:
-        player.note(
+        stage.note(
             "shed",
             spec.by,
             f"cannot forward {spec.message!r}: {spec.by} has not received it",
             reason="send_failed",
         )
         return
-    sent, _breaches = player.net.forward(spec.by, source, to, mid, permission=spec.permission)
+    sent, _breaches = stage.net.forward(spec.by, source, to, mid, permission=spec.permission)
     if not sent:
         return  # blocked by the caveats: the breaches are recorded
-    span = player.span_for(inject, original.priority)
-    player.open_deadline(name, "acknowledgement", str(mid), by=spec.by, to=to, span=span)
+    span = stage.span_for(inject, original.priority)
+    stage.open_deadline(name, "acknowledgement", str(mid), by=spec.by, to=to, span=span)
 
 
-async def _cancel(player: Player, mid: UUID, notice_name: str, reason: str) -> None:
-    request = player.request_ids.get(notice_name)
-    if request is None or not player.net.cancel_notice(*request, mid, reason):
-        player.note(
+async def _cancel(stage: Stage, mid: UUID, notice_name: str, reason: str) -> None:
+    request = stage.request_ids.get(notice_name)
+    if request is None or not stage.net.cancel_notice(*request, mid, reason):
+        stage.note(
             "shed",
             "gs",
             f"cannot cancel {notice_name!r}: not published, or its lifecycle does not allow it",
@@ -244,9 +243,9 @@ async def _cancel(player: Player, mid: UUID, notice_name: str, reason: str) -> N
         )
 
 
-def _gateway(player: Player, mid: UUID, organisation: str, raw: dict[str, Any], name: str) -> None:
+def _gateway(stage: Stage, mid: UUID, organisation: str, raw: dict[str, Any], name: str) -> None:
     try:
-        message = translate(raw, message_id=mid, created_at=player.now(), roster=player.roster)
+        message = translate(raw, message_id=mid, created_at=stage.now(), roster=stage.roster)
         if message.sender != organisation:
             raise DecodeError(
                 (
@@ -259,8 +258,8 @@ def _gateway(player: Player, mid: UUID, organisation: str, raw: dict[str, Any], 
             )
     except DecodeError as exc:
         problems = "; ".join(str(issue) for issue in exc.issues)
-        player.net.count(organisation, "rejected:gateway_invalid")
-        player.note(
+        stage.net.count(organisation, "rejected:gateway_invalid")
+        stage.note(
             "rejected",
             organisation,
             f"gateway refused {name}: {problems}",
@@ -268,10 +267,10 @@ def _gateway(player: Player, mid: UUID, organisation: str, raw: dict[str, Any], 
             message_id=str(mid),
         )
         return
-    player.submit(organisation, message)
+    stage.submit(organisation, message)
 
 
-def _rotate(player: Player, bureau: str) -> None:
+def _rotate(stage: Stage, bureau: str) -> None:
     # the new certificate is announced to every bureau (in-process distribution)
-    serial = player.net.rotate_keys(bureau)
-    player.note("inject", bureau, f"keys rotated, new certificate {serial}")
+    serial = stage.net.rotate_keys(bureau)
+    stage.note("inject", bureau, f"keys rotated, new certificate {serial}")

@@ -7,7 +7,6 @@ Load the network cannot carry on time is refused where it is offered and counted
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING
 
 from protocol import (
     CaseMessage,
@@ -18,9 +17,7 @@ from protocol import (
 from scenarios.injects import search_request
 from scenarios.model import LoadGenerator
 from scenarios.results import resolve
-
-if TYPE_CHECKING:
-    from scenarios.player import Player
+from scenarios.stage import Stage
 
 __all__ = ["load"]
 
@@ -32,14 +29,14 @@ _OUTBOX_SOFT = 2_000
 """Transmissions waiting at one bureau beyond which its offered load is refused as overload."""
 
 
-async def load(player: Player, index: int, gen: LoadGenerator) -> None:
+async def load(stage: Stage, index: int, gen: LoadGenerator) -> None:
     """Play load generator ``index``: Poisson arrivals, seeded, admitted or shed."""
-    rng = random.Random(f"{player.result.seed}|load|{index}")  # noqa: S311 - traffic model
-    senders = resolve(gen.senders, player.roster)
-    targets = resolve(gen.to, player.roster)
+    rng = random.Random(f"{stage.result.seed}|load|{index}")  # noqa: S311 - traffic model
+    senders = resolve(gen.senders, stage.roster)
+    targets = resolve(gen.to, stage.roster)
     kinds = list(gen.mix)
     weights = [gen.mix[k] for k in kinds]
-    end = player.s.duration if gen.end is None else min(gen.end, player.s.duration)
+    end = stage.s.duration if gen.end is None else min(gen.end, stage.s.duration)
     t = gen.start
     n = 0
     while True:
@@ -48,29 +45,29 @@ async def load(player: Player, index: int, gen: LoadGenerator) -> None:
             return
         kind = rng.choices(kinds, weights)[0]
         sender = rng.choice(senders)
-        mid = player.ctx.ids.load(index, n)
+        mid = stage.ctx.ids.load(index, n)
         n += 1
         value = f"L{rng.randrange(10**7):07d}"
         choices = [b for b in targets if b != sender] or targets
         recipient = rng.choice(choices)
-        if not player.mine(sender):
+        if not stage.mine(sender):
             continue  # every worker draws the same traffic; each sends its own bureaus' part
-        if player.ctx.clock.scenario_s() < t:
-            await player.at(t)
-        if _overloaded(player, sender, t, kind):
+        if stage.ctx.clock.scenario_s() < t:
+            await stage.at(t)
+        if _overloaded(stage, sender, t, kind):
             continue
         if kind == "search":
             message: MessageBase = search_request(
-                player, mid, sender=sender, database="sltd", value=value, country="FR"
+                stage, mid, sender=sender, database="sltd", value=value, country="FR"
             )
-            player.submit(sender, message)
+            stage.submit(sender, message)
             continue
         if kind == "diffusion":
             message = Diffusion(
                 message_id=mid,
                 sender=sender,
                 recipients=ToBureaus(bureaus=(recipient,)),
-                created_at=player.now(),
+                created_at=stage.now(),
                 diffusion_type="information",
                 text="Routine information request.",
             )
@@ -79,15 +76,15 @@ async def load(player: Player, index: int, gen: LoadGenerator) -> None:
                 message_id=mid,
                 sender=sender,
                 recipients=ToBureaus(bureaus=(recipient,)),
-                created_at=player.now(),
+                created_at=stage.now(),
                 case_reference=f"LOAD/{index}/{n}",
                 subject="Case follow-up",
                 body="Routine case exchange.",
             )
-        player.submit(sender, message)
+        stage.submit(sender, message)
 
 
-def _overloaded(player: Player, sender: str, due_s: float, kind: str) -> bool:
+def _overloaded(stage: Stage, sender: str, due_s: float, kind: str) -> bool:
     """Admission control: refuse, and count, load the network cannot take on time.
 
     A message is not created at all when the network already owes more than
@@ -97,13 +94,13 @@ def _overloaded(player: Player, sender: str, due_s: float, kind: str) -> bool:
     is past ``_OUTBOX_SOFT``. The backlog therefore stays bounded at twice the capacity or
     more, and what was refused is counted where it was offered.
     """
-    late_s = player.ctx.clock.real_s(player.ctx.clock.scenario_s() - due_s)
-    depth = player.net.backlog(sender)
-    owed = player.ctx.in_flight
+    late_s = stage.ctx.clock.real_s(stage.ctx.clock.scenario_s() - due_s)
+    depth = stage.net.backlog(sender)
+    owed = stage.ctx.in_flight
     if owed <= _MAX_IN_FLIGHT and late_s <= _MAX_LAG_S and depth <= _OUTBOX_SOFT:
         return False
-    player.net.count(sender, "shed:overload")
-    player.note(
+    stage.net.count(sender, "shed:overload")
+    stage.note(
         "shed",
         sender,
         f"offered {kind} refused: {owed} deliveries owed, generator {late_s:.2f} s behind, "

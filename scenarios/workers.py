@@ -219,6 +219,22 @@ def _merge(
         (e for part in parts for e in part["events"] if e.kind != "deadline"),
         key=lambda e: e.t_ns,
     )
+    merged = _with_latencies(events, parts)
+    result = RunResult(scenario, topology, seed, roster, "", "", merged, {})
+    for part in parts:
+        result.counters.update(part["counters"])
+        result.inject_ids.update(part["inject_ids"])
+        result.inject_times.update(part["inject_times"])
+        result.inject_senders.update(part["inject_senders"])
+        result.revoked_at.update(part["revoked_at"])
+        result.deadlines.extend(part["deadlines"])
+        result.owed_at_end |= part["owed"]
+    _deadlines(result, merged)
+    return result
+
+
+def _with_latencies(events: list[Event], parts: list[dict[str, Any]]) -> list[Event]:
+    """The events, each delivery of a message sent in another process given its latency."""
     sent: dict[str, int] = {}
     holds: dict[tuple[str, str, str], float] = {}
     for part in parts:
@@ -231,24 +247,11 @@ def _merge(
         key = trace_key(event.peer or "", event.message_id or "")
         if event.kind == "delivered" and event.latency_ms is None and key in sent:
             modelled = sum(holds.get((key, a, b), 0.0) for a, b in pairwise(event.route))
-            merged.append(
-                dataclasses.replace(
-                    event, latency_ms=(event.t_ns - sent[key]) / 1e6, modelled_ms=modelled
-                )
-            )
+            latency = (event.t_ns - sent[key]) / 1e6
+            merged.append(dataclasses.replace(event, latency_ms=latency, modelled_ms=modelled))
         else:
             merged.append(event)
-    result = RunResult(scenario, topology, seed, roster, "", "", merged, {})
-    for part in parts:
-        result.counters.update(part["counters"])
-        result.inject_ids.update(part["inject_ids"])
-        result.inject_times.update(part["inject_times"])
-        result.inject_senders.update(part["inject_senders"])
-        result.revoked_at.update(part["revoked_at"])
-        result.deadlines.extend(part["deadlines"])
-        result.owed_at_end |= part["owed"]
-    _deadlines(result, merged)
-    return result
+    return merged
 
 
 def _deadlines(result: RunResult, events: list[Event]) -> None:

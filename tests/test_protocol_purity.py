@@ -6,6 +6,7 @@ import ast
 from pathlib import Path
 
 import pytest
+from radon.complexity import cc_visit
 
 PROTOCOL = Path(__file__).resolve().parent.parent / "protocol"
 FORBIDDEN_MODULES = {
@@ -119,14 +120,18 @@ def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
     return found
 
 
-def _imports(package: Path) -> dict[str, set[str]]:
-    """Each module of ``package`` (subpackages too) and the modules of the package it imports."""
+def _imports(package: Path, *, type_checking: bool = False) -> dict[str, set[str]]:
+    """Each module of ``package`` (subpackages too) and the modules of the package it imports.
+
+    ``type_checking``: count the imports made for annotations only (``if TYPE_CHECKING:``) too.
+    """
     root = package.parent
     modules = {_module_name(p, root) for p in package.rglob("*.py")}
     graph: dict[str, set[str]] = {}
+    walk = (lambda tree: list(ast.walk(tree))) if type_checking else _runtime_nodes
     for path in sorted(package.rglob("*.py")):
         deps = set()
-        for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
             elif isinstance(node, ast.Import):
@@ -169,6 +174,23 @@ def test_no_import_cycle_inside_a_package(package: str) -> None:
     assert _cycle(_imports(PROTOCOL.parent / package)) is None
 
 
+@pytest.mark.parametrize("package", ["protocol", "broker", "bureaus", "scenarios"])
+def test_no_import_cycle_even_under_type_checking(package: str) -> None:
+    assert _cycle(_imports(PROTOCOL.parent / package, type_checking=True)) is None
+
+
+def test_the_type_checking_walk_sees_imports_made_for_annotations_only(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("import pkg.b\n")
+    (package / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import pkg.a\n"
+    )
+    assert _cycle(_imports(package)) is None
+    assert _cycle(_imports(package, type_checking=True)) == ["pkg.a", "pkg.b", "pkg.a"]
+
+
 LAYERS = ["protocol", "broker", "bureaus", "scenarios"]
 """Lowest first: a layer may import the ones before it, never the ones after."""
 
@@ -203,6 +225,49 @@ def _against_the_arrows(layer: str, imports: dict[str, set[str]]) -> list[str]:
 @pytest.mark.parametrize("layer", LAYERS)
 def test_no_import_runs_against_the_arrows(layer: str) -> None:
     assert _against_the_arrows(layer, _imported_packages(PROTOCOL.parent / layer)) == []
+
+
+SMALL = ["bureaus", "scenarios"]
+"""The layers held to small modules and simple functions (the core, its drivers, the scenarios)."""
+MAX_LINES = 500
+MAX_COMPLEXITY = 15
+"""Cyclomatic complexity as radon counts it (each boolean operator and comprehension too)."""
+
+
+def _long_modules(root: Path) -> list[str]:
+    return [
+        f"{path.relative_to(root)}: {n} lines"
+        for path in sorted(root.rglob("*.py"))
+        if (n := path.read_text(encoding="utf-8").count("\n")) > MAX_LINES
+    ]
+
+
+def _complex_functions(root: Path) -> list[str]:
+    """Functions and methods over :data:`MAX_COMPLEXITY` (classes are not functions)."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for item in cc_visit(path.read_text(encoding="utf-8")):  # functions, methods, classes
+            if not hasattr(item, "methods") and item.complexity > MAX_COMPLEXITY:
+                found.append(f"{path.relative_to(root)}: {item.fullname} {item.complexity}")
+    return found
+
+
+@pytest.mark.parametrize("layer", SMALL)
+def test_no_module_over_500_lines(layer: str) -> None:
+    assert _long_modules(PROTOCOL.parent / layer) == []
+
+
+@pytest.mark.parametrize("layer", SMALL)
+def test_no_function_over_complexity_15(layer: str) -> None:
+    assert _complex_functions(PROTOCOL.parent / layer) == []
+
+
+def test_the_size_and_complexity_checks_can_fail(tmp_path: Path) -> None:
+    branches = "".join(f"        if x == {n}:\n            return {n}\n" for n in range(20))
+    source = "class C:\n    def f(self, x):\n" + branches + "        return -1\n"
+    (tmp_path / "big.py").write_text(source + "\n" * (MAX_LINES - source.count("\n") + 1))
+    assert _long_modules(tmp_path) == [f"big.py: {MAX_LINES + 1} lines"]
+    assert _complex_functions(tmp_path) == ["big.py: C.f 21"]
 
 
 @pytest.mark.parametrize("layer", LAYERS)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
@@ -19,6 +21,7 @@ from scenarios.cli.run_commands import (
 )
 from scenarios.model import (
     MAX_SEED,
+    Scenario,
 )
 from scenarios.reports.compare import compare_row, compare_table, write_compare
 from scenarios.reports.metrics import check_expectations, summarise
@@ -93,26 +96,43 @@ def compare(
         raise CliError(f"unknown topology {', '.join(bad) or '(none)'}; one of {TOPOLOGIES}")
     out_dir = out_dir or Path("reports") / path_component(f"{scenario.name}-compare")
     first = seed if seed is not None else scenario.seed
-    rows = []
-    for name in names:
-        topology: Topology = name  # type: ignore[assignment]
-        runs = []
-        for k in range(seeds):
-            try:
-                options = RunOptions(
-                    broker=broker, topology=topology, seed=first + k, pki=pki_dir, clock=clock
-                )
-                result = run_with_progress(scenario, options, quiet)
-            except (ScenarioRunError, BrokerError) as exc:
-                raise CliError(str(exc)) from exc
-            summary = summarise(result)
-            results = check_expectations(result)
-            if k == 0:  # the report of the first seed stands for the topology
-                write_report(result, summary, results, out_dir / name)
-            runs.append((result, summary, results))
-        rows.append(compare_row(name, runs))
+    options = RunOptions(broker=broker, pki=pki_dir, clock=clock)
+    rows = [
+        _topology_row(scenario, name, range(first, first + seeds), options, out_dir, quiet)
+        for name in names
+    ]
     write_compare(rows, out_dir, scenario.name)
-    table = Table(title=f"{scenario.name}: topologies compared", width=80)
+    _print_table(scenario.name, rows)
+    out.print(f"report: {out_dir / 'compare.html'}", markup=False)
+
+
+def _topology_row(
+    scenario: Scenario,
+    name: str,
+    seeds: range,
+    base: RunOptions,
+    out_dir: Path,
+    quiet: bool,
+) -> dict[str, Any]:
+    """Run the scenario on one topology for each seed; the comparison's row for it."""
+    topology: Topology = name  # type: ignore[assignment]
+    runs = []
+    for seed in seeds:
+        options = dataclasses.replace(base, topology=topology, seed=seed)
+        try:
+            result = run_with_progress(scenario, options, quiet)
+        except (ScenarioRunError, BrokerError) as exc:
+            raise CliError(str(exc)) from exc
+        summary = summarise(result)
+        results = check_expectations(result)
+        if seed == seeds.start:  # the report of the first seed stands for the topology
+            write_report(result, summary, results, out_dir / name)
+        runs.append((result, summary, results))
+    return compare_row(name, runs)
+
+
+def _print_table(name: str, rows: list[dict[str, Any]]) -> None:
+    table = Table(title=f"{name}: topologies compared", width=80)
     head, body = compare_table(rows, compact=True)
     for column in head:
         table.add_column(column, overflow="fold")
@@ -121,4 +141,3 @@ def compare(
     out.print(table)
     for row in rows:
         out.print(f"{row['topology']}: {row['example_route']}", markup=False)
-    out.print(f"report: {out_dir / 'compare.html'}", markup=False)

@@ -154,6 +154,26 @@ def schema_diff(
     transitive mode, against every earlier one). Exit 1 when any change breaks the mode, 0
     otherwise, 2 for bad input.
     """
+    rows, several = _diff_rows(versions, mode, excepted)
+    breaking = sum(1 for *_, broken in rows if broken)
+    summary = f"{breaking} breaking, {len(rows) - breaking} compatible (mode {mode})"
+    if as_json or fmt == "json":
+        _diff_json(rows, mode, breaking)
+    elif fmt == "markdown":
+        _diff_markdown(rows, summary, several)
+    else:
+        _diff_text(rows, summary, several)
+    if breaking:
+        sys.exit(EXIT_FAILED)
+
+
+_Row = tuple[SchemaVersion, SchemaVersion, Change, bool]
+
+
+def _diff_rows(
+    versions: tuple[Path, ...], mode: Mode, excepted: tuple[str, ...]
+) -> tuple[list[_Row], bool]:
+    """Every change between the versions, with whether it breaks ``mode``; several pairs?"""
     if len(versions) < 2:
         raise CliError("schema diff needs at least two versions, oldest first")
     unknown = sorted(set(excepted) - set(RULES))
@@ -167,7 +187,7 @@ def schema_diff(
         for j in (range(i) if transitive else (i - 1,))
     ]
     try:
-        rows: list[tuple[SchemaVersion, SchemaVersion, Change, bool]] = [
+        rows = [
             (old, new, change, breaking_under(change, mode))
             for old, new in pairs
             for change in diff_versions(old, new)
@@ -175,47 +195,47 @@ def schema_diff(
         ]
     except SchemaDiffError as exc:
         raise CliError(str(exc)) from exc
-    breaking = sum(1 for *_, broken in rows if broken)
-    summary = f"{breaking} breaking, {len(rows) - breaking} compatible (mode {mode})"
-    several = len(pairs) > 1
-    if as_json or fmt == "json":
-        out.print_json(
-            json.dumps(
-                {
-                    "mode": mode,
-                    "breaking": breaking,
-                    "compatible": len(rows) - breaking,
-                    "changes": [
-                        {**c.as_dict(), "breaking": b, "from": o.label, "to": n.label}
-                        for o, n, c, b in rows
-                    ],
-                }
-            )
-        )
-    elif fmt == "markdown":
-        out.print(f"**Schema changes: {summary}**\n", markup=False)
-        if rows:
-            head = "| | " + ("versions | " if several else "") + "schema | path | rule | detail |"
-            out.print(head, markup=False)
-            out.print("|---" * (head.count("|") - 1) + "|", markup=False)
-            for o, n, c, b in rows:
-                cells = [
-                    "**breaking**" if b else "compatible",
-                    *([f"{o.label} → {n.label}"] if several else []),
-                    f"`{c.schema}`",
-                    f"`{c.path}`",
-                    c.rule,
-                    c.detail.replace("|", "\\|"),
-                ]
-                out.print("| " + " | ".join(cells) + " |", markup=False)
-    else:
-        for o, n, c, b in rows:
-            label = "BREAKING  " if b else "compatible"
-            where = f"{o.label} -> {n.label}  " if several else ""
-            out.print(f"{label}  {where}{c.schema}  {c.path}: {c.rule}: {c.detail}", markup=False)
-        out.print(summary, markup=False)
-    if breaking:
-        sys.exit(EXIT_FAILED)
+    return rows, len(pairs) > 1
+
+
+def _diff_json(rows: list[_Row], mode: str, breaking: int) -> None:
+    changes = [
+        {**c.as_dict(), "breaking": b, "from": o.label, "to": n.label} for o, n, c, b in rows
+    ]
+    document = {
+        "mode": mode,
+        "breaking": breaking,
+        "compatible": len(rows) - breaking,
+        "changes": changes,
+    }
+    out.print_json(json.dumps(document))
+
+
+def _diff_markdown(rows: list[_Row], summary: str, several: bool) -> None:
+    out.print(f"**Schema changes: {summary}**\n", markup=False)
+    if not rows:
+        return
+    head = "| | " + ("versions | " if several else "") + "schema | path | rule | detail |"
+    out.print(head, markup=False)
+    out.print("|---" * (head.count("|") - 1) + "|", markup=False)
+    for o, n, c, b in rows:
+        cells = [
+            "**breaking**" if b else "compatible",
+            *([f"{o.label} → {n.label}"] if several else []),
+            f"`{c.schema}`",
+            f"`{c.path}`",
+            c.rule,
+            c.detail.replace("|", "\\|"),
+        ]
+        out.print("| " + " | ".join(cells) + " |", markup=False)
+
+
+def _diff_text(rows: list[_Row], summary: str, several: bool) -> None:
+    for o, n, c, b in rows:
+        label = "BREAKING  " if b else "compatible"
+        where = f"{o.label} -> {n.label}  " if several else ""
+        out.print(f"{label}  {where}{c.schema}  {c.path}: {c.rule}: {c.detail}", markup=False)
+    out.print(summary, markup=False)
 
 
 @click.command("generate")

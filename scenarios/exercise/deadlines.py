@@ -120,21 +120,10 @@ class DeadlineBook:
         deadline = self.deadlines.get(event.message_id)
         if deadline is None or deadline.answered_s is not None:
             return
-        if deadline.kind == "acknowledgement":
-            if event.kind != "acknowledged" or event.bureau != deadline.sender:
-                return
-            deadline.waiting_for.discard(event.peer or "")
-            if deadline.waiting_for:
-                return
-        elif deadline.kind == "review":
-            if not isinstance(event, Lifecycle) or event.transition not in ("publish", "refuse"):
-                return
-            deadline.waiting_for.clear()
-        elif event.kind != "delivered" or event.bureau != deadline.sender:
+        if not _answers(deadline, event):
             return
         deadline.waiting_for.clear()
         deadline.answered_s = event.t_s
-        late = event.t_s - deadline.due_s
         self.record(
             DeadlineEvent(
                 name=deadline.name,
@@ -143,13 +132,7 @@ class DeadlineBook:
                 bureau=deadline.sender,
                 message_id=deadline.message_id,
                 reason="late" if deadline.missed else "met",
-                detail=f"{deadline.name}: {deadline.kind} "
-                + (
-                    f"came {span_label(late)} after the deadline"
-                    if deadline.missed
-                    else f"in {span_label(event.t_s - deadline.opened_s)}, "
-                    f"{span_label(-late)} before the deadline"
-                ),
+                detail=f"{deadline.name}: {deadline.kind} {_how_soon(deadline, event.t_s)}",
             )
         )
 
@@ -227,3 +210,24 @@ def when(t_s: float | None, duration_s: float) -> str:
     if t_s is None:
         return "-"
     return clock_label(t_s, seconds=duration_s < SECONDS_FROM)
+
+
+def _answers(deadline: Deadline, event: Event) -> bool:
+    """Whether ``event`` answers ``deadline`` (for an acknowledgement: the last one owed)."""
+    if deadline.kind == "acknowledgement":
+        if event.kind != "acknowledged" or event.bureau != deadline.sender:
+            return False
+        deadline.waiting_for.discard(event.peer or "")
+        return not deadline.waiting_for
+    if deadline.kind == "review":
+        return isinstance(event, Lifecycle) and event.transition in ("publish", "refuse")
+    return event.kind == "delivered" and event.bureau == deadline.sender
+
+
+def _how_soon(deadline: Deadline, answered_s: float) -> str:
+    late = answered_s - deadline.due_s
+    if deadline.missed:
+        return f"came {span_label(late)} after the deadline"
+    return (
+        f"in {span_label(answered_s - deadline.opened_s)}, {span_label(-late)} before the deadline"
+    )

@@ -37,16 +37,12 @@ def _as_written(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return loc
 
 
-def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
-    """Validate scenario YAML.
+def _read_yaml(text: str, source: str) -> tuple[yaml.Node, dict[str, Any]]:
+    """The YAML document (node tree and data), read safely and bounded.
 
     Raises:
-        ScenarioError: Not YAML, or not a valid scenario; every problem with file and line.
+        ScenarioError: Not YAML, too large once aliases expand, duplicate keys, not a mapping.
     """
-    if len(text.encode("utf-8", "surrogatepass")) > _MAX_SCENARIO_BYTES:
-        raise ScenarioError(
-            [f"{source}:1: larger than the {_MAX_SCENARIO_BYTES // 1024} KiB a scenario may have"]
-        )
     try:
         node = yaml.compose(text, Loader=_LOADER)
         if node is not None and _expanded_size(node, {}) > _MAX_VALUES:
@@ -66,6 +62,20 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         raise ScenarioError([f"{source}:{where}: not valid YAML: {problem}"]) from None
     if not isinstance(data, dict) or node is None:
         raise ScenarioError([f"{source}:1: a scenario is a mapping with at least a name"])
+    return node, data
+
+
+def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    """Validate scenario YAML.
+
+    Raises:
+        ScenarioError: Not YAML, or not a valid scenario; every problem with file and line.
+    """
+    if len(text.encode("utf-8", "surrogatepass")) > _MAX_SCENARIO_BYTES:
+        raise ScenarioError(
+            [f"{source}:1: larger than the {_MAX_SCENARIO_BYTES // 1024} KiB a scenario may have"]
+        )
+    node, data = _read_yaml(text, source)
     lines = _lines(node)
 
     def located(loc: tuple[Any, ...], message: str) -> str:

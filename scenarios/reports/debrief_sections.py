@@ -238,7 +238,10 @@ def _named_bureaus(scenario: Scenario | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _activity(events: list[dict[str, Any]], named: list[str]) -> list[list[str]]:
+def _tally(
+    events: list[dict[str, Any]],
+) -> tuple[dict[str, Counter[str]], dict[str, Counter[str]]]:
+    """What each bureau received (by message kind) and did (sent, acknowledged, ...)."""
     received: dict[str, Counter[str]] = defaultdict(Counter)
     did: dict[str, Counter[str]] = defaultdict(Counter)
     for e in events:
@@ -251,7 +254,12 @@ def _activity(events: list[dict[str, Any]], named: list[str]) -> list[list[str]]
         elif kind == "hop" and e.get("via") == "forward":
             did[bureau]["forwarded"] += 1
         elif kind == "breach" or (kind == "rejected" and e.get("reason") != "duplicate"):
-            did[bureau][kind] += 1
+            did[bureau][str(kind)] += 1
+    return received, did
+
+
+def _activity(events: list[dict[str, Any]], named: list[str]) -> list[list[str]]:
+    received, did = _tally(events)
 
     def row(label: str, bureaus: list[str]) -> list[str]:
         got: Counter[str] = Counter()
@@ -259,15 +267,8 @@ def _activity(events: list[dict[str, Any]], named: list[str]) -> list[list[str]]
         for b in bureaus:
             got.update(received.get(b, Counter()))
             done.update(did.get(b, Counter()))
-        return [
-            label,
-            ", ".join(f"{n} {k}" for k, n in sorted(got.items())) or "-",
-            str(done["sent"]),
-            str(done["acknowledged"]),
-            str(done["forwarded"]),
-            str(done["breach"]),
-            str(done["rejected"]),
-        ]
+        counts = [str(done[k]) for k in ("sent", "acknowledged", "forwarded", "breach", "rejected")]
+        return [label, ", ".join(f"{n} {k}" for k, n in sorted(got.items())) or "-", *counts]
 
     everyone = sorted(set(received) | set(did) - {"controller", "broker"})
     rows = [row(b, [b]) for b in named if b in everyone]
@@ -290,9 +291,9 @@ def _timeline(
 ) -> tuple[list[list[str]], list[str]]:
     comments: dict[str, str] = {}
     if scenario is not None:
-        for inject in (*scenario.injects, *scenario.deck):
-            if inject.name and inject.comment:
-                comments[inject.name] = inject.comment
+        comments = {
+            i.name: i.comment for i in (*scenario.injects, *scenario.deck) if i.name and i.comment
+        }
     rows, classes = [], []
     for e in events:
         kind = e.get("kind")
@@ -302,14 +303,19 @@ def _timeline(
         name = e.get("name") or ""
         if kind == "inject" and name in comments:
             detail = f"{detail} - {comments[name]}"
-        css = ""
-        if kind == "control" and e.get("action") == "bookmark":
-            css = "bookmark"
-        elif kind == "breach" or (kind == "deadline" and e.get("reason") in ("missed", "late")):
-            css = "bad"
         rows.append([when(e.get("t_s", 0.0), duration), kind or "", e.get("bureau", ""), detail])
-        classes.append(css)
+        classes.append(_timeline_class(e))
     return rows, classes
+
+
+def _timeline_class(e: dict[str, Any]) -> str:
+    """How a timeline row stands out: a bookmark, a breach or a missed deadline, or not."""
+    kind = e.get("kind")
+    if kind == "control" and e.get("action") == "bookmark":
+        return "bookmark"
+    if kind == "breach" or (kind == "deadline" and e.get("reason") in ("missed", "late")):
+        return "bad"
+    return ""
 
 
 @dataclass(frozen=True, slots=True)

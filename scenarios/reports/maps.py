@@ -20,6 +20,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -193,6 +194,29 @@ def map_figure(events: list[Event], roster: Roster, *, title: str) -> Figure:
     bureaus = taking_part(events, roster)
     places = _places(roster, bureaus)
     traffic = traffic_by_link(events)
+    _draw_traffic(ax, traffic, places)
+    blocked = _draw_blocked(ax, events, places)
+    offline = _offline(events)
+    _draw_bureaus(ax, bureaus, places, roster, offline)
+    _draw_labels(ax, _labelled(bureaus, traffic, roster), places, offline)
+    x0, x1, y0, y1 = _extent(list(places.values()))
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, parse_math=False)
+    _legend(ax, offline=bool(offline), blocked=bool(blocked))
+    return fig
+
+
+_Places = dict[str, tuple[float, float]]
+
+
+def _draw_traffic(
+    ax: Axes, traffic: dict[tuple[str, str], tuple[int, int]], places: _Places
+) -> None:
+    """An arrow per link that carried something, as wide as its share of the busiest link."""
     peak = max((count for count, _size in traffic.values()), default=1)
     widest = 3.2 if len(traffic) <= 40 else 1.4  # a fan-out to 195 would be a grey blot
     for (a, b), (count, _size) in sorted(traffic.items(), key=lambda kv: kv[1][0]):
@@ -215,6 +239,10 @@ def map_figure(events: list[Event], roster: Roster, *, title: str) -> Figure:
         )
         if arrow.arrow_patch is not None:  # the drawn arrow, found by this id in the SVG map
             arrow.arrow_patch.set_gid(f"traffic {a}>{b}")
+
+
+def _draw_blocked(ax: Axes, events: list[Event], places: _Places) -> list[tuple[str, str]]:
+    """A dashed red line per forward refused under its caveats; the (sender, target) pairs."""
     blocked = sorted(
         {
             (e.bureau, target)
@@ -228,11 +256,16 @@ def map_figure(events: list[Event], roster: Roster, *, title: str) -> Figure:
         (x0, y0), (x1, y1) = places[sender], places[target]
         gid = f"blocked {sender}>{target}"
         ax.plot([x0, x1], [y0, y1], "--", color="#c0392b", lw=1.6, zorder=2, gid=gid)
-    offline = _offline(events)
+    return blocked
+
+
+def _draw_bureaus(
+    ax: Axes, bureaus: list[str], places: _Places, roster: Roster, offline: set[str]
+) -> None:
+    """A point per bureau (so that each has its own hover text), coloured by role."""
     for role, colour in ROLE_COLOURS.items():
-        members = [b for b in bureaus if roster.get(b).role == role]
         labelled_role = False
-        for bureau in members:  # one point each, so that each has its own hover text
+        for bureau in (b for b in bureaus if roster.get(b).role == role):
             away = bureau in offline
             label = None if away or labelled_role else role.replace("-", " ")
             labelled_role = labelled_role or label is not None
@@ -247,26 +280,23 @@ def map_figure(events: list[Event], roster: Roster, *, title: str) -> Figure:
                 zorder=3,
                 gid=f"bureau {bureau}",
             )
-    labelled = _labelled(bureaus, traffic, roster)
+
+
+def _draw_labels(ax: Axes, labelled: list[str], places: _Places, offline: set[str]) -> None:
     for bureau in labelled:
-        x, y = places[bureau]
         name = "GS" if bureau == "gs" else "CCC" if bureau == "ccc" else bureau
         ax.annotate(
             name + (" (offline)" if bureau in offline else ""),
-            (x, y),
+            places[bureau],
             xytext=(4, 3),
             textcoords="offset points",
             fontsize=7,
             zorder=4,
             gid=f"label {bureau}",
         )
-    x0, x1, y0, y1 = _extent(list(places.values()))
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_aspect("equal", adjustable="box")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_title(title, parse_math=False)
+
+
+def _legend(ax: Axes, *, offline: bool, blocked: bool) -> None:
     handles, labels = ax.get_legend_handles_labels()
     if offline:
         handles.append(Line2D([], [], marker="o", ls="", color="#9e9e9e"))
@@ -277,7 +307,6 @@ def map_figure(events: list[Event], roster: Roster, *, title: str) -> Figure:
     handles.append(Line2D([], [], color="#555555", lw=2, marker=">", markersize=5))
     labels.append("traffic, width by messages")
     ax.legend(handles, labels, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return fig
 
 
 def _labelled(

@@ -17,6 +17,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
@@ -28,6 +29,7 @@ from scenarios.model import (
     CompromisedFault,
     CutFault,
     DegradeFault,
+    Fault,
     OfflineFault,
 )
 from scenarios.reports.maps import hover_titles, map_figure
@@ -115,53 +117,71 @@ def timeline_figure(result: RunResult) -> Figure:
         )
     top = ax.get_ylim()[1]
     for fault in result.scenario.faults:
-        if isinstance(fault, OfflineFault | CutFault | DegradeFault):
-            window = fault.window
-            where = window.bureau or f"region {window.region}"
-            ax.axvspan(window.start, window.end, color="#c44e52", alpha=0.12, lw=0)
-            ax.text(
-                window.start,
-                top * 0.98,
-                plain(f" {where} {fault.tag}"),
-                parse_math=False,
-                fontsize=7,
-                color="#a33",
-                va="top",
-                gid=f"fault {where}",
-            )
-        elif isinstance(fault, BrokerRestartFault | CompromisedFault):
-            at = (
-                fault.broker_restart.at
-                if isinstance(fault, BrokerRestartFault)
-                else (fault.compromised.at)
-            )
-            ax.axvline(at, color="#c44e52", linestyle=":", linewidth=1.2)
-            ax.text(at, top * 0.98, f" {fault.tag}", fontsize=7, color="#a33", va="top")
+        _draw_fault(ax, fault, top)
     for event in result.events:
-        if isinstance(event, Inject) and event.bureau == "controller" and event.name:
-            ax.axvline(event.t_s, color="#55a868", linestyle="--", linewidth=1)
-            ax.text(
-                event.t_s,
-                top * 0.5,
-                plain(f" {event.name}"),
-                parse_math=False,
-                rotation=90,
-                fontsize=7,
-                color="#2e7d32",
-                va="center",
-                gid=plain(f"inject {event.name}"),
-            )
-        elif isinstance(event, Control) and event.action == "bookmark":
-            ax.plot([event.t_s], [top * 0.9], marker="*", color="#f0a500", markersize=11)
-            note = (event.detail or "").removeprefix("bookmark: ")
-            ax.text(
-                event.t_s,
-                top * 0.9,
-                plain(f"  {note[:30]}"),
-                fontsize=7,
-                va="center",
-                parse_math=False,
-            )
+        _draw_marker(ax, event, top)
+    _scenario_axis(ax, end)
+    ax.set_ylabel("deliveries")
+    ax.set_title("Timeline")
+    return fig
+
+
+def _draw_fault(ax: Axes, fault: Fault, top: float) -> None:
+    """A band for a fault with a window, a dotted line for one at a moment."""
+    if isinstance(fault, OfflineFault | CutFault | DegradeFault):
+        window = fault.window
+        where = window.bureau or f"region {window.region}"
+        ax.axvspan(window.start, window.end, color="#c44e52", alpha=0.12, lw=0)
+        ax.text(
+            window.start,
+            top * 0.98,
+            plain(f" {where} {fault.tag}"),
+            parse_math=False,
+            fontsize=7,
+            color="#a33",
+            va="top",
+            gid=f"fault {where}",
+        )
+    elif isinstance(fault, BrokerRestartFault | CompromisedFault):
+        at = (
+            fault.broker_restart.at
+            if isinstance(fault, BrokerRestartFault)
+            else fault.compromised.at
+        )
+        ax.axvline(at, color="#c44e52", linestyle=":", linewidth=1.2)
+        ax.text(at, top * 0.98, f" {fault.tag}", fontsize=7, color="#a33", va="top")
+
+
+def _draw_marker(ax: Axes, event: Event, top: float) -> None:
+    """A named green line for a scripted inject, a star for a bookmark; nothing otherwise."""
+    if isinstance(event, Inject) and event.bureau == "controller" and event.name:
+        ax.axvline(event.t_s, color="#55a868", linestyle="--", linewidth=1)
+        ax.text(
+            event.t_s,
+            top * 0.5,
+            plain(f" {event.name}"),
+            parse_math=False,
+            rotation=90,
+            fontsize=7,
+            color="#2e7d32",
+            va="center",
+            gid=plain(f"inject {event.name}"),
+        )
+    elif isinstance(event, Control) and event.action == "bookmark":
+        ax.plot([event.t_s], [top * 0.9], marker="*", color="#f0a500", markersize=11)
+        note = (event.detail or "").removeprefix("bookmark: ")
+        ax.text(
+            event.t_s,
+            top * 0.9,
+            plain(f"  {note[:30]}"),
+            fontsize=7,
+            va="center",
+            parse_math=False,
+        )
+
+
+def _scenario_axis(ax: Axes, end: float) -> None:
+    """The x axis in scenario clock time: seconds, or ``d+hh:mm`` for an hour and more."""
     long_run = end >= 3_600
     if long_run:  # ticks on whole hours, ten at most
         step = next(h for h in (1, 2, 3, 6, 12, 24, 48, 96) if end / (h * 3_600) <= 10)
@@ -174,9 +194,6 @@ def timeline_figure(result: RunResult) -> Figure:
         "scenario time (" + ("d+hh:mm" if long_run else "s") + ")   green: injects, "
         "red bands: faults, stars: bookmarks"
     )
-    ax.set_ylabel("deliveries")
-    ax.set_title("Timeline")
-    return fig
 
 
 def map_svg(result: RunResult) -> str:
