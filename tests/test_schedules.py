@@ -97,3 +97,30 @@ def test_every_resend_comes_while_a_recipient_still_takes_it_for_a_duplicate() -
     # resends outlast an outage the broker forgets, and never turn into replays
     assert ReplayGuard().resend_window.total_seconds() > RESEND_SPAN_S
     assert RESEND_SPAN_S > 1_800  # longer than the longest outage a schedule makes
+
+
+def test_a_member_revoked_mid_flight_is_refused_not_lost() -> None:
+    seed = next(s for s in range(1_000) if _revokes_with_traffic(s))
+    result = simulate(_parse(make_schedule(seed)), RunOptions(seed=seed))
+    refused = [e for e in result.events if e.kind == "rejected" and e.reason == "revoked"]
+    assert refused, "the schedule's revocation refused nothing"
+    assert check(result) == []
+    # the same run, its refusals forgotten: what the revoked member sent is now simply missing
+    result.events = [e for e in result.events if e not in refused]
+    assert {v.invariant for v in check(result)} == {"nothing-lost"}
+
+
+def _revokes_with_traffic(seed: int) -> bool:
+    """Whether the schedule revokes a member that sends something afterwards."""
+    injects = make_schedule(seed)["injects"]
+    revocations = [i for i in injects if "revoke" in i]
+    if not revocations:
+        return False
+    revoked, at = revocations[0]["revoke"]["bureau"], revocations[0]["at"]
+    return any(
+        body.get("from") == revoked
+        for inject in injects
+        if inject["at"] > at
+        for body in inject.values()
+        if isinstance(body, dict)
+    )
