@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from bureaus.samples import sample_messages
 from protocol import KIND_NAMES, __version__, encode
 from scenarios.cli import COMMANDS, LIBRARY, cli, main
-from scenarios.model.yaml_reading import _LOADER
+from scenarios.model.yaml_reading import LOADER
 
 DATA = Path(__file__).parent / "data"
 RED = DATA / "red_notice_public_api.json"
@@ -261,7 +261,7 @@ def test_the_exported_scenario_schema_accepts_every_bundled_scenario(tmp_path: P
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)
     for path in sorted(LIBRARY.glob("*.yaml")):
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=LOADER)
         assert list(validator.iter_errors(document)) == [], path.name
     assert not validator.is_valid({"name": "x", "duration": "soon"})  # an editor flags it too
     assert not validator.is_valid({"name": "x", "injects": [{"at": 1, "teleport": {}}]})

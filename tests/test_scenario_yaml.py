@@ -9,7 +9,7 @@ import yaml
 
 from protocol import default_roster
 from scenarios.model import DiffusionInject, ScenarioError, load_scenario, parse_scenario
-from scenarios.model.yaml_reading import _LOADER
+from scenarios.model.yaml_reading import LOADER
 from scenarios.runner import simulate
 
 IDS = sorted(default_roster().ids)
@@ -18,9 +18,9 @@ IDS = sorted(default_roster().ids)
 def test_every_roster_id_written_bare_stays_a_string() -> None:
     listed = "\n".join(f"  - {bureau}" for bureau in IDS)
     as_values = "\n".join(f"{bureau}: {bureau}" for bureau in IDS)
-    data = yaml.load(f"as_list:\n{listed}\n", Loader=_LOADER)
+    data = yaml.load(f"as_list:\n{listed}\n", Loader=LOADER)
     assert data["as_list"] == IDS
-    mapping = yaml.load(as_values, Loader=_LOADER)
+    mapping = yaml.load(as_values, Loader=LOADER)
     assert mapping == {bureau: bureau for bureau in IDS}
 
 
@@ -78,7 +78,7 @@ expect:
     ],
 )
 def test_plain_scalars_are_read_as_yaml_1_2_reads_them(text: str, value: object) -> None:
-    assert yaml.load(f"v: {text}", Loader=_LOADER) == {"v": value}
+    assert yaml.load(f"v: {text}", Loader=LOADER) == {"v": value}
 
 
 def test_a_key_given_twice_is_refused_with_its_line() -> None:
@@ -158,7 +158,7 @@ LIBRARY_FILES = sorted((Path(__file__).parent.parent / "scenarios" / "library").
 
 @pytest.mark.parametrize("path", LIBRARY_FILES, ids=lambda p: p.stem)
 def test_each_inject_fault_and_expectation_is_the_class_its_key_names(path: Path) -> None:
-    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=LOADER)
     scenario = load_scenario(path)
     for group, items in (
         ("injects", scenario.injects),

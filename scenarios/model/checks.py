@@ -12,10 +12,10 @@ from pydantic import (
 )
 
 from protocol import Region
-from scenarios.model.durations import BureauRef, Group, Seconds, _Action, _tag_among, _Tagged
+from scenarios.model.durations import Action, BureauRef, Group, Seconds, Tagged, tag_among
 
 
-class FaultWindow(_Action):
+class FaultWindow(Action):
     """A bureau or a region affected from ``start`` to ``end``."""
 
     bureau: BureauRef | None = None
@@ -34,7 +34,7 @@ class FaultWindow(_Action):
         return self
 
 
-class BrokerRestart(_Action):
+class BrokerRestart(Action):
     """The broker is killed and restarted at ``at`` (embedded broker only)."""
 
     at: Seconds
@@ -44,7 +44,7 @@ class BrokerRestart(_Action):
     simulation only)."""
 
 
-class Compromised(_Action):
+class Compromised(Action):
     """A bureau whose credentials are misused to send forged and replayed traffic."""
 
     bureau: BureauRef
@@ -58,7 +58,9 @@ class Compromised(_Action):
     garbage: Annotated[int, Field(ge=0, le=10_000)] = 0
 
 
-class _WindowFault(_Tagged):
+class WindowFault(Tagged):
+    """A fault over a window of scenario time (offline, cut, degrade)."""
+
     @property
     def window(self) -> FaultWindow:
         """The bureau or region affected, and when."""
@@ -66,35 +68,35 @@ class _WindowFault(_Tagged):
         return window
 
 
-class OfflineFault(_WindowFault):
+class OfflineFault(WindowFault):
     """A bureau's process is down (its messages wait at the broker)."""
 
     tag: ClassVar[str] = "offline"
     offline: FaultWindow
 
 
-class CutFault(_WindowFault):
+class CutFault(WindowFault):
     """Links cut: traffic is held (store and forward) until they return."""
 
     tag: ClassVar[str] = "cut"
     cut: FaultWindow
 
 
-class DegradeFault(_WindowFault):
+class DegradeFault(WindowFault):
     """Links slower (``extra_ms``) and lossier (``loss``)."""
 
     tag: ClassVar[str] = "degrade"
     degrade: FaultWindow
 
 
-class BrokerRestartFault(_Tagged):
+class BrokerRestartFault(Tagged):
     """The broker is killed and restarted."""
 
     tag: ClassVar[str] = "broker_restart"
     broker_restart: BrokerRestart
 
 
-class CompromisedFault(_Tagged):
+class CompromisedFault(Tagged):
     """A bureau's credentials are misused."""
 
     tag: ClassVar[str] = "compromised"
@@ -110,7 +112,7 @@ Fault = Annotated[
     | Annotated[BrokerRestartFault, Tag("broker_restart")]
     | Annotated[CompromisedFault, Tag("compromised")],
     Discriminator(
-        _tag_among(_FAULTS),
+        tag_among(_FAULTS),
         custom_error_type="fault_kind",
         custom_error_message=f"a fault needs exactly one of: {', '.join(_FAULTS)}",
     ),
@@ -118,26 +120,28 @@ Fault = Annotated[
 """Something that goes wrong: one class per kind, told apart by its key."""
 
 
-class _AboutAMessage(_Action):
+class AboutAMessage(Action):
+    """An expectation about one scripted message."""
+
     message: str
     """The name of the inject whose message this is about."""
 
 
-class DeliveredExpectation(_AboutAMessage):
+class DeliveredExpectation(AboutAMessage):
     """A named message reaches these bureaus within a time."""
 
     to: Group
     within: Seconds = 60.0
 
 
-class AcknowledgedExpectation(_AboutAMessage):
+class AcknowledgedExpectation(AboutAMessage):
     """A named message is acknowledged by these bureaus within a time."""
 
     by: Group
     within: Seconds = 60.0
 
 
-class LatencyExpectation(_Action):
+class LatencyExpectation(Action):
     """A latency percentile of a message kind stays under a bound."""
 
     kind: str | None = None
@@ -145,7 +149,7 @@ class LatencyExpectation(_Action):
     below_ms: Annotated[float, Field(gt=0)]
 
 
-class RejectedExpectation(_Action):
+class RejectedExpectation(Action):
     """Rejections with a reason are counted."""
 
     reason: str
@@ -153,20 +157,20 @@ class RejectedExpectation(_Action):
     at_most: Annotated[int, Field(ge=0)] | None = None
 
 
-class BreachesExpectation(_Action):
+class BreachesExpectation(Action):
     """Caveat breaches are counted."""
 
     at_least: Annotated[int, Field(ge=0)] = 0
     at_most: Annotated[int, Field(ge=0)] | None = None
 
 
-class DeadlineExpectation(_AboutAMessage):
+class DeadlineExpectation(AboutAMessage):
     """A named inject's response deadline was met (or, with ``met: false``, missed)."""
 
     met: bool = True
 
 
-class _ExpectationBase(_Tagged):
+class _ExpectationBase(Tagged):
     name: str | None = None
     comment: str | None = None
     """What a pass or a failure means for the players (shown in the debrief)."""
@@ -268,7 +272,7 @@ Expectation = Annotated[
     | Annotated[BreachesCheck, Tag("breaches")]
     | Annotated[DeadlineCheck, Tag("deadline")],
     Discriminator(
-        _tag_among(_EXPECTATIONS),
+        tag_among(_EXPECTATIONS),
         custom_error_type="expectation_kind",
         custom_error_message=f"an expectation needs exactly one of: {', '.join(_EXPECTATIONS)}",
     ),

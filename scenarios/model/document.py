@@ -18,18 +18,18 @@ from protocol.network.routing import Topology
 from scenarios.errors import ScenarioLayerError
 from scenarios.model.checks import Expectation, Fault
 from scenarios.model.durations import (
-    _CONFIG,
-    _DURATION_INPUT,
+    DURATION_INPUT,
+    MODEL_CONFIG,
+    Action,
     BureauRef,
     Group,
     Seconds,
-    _Action,
     parse_duration,
 )
 from scenarios.model.injects import Inject, LoadGenerator
 
 
-class LinkSpec(_Action):
+class LinkSpec(Action):
     """A per-link override."""
 
     a: BureauRef
@@ -40,7 +40,7 @@ class LinkSpec(_Action):
     loss: Annotated[float, Field(ge=0, le=1)] | None = None
 
 
-class RegionSpec(_Action):
+class RegionSpec(Action):
     """A per-region override."""
 
     one_way_ms: Annotated[float, Field(ge=0)] | None = None
@@ -49,7 +49,7 @@ class RegionSpec(_Action):
     loss: Annotated[float, Field(ge=0, le=1)] | None = None
 
 
-class NetworkSpec(_Action):
+class NetworkSpec(Action):
     """The link model."""
 
     model: bool = True
@@ -61,7 +61,7 @@ class NetworkSpec(_Action):
     regions: dict[Region, RegionSpec] = Field(default_factory=dict)
 
 
-class Record(_Action):
+class Record(Action):
     """A record seeded into the General Secretariat's databases."""
 
     database: Literal["nominal", "sltd", "smv"]
@@ -71,7 +71,7 @@ class Record(_Action):
     summary: str = "Record of interest"
 
 
-class DeadlinePolicy(_Action):
+class DeadlinePolicy(Action):
     """How long a bureau has to answer, by priority, in scenario time."""
 
     flash: Seconds = 3_600.0
@@ -87,7 +87,7 @@ class ServiceSpec(BaseModel):
     The defaults are the project's measurements on two cores (``bureaus/service.py``).
     """
 
-    model_config = _CONFIG
+    model_config = MODEL_CONFIG
 
     verify_ms: Annotated[float, Field(ge=0, le=10_000)] = 0.135
     open_ms: Annotated[float, Field(ge=0, le=10_000)] = 0.06
@@ -119,7 +119,7 @@ def _synthetic_size(value: str) -> str:
 class Scenario(BaseModel):
     """A scripted run."""
 
-    model_config = _CONFIG
+    model_config = MODEL_CONFIG
 
     name: Annotated[str, Field(min_length=1, max_length=100)]
     description: str = ""
@@ -147,7 +147,7 @@ class Scenario(BaseModel):
     network: NetworkSpec = Field(default_factory=NetworkSpec)
     duration: Annotated[
         float,
-        BeforeValidator(parse_duration, json_schema_input_type=_DURATION_INPUT),
+        BeforeValidator(parse_duration, json_schema_input_type=DURATION_INPUT),
         Field(gt=0, le=30 * 86_400),
     ] = 10.0
     """Scenario seconds until injects and load stop."""

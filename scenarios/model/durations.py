@@ -42,26 +42,28 @@ def parse_duration(value: object) -> object:
     return sum(float(n) * _UNITS[unit] for n, unit in parts)
 
 
-_DURATION_INPUT = float | Annotated[str, Field(pattern=r"^[0-9. dhms]+$")]
+DURATION_INPUT = float | Annotated[str, Field(pattern=r"^[0-9. dhms]+$")]
 """What a duration may be written as in a file (the exported scenario schema says so)."""
 Seconds = Annotated[
-    float, BeforeValidator(parse_duration, json_schema_input_type=_DURATION_INPUT), Field(ge=0)
+    float, BeforeValidator(parse_duration, json_schema_input_type=DURATION_INPUT), Field(ge=0)
 ]
 """Scenario seconds: a number, or a duration such as ``8h``, ``3d`` or ``1d 12h``."""
 BureauRef = Annotated[str, Field(min_length=2, max_length=32)]
 Group = BureauRef | list[BureauRef]
 """A bureau id, a list of ids, or a group: ``all-ncbs``, ``region:africa``."""
 
-_CONFIG = ConfigDict(
+MODEL_CONFIG = ConfigDict(
     extra="forbid", frozen=True, populate_by_name=True, use_attribute_docstrings=True
 )
 
 
-class _Action(BaseModel):
-    model_config = _CONFIG
+class Action(BaseModel):
+    """A part of a scenario: closed (an unknown key is an error), fields by their YAML names."""
+
+    model_config = MODEL_CONFIG
 
 
-class NoticeRequestAction(_Action):
+class NoticeRequestAction(Action):
     """An NCB asks the General Secretariat to publish a notice."""
 
     sender: BureauRef = Field(alias="from")
@@ -76,7 +78,7 @@ class NoticeRequestAction(_Action):
     priority: Priority = "urgent"
 
 
-class DiffusionAction(_Action):
+class DiffusionAction(Action):
     """A bureau sends a diffusion directly to chosen bureaus."""
 
     sender: BureauRef = Field(alias="from")
@@ -90,7 +92,7 @@ class DiffusionAction(_Action):
     information_accuracy: Literal[1, 2, 3, 4] | None = None
 
 
-class CaseMessageAction(_Action):
+class CaseMessageAction(Action):
     """Correspondence on a case."""
 
     sender: BureauRef = Field(alias="from")
@@ -103,7 +105,7 @@ class CaseMessageAction(_Action):
     tlp: Tlp | None = None
 
 
-class SearchAction(_Action):
+class SearchAction(Action):
     """A database search, addressed to the General Secretariat."""
 
     sender: BureauRef = Field(alias="from")
@@ -113,14 +115,14 @@ class SearchAction(_Action):
     priority: Priority = "routine"
 
 
-class CancelNoticeAction(_Action):
+class CancelNoticeAction(Action):
     """The General Secretariat cancels a notice it published (named by its request's inject)."""
 
     notice: str
     reason: str = "The person was arrested."
 
 
-class SienaAction(_Action):
+class SienaAction(Action):
     """A regional organisation's message in its own (SIENA-style) form, via the gateway.
 
     The message is checked by the schema-validating gateway during the run, not here.
@@ -130,7 +132,7 @@ class SienaAction(_Action):
     message: dict[str, Any]
 
 
-class ForwardAction(_Action):
+class ForwardAction(Action):
     """A bureau passes a message it received on to other bureaus (under its caveats)."""
 
     by: BureauRef
@@ -141,7 +143,7 @@ class ForwardAction(_Action):
     """Whether the originator allowed this dissemination."""
 
 
-class Trigger(_Action):
+class Trigger(Action):
     """What makes a contingency inject fire (once), instead of a time on the timeline."""
 
     deadline_missed: str | None = None
@@ -161,16 +163,16 @@ class Trigger(_Action):
         return self
 
 
-class BureauAction(_Action):
+class BureauAction(Action):
     """An action on one bureau (revoke its certificate, rotate its keys)."""
 
     bureau: BureauRef
 
 
-class _Tagged(BaseModel):
+class Tagged(BaseModel):
     """One member of a tagged union: the one action key it carries is its tag."""
 
-    model_config = _CONFIG
+    model_config = MODEL_CONFIG
 
     tag: ClassVar[str]
     """The key that names this kind in a scenario file (``notice_request``, ``offline`` ...)."""
@@ -182,11 +184,11 @@ class _Tagged(BaseModel):
         return spec
 
 
-def _tag_among(tags: tuple[str, ...]) -> Callable[[Any], str | None]:
+def tag_among(tags: tuple[str, ...]) -> Callable[[Any], str | None]:
     """The discriminator of a union: the one key of ``tags`` a mapping carries (or none)."""
 
     def tag(value: Any) -> str | None:
-        if isinstance(value, _Tagged):
+        if isinstance(value, Tagged):
             return value.tag
         if not isinstance(value, dict):
             return None

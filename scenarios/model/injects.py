@@ -13,7 +13,7 @@ from pydantic import (
 )
 
 from scenarios.model.durations import (
-    _CONFIG,
+    MODEL_CONFIG,
     BureauAction,
     CancelNoticeAction,
     CaseMessageAction,
@@ -24,13 +24,13 @@ from scenarios.model.durations import (
     SearchAction,
     Seconds,
     SienaAction,
+    Tagged,
     Trigger,
-    _tag_among,
-    _Tagged,
+    tag_among,
 )
 
 
-class _InjectBase(_Tagged):
+class _InjectBase(Tagged):
     """What every inject has besides its action."""
 
     at: Seconds | None = None
@@ -183,7 +183,7 @@ Inject = Annotated[
     | Annotated[SienaInject, Tag("siena")]
     | Annotated[ForwardInject, Tag("forward")],
     Discriminator(
-        _tag_among(_INJECT_ACTIONS),
+        tag_among(_INJECT_ACTIONS),
         custom_error_type="inject_action",
         custom_error_message=f"an inject needs exactly one action of: {', '.join(_INJECT_ACTIONS)}",
     ),
@@ -201,7 +201,7 @@ def _search_only() -> dict[LoadKind, float]:
 class LoadGenerator(BaseModel):
     """Poisson traffic between chosen bureaus."""
 
-    model_config = _CONFIG
+    model_config = MODEL_CONFIG
 
     rate: Annotated[float, Field(gt=0, le=100_000)]
     """Messages per scenario second."""

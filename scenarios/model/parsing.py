@@ -11,15 +11,15 @@ from pydantic import (
 )
 
 from scenarios.model.document import Scenario, ScenarioError
-from scenarios.model.references import _reference_problems
+from scenarios.model.references import reference_problems
 from scenarios.model.yaml_reading import (
-    _LOADER,
-    _MAX_SCENARIO_BYTES,
-    _MAX_VALUES,
-    _dotted,
-    _duplicates,
-    _expanded_size,
-    _lines,
+    LOADER,
+    MAX_SCENARIO_BYTES,
+    MAX_VALUES,
+    dotted,
+    duplicates,
+    expanded_size,
+    node_lines,
 )
 
 _TAGGED = frozenset({"injects", "deck", "faults", "expect"})
@@ -44,15 +44,15 @@ def _read_yaml(text: str, source: str) -> tuple[yaml.Node, dict[str, Any]]:
         ScenarioError: Not YAML, too large once aliases expand, duplicate keys, not a mapping.
     """
     try:
-        node = yaml.compose(text, Loader=_LOADER)
-        if node is not None and _expanded_size(node, {}) > _MAX_VALUES:
+        node = yaml.compose(text, Loader=LOADER)
+        if node is not None and expanded_size(node, {}) > MAX_VALUES:
             # anchors and aliases are shared when parsed but walked once per use afterwards: a
             # few hundred bytes of nested aliases would otherwise take minutes and gigabytes
-            raise ScenarioError([f"{source}:1: aliases expand to more than {_MAX_VALUES:,} values"])
-        twice = _duplicates(node) if node is not None else []
+            raise ScenarioError([f"{source}:1: aliases expand to more than {MAX_VALUES:,} values"])
+        twice = duplicates(node) if node is not None else []
         if twice:
             raise ScenarioError([f"{source}:{line}: {problem}" for line, problem in twice])
-        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader (C or Python)
+        data = yaml.load(text, Loader=LOADER)  # noqa: S506 - a safe loader (C or Python)
     except RecursionError:
         raise ScenarioError([f"{source}:1: nested too deeply to be a scenario"]) from None
     except yaml.YAMLError as exc:
@@ -71,18 +71,18 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     Raises:
         ScenarioError: Not YAML, or not a valid scenario; every problem with file and line.
     """
-    if len(text.encode("utf-8", "surrogatepass")) > _MAX_SCENARIO_BYTES:
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_SCENARIO_BYTES:
         raise ScenarioError(
-            [f"{source}:1: larger than the {_MAX_SCENARIO_BYTES // 1024} KiB a scenario may have"]
+            [f"{source}:1: larger than the {MAX_SCENARIO_BYTES // 1024} KiB a scenario may have"]
         )
     node, data = _read_yaml(text, source)
-    lines = _lines(node)
+    lines = node_lines(node)
 
     def located(loc: tuple[Any, ...], message: str) -> str:
         probe = loc
         while probe and probe not in lines:
             probe = probe[:-1]
-        return f"{source}:{lines.get(probe, 1)}: {_dotted(loc)}: {message}"
+        return f"{source}:{lines.get(probe, 1)}: {dotted(loc)}: {message}"
 
     try:
         scenario = Scenario.model_validate(data)
@@ -95,7 +95,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
                 for err in exc.errors(include_url=False)
             ]
         ) from None
-    wrong = _reference_problems(scenario)
+    wrong = reference_problems(scenario)
     if wrong:
         raise ScenarioError([located(loc, message) for loc, message in wrong])
     return scenario
@@ -109,11 +109,11 @@ def load_scenario(path: Path) -> Scenario:
     """
     try:
         with path.open("rb") as handle:
-            raw = handle.read(_MAX_SCENARIO_BYTES + 1)  # never more than the bound, whatever size
+            raw = handle.read(MAX_SCENARIO_BYTES + 1)  # never more than the bound, whatever size
     except OSError as exc:
         raise ScenarioError([f"{path}: cannot read: {exc}"]) from None
-    if len(raw) > _MAX_SCENARIO_BYTES:  # bytes, before decoding (a cut character is not an error)
-        kib = _MAX_SCENARIO_BYTES // 1024
+    if len(raw) > MAX_SCENARIO_BYTES:  # bytes, before decoding (a cut character is not an error)
+        kib = MAX_SCENARIO_BYTES // 1024
         raise ScenarioError([f"{path.name}:1: larger than the {kib} KiB a scenario may have"])
     try:
         text = raw.decode("utf-8")

@@ -7,6 +7,7 @@ from typing import Any, get_args
 from protocol import Region, default_roster
 from protocol.network.roster import synthetic_roster
 from scenarios.model.checks import (
+    AboutAMessage,
     AcknowledgedCheck,
     BrokerRestartFault,
     CompromisedFault,
@@ -14,8 +15,7 @@ from scenarios.model.checks import (
     DegradeFault,
     DeliveredCheck,
     OfflineFault,
-    _AboutAMessage,
-    _WindowFault,
+    WindowFault,
 )
 from scenarios.model.document import Scenario
 from scenarios.model.injects import ForwardInject, SienaInject
@@ -70,7 +70,7 @@ def bureau_references(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
     for index, gen in enumerate(scenario.load):
         found += [(("load", index, "from"), gen.senders), (("load", index, "to"), gen.to)]
     for index, fault in enumerate(scenario.faults):
-        if isinstance(fault, _WindowFault) and fault.window.bureau is not None:
+        if isinstance(fault, WindowFault) and fault.window.bureau is not None:
             found.append((("faults", index, fault.tag, "bureau"), fault.window.bureau))
         elif isinstance(fault, CompromisedFault):
             found.append((("faults", index, "compromised", "bureau"), fault.compromised.bureau))
@@ -98,7 +98,7 @@ def _inject_name_references(scenario: Scenario) -> list[tuple[tuple[Any, ...], s
     """Every reference to a named inject, with where."""
     refs: list[tuple[tuple[Any, ...], str | None]] = []
     for index, expectation in enumerate(scenario.expect):
-        if isinstance(spec := expectation.spec, _AboutAMessage):
+        if isinstance(spec := expectation.spec, AboutAMessage):
             refs.append((("expect", index, expectation.tag, "message"), spec.message))
     for group, items in (("injects", scenario.injects), ("deck", scenario.deck)):
         for index, inject in enumerate(items):
@@ -131,7 +131,7 @@ def _after_the_end(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
     ]
 
 
-def _reference_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
+def reference_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
     """Bureaus, groups and injects the scenario names that it does not have."""
     known = _known_ids(scenario)
     names = {i.name for i in (*scenario.injects, *scenario.deck) if i.name}

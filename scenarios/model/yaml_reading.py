@@ -7,10 +7,10 @@ from typing import Any
 
 import yaml
 
-_MAX_SCENARIO_BYTES = 256 * 1024
+MAX_SCENARIO_BYTES = 256 * 1024
 """The largest scenario file read: ten times the largest bundled one, and small enough that
 any file is accepted or refused within a second (bench/scenario_files.py)."""
-_MAX_VALUES = 100_000
+MAX_VALUES = 100_000
 """The most values (scalars, lists, mappings) a scenario may hold once its aliases are expanded."""
 _BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """LibYAML's safe loader where PyYAML was built with it (several times faster), else PyYAML's."""
@@ -65,10 +65,10 @@ def _yaml12_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
 
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _yaml12_int)
-_LOADER = _Loader
+LOADER = _Loader
 
 
-def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+def expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
     """How many values ``node`` stands for with every alias expanded (each shared node once)."""
     known = sizes.get(id(node))
     if known is not None:
@@ -76,15 +76,15 @@ def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
     size = 1
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
-            size += _expanded_size(key, sizes) + _expanded_size(value, sizes)
+            size += expanded_size(key, sizes) + expanded_size(value, sizes)
     elif isinstance(node, yaml.SequenceNode):
         for value in node.value:
-            size += _expanded_size(value, sizes)
+            size += expanded_size(value, sizes)
     sizes[id(node)] = size
     return size
 
 
-def _duplicates(node: yaml.Node, path: tuple[Any, ...] = ()) -> list[tuple[int, str]]:
+def duplicates(node: yaml.Node, path: tuple[Any, ...] = ()) -> list[tuple[int, str]]:
     """Keys given twice in one mapping (YAML forbids it; PyYAML keeps the last silently)."""
     found: list[tuple[int, str]] = []
     if isinstance(node, yaml.MappingNode):
@@ -93,31 +93,32 @@ def _duplicates(node: yaml.Node, path: tuple[Any, ...] = ()) -> list[tuple[int, 
             line = key.start_mark.line + 1
             if isinstance(key, yaml.ScalarNode):
                 if key.value in first:
-                    where = _dotted((*path, key.value))
+                    where = dotted((*path, key.value))
                     found.append((line, f"{where}: given twice (first on line {first[key.value]})"))
                 first.setdefault(key.value, line)
-            found += _duplicates(value, (*path, key.value))
+            found += duplicates(value, (*path, key.value))
     elif isinstance(node, yaml.SequenceNode):
         for index, value in enumerate(node.value):
-            found += _duplicates(value, (*path, index))
+            found += duplicates(value, (*path, index))
     return found
 
 
-def _lines(node: yaml.Node, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
+def node_lines(node: yaml.Node, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
     """Map every path in a YAML document to the (1-based) line it starts on."""
     found = {path: node.start_mark.line + 1}
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             child = (*path, key.value)
             found[child] = key.start_mark.line + 1
-            found.update({k: v for k, v in _lines(value, child).items() if k != child})
+            found.update({k: v for k, v in node_lines(value, child).items() if k != child})
     elif isinstance(node, yaml.SequenceNode):
         for index, value in enumerate(node.value):
-            found.update(_lines(value, (*path, index)))
+            found.update(node_lines(value, (*path, index)))
     return found
 
 
-def _dotted(loc: tuple[Any, ...]) -> str:
+def dotted(loc: tuple[Any, ...]) -> str:
+    """A validation error's location as a path: ``injects[0].search.from``."""
     text = ""
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
