@@ -33,7 +33,7 @@ from scenarios.model import (
     Scenario,
     SearchInject,
 )
-from scenarios.results import RunResult, resolve
+from scenarios.results import RunResult, ScenarioRunError, resolve
 
 __all__ = ["Player"]
 
@@ -94,6 +94,8 @@ class Player:
         self._adhoc = 0
         self.request_ids: dict[str, tuple[str, UUID]] = {}
         """Notice request injects by name → (requester, request id), for cancellations."""
+        self.crash: asyncio.Task[None] | None = None
+        """The first part of the script that raised, if any (it fails the run)."""
 
     # time ------------------------------------------------------------------------------------
 
@@ -142,8 +144,22 @@ class Player:
         return self.shard is None or bureau in self.shard
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        """Run part of the script as a task awaited at the end of the scenario."""
-        self._script.append(asyncio.create_task(coro, name=name))
+        """Run part of the script as a task awaited at the end of the scenario.
+
+        A task that raises fails the run with its cause: the failure is noted at once, the run
+        stops (a live one without waiting for its end) and :meth:`play` raises
+        :class:`~scenarios.results.ScenarioRunError` from it.
+        """
+        task = asyncio.create_task(coro, name=name)
+        task.add_done_callback(self._crashed)
+        self._script.append(task)
+
+    def _crashed(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None or self.crash is not None:
+            return
+        self.crash = task
+        self.note("fault", "controller", f"{task.get_name()} failed: {task.exception()!r}")
+        self.stop_requested = True
 
     def _watch(self, event: Event) -> None:
         """Fire the contingency injects whose trigger ``event`` is (an event-log listener)."""
@@ -370,9 +386,9 @@ class Player:
             if self.stop_requested:
                 for task in batch:
                     task.cancel()
-            results = await asyncio.gather(*batch, return_exceptions=True)
-            for task, outcome in zip(batch, results, strict=True):
-                if isinstance(outcome, BaseException) and not isinstance(
-                    outcome, asyncio.CancelledError
-                ):
-                    self.note("fault", "controller", f"{task.get_name()} failed: {outcome!r}")
+            await asyncio.gather(*batch, return_exceptions=True)
+        if self.crash is not None:
+            cause = self.crash.exception()
+            raise ScenarioRunError(
+                f"the script's {self.crash.get_name()} failed: {cause!r}"
+            ) from cause
