@@ -73,7 +73,6 @@ class NetworkContext:
             self.roster,
             self.topology,
             self.links,
-            tracer=self.tracer,
             ids=MessageIds(self.seed),
             review=self.review,
             databases=self.databases,
@@ -87,7 +86,7 @@ class NetworkContext:
     @property
     def in_flight(self) -> int:
         """Deliveries owed: final recipients of messages sent, less deliveries made."""
-        return self.world.in_flight
+        return self.tracer.in_flight
 
     @property
     def relays(self) -> frozenset[str]:

@@ -7,6 +7,7 @@ here reads a clock: times come from the driver's clock.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -284,16 +285,35 @@ def trace_key(sender: str, message_id: str) -> str:
 
 @dataclass
 class Tracer:
-    """Per-message timing shared by the bureaus of one process: send times and link holds.
+    """Per-message timing kept by the drivers of one process: send times, link holds, and load.
 
-    The receiving bureau computes a delivery's latency from the origin's send time and the
-    modelled part from the holds applied on each hop of its route. Messages are named by
+    The cores know nothing of it (no core reads another's state): a driver hands it each core's
+    events and holds as it applies them (:meth:`timed`), and it times each delivery, from the
+    origin's send and the holds applied on each hop of its route. Messages are named by
     :func:`trace_key` (sender and id), so a member sealing under another's id cannot change
     the other's figures.
     """
 
     sent_ns: dict[str, int] = field(default_factory=dict)
     holds_ms: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    in_flight: int = 0
+    """Deliveries owed: final recipients of messages sent, less deliveries made (a load gauge)."""
+
+    def timed(self, event: Event) -> Event:
+        """Take note of ``event``; a delivery comes back with its latency and modelled part."""
+        if isinstance(event, Sent) and event.message_id:
+            self.sent(trace_key(event.bureau, event.message_id), event.t_ns)
+            self.in_flight += len(event.recipients)
+        elif isinstance(event, Delivered) and event.message_id and event.latency_ms is None:
+            self.in_flight = max(0, self.in_flight - 1)
+            key = trace_key(event.peer or "", event.message_id)
+            sent = self.sent_ns.get(key)
+            return dataclasses.replace(
+                event,
+                latency_ms=(event.t_ns - sent) / 1e6 if sent is not None else None,
+                modelled_ms=self.modelled_ms(key, event.route),
+            )
+        return event
 
     def sent(self, message_id: str, t_ns: int) -> None:
         """Record when a message was handed to the network (the first time only)."""

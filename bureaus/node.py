@@ -223,7 +223,14 @@ class Bureau:
         return self.ctx.clock.now()
 
     def _apply(self, out: Outputs, *, received: int = 0) -> Outputs:
-        """Record the events, and send what the core asks (after its work, in a simulation)."""
+        """Record the events, and send what the core asks (after its work, in a simulation).
+
+        The process's tracer takes note of the holds and events first: it times each delivery.
+        """
+        tracer = self.ctx.tracer
+        for hold in out.holds:
+            tracer.hold(hold.key, hold.a, hold.b, hold.ms)
+        out.events = [tracer.timed(event) for event in out.events]
         for event in out.events:
             self.ctx.events.add(event)
         extra = 0.0

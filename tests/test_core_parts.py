@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections import Counter
 from datetime import timedelta
 from uuid import uuid4
@@ -15,6 +16,7 @@ from bureaus.core.role import GeneralSecretariat, Member
 from bureaus.core.timers import LossTimeout, OutageOver, ResendDue, TimerQueue
 from bureaus.errors import NotKept
 from bureaus.outbox import Transmission
+from bureaus.samples import sample_messages
 from bureaus.sandbox import at, cores, note
 from protocol.errors import CertificateError
 from scenarios.cli import LIBRARY
@@ -120,3 +122,35 @@ def test_a_core_shares_no_mutable_part_with_another() -> None:
     for part in ("emit", "timers", "link", "delivery", "relay", "role", "receiving"):
         assert getattr(fr, part) is not getattr(de, part), part
     assert fr.counters is not de.counters
+
+
+def test_the_cores_write_nothing_they_share() -> None:
+    # a hub, so the GS relays; a notice request, so it reviews and publishes to everyone
+    net = cores("hub")
+    world = net["FR"].world
+    assert all(core.world is world for core in net.values())
+    before = pickle.dumps(_written(world))
+    request = sample_messages()["notice-request"].model_copy(
+        update={"message_id": uuid4(), "created_at": at(0).wall}
+    )
+    queue = [net["FR"].send(request, at(1)), net["DE"].send(note("DE", "KE", "x"), at(1))]
+    delivered = 0
+    while queue:
+        out = queue.pop(0)
+        for send in out.sends:
+            if send.item is not None:
+                next(c for c in net.values() if send.item.message_id in c.queued_ids()).published(
+                    send.item
+                )
+            bureau = send.topic.rsplit("/", 1)[-1]
+            if bureau in net:
+                got = net[bureau].receive(send.topic, send.payload, at(2))
+                delivered += sum(1 for e in got.events if e.kind == "delivered")
+                queue.append(got)
+    assert delivered >= 6  # the request, its publication to every member, the note, answers
+    assert pickle.dumps(_written(world)) == before
+
+
+def _written(world: object) -> dict[str, object]:
+    """What a core could write of the world (its cached ``relays`` set aside: computed once)."""
+    return {k: v for k, v in vars(world).items() if k != "relays"}

@@ -26,7 +26,7 @@ class Link:
 
     Args:
         bureau: Whose link.
-        world: The link model and the tracer.
+        world: The link model.
         limit: Transmissions the outbox holds before shedding.
         emit: Where events go.
         timers: Where outage ends and loss timeouts are set.
@@ -74,7 +74,7 @@ class Link:
                 self._transmit(item, now)
 
     def _transmit(self, item: Transmission, now: Now) -> None:
-        links, tracer = self.world.links, self.world.tracer
+        links = self.world.links
         back_at = links.down_until(self.bureau, item.next_hop, now.s)
         if back_at is not None:
             self._emit.tally("held:outage")
@@ -82,13 +82,13 @@ class Link:
             return
         delay = links.delay_ms(self.bureau, item.next_hop, item.message_id, item.attempt)
         key = trace_key(item.origin or self.bureau, item.message_id)
-        tracer.hold(key, self.bureau, item.next_hop, delay)
+        self._emit.hold(key, self.bureau, item.next_hop, delay)
         if links.lost(self.bureau, item.next_hop, item.message_id, item.attempt):
             # the modelled link lost this attempt: try again after a timeout, as a transport
             self._emit.tally("link_losses")
             item.attempt += 1
             timeout = max(200.0, 3 * delay)
-            tracer.hold(key, self.bureau, item.next_hop, timeout)
+            self._emit.hold(key, self.bureau, item.next_hop, timeout)
             self._timers.at(now.t + (delay + timeout) / 1000, LossTimeout(item))
             return
         self._emit.send(Send(topics.inbox(item.next_hop), item.envelope, delay / 1000, item=item))

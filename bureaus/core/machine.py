@@ -32,7 +32,7 @@ from bureaus.core.role import role_for
 from bureaus.core.timers import LossTimeout, OutageOver, ResendDue, ReviewDue, TimerQueue
 from bureaus.core.world import BROADCAST, World
 from bureaus.errors import NotKept
-from bureaus.events import Breach, Hop, Sent, Shed, trace_key
+from bureaus.events import Breach, Hop, Sent, Shed
 from bureaus.outbox import Outbox, OutboxFull, Transmission
 from protocol import BureauInfo, MessageBase, ToBureaus, topics
 from protocol.errors import CertificateError
@@ -437,8 +437,6 @@ class BureauCore:
         work.sealed += 1
         work.wrapped += len(finals)
         mid = str(message.message_id)
-        world.tracer.sent(trace_key(self.id, mid), now.ns)
-        world.in_flight += len(finals)
         self.emit.record(
             Sent,
             now,

@@ -19,7 +19,7 @@ from bureaus.outbox import Transmission
 from protocol.errors import Reason
 from protocol.messages.caveats import Breach as CaveatBreach
 
-__all__ = ["Emitter", "Now", "Outputs", "Send", "Work", "counter_of"]
+__all__ = ["Emitter", "Hold", "Now", "Outputs", "Send", "Work", "counter_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +74,23 @@ class Work:
     """Transmissions passed on unchanged."""
 
 
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """The link model held a transmission of a message on one hop (for its timing).
+
+    Attributes:
+        key: The message (:func:`~bureaus.events.trace_key`: its origin and id).
+        a: From.
+        b: To.
+        ms: How long, modelled milliseconds.
+    """
+
+    key: str
+    a: str
+    b: str
+    ms: float
+
+
 @dataclass(slots=True)
 class Outputs:
     """What one input produced.
@@ -85,6 +102,7 @@ class Outputs:
         envelope: For a submit, the sealed envelope.
         breaches: For a forward, the caveats it breaks.
         ok: For a command that can be refused (cancel, a blocked forward), whether it was done.
+        holds: What the link model held, hop by hop (the driver times deliveries with them).
     """
 
     sends: list[Send] = field(default_factory=list)
@@ -93,6 +111,7 @@ class Outputs:
     envelope: bytes | None = None
     breaches: list[CaveatBreach] = field(default_factory=list)
     ok: bool = True
+    holds: list[Hold] = field(default_factory=list)
 
 
 _BY_CLASS: dict[type[Event], str] = {
@@ -155,3 +174,7 @@ class Emitter:
     def send(self, send: Send) -> None:
         """Ask the driver to publish ``send``."""
         self.out.sends.append(send)
+
+    def hold(self, key: str, a: str, b: str, ms: float) -> None:
+        """Tell the driver that the link model held a message on hop a → b."""
+        self.out.holds.append(Hold(key, a, b, ms))

@@ -17,7 +17,7 @@ from bureaus.core.outputs import Emitter, Now, Send
 from bureaus.core.relay import Relay
 from bureaus.core.role import Role
 from bureaus.core.world import World
-from bureaus.events import Delivered, trace_key
+from bureaus.events import Delivered
 from protocol import Acknowledgement, MessageBase, SearchResult, topics
 from protocol.errors import CertificateError, Reason, Rejection
 from protocol.network.routing import path
@@ -192,9 +192,6 @@ class Receiving:
         message = opened.message
         mid = str(message.message_id)
         route = path(world.topology, world.roster, message.sender, self.id)
-        key = trace_key(message.sender, mid)
-        sent = world.tracer.sent_ns.get(key)
-        world.in_flight = max(0, world.in_flight - 1)
         outcome = message.outcome if isinstance(message, SearchResult) else None
         self._emit.record(
             Delivered,
@@ -203,8 +200,6 @@ class Receiving:
             message_kind=message.kind,
             peer=message.sender,
             route=route,
-            latency_ms=(now.ns - sent) / 1e6 if sent is not None else None,
-            modelled_ms=world.tracer.modelled_ms(key, route),
             size=opened.size,
             outcome=outcome,
             detail=f"outcome: {outcome}" if outcome is not None else None,

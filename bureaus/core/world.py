@@ -1,7 +1,8 @@
 """What the bureau cores of one process are given in common: the roster and the rules.
 
 The roster, the topology's routing, the link model, the General Secretariat's rules and
-databases, the way message ids are made, and the tracer that times each message from its send.
+databases, and the way message ids are made: read by every core, written by none while it runs
+(the timing of messages is the drivers', :class:`~bureaus.events.Tracer`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from bureaus.events import Tracer
 from bureaus.ids import MessageIds
 from bureaus.links import LinkModel
 from bureaus.roles import Databases, ReviewPolicy
@@ -26,21 +26,18 @@ BROADCAST_MIN = 8
 
 @dataclass
 class World:
-    """What the bureaus of one process share, without I/O.
+    """What the bureaus of one process are given, without I/O: nothing in it is per message.
 
     The roster, the topology's routing, the link model, the GS's rules and databases, message
-    ids, and per-message timing.
+    ids.
     """
 
     roster: Roster
     topology: Topology
     links: LinkModel
-    tracer: Tracer = field(default_factory=Tracer)
     ids: MessageIds = field(default_factory=MessageIds)
     review: ReviewPolicy = field(default_factory=ReviewPolicy)
     databases: Databases = field(default_factory=Databases)
-    in_flight: int = 0
-    """Deliveries owed: final recipients of messages sent, less deliveries made (a load gauge)."""
     broadcast: bool = True
     """Whether the General Secretariat publishes a message for many NCBs once, on the broadcast
     topic every bureau reads, instead of once per inbox (see
