@@ -315,9 +315,8 @@ class Network:
         Raises:
             NotKept: ``bureau`` keeps no such message.
         """
-        node = self.bureaus[bureau]
-        breaches = node.forward(message_id, to, new_id, permission=permission)
-        return not (breaches and node.caveats == "enforce"), breaches
+        out = self.bureaus[bureau].forward(message_id, to, new_id, permission=permission)
+        return out.ok, out.breaches
 
     def reply(self, bureau: str, message_id: str, reply: MessageBase) -> None:
         """``bureau`` replies to a message it keeps; a played bureau's reply answers it.

@@ -29,11 +29,20 @@ from uuid import UUID
 from broker import BrokerError, BrokerTarget
 from bureaus.context import NetworkContext
 from bureaus.core import AckStatus, BureauCore, Now, Outputs, Send
+from bureaus.core.commands import (
+    Answer,
+    Cancel,
+    Command,
+    Forward,
+    PublishRevocations,
+    Reply,
+    Submit,
+)
 from bureaus.fairness import FairQueue, lane_of
 from bureaus.outbox import Outbox
 from bureaus.session import Session
 from protocol import MessageBase
-from protocol.messages.caveats import Breach, CaveatPolicy
+from protocol.messages.caveats import CaveatPolicy
 from protocol.messages.lifecycle import NoticeLifecycle
 from protocol.security.envelope import EnvelopeCodec
 
@@ -282,6 +291,15 @@ class Bureau:
 
     # --- commands -----------------------------------------------------------------------------
 
+    def handle(self, command: Command) -> Outputs:
+        """Carry out a typed command on the core now, and apply what it produced.
+
+        Raises:
+            NotKept, CertificateError, OutboxFull, ValueError: As
+                :meth:`BureauCore.handle <bureaus.core.BureauCore.handle>` says.
+        """
+        return self._apply(self.core.handle(command, self._now()))
+
     def submit(self, message: MessageBase, to: Sequence[str] | None = None) -> bytes:
         """Seal a message for its recipients and queue it for the first hops.
 
@@ -292,17 +310,17 @@ class Bureau:
             CertificateError: A recipient has no valid certificate.
             OutboxFull: The outbox is full of urgent and flash traffic.
         """
-        out = self._apply(self.core.submit(message, self._now(), to))
+        out = self.handle(Submit(message, to, strict=True))
         assert out.envelope is not None
         return out.envelope
 
     def send(self, message: MessageBase, to: Sequence[str] | None = None) -> bytes | None:
         """Submit; a failure is recorded as ``shed: send_failed`` instead of raised."""
-        return self._apply(self.core.send(message, self._now(), to)).envelope
+        return self.handle(Submit(message, to)).envelope
 
     def answer(self, message: MessageBase, status: AckStatus = "received") -> None:
         """Acknowledge a delivered message (for the person playing the bureau)."""
-        self._apply(self.core.answer(message, self._now(), status))
+        self.handle(Answer(message, status))
 
     def reply(self, message_id: str, reply: MessageBase) -> None:
         """Reply to a delivered message (see :meth:`BureauCore.reply`).
@@ -310,7 +328,7 @@ class Bureau:
         Raises:
             NotKept: No such message in this bureau's inbox.
         """
-        self._apply(self.core.reply(message_id, reply, self._now()))
+        self.handle(Reply(message_id, reply))
 
     def forward(
         self,
@@ -320,27 +338,27 @@ class Bureau:
         *,
         permission: bool = False,
         originator: str | None = None,
-    ) -> list[Breach]:
+    ) -> Outputs:
         """Pass a delivered message on under its caveats (see :meth:`BureauCore.forward`).
+
+        Returns:
+            What it produced: ``ok`` says whether a copy was sent, ``breaches`` the caveats the
+            forward breaks.
 
         Raises:
             NotKept: No such message in this bureau's inbox.
         """
-        out = self.core.forward(
-            message_id, to, new_id, self._now(), permission=permission, originator=originator
-        )
-        return self._apply(out).breaches
+        return self.handle(Forward(message_id, tuple(to), new_id, permission, originator))
 
     def cancel_notice(
         self, requester: str, request_id: UUID, message_id: UUID, reason: str
     ) -> bool:
         """Cancel a notice this bureau (the GS) published, if its lifecycle allows it."""
-        out = self.core.cancel_notice(requester, request_id, message_id, reason, self._now())
-        return self._apply(out).ok
+        return self.handle(Cancel(requester, request_id, message_id, reason)).ok
 
     def publish_revocations(self, crl_der: bytes) -> None:
         """Publish a revocation list (retained)."""
-        self._apply(self.core.publish_revocations(crl_der, self._now()))
+        self.handle(PublishRevocations(crl_der))
 
     async def publish_raw(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         """Publish bytes as they are (tests of hostile traffic).
