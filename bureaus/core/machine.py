@@ -327,7 +327,7 @@ class BureauCore:
         )
 
     def _on_trust(self, command: c.Trust, now: Now) -> None:
-        self.codec.trust.add(command.certificate_der)
+        self.trust(command.certificate_der)
 
     def _kept(self, message_id: str) -> MessageBase:
         original = self.inbox.get(message_id)
@@ -397,7 +397,7 @@ class BureauCore:
         """Sign with a new identity from now on (the old key still decrypts for ``grace``)."""
         self.handle(c.Rotate(identity, grace), now)
 
-    def trust(self, certificate_der: bytes, now: Now | None = None) -> None:
+    def trust(self, certificate_der: bytes) -> None:
         """Add a certificate (verified against the root) to this bureau's trust store."""
         self.codec.trust.add(certificate_der)
 

@@ -99,12 +99,6 @@ class ReportModel:
     tables: dict[str, Table | None]
     grid: KnowledgeGrid
 
-    def table(self, key: str) -> Table:
-        """A table that is always shown."""
-        table = self.tables[key]
-        assert table is not None, key
-        return table
-
 
 def _fmt(table: dict[str, Any], key: str) -> str:
     value = table.get(key)
