@@ -38,6 +38,7 @@ from bureaus.keystore import init_pki, load_pki
 from bureaus.network import Pki
 from protocol import CaseMessage, Roster, ToBureaus, default_roster, topics
 from protocol.network.roster import synthetic_roster
+from protocol.security.envelope import EnvelopeCodec
 
 BODY = "Routine case exchange. " * 44  # about 1 KiB of wire JSON with the header fields
 
@@ -122,6 +123,26 @@ async def _pairs(
         yield sender, recipient
 
 
+def _time_the_codec() -> list[float]:
+    """Add up, from now on, the time spent sealing and opening in this process (one cell)."""
+    total = [0.0]
+    clock = time.perf_counter
+
+    def timed(method: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = clock()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                total[0] += clock() - start
+
+        return wrapper
+
+    EnvelopeCodec.seal_at = timed(EnvelopeCodec.seal_at)  # type: ignore[method-assign]
+    EnvelopeCodec.receive_at = timed(EnvelopeCodec.receive_at)  # type: ignore[method-assign]
+    return total
+
+
 async def _secure(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str, float]:
     client_kind: MqttClient = "aiomqtt" if job.client == "aiomqtt" else "gmqtt"
     network = _network(Path(job.pki_dir), BrokerTarget(job.host, job.port), client=client_kind)
@@ -141,7 +162,9 @@ async def _secure(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str
                 delivered.value += 1
 
     network.ctx.events.listeners.append(listen)
+    codec_s = _time_the_codec()
     await asyncio.to_thread(barrier.wait)
+    codec_s[0] = 0.0
     rng = random.Random(job.index)
     cpu0, start = cpu_seconds(), time.perf_counter()
     deadline = start + job.seconds
@@ -172,6 +195,7 @@ async def _secure(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str
         "elapsed_s": time.perf_counter() - start,
         "envelope_bytes": float(size),
         "rss_mb": _peak_rss_mb(),
+        "codec_s": codec_s[0],
     }
     network.ctx.events.listeners.remove(listen)
     await network.stop()
@@ -292,7 +316,9 @@ async def _paced(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str,
                 delivered.value += 1
 
     network.ctx.events.listeners.append(listen)
+    codec_s = _time_the_codec()
     await asyncio.to_thread(barrier.wait)
+    codec_s[0] = 0.0
     rng = random.Random(job.index)
     cpu0, start = cpu_seconds(), time.perf_counter_ns()
     total = int(job.rate * job.seconds)
@@ -504,4 +530,6 @@ def run_sharded(
         "workers": float(workers),
         "peak_rss_mb_all_workers": sum(r["rss_mb"] for r in results),
         "envelope_bytes": max(r.get("envelope_bytes", 0.0) for r in results),
+        "codec_cpu_share": sum(r.get("codec_s", 0.0) for r in results)
+        / max(sum(r["cpu_s"] for r in results), 1e-9),
     }

@@ -11,6 +11,10 @@ The bureaus speak through each --transport in turn. Baselines, in the same run a
 kind of broker: 209 plain aiomqtt clients, then 209 plain gmqtt clients, exchanging bytes of the
 same size with the same window, without protocol or crypto.
 
+The worker also adds up the time its bureaus spend inside the codec (seal and open), so that each
+run reports the codec's share of its own CPU: a ratio taken within one run, which holds still
+when the machine's speed drifts between runs (the rates do not: see bench/RESULTS.md).
+
 With ``--workers N`` the bureaus are split over N worker processes (bench/_shards.py), each with
 its own event loop and connections; the raw baseline gets the same number of processes. A list
 (``--workers 1,2``) measures each in turn.
@@ -167,11 +171,28 @@ def main() -> None:
                     }
                 )
             )
+            in_run_us = f["codec_cpu_share"] * spent_us
+            print(
+                json.dumps(
+                    {
+                        "bench": "throughput",
+                        "workers": workers,
+                        "side": side,
+                        "figure": "codec_cpu_share_in_run",
+                        "value": round(f["codec_cpu_share"], 4),
+                    }
+                )
+            )
             print(
                 f"{workers} worker(s) {side}: {f['msgs_per_s']:,.0f} msg/s against a limit of "
                 f"{limit:,.0f} ({f['msgs_per_s'] / limit:.2f}x); per message {spent_us:.0f} us of "
                 f"CPU = client {client_us:.0f} + seal and open {crypto_us:.0f} + the rest "
                 f"{spent_us - client_us - crypto_us:.0f}"
+            )
+            print(
+                f"  in the run itself, sealing and opening took {f['codec_cpu_share']:.1%} of the "
+                f"worker's CPU ({in_run_us:.0f} us a message, against {crypto_us:.0f} alone); "
+                f"outside them and the client: {spent_us - in_run_us - client_us:.0f} us"
             )
     print(
         "goals: 5,000 secure msg/s with 2 workers; at least 0.5x raw aiomqtt and 0.85x the "
