@@ -150,6 +150,25 @@ async def test_connection_reset_in_the_middle_of_a_publish() -> None:
     exactly_once(network)
 
 
+async def test_a_publish_cut_with_its_connection_is_published_again() -> None:
+    """The driver's own retry (not the end-to-end resend) brings a publish its connection lost.
+
+    Through gmqtt a publish is handed over without a task and followed by a future; the future
+    must fail when the connection goes, or the transmission waits for ever.
+    """
+    async with through_proxy() as (network, proxy):
+        for bureau in network.bureaus.values():
+            bureau.resend_after = 0  # no end-to-end resends: only the publish's retry can help
+        proxy.reset_next_publish()
+        network[FAR].submit(diffusion(FAR, ("FR",), "cut in half"))
+        await until_quiet(network, timeout=60)
+        expected, delivered = expected_and_delivered(network)
+    assert proxy.resets == 1
+    assert network[FAR].counters["publish_retries"] >= 1
+    assert expected and expected <= delivered
+    exactly_once(network)
+
+
 async def test_slow_link_delays_but_delivers_everything() -> None:
     async with through_proxy() as (network, proxy):
         proxy.bytes_per_s = 20_000.0  # each diffusion is about 1.8 KB on the wire
