@@ -222,6 +222,10 @@ def register(cls: type[Event]) -> type[Event]:
     return cls
 
 
+_CHAIN_FIELDS = frozenset({"seq", "chain"})
+"""What the evidence chain adds to each line of ``events.jsonl`` (its number and link)."""
+
+
 def event_from_dict(data: dict[str, Any]) -> Event:
     """An event read back from its dictionary (``events.jsonl``).
 
@@ -232,7 +236,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     if cls is None:
         raise EventFormatError(f"no event kind {data.get('kind')!r}")
     names = {f.name for f in fields(cls)}
-    unknown = set(data) - names - {"chain"}
+    unknown = set(data) - names - _CHAIN_FIELDS
     if unknown:
         raise EventFormatError(f"a {cls.__name__} event has no field {sorted(unknown)[0]!r}")
     values: dict[str, Any] = {

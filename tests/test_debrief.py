@@ -94,6 +94,43 @@ def test_an_edited_log_fails_verify_log_with_the_line_and_the_debrief_warns(
     assert f"the event log was altered after the run at line {target + 1}" in page
 
 
+def test_log_lines_that_are_no_event_are_left_out_and_counted_on_the_page(
+    exercise_run: Path, tmp_path: Path
+) -> None:
+    """The debrief reads typed events: a line of an unknown kind, with a field no event has, or
+    with a field of the wrong type is left out of every table, counted, and said so."""
+    copy = tmp_path / "run"
+    copy.mkdir()
+    for item in exercise_run.iterdir():
+        if item.is_file():
+            (copy / item.name).write_bytes(item.read_bytes())
+    assert main(["debrief", str(copy), "--no-pdf"]) == 0
+    activity = _section(copy / "debrief.html", "What each bureau received and did")
+    lines = (copy / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    sent = json.loads(next(line for line in lines if '"kind":"sent"' in line))
+    hostile = [
+        {**sent, "kind": "takeover"},
+        {**sent, "bureau": "XX", "planted": "<script>alert(1)</script>"},
+        {**sent, "bureau": ["FR", "DE"]},
+        {**sent, "t_s": "at once"},
+    ]
+    extra = [json.dumps(line) for line in hostile]
+    (copy / "events.jsonl").write_text("\n".join([*lines, *extra]) + "\n", encoding="utf-8")
+    assert main(["debrief", str(copy), "--no-pdf"]) == 1  # the log no longer verifies
+    page = (copy / "debrief.html").read_text(encoding="utf-8")
+    assert f"4 of the log's {len(lines) + 4} lines are no event bureaunet writes" in page
+    assert "<script>alert(1)" not in page
+    assert "<h2>Timeline</h2>" in page
+    # the planted sends are counted nowhere
+    assert _section(copy / "debrief.html", "What each bureau received and did") == activity
+
+
+def _section(page: Path, heading: str) -> str:
+    text = page.read_text(encoding="utf-8")
+    start = text.index(f"<h2>{heading}</h2>")
+    return text[start : text.index("<h2>", start + 4)]
+
+
 def test_debrief_of_a_directory_that_is_not_a_run_is_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

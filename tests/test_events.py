@@ -10,6 +10,7 @@ import pytest
 from bureaus.errors import EventFormatError
 from bureaus.events import EVENT_CLASSES, Delivered, Event, Lifecycle, event_from_dict, make
 from scenarios.events import Control, DeadlineEvent, Fault, Inject
+from scenarios.reports.evidence import chained_lines
 
 
 def test_every_kind_has_its_own_class_including_the_scenario_layers() -> None:
@@ -24,6 +25,14 @@ def test_every_kind_has_its_own_class_including_the_scenario_layers() -> None:
 def test_an_event_reads_back_from_its_json_line(kind: str) -> None:
     event = make(kind, t_ns=5, t_s=1.5, bureau="FR", message_id="m", route=("FR", "gs"))  # type: ignore[arg-type]
     line = json.dumps(event.as_dict())
+    assert event_from_dict(json.loads(line)) == event
+
+
+@pytest.mark.parametrize("kind", sorted(EVENT_CLASSES))
+def test_an_event_reads_back_from_its_chained_line_in_events_jsonl(kind: str) -> None:
+    """The evidence chain adds its own fields (``seq``, ``chain``) to each line it writes."""
+    event = make(kind, t_ns=5, t_s=1.5, bureau="FR", message_id="m")  # type: ignore[arg-type]
+    ((line, _link),) = chained_lines([event.as_dict()])
     assert event_from_dict(json.loads(line)) == event
 
 

@@ -29,6 +29,7 @@ from cryptography import x509
 
 from scenarios.errors import ScenarioLayerError
 from scenarios.model import Scenario
+from scenarios.reports.debrief_events import EventsRead, read_events
 from scenarios.reports.debrief_sections import SECTIONS, RunRead
 from scenarios.reports.evidence import (
     LogVerdict,
@@ -65,25 +66,25 @@ def chromium() -> str | None:
     return None
 
 
-def _read(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]], Scenario | None]:
+def _read(run_dir: Path) -> tuple[dict[str, Any], EventsRead, Scenario | None]:
     if not run_dir.is_dir():
         raise DebriefError(f"{run_dir} is not a run directory")
     try:
         summary = json.loads(read_run_file(run_dir / "summary.json"))
         with open_run_file(run_dir / "events.jsonl") as handle:
-            events = [json.loads(line) for line in handle if line.strip()]
+            lines = [json.loads(line) for line in handle if line.strip()]
     except RunFileError as exc:
         raise DebriefError(f"{run_dir} is not a run directory bureaunet wrote: {exc}") from None
     except (OSError, ValueError) as exc:
         raise DebriefError(f"cannot read the run in {run_dir}: {exc}") from None
-    if not isinstance(summary, dict) or not all(isinstance(e, dict) for e in events):
+    if not isinstance(summary, dict) or not all(isinstance(e, dict) for e in lines):
         raise DebriefError(f"{run_dir}: summary.json or events.jsonl is not what a run writes")
     scenario = None
     try:
         scenario = Scenario.model_validate_json(read_run_file(run_dir / "scenario.json"))
     except (OSError, ValueError):
         scenario = None  # the debrief can do without the planners' comments
-    return summary, events, scenario
+    return summary, read_events(lines), scenario
 
 
 def write_debrief(
@@ -115,7 +116,7 @@ def write_debrief(
     try:
         verdict = verify_log(run_dir, root=root, fingerprint=fingerprint)
     except OSError as exc:
-        verdict = LogVerdict(False, len(events), None, f"cannot be checked: {exc}")
+        verdict = LogVerdict(False, events.lines, None, f"cannot be checked: {exc}")
     try:
         page = _page(run_dir, summary, events, scenario, verdict=verdict, templates=templates)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
@@ -135,7 +136,7 @@ def write_debrief(
 def _page(
     run_dir: Path,
     summary: dict[str, Any],
-    events: list[dict[str, Any]],
+    events: EventsRead,
     scenario: Scenario | None,
     *,
     verdict: LogVerdict,

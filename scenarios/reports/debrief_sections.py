@@ -18,8 +18,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bureaus.events import Event
 from scenarios.exercise.deadlines import span_label, when
-from scenarios.model import Scenario, bureau_references
+from scenarios.model import Scenario
+from scenarios.reports.debrief_events import (
+    EventsRead,
+    activity,
+    lesson_answers,
+    named_bureaus,
+    timeline,
+)
 from scenarios.reports.evidence import (
     LogVerdict,
     read_run_file,
@@ -27,7 +35,6 @@ from scenarios.reports.evidence import (
 from scenarios.reports.report_model import (
     BREACH_HEAD,
     DEADLINE_HEAD,
-    TIMELINE_KINDS,
     deadline_table,
 )
 from scenarios.reports.review import CELL_WORDS, GRID_COLUMNS
@@ -184,24 +191,14 @@ def _latency_figure(summary: dict[str, Any], overall: dict[str, Any]) -> list[st
     return [f"latency p50 / p99 ({unit})", f"{overall.get('p50', '-')} / {overall.get('p99', '-')}"]
 
 
-def _lessons(scenario: Scenario | None, events: list[dict[str, Any]]) -> str:
+def _lessons(scenario: Scenario | None, events: list[Event]) -> str:
     """The planners' questions as a discussion page (a page of its own when printed).
 
     Under each question, what the players answered on their pages.
     """
     if scenario is None or not scenario.lessons:
         return ""
-    answers: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for e in events:
-        detail = str(e.get("detail") or "")
-        if (
-            e.get("kind") == "control"
-            and e.get("action") == "lesson"
-            and detail.startswith("lesson ")
-        ):
-            number, _, text = detail.removeprefix("lesson ").partition(": ")
-            if number.isdigit():
-                answers[int(number) - 1].append((str(e.get("bureau", "")), text))
+    answers = lesson_answers(events)
     items = "".join(
         f"<li>{html.escape(q)}"
         + (
@@ -224,60 +221,6 @@ def _lessons(scenario: Scenario | None, events: list[dict[str, Any]]) -> str:
     )
 
 
-def _named_bureaus(scenario: Scenario | None) -> list[str]:
-    """Bureaus the script names (they get a row each in the activity table)."""
-    if scenario is None:
-        return []
-    names: list[str] = list(scenario.players)
-    for where, name in bureau_references(scenario):
-        scripted = where[0] in ("injects", "deck") or (
-            where[0] == "faults" and where[2] != "compromised"
-        )
-        if scripted and name != "all-ncbs" and ":" not in name:
-            names.append(name)
-    return list(dict.fromkeys(names))
-
-
-def _tally(
-    events: list[dict[str, Any]],
-) -> tuple[dict[str, Counter[str]], dict[str, Counter[str]]]:
-    """What each bureau received (by message kind) and did (sent, acknowledged, ...)."""
-    received: dict[str, Counter[str]] = defaultdict(Counter)
-    did: dict[str, Counter[str]] = defaultdict(Counter)
-    for e in events:
-        bureau, kind = e.get("bureau", "?"), e.get("kind")
-        message_kind = e.get("message_kind") or "?"
-        if kind == "delivered" and message_kind != "acknowledgement":
-            received[bureau][message_kind] += 1
-        elif kind == "sent":
-            did[bureau]["acknowledged" if message_kind == "acknowledgement" else "sent"] += 1
-        elif kind == "hop" and e.get("via") == "forward":
-            did[bureau]["forwarded"] += 1
-        elif kind == "breach" or (kind == "rejected" and e.get("reason") != "duplicate"):
-            did[bureau][str(kind)] += 1
-    return received, did
-
-
-def _activity(events: list[dict[str, Any]], named: list[str]) -> list[list[str]]:
-    received, did = _tally(events)
-
-    def row(label: str, bureaus: list[str]) -> list[str]:
-        got: Counter[str] = Counter()
-        done: Counter[str] = Counter()
-        for b in bureaus:
-            got.update(received.get(b, Counter()))
-            done.update(did.get(b, Counter()))
-        counts = [str(done[k]) for k in ("sent", "acknowledged", "forwarded", "breach", "rejected")]
-        return [label, ", ".join(f"{n} {k}" for k, n in sorted(got.items())) or "-", *counts]
-
-    everyone = sorted(set(received) | set(did) - {"controller", "broker"})
-    rows = [row(b, [b]) for b in named if b in everyone]
-    others = [b for b in everyone if b not in named and "," not in b]
-    if others:
-        rows.append(row(f"{len(others)} other bureaus", others))
-    return rows
-
-
 def _img(run_dir: Path, name: str, alt: str, verdict: LogVerdict) -> str:
     raw = _covered(run_dir, name, verdict)
     if raw is None:
@@ -286,47 +229,20 @@ def _img(run_dir: Path, name: str, alt: str, verdict: LogVerdict) -> str:
     return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></figure>'
 
 
-def _timeline(
-    events: list[dict[str, Any]], scenario: Scenario | None, duration: float
-) -> tuple[list[list[str]], list[str]]:
-    comments: dict[str, str] = {}
-    if scenario is not None:
-        comments = {
-            i.name: i.comment for i in (*scenario.injects, *scenario.deck) if i.name and i.comment
-        }
-    rows, classes = [], []
-    for e in events:
-        kind = e.get("kind")
-        if kind not in TIMELINE_KINDS:
-            continue
-        detail = e.get("detail") or ""
-        name = e.get("name") or ""
-        if kind == "inject" and name in comments:
-            detail = f"{detail} - {comments[name]}"
-        rows.append([when(e.get("t_s", 0.0), duration), kind or "", e.get("bureau", ""), detail])
-        classes.append(_timeline_class(e))
-    return rows, classes
-
-
-def _timeline_class(e: dict[str, Any]) -> str:
-    """How a timeline row stands out: a bookmark, a breach or a missed deadline, or not."""
-    kind = e.get("kind")
-    if kind == "control" and e.get("action") == "bookmark":
-        return "bookmark"
-    if kind == "breach" or (kind == "deadline" and e.get("reason") in ("missed", "late")):
-        return "bad"
-    return ""
-
-
 @dataclass(frozen=True, slots=True)
 class RunRead:
     """A run's directory as the debrief read it."""
 
     run_dir: Path
     summary: dict[str, Any]
-    events: list[dict[str, Any]]
+    log: EventsRead
     scenario: Scenario | None
     verdict: LogVerdict
+
+    @property
+    def events(self) -> list[Event]:
+        """The log's events, typed (lines that are no event left out: :attr:`EventsRead.unread`)."""
+        return self.log.events
 
     @property
     def duration(self) -> float:
@@ -352,6 +268,18 @@ class RunRead:
 
 
 def _integrity(read: RunRead) -> str:
+    """Whether the log and its evidence verify; and the lines that are no event, if any."""
+    unread = read.log.unread
+    if not unread:
+        return _verdict(read)
+    return _verdict(read) + (
+        f'<p class="integrity altered"><strong>Left out:</strong> {unread} of the log\'s '
+        f"{read.log.lines} lines are no event bureaunet writes (an unknown kind or field); "
+        f"nothing on this page counts them.</p>"
+    )
+
+
+def _verdict(read: RunRead) -> str:
     verdict, run_dir = read.verdict, read.run_dir
     if verdict.intact:
         return (
@@ -380,10 +308,10 @@ def _integrity(read: RunRead) -> str:
     )
 
 
-def _started(events: list[dict[str, Any]]) -> str:
-    if not events or "t_ns" not in events[0]:
+def _started(events: list[Event]) -> str:
+    if not events:
         return "unknown"
-    return datetime.fromtimestamp(events[0]["t_ns"] / 1e9, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.fromtimestamp(events[0].t_ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _facts(read: RunRead) -> str:
@@ -421,13 +349,13 @@ def _outcome(read: RunRead) -> str:
 
 
 def _bookmarks(read: RunRead) -> str:
-    rows, classes = _timeline(read.events, read.scenario, read.duration)
+    rows, classes = timeline(read.events, read.scenario, read.duration)
     marked = [r for r, c in zip(rows, classes, strict=True) if c == "bookmark"]
     return _table(["t", "what", "where", "detail"], marked) if marked else ""
 
 
 def _timeline_table(read: RunRead) -> str:
-    rows, classes = _timeline(read.events, read.scenario, read.duration)
+    rows, classes = timeline(read.events, read.scenario, read.duration)
     return _table(["t", "what", "where", "detail"], rows, classes)
 
 
@@ -447,7 +375,7 @@ _ACTIVITY_HEAD = ["bureau", "received", "sent", "acknowledged", "forwarded", "br
 
 
 def _activity_table(read: RunRead) -> str:
-    return _table(_ACTIVITY_HEAD, _activity(read.events, _named_bureaus(read.scenario)))
+    return _table(_ACTIVITY_HEAD, activity(read.events, named_bureaus(read.scenario)))
 
 
 def _figures(read: RunRead) -> str:
