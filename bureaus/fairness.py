@@ -100,6 +100,14 @@ class FairQueue(Generic[T]):
             return item
         return None
 
+    def clear(self) -> int:
+        """Drop everything waiting (the process holding it died); how many items that was."""
+        dropped = self._size
+        self._lanes.clear()
+        self._turns.clear()
+        self._size = 0
+        return dropped
+
     def lanes(self) -> int:
         """Lanes with something waiting."""
         return len(self._lanes)

@@ -193,6 +193,17 @@ class Network:
                     with contextlib.suppress(Exception):
                         task.exception()  # seen: a stopping bureau's error is not news
 
+    async def crash(self, ids: Iterable[str], *, journal: bool) -> None:
+        """Crash bureaus: stop them without a word, and lose what only their processes held.
+
+        They come back with :meth:`start`: from their journals, or, without, remembering nothing
+        (:meth:`Bureau.crash <bureaus.node.Bureau.crash>`).
+        """
+        wanted = list(ids)
+        await self.stop(wanted, graceful=False)
+        for bureau_id in wanted:
+            self.bureaus[bureau_id].crash(journal=journal)
+
     async def revoke(self, serials: Iterable[int]) -> bytes:
         """Have the General Secretariat sign and publish a revocation list (retained).
 

@@ -36,6 +36,7 @@ from bureaus.core.commands import (
     Forward,
     PublishRevocations,
     Reply,
+    Restart,
     Submit,
 )
 from bureaus.fairness import FairQueue, lane_of
@@ -459,3 +460,17 @@ class Bureau:
     def abort(self) -> None:
         """Drop the connection without a DISCONNECT (a crash: the broker sends the Will)."""
         self.session.abort()
+
+    def crash(self, *, journal: bool) -> None:
+        """The bureau's process died (call it while the bureau is stopped); it starts again.
+
+        What only the process held is gone: messages read from the broker and not yet handled
+        (the broker had them acknowledged; their senders' resends bring them again) and
+        publishes the broker had not acknowledged. The core comes back from its journal, or,
+        without one, remembering nothing (:class:`~bureaus.core.commands.Restart`).
+        """
+        for task in list(self._tasks):
+            task.cancel()
+        self.counters["lost_in_crash"] += self.inputs.clear()
+        self._busy_until = 0.0
+        self._apply(self.core.handle(Restart(journal), self._now()))

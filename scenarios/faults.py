@@ -39,7 +39,13 @@ async def fault(stage: Stage, index: int) -> None:
                 return
             await stage.at(window.start)
             stage.note("fault", ",".join(bureaus), f"offline until {stage.label(window.end)}")
-            await stage.net.stop(bureaus, graceful=False)
+            if window.memory == "kept":
+                await stage.net.stop(bureaus, graceful=False)
+            else:
+                journal = window.memory == "journal"
+                await stage.net.crash(bureaus, journal=journal)
+                restart = "from its journal" if journal else "remembering nothing"
+                stage.note("fault", ",".join(bureaus), f"crashed: will start again {restart}")
             await stage.at(window.end)
             await stage.net.start(bureaus)
             stage.note("fault", ",".join(bureaus), "back online")

@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import yaml
 
@@ -66,8 +66,15 @@ class Violation:
     detail: str
 
 
-def make_schedule(seed: int) -> dict[str, Any]:
-    """The scenario (as a YAML-ready dictionary) that ``seed`` makes."""
+Memory = Literal["journal", "none"]
+
+
+def make_schedule(seed: int, *, crashes: Memory = "journal") -> dict[str, Any]:
+    """The scenario (as a YAML-ready dictionary) that ``seed`` makes.
+
+    Half the bureaus taken offline crash and start again with what ``crashes`` says: from their
+    journals (the network's promise), or remembering nothing (to see the checks fail).
+    """
     rng = random.Random(seed)  # noqa: S311 - a test schedule, reproducible by its seed
     ncbs = sorted(rng.sample(_NCBS, rng.randint(3, 5)))
     injects: list[dict[str, Any]] = []
@@ -95,7 +102,7 @@ def make_schedule(seed: int) -> dict[str, Any]:
             {"at": round(rng.uniform(0, HEAL_S), 3), "name": "revocation",
              "revoke": {"bureau": rng.choice(ncbs)}}
         )  # fmt: skip
-    faults = [_fault(rng, ["gs", *ncbs]) for _ in range(rng.randint(1, 4))]
+    faults = [_fault(rng, ["gs", *ncbs], crashes) for _ in range(rng.randint(1, 4))]
     return {
         "name": f"schedule-{seed}",
         "roster": ["gs", *ncbs],
@@ -107,7 +114,7 @@ def make_schedule(seed: int) -> dict[str, Any]:
     }
 
 
-def _fault(rng: random.Random, bureaus: list[str]) -> dict[str, Any]:
+def _fault(rng: random.Random, bureaus: list[str], crashes: Memory) -> dict[str, Any]:
     start = round(rng.uniform(0, HEAL_S * 0.8), 3)
     end = round(rng.uniform(start + 1, HEAL_S), 3)
     kind = rng.choice(("offline", "offline", "cut", "degrade", "broker_restart"))
@@ -116,6 +123,8 @@ def _fault(rng: random.Random, bureaus: list[str]) -> dict[str, Any]:
     window: dict[str, Any] = {"bureau": rng.choice(bureaus), "from": start, "to": end}
     if kind == "degrade":
         window.update(loss=round(rng.uniform(0.1, 0.9), 2), extra_ms=round(rng.uniform(0, 5e4)))
+    if kind == "offline" and rng.random() < 0.5:
+        window["memory"] = crashes
     return {kind: window}
 
 

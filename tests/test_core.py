@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from bureaus import BureauCore, Outputs, Send
+from bureaus.core.commands import Restart
 from bureaus.events import Acknowledged, Breach, Delivered, Hop, Lifecycle, Rejected, Shed
 from bureaus.outbox import Transmission
 from bureaus.samples import sample_messages
@@ -196,3 +197,42 @@ def test_a_transmission_the_broker_did_not_take_goes_back_first() -> None:
     again = net["FR"].publish_failed(item, at(0.5))
     assert [s.item for s in again.sends] == [item]
     assert net["FR"].counters["publish_retries"] == 1
+
+
+def test_a_restart_from_the_journal_resends_what_went_with_the_process() -> None:
+    """A transmission handed to the connection and never acknowledged by the broker goes with
+    the process; the journal still holds the message, so its resend brings it."""
+    net = cores("mesh")
+    sent = net["FR"].submit(note("FR", "DE", "Lost in the crash."), at(0))
+    assert len(sent.sends) == 1  # handed to the driver, never published: the process dies
+    net["FR"].set_online(False, at(1))
+    net["FR"].handle(Restart(journal=True), at(1))
+    net["FR"].set_online(True, at(2))
+    resent = net["FR"].handle_timer(at(6))  # the first resend falls due at 5 s
+    assert [e.via for e in resent.events if isinstance(e, Hop)] == ["resend"]
+    seen = exchange(net, resent, 6)
+    assert [e.bureau for e in events(seen, Delivered) if e.message_kind == "diffusion"] == ["DE"]
+    assert net["FR"].counters["restarts"] == 1
+
+
+def test_a_restart_without_a_journal_forgets_what_was_sent_and_what_was_seen() -> None:
+    """Without a journal the sender no longer resends, and the recipient takes a copy of what
+    it already handled for a new message: what the journal is for."""
+    for journal in (True, False):
+        net = cores("mesh")
+        sent = net["FR"].submit(note("FR", "DE", "Twice?"), at(0))
+        envelope = sent.sends[0].payload
+        exchange(net, sent, 0, drop=lambda s: s.topic == topics.inbox("FR"))  # the ack is lost
+        for bureau in ("FR", "DE"):
+            net[bureau].handle(Restart(journal=journal), at(1))
+        again = net["DE"].receive(topics.inbox("DE"), envelope, at(2))
+        delivered = [e for e in again.events if isinstance(e, Delivered)]
+        resent = net["FR"].handle_timer(at(6))
+        resends = [e for e in resent.events if isinstance(e, Hop) and e.via == "resend"]
+        if journal:
+            assert delivered == []  # a duplicate, answered again
+            assert len(resends) == 1  # the ack never came: the journal still knows to resend
+        else:
+            assert [e.bureau for e in delivered] == ["DE"]  # acted on twice
+            assert resends == []  # and the sender forgot it ever sent
+            assert net["FR"].counters["restarts_without_journal"] == 1

@@ -124,3 +124,19 @@ def _revokes_with_traffic(seed: int) -> bool:
         for body in inject.values()
         if isinstance(body, dict)
     )
+
+
+def test_bureaus_that_crash_without_a_journal_break_a_promise_the_journal_keeps() -> None:
+    """The schedules crash bureaus that start again from their journals. The same schedules
+    with bureaus that come back remembering nothing lose messages, and the checks say so."""
+    crashing = [s for s in range(60, 90) if _crashes(make_schedule(s))]
+    assert crashing
+    amnesia = {s: run_seed(s, make_schedule(s, crashes="none")) for s in crashing}
+    assert {v.invariant for found in amnesia.values() for v in found} >= {"nothing-lost"}
+    for seed, found in amnesia.items():
+        if found:
+            assert run_seed(seed, make_schedule(seed, crashes="journal")) == []
+
+
+def _crashes(schedule: dict[str, Any]) -> bool:
+    return any(f.get("offline", {}).get("memory") for f in schedule["faults"])

@@ -27,6 +27,7 @@ __all__ = [
     "PublishFailed",
     "PublishRevocations",
     "Reply",
+    "Restart",
     "Rotate",
     "SetOnline",
     "Submit",
@@ -129,6 +130,20 @@ class Trust:
     certificate_der: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class Restart:
+    """The bureau's process died and was started again (the driver says so while offline).
+
+    What only the process held is gone: transmissions handed to the connection that the broker
+    had not acknowledged. With ``journal``, the core's memory was journaled before each of its
+    outputs left and comes back whole. Without, everything the core remembered is gone too: its
+    pending messages and their resends, the acknowledgements it gave, what it relayed, the
+    General Secretariat's notices, the inbox and the replay window.
+    """
+
+    journal: bool
+
+
 Command = (
     Submit
     | Forward
@@ -141,4 +156,5 @@ Command = (
     | PublishFailed
     | Rotate
     | Trust
+    | Restart
 )

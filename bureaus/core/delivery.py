@@ -125,6 +125,12 @@ class Delivery:
         self._acks: OrderedDict[tuple[str, UUID], bytes] = OrderedDict()
         self._answered: OrderedDict[tuple[str, str], None] = OrderedDict()
 
+    def forget(self) -> None:
+        """A restart without a journal: nothing pending, no acknowledgement kept."""
+        self.pending.clear()
+        self._acks.clear()
+        self._answered.clear()
+
     # --- as a sender --------------------------------------------------------------------------
 
     def track(

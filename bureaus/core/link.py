@@ -43,6 +43,8 @@ class Link:
         self._emit = emit
         self._timers = timers
         self._queued: Counter[str] = Counter()
+        self._handed: dict[int, Transmission] = {}
+        """Transmissions handed to the driver and not yet acknowledged by the broker (by id)."""
 
     def queue(
         self, item: Transmission, now: Now, *, front: bool = False, again: bool = False
@@ -69,6 +71,7 @@ class Link:
             if item is None:
                 return
             if item.next_hop == BROADCAST:
+                self._handed[id(item)] = item
                 self._emit.send(Send(topics.broadcast("all"), item.envelope, item=item))
             else:
                 self._transmit(item, now)
@@ -91,17 +94,34 @@ class Link:
             self._emit.hold(key, self.bureau, item.next_hop, timeout)
             self._timers.at(now.t + (delay + timeout) / 1000, LossTimeout(item))
             return
+        self._handed[id(item)] = item
         self._emit.send(Send(topics.inbox(item.next_hop), item.envelope, delay / 1000, item=item))
 
     def published(self, item: Transmission) -> None:
         """The broker acknowledged a transmission (PUBACK)."""
+        if self._handed.pop(id(item), None) is None:
+            return  # handed over before a restart: it went with the process
         self._dequeued(item.message_id)
         self._emit.tally("transmitted")
 
     def failed(self, item: Transmission, now: Now) -> None:
         """A transmission did not reach the broker: back to the front of the outbox."""
+        if self._handed.pop(id(item), None) is None:
+            return  # handed over before a restart: it went with the process
         self._emit.tally("publish_retries")
         self.queue(item, now, front=True, again=True)
+
+    def restart(self, *, journal: bool) -> None:
+        """The process died: what it had handed to the connection is gone.
+
+        The message's resends bring it again. Without a journal, the outbox is gone too.
+        """
+        for item in self._handed.values():
+            self._dequeued(item.message_id)
+        self._handed.clear()
+        if not journal:
+            self.outbox = Outbox(self.outbox.limit)
+            self._queued.clear()
 
     def waiting(self, message_id: str) -> int:
         """Transmissions of a message not yet acknowledged by the broker."""

@@ -123,6 +123,7 @@ class BureauCore:
             c.PublishFailed: self._on_publish_failed,
             c.Rotate: self._on_rotate,
             c.Trust: self._on_trust,
+            c.Restart: self._on_restart,
         }
 
     # --- what the parts own, as the drivers and tests read it ---------------------------------
@@ -328,6 +329,16 @@ class BureauCore:
 
     def _on_trust(self, command: c.Trust, now: Now) -> None:
         self.trust(command.certificate_der)
+
+    def _on_restart(self, command: c.Restart, now: Now) -> None:
+        self.link.restart(journal=command.journal)
+        if not command.journal:
+            self.delivery.forget()
+            self.relay.forget()
+            self.role.forget()
+            self.receiving.forget()
+            self.timers.clear()
+        self.emit.tally("restarts" if command.journal else "restarts_without_journal")
 
     def _kept(self, message_id: str) -> MessageBase:
         original = self.inbox.get(message_id)

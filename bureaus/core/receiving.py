@@ -65,6 +65,11 @@ class Receiving:
         self._delivery = delivery
         self._role = role
 
+    def forget(self) -> None:
+        """A restart without a journal: the inbox and the replay window are gone."""
+        self.inbox.clear()
+        self.codec.replay.forget()
+
     def receive(self, topic: str, data: bytes, now: Now, *, retained: bool = False) -> None:
         """Handle one received message; nothing received can raise out of here.
 

@@ -49,6 +49,10 @@ class Relay:
         # (sender, message id): last passed on (link seconds)
         self._relayed: OrderedDict[tuple[str, str], float] = OrderedDict()
 
+    def forget(self) -> None:
+        """A restart without a journal: nothing remembered as relayed."""
+        self._relayed.clear()
+
     def pass_on(self, header: Header, finals: list[str], data: bytes, now: Now) -> bool:
         """Pass a verified envelope on towards ``finals``; False when none is reached through here.
 

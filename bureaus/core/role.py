@@ -63,6 +63,11 @@ class Role:
         self.published_notices: dict[NoticeKey, str] = {}
         """Notice requests this bureau published, to their entity ids (the GS only)."""
 
+    def forget(self) -> None:
+        """A restart without a journal: no notice remembered."""
+        self.notices.clear()
+        self.published_notices.clear()
+
     def received(self, message: MessageBase, now: Now) -> None:
         """React to a delivered message (acknowledgements aside)."""
         if isinstance(message, SearchRequest):
@@ -111,6 +116,11 @@ class GeneralSecretariat(Role):
         self, info: BureauInfo, world: World, emit: Emitter, timers: TimerQueue, send: SendGenerated
     ) -> None:
         super().__init__(info, world, emit, timers, send)
+        self._entity_seq = 0
+
+    def forget(self) -> None:
+        """A restart without a journal: no notice remembered, numbering from the start."""
+        super().forget()
         self._entity_seq = 0
 
     def received(self, message: MessageBase, now: Now) -> None:

@@ -73,6 +73,11 @@ class TimerQueue:
     def __len__(self) -> int:
         return sum(len(h) for h in self._heaps.values())
 
+    def clear(self) -> None:
+        """No timer left (a restart without a journal)."""
+        for heap in self._heaps.values():
+            heap.clear()
+
     def at(self, when: float, timer: Timer) -> None:
         """Set ``timer`` for ``when``, on the timer's own clock."""
         heapq.heappush(self._heaps[timer.CLOCK], (when, next(self._seq), timer))

@@ -53,6 +53,12 @@ class ReplayGuard:
     _forget_at: list[tuple[int, int, tuple[str, bytes]]] = field(default_factory=list, repr=False)
     _floor_ms: int = -(2**63)
 
+    def forget(self) -> None:
+        """Remember no id (a process restarted without its journal)."""
+        self._seen.clear()
+        self._forget_at.clear()
+        self._floor_ms = -(2**63)
+
     def check(
         self,
         sender: str,

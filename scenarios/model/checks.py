@@ -24,6 +24,13 @@ class FaultWindow(Action):
     end: Seconds = Field(alias="to")
     extra_ms: Annotated[float, Field(ge=0)] = 0.0
     loss: Annotated[float, Field(ge=0, le=1)] = 0.0
+    memory: Literal["kept", "journal", "none"] = "kept"
+    """For ``offline`` only: what the bureau remembers when it comes back. ``kept``: its
+    process stayed up and only its connection went. ``journal``: its process crashed and starts
+    again from its journal (what it had read but not handled, and sent but not seen reach the
+    broker, is gone; its senders' and its own resends bring them). ``none``: it crashed with no
+    journal and remembers nothing: its pending messages, the acknowledgements it gave, its
+    replay window and its notices are gone (to show what a journal is for)."""
 
     @model_validator(mode="after")
     def _window(self) -> FaultWindow:
@@ -60,6 +67,12 @@ class Compromised(Action):
 
 class WindowFault(Tagged):
     """A fault over a window of scenario time (offline, cut, degrade)."""
+
+    @model_validator(mode="after")
+    def _memory_when_offline(self) -> WindowFault:
+        if self.window.memory != "kept" and self.tag != "offline":
+            raise ValueError("'memory' is for a bureau that goes offline")
+        return self
 
     @property
     def window(self) -> FaultWindow:
