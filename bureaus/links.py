@@ -54,12 +54,14 @@ class LinkOverride:
         extra_ms: Add to the delay (a degraded link).
         jitter_ms: Standard deviation of the added jitter.
         loss: Probability that one transmission attempt is lost.
+        duplicate: Probability that one transmission attempt arrives twice.
     """
 
     one_way_ms: float | None = None
     extra_ms: float = 0.0
     jitter_ms: float | None = None
     loss: float | None = None
+    duplicate: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,7 @@ class LinkModel:
     inflation: float = DEFAULT_INFLATION
     jitter_ms: float = 0.0
     loss: float = 0.0
+    duplicate: float = 0.0
     links: dict[tuple[str, str], LinkOverride] = field(default_factory=dict)
     regions: dict[Region, LinkOverride] = field(default_factory=dict)
     bureaus: dict[str, LinkOverride] = field(default_factory=dict)
@@ -141,6 +144,23 @@ class LinkModel:
         if loss <= 0:
             return False
         return self._rng(message_id, a, b, attempt + 1_000_000).random() < loss
+
+    def copy_ms(self, a: str, b: str, message_id: str, attempt: int = 0) -> float | None:
+        """When this transmission attempt arrives a second time, if it does (seeded): its delay.
+
+        The copy comes after the first, by up to two seconds more than the link's delay: a
+        network that duplicates also reorders.
+        """
+        if not self.enabled:
+            return None
+        override = self._override(a, b)
+        rate = override.duplicate if override and override.duplicate is not None else self.duplicate
+        if rate <= 0:
+            return None
+        rng = self._rng(message_id, a, b, attempt + 2_000_000)
+        if rng.random() >= rate:
+            return None
+        return self.delay_ms(a, b, message_id, attempt) + rng.uniform(0.0, 2_000.0)
 
     def _cut(self, bureau: str, t: float) -> Outage | None:
         region = self.roster.get(bureau).region

@@ -52,10 +52,13 @@ async def fault(stage: Stage, index: int) -> None:
         case DegradeFault(degrade=window):
             where = window.bureau or f"region:{window.region}"
             await stage.at(window.start)
-            override = LinkOverride(extra_ms=window.extra_ms, loss=window.loss)
+            override = LinkOverride(
+                extra_ms=window.extra_ms, loss=window.loss, duplicate=window.duplicate
+            )
             stage.net.degrade(override, bureau=window.bureau, region=window.region)
+            copies = f", duplicates {window.duplicate:g}" if window.duplicate else ""
             stage.lead_note(
-                where, f"links degraded (+{window.extra_ms:g} ms, loss {window.loss:g})"
+                where, f"links degraded (+{window.extra_ms:g} ms, loss {window.loss:g}{copies})"
             )
             await stage.at(window.end)
             stage.net.restore(bureau=window.bureau, region=window.region)

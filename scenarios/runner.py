@@ -153,15 +153,16 @@ def _links(scenario: Scenario, roster: Roster, seed: int) -> LinkModel:
         inflation=spec.inflation,
         jitter_ms=spec.jitter_ms,
         loss=spec.loss,
+        duplicate=spec.duplicate,
         enabled=spec.model,
         links={
             (link.a, link.b): LinkOverride(
-                link.one_way_ms, link.extra_ms, link.jitter_ms, link.loss
+                link.one_way_ms, link.extra_ms, link.jitter_ms, link.loss, link.duplicate
             )
             for link in spec.links
         },
         regions={
-            r: LinkOverride(o.one_way_ms, o.extra_ms, o.jitter_ms, o.loss)
+            r: LinkOverride(o.one_way_ms, o.extra_ms, o.jitter_ms, o.loss, o.duplicate)
             for r, o in spec.regions.items()
         },
     )

@@ -3,9 +3,10 @@
 Deterministic simulation testing, as FoundationDB's simulator and TigerBeetle's VOPR do it: a
 seed makes a small world (a few bureaus, a topology, some traffic) and a schedule of faults
 over it (bureaus offline, links cut or made lossy and slow, the broker restarted with and
-without its persistence, keys rotated and members revoked mid-flight); the run is a simulation
-(virtual clock, in-memory broker), so the same seed gives the same run on any host. Every run is
-checked against invariants:
+without its persistence, bureaus crashed and restarted from their journals, messages
+duplicated and reordered by the network, keys rotated and members revoked mid-flight); the run
+is a simulation (virtual clock, in-memory broker), so the same seed gives the same run on any
+host. Every run is checked against invariants:
 
 ``nothing-lost``
     every delivery a sender owed arrives once the faults have healed (the schedule leaves time
@@ -108,7 +109,11 @@ def make_schedule(seed: int, *, crashes: Memory = "journal") -> dict[str, Any]:
         "roster": ["gs", *ncbs],
         "topology": rng.choice(_TOPOLOGIES),
         "duration": END_S,
-        "network": {"loss": round(rng.choice((0.0, 0.0, 0.05, 0.2)), 3)},
+        "network": {
+            "loss": rng.choice((0.0, 0.0, 0.05, 0.2)),
+            "jitter_ms": rng.choice((0.0, 0.0, 50.0, 2_000.0)),  # large jitter reorders
+            "duplicate": rng.choice((0.0, 0.0, 0.1, 0.5)),
+        },
         "injects": sorted(injects, key=lambda i: i["at"]),
         "faults": faults,
     }
@@ -122,7 +127,11 @@ def _fault(rng: random.Random, bureaus: list[str], crashes: Memory) -> dict[str,
         return {"broker_restart": {"at": start, "persistence": rng.random() < 0.5}}
     window: dict[str, Any] = {"bureau": rng.choice(bureaus), "from": start, "to": end}
     if kind == "degrade":
-        window.update(loss=round(rng.uniform(0.1, 0.9), 2), extra_ms=round(rng.uniform(0, 5e4)))
+        window.update(
+            loss=round(rng.uniform(0.1, 0.9), 2),
+            extra_ms=round(rng.uniform(0, 5e4)),
+            duplicate=round(rng.choice((0.0, rng.uniform(0.1, 0.9))), 2),
+        )
     if kind == "offline" and rng.random() < 0.5:
         window["memory"] = crashes
     return {kind: window}

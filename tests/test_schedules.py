@@ -17,6 +17,7 @@ import bureaus.core.delivery
 from bureaus.core import RESEND_SPAN_S
 from bureaus.core.delivery import Delivery
 from bureaus.events import Delivered, Rejected
+from protocol.errors import Rejection
 from protocol.network.routing import next_hops
 from protocol.security.replay import ReplayGuard
 from scenarios.runner import RunOptions, simulate
@@ -140,3 +141,28 @@ def test_bureaus_that_crash_without_a_journal_break_a_promise_the_journal_keeps(
 
 def _crashes(schedule: dict[str, Any]) -> bool:
     return any(f.get("offline", {}).get("memory") for f in schedule["faults"])
+
+
+def test_copies_the_network_makes_are_refused_as_duplicates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The schedules' networks duplicate and reorder: every copy is refused as a duplicate. A
+    bureau that took copies for new messages would act twice, and the checks say so."""
+    seed = next(s for s in range(100) if make_schedule(s)["network"]["duplicate"] > 0)
+    result = simulate(_parse(make_schedule(seed)), RunOptions(seed=seed))
+    duplicates = [e for e in result.events if e.kind == "rejected" and e.reason == "duplicate"]
+    assert duplicates
+    assert check(result) == []
+
+    original = ReplayGuard.check
+
+    def lenient(self: ReplayGuard, *args: Any, **kwargs: Any) -> None:
+        try:
+            original(self, *args, **kwargs)
+        except Rejection as refusal:
+            if refusal.reason != "duplicate":
+                raise  # only the same bytes again get through
+
+    monkeypatch.setattr(ReplayGuard, "check", lenient)
+    again = simulate(_parse(make_schedule(seed)), RunOptions(seed=seed))
+    assert "once" in {v.invariant for v in check(again)}

@@ -95,7 +95,13 @@ class Link:
             self._timers.at(now.t + (delay + timeout) / 1000, LossTimeout(item))
             return
         self._handed[id(item)] = item
-        self._emit.send(Send(topics.inbox(item.next_hop), item.envelope, delay / 1000, item=item))
+        topic = topics.inbox(item.next_hop)
+        self._emit.send(Send(topic, item.envelope, delay / 1000, item=item))
+        copy_ms = links.copy_ms(self.bureau, item.next_hop, item.message_id, item.attempt)
+        if copy_ms is not None:
+            # the modelled network duplicates this attempt: the copy is nobody's transmission
+            self._emit.tally("link_duplicates")
+            self._emit.send(Send(topic, item.envelope, copy_ms / 1000))
 
     def published(self, item: Transmission) -> None:
         """The broker acknowledged a transmission (PUBACK)."""

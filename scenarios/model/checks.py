@@ -24,6 +24,8 @@ class FaultWindow(Action):
     end: Seconds = Field(alias="to")
     extra_ms: Annotated[float, Field(ge=0)] = 0.0
     loss: Annotated[float, Field(ge=0, le=1)] = 0.0
+    duplicate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """For ``degrade``: the share of transmissions that arrive twice (the copy later)."""
     memory: Literal["kept", "journal", "none"] = "kept"
     """For ``offline`` only: what the bureau remembers when it comes back. ``kept``: its
     process stayed up and only its connection went. ``journal``: its process crashed and starts

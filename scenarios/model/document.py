@@ -38,6 +38,7 @@ class LinkSpec(Action):
     extra_ms: Annotated[float, Field(ge=0)] = 0.0
     jitter_ms: Annotated[float, Field(ge=0)] | None = None
     loss: Annotated[float, Field(ge=0, le=1)] | None = None
+    duplicate: Annotated[float, Field(ge=0, le=1)] | None = None
 
 
 class RegionSpec(Action):
@@ -47,6 +48,7 @@ class RegionSpec(Action):
     extra_ms: Annotated[float, Field(ge=0)] = 0.0
     jitter_ms: Annotated[float, Field(ge=0)] | None = None
     loss: Annotated[float, Field(ge=0, le=1)] | None = None
+    duplicate: Annotated[float, Field(ge=0, le=1)] | None = None
 
 
 class NetworkSpec(Action):
@@ -57,6 +59,7 @@ class NetworkSpec(Action):
     inflation: Annotated[float, Field(ge=1, le=10)] = 1.5
     jitter_ms: Annotated[float, Field(ge=0)] = 0.0
     loss: Annotated[float, Field(ge=0, le=1)] = 0.0
+    duplicate: Annotated[float, Field(ge=0, le=1)] = 0.0
     links: list[LinkSpec] = Field(default_factory=list)
     regions: dict[Region, RegionSpec] = Field(default_factory=dict)
 
