@@ -41,6 +41,7 @@ def test_the_library_has_its_scenarios() -> None:
         "breaking-change",
         "europol-gateway",
         "broker-crash",
+        "bureau-crash",
         "missing-child",
         "overload",
         "scale-out",
@@ -359,3 +360,22 @@ def test_the_topology_lab_teaches_hub_against_mesh(
     for topology in rows:
         assert f'href="{topology}/report.html"' in page
         assert (out / topology / "map.png").is_file()
+
+
+def test_the_bureau_that_crashes_without_a_journal_loses_its_message() -> None:
+    """``bureau-crash``: the same fault with and without a journal, side by side."""
+    result = simulate(load_scenario(LIBRARY / "bureau-crash.yaml"), RunOptions())
+    arrived = {
+        (e.peer, e.bureau)
+        for e in result.events
+        if e.kind == "delivered" and e.message_kind == "case-message"
+    }
+    assert arrived == {("FR", "KE")}
+    assert summarise(result)["messages"]["lost"] == 1
+    crashes = [
+        e.detail for e in result.events if e.kind == "fault" and "crashed" in (e.detail or "")
+    ]
+    assert crashes == [
+        "crashed: will start again from its journal",
+        "crashed: will start again remembering nothing",
+    ]
