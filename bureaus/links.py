@@ -20,6 +20,7 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import Literal
 
 from protocol import Region, Roster
 
@@ -104,6 +105,12 @@ class LinkModel:
                 return self.regions[region]
         return None
 
+    def _setting(self, a: str, b: str, name: Literal["jitter_ms", "loss", "duplicate"]) -> float:
+        """The link's own value of a setting where an override gives one, else the network's."""
+        override = self._override(a, b)
+        value = getattr(override, name) if override is not None else None
+        return float(getattr(self, name) if value is None else value)
+
     def distance_ms(self, a: str, b: str) -> float:
         """The distance-based one-way delay, before overrides and jitter."""
         x, y = self.roster.get(a), self.roster.get(b)
@@ -127,10 +134,7 @@ class LinkModel:
         base = self.base_ms(a, b)
         if not self.enabled:
             return 0.0
-        override = self._override(a, b)
-        jitter = (
-            override.jitter_ms if override and override.jitter_ms is not None else self.jitter_ms
-        )
+        jitter = self._setting(a, b, "jitter_ms")
         if jitter <= 0:
             return base
         return max(0.0, base + self._rng(message_id, a, b, attempt).gauss(0.0, jitter))
@@ -139,8 +143,7 @@ class LinkModel:
         """Whether this transmission attempt is lost (seeded)."""
         if not self.enabled:
             return False
-        override = self._override(a, b)
-        loss = override.loss if override and override.loss is not None else self.loss
+        loss = self._setting(a, b, "loss")
         if loss <= 0:
             return False
         return self._rng(message_id, a, b, attempt + 1_000_000).random() < loss
@@ -153,8 +156,7 @@ class LinkModel:
         """
         if not self.enabled:
             return None
-        override = self._override(a, b)
-        rate = override.duplicate if override and override.duplicate is not None else self.duplicate
+        rate = self._setting(a, b, "duplicate")
         if rate <= 0:
             return None
         rng = self._rng(message_id, a, b, attempt + 2_000_000)
