@@ -165,6 +165,12 @@ def test_an_inject_at_a_negative_time_is_exit_2_with_the_line(
         ("name: x\nexpect:\n  - delivered: {message: nope, to: FR}\n", "no inject named 'nope'"),
         ("name: x\ninjects:\n  - at: 1\n", "exactly one action"),
         ("name: x\nfaults:\n  - offline: {bureau: FR, from: 5, to: 2}\n", "'to' must be after"),
+        (
+            "name: x\nfaults:\n  - cut: {bureau: FR, from: 1, to: 2, memory: journal}\n",
+            "'memory' is for a bureau that goes offline",
+        ),
+        ("name: x\nfaults:\n  - offline: {bureau: FR, from: 1, to: 2, memory: lost}\n", "memory"),
+        ("name: x\nnetwork: {duplicate: 1.5}\n", "duplicate"),
     ],
 )
 def test_bad_scenarios_name_the_problem(text: str, message: str) -> None:
