@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import gmqtt
 from _world import cpu_seconds
@@ -41,6 +41,26 @@ from protocol.network.roster import synthetic_roster
 from protocol.security.envelope import EnvelopeCodec
 
 BODY = "Routine case exchange. " * 44  # about 1 KiB of wire JSON with the header fields
+
+
+def case_message(
+    sender: str,
+    recipient: str,
+    created_at: datetime,
+    *,
+    message_id: UUID | None = None,
+    case_reference: str = "BENCH/1",
+) -> CaseMessage:
+    """The benchmarks' message: a case message of about 1 KiB from one bureau to another."""
+    return CaseMessage(
+        message_id=message_id or uuid4(),
+        sender=sender,
+        recipients=ToBureaus(bureaus=(recipient,)),
+        created_at=created_at,
+        case_reference=case_reference,
+        subject="bench",
+        body=BODY,
+    )
 
 
 @dataclass(frozen=True)
@@ -171,21 +191,7 @@ async def _secure(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str
     n = 0
     size = 0
     async for sender, recipient in _pairs(rng, mine, ids, deadline, job.window, sent, delivered):
-        size = (
-            network[sender]
-            .submit(
-                CaseMessage(
-                    message_id=uuid4(),
-                    sender=sender,
-                    recipients=ToBureaus(bureaus=(recipient,)),
-                    created_at=datetime.now(UTC),
-                    case_reference="BENCH/1",
-                    subject="bench",
-                    body=BODY,
-                )
-            )
-            .__len__()
-        )
+        size = network[sender].submit(case_message(sender, recipient, datetime.now(UTC))).__len__()
         n += 1
         if n % 50 == 0:
             await asyncio.sleep(0)

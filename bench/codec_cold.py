@@ -16,12 +16,10 @@ import random
 import statistics
 import time
 from datetime import timedelta
-from uuid import uuid4
 
-from _shards import BODY
+from _shards import case_message
 
 from bureaus.sandbox import EPOCH, ROSTER, pki
-from protocol import CaseMessage, ToBureaus
 from protocol.security.envelope import EnvelopeCodec
 from protocol.security.pki import BureauCredentials
 
@@ -38,18 +36,7 @@ def _run(
     codecs: dict[str, EnvelopeCodec], pairs: list[tuple[str, str]], n: int, *, cold: bool
 ) -> float:
     """Microseconds per seal and open of one message, over ``pairs``."""
-    messages = [
-        CaseMessage(
-            message_id=uuid4(),
-            sender=a,
-            recipients=ToBureaus(bureaus=(b,)),
-            created_at=EPOCH,
-            case_reference="BENCH/1",
-            subject="bench",
-            body=BODY,
-        )
-        for a, b in pairs
-    ]
+    messages = [case_message(a, b, EPOCH) for a, b in pairs]
     wall = EPOCH + timedelta(seconds=n)
     spent = 0.0
     for (a, b), message in zip(pairs, messages, strict=True):

@@ -22,14 +22,13 @@ import time
 from datetime import UTC, datetime
 from uuid import uuid4
 
+from _shards import case_message
 from _world import world
 from hdrh.histogram import HdrHistogram
 
 from broker import BrokerTarget, client
 from bureaus import Event
-from protocol import CaseMessage, ToBureaus, topics
-
-BODY = "Routine case exchange. " * 44
+from protocol import topics
 
 
 def percentiles(values_us: list[int]) -> dict[str, float]:
@@ -76,14 +75,8 @@ async def secure(rate: float, seconds: float) -> dict[str, float]:
             mid = uuid4()
             intended[str(mid)] = at_ns
             network[sender].submit(
-                CaseMessage(
-                    message_id=mid,
-                    sender=sender,
-                    recipients=ToBureaus(bureaus=(recipient,)),
-                    created_at=datetime.now(UTC),
-                    case_reference="BENCH/2",
-                    subject="bench",
-                    body=BODY,
+                case_message(
+                    sender, recipient, datetime.now(UTC), message_id=mid, case_reference="BENCH/2"
                 )
             )
 

@@ -30,12 +30,10 @@ import json
 import statistics
 import time
 from datetime import timedelta
-from uuid import uuid4
 
-from _shards import BODY, run_sharded
+from _shards import case_message, run_sharded
 
 from bureaus.sandbox import EPOCH, ROSTER, pki
-from protocol import CaseMessage, ToBureaus
 from protocol.security.envelope import EnvelopeCodec
 from protocol.security.pki import BureauCredentials
 
@@ -53,18 +51,7 @@ def seal_and_open_us(count: int = 2_000, repeat: int = 5) -> float:
     }
     runs = []
     for n in range(repeat):
-        messages = [
-            CaseMessage(
-                message_id=uuid4(),
-                sender="FR",
-                recipients=ToBureaus(bureaus=("DE",)),
-                created_at=EPOCH,
-                case_reference="BENCH/1",
-                subject="bench",
-                body=BODY,
-            )
-            for _ in range(count)
-        ]
+        messages = [case_message("FR", "DE", EPOCH) for _ in range(count)]
         wall = EPOCH + timedelta(seconds=n)
         start = time.perf_counter()
         for message in messages:
