@@ -99,6 +99,7 @@ __all__ = [
     "Header",
     "Opened",
     "RecipientEntry",
+    "SignatureCheck",
     "peek",
 ]
 
@@ -426,6 +427,32 @@ class Opened:
     size: int
 
 
+@dataclass(frozen=True, slots=True)
+class SignatureCheck:
+    """An envelope's signature, ready to be verified away from its bureau.
+
+    Made by :meth:`EnvelopeCodec.prepare_check` from the exact bytes received; once verified
+    elsewhere, :meth:`EnvelopeCodec.vouch` lets the bureau's next receive of those same bytes
+    skip the signature arithmetic (and nothing else: certificate, revocation, run, sender and
+    replay checks all still run then).
+
+    Attributes:
+        data: The envelope, as received.
+        frame: Its parsed frame.
+        signer: The certificate whose key the signature is checked against.
+        work: What the verifier needs: the raw public key, the signature and the signed bytes.
+    """
+
+    data: bytes
+    frame: _Frame
+    signer: BureauCertificate
+    work: tuple[bytes, bytes, bytes]
+
+
+CHECKED_MAX = 8192
+"""Signatures verified elsewhere and not yet received, kept per bureau (the oldest go first)."""
+
+
 def _content_keys(secret: bytes, salt: bytes) -> tuple[bytes, bytes, bytes]:
     okm = hkdf_sha256(secret, salt, _CONTEXT + b"content", 96)
     return okm[:32], okm[32:64], okm[64:]
@@ -497,6 +524,9 @@ class EnvelopeCodec:
         self.schema_version = schema_version
         """The schema version this bureau runs: it accepts that major version only."""
         self._pairs: dict[tuple[bytes, bytes], bytes] = {}
+        self._checked: OrderedDict[bytes, SignatureCheck] = OrderedDict()
+        self.vouched = 0
+        """Envelopes received whose signature was verified elsewhere (:meth:`vouch`)."""
 
     @property
     def bureau_id(self) -> str:
@@ -623,16 +653,50 @@ class EnvelopeCodec:
 
     # --- opening ------------------------------------------------------------------------------
 
+    def prepare_check(self, data: bytes) -> SignatureCheck | None:
+        """The signature check of a received envelope, to be done elsewhere ahead of receiving.
+
+        ``None`` when there is nothing to check ahead (not a frame, or a sender this bureau has
+        no key for): receiving it refuses it with its reason as usual.
+        """
+        try:
+            frame = _parse_frame(data, self.max_size)
+        except Rejection:
+            return None
+        header = frame.header
+        signer = self.trust.signer(header.sender, header.sender_signing_key_id)
+        if signer is None:
+            return None
+        work = (signer.signing_key.public_bytes_raw(), frame.signature, frame.signed)
+        return SignatureCheck(data, frame, signer, work)
+
+    def vouch(self, check: SignatureCheck) -> None:
+        """``check`` verified: receiving its exact bytes will not verify the signature again.
+
+        Only for a check made by :meth:`prepare_check` and verified by
+        :func:`~protocol.security.primitives.ed25519_verify_many` (or equal). The signature is
+        still checked again if the trust store holds another certificate for its key by then.
+        """
+        self._checked[check.data] = check
+        if len(self._checked) > CHECKED_MAX:
+            self._checked.popitem(last=False)
+
+    def _frame_of(self, data: bytes) -> tuple[_Frame, SignatureCheck | None]:
+        check = self._checked.pop(data, None) if self._checked else None
+        if check is not None:
+            return check.frame, check
+        return _parse_frame(data, self.max_size), None
+
     def open_at(self, data: bytes, now: datetime) -> Opened:
         """Verify, check and decrypt an envelope addressed to this bureau.
 
         Raises:
             Rejection: Any failure, with its reason code.
         """
-        frame = _parse_frame(data, self.max_size)
+        frame, check = self._frame_of(data)
         header = frame.header
         try:
-            return self._open(frame, data, now)
+            return self._open(frame, data, now, check)
         except Rejection as exc:
             exc.sender = header.sender
             exc.message_id = str(header.message_id)
@@ -646,12 +710,12 @@ class EnvelopeCodec:
         Raises:
             Rejection: Any failure of :meth:`open_at` or :meth:`verify_at`.
         """
-        frame = _parse_frame(data, self.max_size)
+        frame, check = self._frame_of(data)
         header = frame.header
         try:
             if any(entry.bureau_id == self.bureau_id for entry in header.recipients):
-                return header, self._open(frame, data, now)
-            self._authenticate(frame, now)
+                return header, self._open(frame, data, now, check)
+            self._authenticate(frame, now, check)
         except Rejection as exc:
             exc.sender = header.sender
             exc.message_id = str(header.message_id)
@@ -667,24 +731,29 @@ class EnvelopeCodec:
             Rejection: ``malformed``, ``unsupported_version``, ``unknown_sender``,
                 ``bad_signature``, ``revoked`` or ``expired_certificate``.
         """
-        frame = _parse_frame(data, self.max_size)
+        frame, check = self._frame_of(data)
         try:
-            self._authenticate(frame, now)
+            self._authenticate(frame, now, check)
         except Rejection as exc:
             exc.sender = frame.header.sender
             exc.message_id = str(frame.header.message_id)
             raise
         return frame.header
 
-    def _authenticate(self, frame: _Frame, now: datetime) -> BureauCertificate:
+    def _authenticate(
+        self, frame: _Frame, now: datetime, check: SignatureCheck | None = None
+    ) -> BureauCertificate:
         header = frame.header
         signer = self.trust.signer(header.sender, header.sender_signing_key_id)
         if signer is None:
             raise Rejection(Reason.UNKNOWN_SENDER, f"no certificate for {header.sender}")
-        try:
-            ed25519_verify(signer.signing_key, frame.signature, frame.signed)
-        except CryptoError as exc:
-            raise Rejection(exc.reason, exc.detail) from None
+        if check is not None and check.signer is signer:
+            self.vouched += 1  # verified elsewhere against this very certificate's key
+        else:
+            try:
+                ed25519_verify(signer.signing_key, frame.signature, frame.signed)
+            except CryptoError as exc:
+                raise Rejection(exc.reason, exc.detail) from None
         if self.trust.is_revoked(signer):
             raise Rejection(Reason.REVOKED, f"certificate {signer.serial} is revoked")
         if not signer.valid_at(now):
@@ -736,9 +805,11 @@ class EnvelopeCodec:
         if why is not None:
             raise Rejection(Reason.UNAUTHORIZED_SENDER, why)
 
-    def _open(self, frame: _Frame, data: bytes, now: datetime) -> Opened:
+    def _open(
+        self, frame: _Frame, data: bytes, now: datetime, check: SignatureCheck | None = None
+    ) -> Opened:
         header = frame.header
-        signer = self._authenticate(frame, now)
+        signer = self._authenticate(frame, now, check)
         own_major, own_minor = (int(p) for p in self.schema_version.split("."))
         if header.schema_version[0] != own_major:
             raise Rejection(

@@ -34,6 +34,7 @@ __all__ = [
     "ed25519_public_key",
     "ed25519_sign",
     "ed25519_verify",
+    "ed25519_verify_many",
     "hkdf_expand",
     "hkdf_extract",
     "hkdf_sha256",
@@ -195,3 +196,32 @@ def ed25519_verify(public: Ed25519PublicKey, signature: bytes, data: bytes) -> N
         public.verify(signature, data)
     except InvalidSignature:
         raise CryptoError(Reason.BAD_SIGNATURE, "signature does not verify") from None
+
+
+_VERIFYING_KEYS: dict[bytes, Ed25519PublicKey] = {}
+_VERIFYING_KEYS_MAX = 4096
+
+
+def ed25519_verify_many(checks: list[tuple[bytes, bytes, bytes]]) -> list[bool]:
+    """Verify many Ed25519 signatures: ``(raw public key, signature, signed bytes)`` each.
+
+    A pure function for a helper process (``bureaus.verifier``): the answers are only a head
+    start, never a verdict. A key that does not parse, or a signature that does not verify, is
+    ``False``, and the bureau then checks that envelope itself and refuses it with its reason.
+    Loaded keys are kept (a few hundred bureaus' keys; the table is bounded).
+    """
+    answers = []
+    for raw, signature, signed in checks:
+        key = _VERIFYING_KEYS.get(raw)
+        try:
+            if key is None:
+                key = Ed25519PublicKey.from_public_bytes(raw)
+                if len(_VERIFYING_KEYS) >= _VERIFYING_KEYS_MAX:
+                    _VERIFYING_KEYS.clear()
+                _VERIFYING_KEYS[raw] = key
+            key.verify(signature, signed)
+        except (ValueError, InvalidSignature):
+            answers.append(False)
+        else:
+            answers.append(True)
+    return answers
