@@ -23,6 +23,7 @@ from bureaus.links import LinkModel
 from bureaus.roles import Databases, ReviewPolicy
 from bureaus.service import ServiceTimes
 from bureaus.transport import Connector
+from bureaus.verifier import SignatureHelper
 from protocol import Roster
 from protocol.network.routing import Topology
 from protocol.security.envelope import RUN_ID_SIZE
@@ -64,6 +65,11 @@ class NetworkContext:
     """This run's identity, signed into every envelope's header: an envelope of another run
     (captured, then played into this one) is refused as ``other_run``. Fresh for every run, and
     kept out of the event log, so the same seed still gives the same events."""
+    verify_processes: int = 0
+    """Helper processes that verify received envelopes' signatures ahead of their bureaus
+    (live runs only; 0: each bureau verifies its own). See :mod:`bureaus.verifier`."""
+    verifier: SignatureHelper | None = field(default=None, init=False, repr=False, compare=False)
+    """The helpers while the network runs (started by ``Network.start``)."""
     _trouble: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
 
     @functools.cached_property

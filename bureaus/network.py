@@ -24,6 +24,7 @@ from bureaus.errors import BureauError, NotKept
 from bureaus.keystore import record_revocation, record_rotation
 from bureaus.links import LinkOverride
 from bureaus.node import AckStatus, Bureau
+from bureaus.verifier import SignatureHelper
 from protocol import MessageBase, Region, Roster, topics
 from protocol.messages.caveats import Breach as CaveatBreach
 from protocol.messages.caveats import CaveatPolicy
@@ -126,6 +127,9 @@ class Network:
             NetworkStartError: Some did not get there within ``timeout`` seconds.
         """
         wanted = list(ids) if ids is not None else list(self.bureaus)
+        ctx = self.ctx
+        if ctx.verify_processes and ctx.verifier is None and not ctx.clock.virtual:
+            ctx.verifier = await SignatureHelper.start(ctx.verify_processes)
         if self.ctx.cluster:
             # each subscription is a replicated queue on the nodes: a second one per bureau
             # (the broadcast topic) would double what start-up asks of them, so on a cluster
@@ -192,6 +196,9 @@ class Network:
                 if task.done() and not task.cancelled():
                     with contextlib.suppress(Exception):
                         task.exception()  # seen: a stopping bureau's error is not news
+        if not self._tasks and self.ctx.verifier is not None:
+            verifier, self.ctx.verifier = self.ctx.verifier, None
+            await verifier.close()  # nobody left to verify for
 
     async def crash(self, ids: Iterable[str], *, journal: bool) -> None:
         """Crash bureaus: stop them without a word, and lose what only their processes held.

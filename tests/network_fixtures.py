@@ -26,13 +26,21 @@ async def live_network(
     *,
     links: bool = False,
     kind: str = "mosquitto",
+    verify_processes: int = 0,
 ) -> AsyncIterator[Network]:
     """Every bureau of ``roster`` connected to a fresh secured embedded broker."""
     if kind == "mosquitto":
         require_mosquitto()
     roster = roster or default_roster()
     model = LinkModel(roster, enabled=links)
-    ctx = NetworkContext(roster, topology, BrokerTarget("127.0.0.1", 0), model, seed=7)
+    ctx = NetworkContext(
+        roster,
+        topology,
+        BrokerTarget("127.0.0.1", 0),
+        model,
+        seed=7,
+        verify_processes=verify_processes,
+    )
     network = Network(ctx, full_pki())
     with EmbeddedBroker(kind=kind, security=network.security(), persistence=False) as broker:  # type: ignore[arg-type]
         ctx.target = BrokerTarget(

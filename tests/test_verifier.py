@@ -1,0 +1,261 @@
+"""Signature checks on another core (bureaus.verifier): a head start for the bureaus, never a
+verdict. The helper's answers only let a bureau skip the arithmetic for the exact bytes verified
+against the certificate it still holds; every other check runs, and whatever the helper did not
+verify the bureau verifies and refuses for itself."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import io
+import os
+import signal
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from bureaus.samples import NOW, diffusion, sample_messages
+from bureaus.samples import throwaway_world as world
+from bureaus.verifier import SignatureHelper, pack_batch, unpack_batch
+from bureaus.verify_worker import serve
+from protocol import topics
+from protocol.errors import Reason, Rejection
+from protocol.network.roster import default_roster
+from protocol.security.primitives import ed25519_verify_many
+from scenarios.cli import LIBRARY
+from scenarios.model import load_scenario
+from scenarios.results import RunResult
+from scenarios.runner import RunOptions, run_scenario
+from tests.conftest import require_mosquitto
+from tests.network_fixtures import full_pki, live_network
+
+
+def sealed_for_fr() -> bytes:
+    message = sample_messages()["case-message"].model_copy(update={"created_at": NOW})
+    return world().codec("KE").seal_at(message, NOW, to=["FR"])
+
+
+def flipped(data: bytes, at: int) -> bytes:
+    changed = bytearray(data)
+    changed[at] ^= 0x01
+    return bytes(changed)
+
+
+# --- the pieces, without processes --------------------------------------------------------------
+
+
+def test_a_batch_goes_over_the_pipe_and_back_whole() -> None:
+    work = [(bytes(32), bytes(64), b""), (b"k" * 32, b"s" * 64, b"signed bytes" * 100)]
+    packed = pack_batch(work)
+    assert unpack_batch(packed[4:]) == work
+    for cut in (5, 40, len(packed) - 1):
+        with pytest.raises(ValueError, match="truncated"):
+            unpack_batch(packed[4:cut])
+    with pytest.raises(ValueError, match="after"):
+        unpack_batch(packed[4:] + b"x")
+
+
+def test_the_worker_answers_each_check_in_order_and_stops_at_a_bad_batch() -> None:
+    data = sealed_for_fr()
+    check = world().codec("FR").prepare_check(data)
+    assert check is not None
+    key, signature, signed = check.work
+    batches = [
+        [check.work, (key, flipped(signature, 3), signed), (bytes(32), signature, signed)],
+        [],
+        [(key, signature, signed + b"!")],
+    ]
+    source = io.BytesIO(b"".join(pack_batch(b) for b in batches) + b"\x00\x00\x00\x09garbage!!")
+    sink = io.BytesIO()
+    assert serve(source, sink) == 3
+    answers = b"\x00\x00\x00\x03\x01\x00\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x01\x00"
+    assert sink.getvalue() == answers
+    assert ed25519_verify_many([check.work]) == [True]
+
+
+def test_a_vouched_envelope_opens_without_verifying_and_still_passes_every_other_check() -> None:
+    data = sealed_for_fr()
+    fr = world().codec("FR")
+    check = fr.prepare_check(data)
+    assert check is not None
+    fr.vouch(check)
+    header, opened = fr.receive_at(data, NOW)
+    assert opened is not None
+    assert fr.vouched == 1
+    # the replay window still runs: the same bytes again are a duplicate, and verified anew
+    fr.vouch(check)
+    with pytest.raises(Rejection) as refused:
+        fr.receive_at(data, NOW)
+    assert refused.value.reason is Reason.DUPLICATE
+    assert header.sender == "KE"
+
+
+def test_a_vouch_covers_only_its_exact_bytes_and_the_certificate_it_was_checked_against() -> None:
+    data = sealed_for_fr()
+    fr = world().codec("FR")
+    check = fr.prepare_check(data)
+    assert check is not None
+    forged = flipped(data, len(data) - 1)  # the signature's last byte
+    forged_check = fr.prepare_check(forged)
+    assert forged_check is not None
+    # a check of other bytes, or against another certificate object, is verified again
+    fr.vouch(replace(forged_check, signer=copy.copy(forged_check.signer)))
+    with pytest.raises(Rejection) as refused:
+        fr.receive_at(forged, NOW)
+    assert refused.value.reason is Reason.BAD_SIGNATURE
+    fr.vouch(check)
+    with pytest.raises(Rejection) as refused:
+        fr.receive_at(forged, NOW)  # not the vouched bytes
+    assert refused.value.reason is Reason.BAD_SIGNATURE
+    assert fr.vouched == 0
+
+
+def test_nothing_to_check_ahead_for_garbage_or_an_unknown_sender() -> None:
+    fr = world().codec("FR")
+    assert fr.prepare_check(b"\x02\x01garbage") is None
+    assert fr.prepare_check(b"") is None
+
+
+# --- helpers beside a live network ----------------------------------------------------------
+
+
+async def test_the_helpers_verify_ahead_and_the_bureau_still_refuses_what_it_must() -> None:
+    roster = default_roster().subset(["gs", "FR", "DE", "BE"])
+    async with live_network("mesh", roster, verify_processes=1) as net:
+        helper = net.ctx.verifier
+        assert helper is not None
+        first = diffusion("DE", ("FR",), "original", "warning")
+        envelope = net["DE"].submit(first)
+        from_be = net["BE"].codec.seal_at(
+            diffusion("BE", ("FR",), "later revoked", "warning"), datetime.now(UTC), to=["FR"]
+        )
+        await net.settle()
+        await net.revoke([full_pki().identities["BE"].certificate.serial])
+        await asyncio.sleep(0.3)
+        rogue = net["DE"]
+        inbox = topics.inbox("FR")
+        forged = rogue.codec.seal_at(
+            diffusion("DE", ("FR",), "forged", "warning"), datetime.now(UTC), to=["FR"]
+        )
+        await rogue.publish_raw(inbox, flipped(forged, len(forged) - 1))
+        await rogue.publish_raw(inbox, b"\x00garbage\xff")
+        await rogue.publish_raw(inbox, envelope)
+        await rogue.publish_raw(inbox, from_be)  # its signature verifies; BE is revoked
+        after = diffusion("DE", ("FR",), "still served", "warning")
+        net["DE"].submit(after)
+        await net.settle()
+        counters = net["FR"].counters
+        assert counters["rejected:bad_signature"] == 1
+        assert counters["rejected:malformed"] == 1
+        assert counters["rejected:duplicate"] == 1
+        assert counters["rejected:revoked"] == 1
+        for message in (first, after):
+            assert net.ctx.events.of("delivered", bureau="FR", message_id=str(message.message_id))
+        # first, the duplicate, BE's and after verified by the helper; the forgery was not
+        assert net["FR"].codec.vouched == 4
+        assert counters["signature_verified_ahead"] == 4
+        assert helper.counts["not_verified"] == 1
+        assert helper.counts["verified"] >= 4
+
+
+async def test_without_helpers_every_bureau_verifies_for_itself() -> None:
+    roster = default_roster().subset(["gs", "FR", "DE"])
+    async with live_network("mesh", roster) as net:
+        assert net.ctx.verifier is None
+        message = diffusion("DE", ("FR",), "checked at home", "warning")
+        net["DE"].submit(message)
+        await net.settle()
+        assert net.ctx.events.of("delivered", bureau="FR", message_id=str(message.message_id))
+        assert net["FR"].codec.vouched == 0
+
+
+async def test_a_lost_helper_leaves_the_bureaus_verifying_and_stop_ends_the_helpers() -> None:
+    roster = default_roster().subset(["gs", "FR", "DE"])
+    async with live_network("mesh", roster, verify_processes=1) as net:
+        helper = net.ctx.verifier
+        assert helper is not None
+        (pid,) = helper.pids()
+        os.kill(pid, signal.SIGKILL)
+        for _ in range(200):
+            if helper.counts["helper_lost"]:
+                break
+            await asyncio.sleep(0.02)
+        assert helper.counts["helper_lost"] == 1
+        message = diffusion("DE", ("FR",), "after the helper", "warning")
+        net["DE"].submit(message)
+        await net.settle()
+        assert net.ctx.events.of("delivered", bureau="FR", message_id=str(message.message_id))
+        assert net["FR"].codec.vouched == 0
+    assert net.ctx.verifier is None
+
+
+async def test_stopping_the_network_stops_its_helpers() -> None:
+    roster = default_roster().subset(["gs", "FR", "DE"])
+    async with live_network("mesh", roster, verify_processes=2) as net:
+        helper = net.ctx.verifier
+        assert helper is not None
+        pids = helper.pids()
+        assert len(pids) == 2
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+async def test_a_helper_that_never_answers_is_left_out() -> None:
+    async def quiet() -> SignatureHelper:
+        return await SignatureHelper.start(1, timeout=0.0)
+
+    helper = await quiet()
+    assert helper.counts["helper_lost"] == 1
+    assert helper.pids() == []
+    codec = world().codec("FR")
+    data = sealed_for_fr()
+    queued: list[bytes] = []
+    helper.submit(codec, data, lambda ahead: queued.append(data) if not ahead else None)
+    assert queued == [data]  # no helper: queued at once, verified by the bureau
+    await helper.close()
+
+
+async def test_an_envelope_with_the_helper_when_its_bureau_crashes_goes_with_the_process() -> None:
+    roster = default_roster().subset(["gs", "FR", "DE"])
+    async with live_network("mesh", roster, verify_processes=1) as net:
+        helper = net.ctx.verifier
+        assert helper is not None
+        await net.stop(["FR"], graceful=False)
+        envelope = net["DE"].codec.seal_at(
+            diffusion("DE", ("FR",), "read, then the crash", "warning"),
+            datetime.now(UTC),
+            to=["FR"],
+        )
+        fr = net["FR"]
+        fr._admit(topics.inbox("FR"), envelope, False)  # as the connection reads it
+        fr.crash(journal=True)  # before the helper answers
+        for _ in range(200):
+            if helper.counts["verified"]:
+                break
+            await asyncio.sleep(0.02)
+        assert helper.counts["verified"] == 1
+        assert fr.counters["lost_in_crash"] == 1
+        assert fr.inputs.pop() is None
+
+
+async def test_a_live_scenario_run_with_helpers_delivers_what_it_did_without() -> None:
+    require_mosquitto()
+    scenario = load_scenario(LIBRARY / "red-notice.yaml")
+    runs = {}
+    for verifiers in (0, 1):
+        options = RunOptions(broker="embedded:mosquitto", seed=3, verifiers=verifiers)
+        runs[verifiers] = await run_scenario(scenario, options)
+    ahead = {
+        verifiers: sum(c.get("signature_verified_ahead", 0) for c in result.counters.values())
+        for verifiers, result in runs.items()
+    }
+    assert ahead[0] == 0
+    assert ahead[1] > 0
+
+    def deliveries(result: RunResult) -> list[tuple[str, str]]:
+        delivered = [e for e in result.events if e.kind == "delivered"]
+        return sorted((e.bureau, e.message_kind or "") for e in delivered)
+
+    assert deliveries(runs[1]) == deliveries(runs[0])
