@@ -117,6 +117,9 @@ class RunOptions:
     """``wall``: live, on a real broker, scenario time = wall time x speed. ``virtual``: a
     simulation on the in-memory broker and a discrete-event clock, with modelled service times:
     the same seed gives the same result on any host (run it with :func:`simulate`)."""
+    verifiers: int = 0
+    """Live runs: helper processes that verify received envelopes' signatures on other cores,
+    ahead of the bureaus (``bureaus/verifier.py``; 0: each bureau verifies its own)."""
     pki: Path | None = None
     """A PKI directory (``bureaunet keys init``) to run with, instead of a throwaway one: the
     bureaus' broker passwords then match a secured broker configured from it
@@ -251,6 +254,7 @@ async def _run(
     network = build_network(scenario, roster, topology, seed, pki, clock=clock)
     ctx = network.ctx
     ctx.client = options.transport
+    ctx.verify_processes = options.verifiers
     result = RunResult(scenario, topology, seed, roster, "", "", ctx.events.events, {})
     result.clock = options.clock
     result.signing_key = network.pki.authority.root_key

@@ -94,6 +94,7 @@ async def _work(job: dict[str, Any], barrier: Any) -> dict[str, Any]:
     )
     ctx = network.ctx
     ctx.client = job["transport"]
+    ctx.verify_processes = job["verifiers"]
     ctx.target = job["target"]
     ctx.cluster = job["cluster"]
     ids = [b.id for b in roster]
@@ -169,6 +170,7 @@ async def run_sharded(
                 "target": ctx.target,
                 "cluster": ctx.cluster,
                 "transport": options.transport,
+                "verifiers": options.verifiers,
                 "workers": workers,
             }
             processes = [

@@ -278,6 +278,14 @@ def run_options(command: Callable[..., None]) -> Callable[..., None]:
     help="Split the bureaus over this many worker processes (each its own event loop).",
 )
 @click.option(
+    "--verifiers",
+    type=click.IntRange(0, 16),
+    default=0,
+    show_default=True,
+    help="Live runs: helper processes (per worker) that verify received envelopes' signatures "
+    "on other cores, ahead of the bureaus. Worth it when a run is CPU-bound on one core.",
+)
+@click.option(
     "--auto-answer",
     "auto_answer",
     type=_DURATION,
@@ -298,6 +306,7 @@ def run(
     quiet: bool,
     clock: ClockKind,
     workers: int,
+    verifiers: int,
     auto_answer: float | None,
 ) -> None:
     """Run a scenario (a file, or a bundled one by name) and write its report.
@@ -314,6 +323,7 @@ def run(
             seed=seed,
             duration=duration,
             workers=workers,
+            verifiers=verifiers,
             pki=pki_dir,
             clock=clock,
             auto_answer=auto_answer,
