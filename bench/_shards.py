@@ -83,6 +83,8 @@ class Job:
     """Messages per second this worker offers (paced), for the scale benchmark."""
     client: str = "gmqtt"
     """The MQTT client: the bureaus' transport (secure, paced), or the raw clients' library."""
+    verifiers: int = 0
+    """Helper processes verifying signatures for the bureaus (secure): see bureaus.verifier."""
 
 
 def _roster(size: int) -> Roster:
@@ -95,6 +97,7 @@ def _network(
     size: int = 0,
     cluster: tuple[int, ...] = (),
     client: MqttClient = "gmqtt",
+    verifiers: int = 0,
 ) -> Network:
     roster = _roster(size)
     loaded = load_pki(pki_dir, roster, datetime.now(UTC))
@@ -108,6 +111,7 @@ def _network(
         LinkModel(roster, enabled=False),
         cluster=nodes,
         client=client,
+        verify_processes=verifiers,
     )
     network = Network(ctx, pki, outbox_limit=1_000_000)
     for bureau in network.bureaus.values():
@@ -165,7 +169,12 @@ def _time_the_codec() -> list[float]:
 
 async def _secure(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str, float]:
     client_kind: MqttClient = "aiomqtt" if job.client == "aiomqtt" else "gmqtt"
-    network = _network(Path(job.pki_dir), BrokerTarget(job.host, job.port), client=client_kind)
+    network = _network(
+        Path(job.pki_dir),
+        BrokerTarget(job.host, job.port),
+        client=client_kind,
+        verifiers=job.verifiers,
+    )
     ids = [b.id for b in network.ctx.roster]
     mine = ids[job.index :: job.workers]
     certificates = [i.certificate for i in network.pki.identities.values()]
@@ -186,6 +195,8 @@ async def _secure(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str
     await asyncio.to_thread(barrier.wait)
     codec_s[0] = 0.0
     rng = random.Random(job.index)
+    helpers = network.ctx.verifier.pids() if network.ctx.verifier is not None else []
+    helpers0 = sum(cpu_seconds(pid) for pid in helpers)
     cpu0, start = cpu_seconds(), time.perf_counter()
     deadline = start + job.seconds
     n = 0
@@ -198,11 +209,15 @@ async def _secure(job: Job, barrier: Any, sent: Any, delivered: Any) -> dict[str
     figures = {
         "delivered": float(counted),
         "cpu_s": cpu_seconds() - cpu0,
+        "helper_cpu_s": sum(cpu_seconds(pid) for pid in helpers) - helpers0,
         "elapsed_s": time.perf_counter() - start,
         "envelope_bytes": float(size),
         "rss_mb": _peak_rss_mb(),
         "codec_s": codec_s[0],
     }
+    if network.ctx.verifier is not None:
+        figures["helper_batches"] = float(network.ctx.verifier.counts["batches"])
+        figures["helper_verified"] = float(network.ctx.verifier.counts["verified"])
     network.ctx.events.listeners.remove(listen)
     await network.stop()
     return figures
@@ -479,8 +494,12 @@ def run_sharded(
     window: int,
     payload: int = 0,
     client: str = "gmqtt",
+    verifiers: int = 0,
 ) -> dict[str, float]:
-    """Run one side (``secure`` or ``raw``) over ``workers`` processes; the summed figures."""
+    """Run one side (``secure`` or ``raw``) over ``workers`` processes; the summed figures.
+
+    ``verifiers``: helper processes per worker that verify signatures (secure side).
+    """
     if find_mosquitto() is None:
         raise SystemExit("the network benchmarks need Mosquitto (apt-get install mosquitto)")
     context = multiprocessing.get_context("spawn")
@@ -508,6 +527,7 @@ def run_sharded(
                             window,
                             payload,
                             client=client,
+                            verifiers=verifiers,
                         ),
                         barrier,
                         sent,
@@ -532,6 +552,11 @@ def run_sharded(
     return {
         "msgs_per_s": sum(r["delivered"] for r in results) / elapsed,
         "process_cpu_s_per_s": sum(r["cpu_s"] for r in results) / elapsed,
+        "helper_cpu_s_per_s": sum(r.get("helper_cpu_s", 0.0) for r in results) / elapsed,
+        "helper_verified_share": sum(r.get("helper_verified", 0.0) for r in results)
+        / max(sum(r["delivered"] for r in results), 1.0),
+        "helper_batch_size": sum(r.get("helper_verified", 0.0) for r in results)
+        / max(sum(r.get("helper_batches", 0.0) for r in results), 1.0),
         "broker_cpu_s_per_s": broker_cpu / wall,
         "workers": float(workers),
         "peak_rss_mb_all_workers": sum(r["rss_mb"] for r in results),

@@ -1,7 +1,7 @@
 """Secure messages per second through the whole path, against raw MQTT in the same run.
 
 Run: python bench/throughput.py [--seconds 10] [--window 400] [--workers 1,2]
-     [--transport gmqtt,aiomqtt]
+     [--transport gmqtt,aiomqtt] [--verifiers 0,1] [--rounds 3]
 
 The world: the full roster (209 bureaus, one MQTT connection each) on a secured Mosquitto on
 loopback, no modelled WAN delay, acknowledgements off. Random bureau-to-bureau case messages of
@@ -14,6 +14,11 @@ same size with the same window, without protocol or crypto.
 The worker also adds up the time its bureaus spend inside the codec (seal and open), so that each
 run reports the codec's share of its own CPU: a ratio taken within one run, which holds still
 when the machine's speed drifts between runs (the rates do not: see bench/RESULTS.md).
+
+With ``--verifiers 1`` the bureaus' signatures are verified by a helper process beside each
+worker (bureaus/verifier.py); that side is named ``secure/<transport>+1v``, and the helper's CPU is
+reported apart from the worker's. Every side runs once a round, in turn, and the figures are
+medians over ``--rounds``.
 
 With ``--workers N`` the bureaus are split over N worker processes (bench/_shards.py), each with
 its own event loop and connections; the raw baseline gets the same number of processes. A list
@@ -62,28 +67,57 @@ def seal_and_open_us(count: int = 2_000, repeat: int = 5) -> float:
     return statistics.median(runs)
 
 
+def _medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over the rounds."""
+    return {name: statistics.median(r.get(name, 0.0) for r in runs) for name in runs[0]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--window", type=int, default=400)
+    parser.add_argument("--rounds", type=int, default=3, help="medians over this many rounds")
     parser.add_argument("--workers", default="1,2", help="worker processes, or a list: 1,2")
     parser.add_argument(
         "--transport", default="gmqtt,aiomqtt", help="the bureaus' MQTT client(s): gmqtt,aiomqtt"
     )
+    parser.add_argument(
+        "--verifiers",
+        default="0,1",
+        help="signature helper processes per worker, or a list: 0,1 (bureaus.verifier)",
+    )
     args = parser.parse_args()
     transports = args.transport.split(",")
+    helper_counts = [int(v) for v in args.verifiers.split(",")]
     rows: list[tuple[int, str, dict[str, float]]] = []
+    crypto: dict[int, float] = {}
     for workers in (int(w) for w in args.workers.split(",")):
-        sides: dict[str, dict[str, float]] = {}
-        for transport in transports:
-            sides[f"secure/{transport}"] = run_sharded(
-                "secure", workers, args.seconds, args.window, client=transport
-            )
-        size = int(max(f["envelope_bytes"] for f in sides.values()))
-        for library in ("aiomqtt", "gmqtt"):
-            sides[f"raw/{library}"] = run_sharded(
-                "raw", workers, args.seconds, args.window, size, client=library
-            )
+        rounds: dict[str, list[dict[str, float]]] = {}
+        crypto_rounds = []
+        size = 0
+        for _round in range(args.rounds):
+            # every side once a round, in turn: this machine's speed drifts over minutes, and
+            # the medians over rounds compare sides measured close together
+            for transport in transports:
+                for helpers in helper_counts:
+                    side = f"secure/{transport}" + (f"+{helpers}v" if helpers else "")
+                    figures = run_sharded(
+                        "secure",
+                        workers,
+                        args.seconds,
+                        args.window,
+                        client=transport,
+                        verifiers=helpers,
+                    )
+                    rounds.setdefault(side, []).append(figures)
+                    size = max(size, int(figures["envelope_bytes"]))
+            for library in ("aiomqtt", "gmqtt"):
+                rounds.setdefault(f"raw/{library}", []).append(
+                    run_sharded("raw", workers, args.seconds, args.window, size, client=library)
+                )
+            crypto_rounds.append(seal_and_open_us())
+        crypto[workers] = statistics.median(crypto_rounds)
+        sides = {side: _medians(runs) for side, runs in rounds.items()}
         for side, figures in sides.items():
             rows.append((workers, side, figures))
             for name, value in figures.items():
@@ -98,26 +132,23 @@ def main() -> None:
                         }
                     )
                 )
-        for transport in transports:
+        for side in [s for s in sides if s.startswith("secure/")]:
             for library in ("aiomqtt", "gmqtt"):
-                ratio = (
-                    sides[f"secure/{transport}"]["msgs_per_s"]
-                    / sides[f"raw/{library}"]["msgs_per_s"]
-                )
+                ratio = sides[side]["msgs_per_s"] / sides[f"raw/{library}"]["msgs_per_s"]
                 print(
                     json.dumps(
                         {
                             "bench": "throughput",
                             "workers": workers,
-                            "figure": f"ratio_secure_{transport}_to_raw_{library}",
+                            "figure": f"ratio_{side.replace('/', '_')}_to_raw_{library}",
                             "value": round(ratio, 3),
                         }
                     )
                 )
     print()
     print(
-        f"{'workers':>7} {'side':16} {'msg/s':>9} {'worker CPU':>11} {'broker CPU':>11} "
-        f"{'peak RSS':>9} {'vs raw aiomqtt':>15} {'vs raw gmqtt':>13}"
+        f"{'workers':>7} {'side':16} {'msg/s':>9} {'worker CPU':>11} {'helper CPU':>11} "
+        f"{'broker CPU':>11} {'peak RSS':>9} {'vs raw aiomqtt':>15} {'vs raw gmqtt':>13}"
     )
     by_workers: dict[int, dict[str, dict[str, float]]] = {}
     for workers, side, f in rows:
@@ -127,19 +158,26 @@ def main() -> None:
         raw_g = by_workers[workers]["raw/gmqtt"]["msgs_per_s"]
         print(
             f"{workers:7d} {side:16} {f['msgs_per_s']:9,.0f} "
-            f"{f['process_cpu_s_per_s']:10.2f}c {f['broker_cpu_s_per_s']:10.2f}c "
+            f"{f['process_cpu_s_per_s']:10.2f}c {f.get('helper_cpu_s_per_s', 0.0):10.2f}c "
+            f"{f['broker_cpu_s_per_s']:10.2f}c "
             f"{f['peak_rss_mb_all_workers']:7.0f}MB {f['msgs_per_s'] / raw_a:14.2f}x "
             f"{f['msgs_per_s'] / raw_g:12.2f}x"
         )
-    crypto_us = seal_and_open_us()
-    print(
-        json.dumps(
-            {"bench": "throughput", "figure": "seal_and_open_us", "value": round(crypto_us, 1)}
+    for workers, crypto_us in crypto.items():
+        print(
+            json.dumps(
+                {
+                    "bench": "throughput",
+                    "workers": workers,
+                    "figure": "seal_and_open_us",
+                    "value": round(crypto_us, 1),
+                }
+            )
         )
-    )
     print()
     print("the physical limit of this path: per message, raw gmqtt's CPU + one seal and one open")
     for workers, sides in by_workers.items():
+        crypto_us = crypto[workers]
         raw = sides["raw/gmqtt"]
         client_us = raw["process_cpu_s_per_s"] / raw["msgs_per_s"] * workers * 1e6
         limit = workers * 1e6 / (client_us + crypto_us)
@@ -181,6 +219,14 @@ def main() -> None:
                 f"worker's CPU ({in_run_us:.0f} us a message, against {crypto_us:.0f} alone); "
                 f"outside them and the client: {spent_us - in_run_us - client_us:.0f} us"
             )
+            if f.get("helper_cpu_s_per_s"):
+                helper_us = f["helper_cpu_s_per_s"] / f["msgs_per_s"] * workers * 1e6
+                print(
+                    f"  the signature helpers verified {f['helper_verified_share']:.0%} of the "
+                    f"envelopes, {f['helper_batch_size']:.0f} a batch, at {helper_us:.0f} us of "
+                    "their own CPU a message (the worker's figures above leave that out, and its "
+                    "seal and open leave out those verifications)"
+                )
     print(
         "goals: 5,000 secure msg/s with 2 workers; at least 0.5x raw aiomqtt and 0.85x the "
         "physical limit with 1"
