@@ -96,9 +96,14 @@ async def test_an_offline_ncb_receives_the_notice_when_it_returns() -> None:
         assert len(got) == 1
 
 
-async def test_rogue_client_with_valid_credentials_cannot_disturb_an_ncb() -> None:
+@pytest.mark.parametrize("verify_processes", [0, 1], ids=["alone", "signature-helper"])
+async def test_rogue_client_with_valid_credentials_cannot_disturb_an_ncb(
+    verify_processes: int,
+) -> None:
+    # with a signature helper (bureaus/verifier.py) too: its answers are a head start, and every
+    # refusal below is still the bureau's own
     roster = default_roster().subset(["gs", "FR", "DE", "BE"])
-    async with live_network("mesh", roster) as net:
+    async with live_network("mesh", roster, verify_processes=verify_processes) as net:
         # a replayable envelope: DE -> FR, delivered once
         first = diffusion("DE", ("FR",), "original", "warning")
         envelope = net["DE"].submit(first)
@@ -117,7 +122,14 @@ async def test_rogue_client_with_valid_credentials_cannot_disturb_an_ncb() -> No
         await rogue.publish_raw(inbox, envelope)  # the same bytes at once: a duplicate
         resealed = rogue.codec.seal_at(first, datetime.now(UTC), to=["FR"])
         await rogue.publish_raw(inbox, resealed)  # the same id under a new seal: a replay
-        await rogue.publish_raw(inbox, from_be)
+        await rogue.publish_raw(inbox, from_be)  # its signature verifies; BE is revoked
+        forged = bytearray(
+            rogue.codec.seal_at(
+                diffusion("DE", ("FR",), "forged", "warning"), datetime.now(UTC), to=["FR"]
+            )
+        )
+        forged[-1] ^= 0x01  # the signature's last byte
+        await rogue.publish_raw(inbox, bytes(forged))
         # FR keeps working
         after = diffusion("DE", ("FR",), "still served", "warning")
         net["DE"].submit(after)
@@ -127,7 +139,13 @@ async def test_rogue_client_with_valid_credentials_cannot_disturb_an_ncb() -> No
         assert counters["rejected:duplicate"] == 1
         assert counters["rejected:replay"] == 1
         assert counters["rejected:revoked"] == 1
+        assert counters["rejected:bad_signature"] == 1
         assert net.ctx.events.of("delivered", bureau="FR", message_id=str(after.message_id))
+        # the helper verified five signatures ahead (first, its duplicate, the replay, BE's and
+        # after), not the forgery's; alone, the bureau verified all of them itself
+        ahead = 5 if verify_processes else 0
+        assert counters["signature_verified_ahead"] == ahead
+        assert net["FR"].codec.vouched == ahead
 
 
 @pytest.mark.parametrize("kind", ["amqtt"])
