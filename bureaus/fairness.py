@@ -83,6 +83,11 @@ class FairQueue(Generic[T]):
         self._size += 1
         return True
 
+    def full(self, lane: Hashable, coming: int = 0) -> bool:
+        """Whether ``lane`` is full, counting ``coming`` items on their way to it."""
+        queue = self._lanes.get(lane)
+        return self.fair and (len(queue) if queue else 0) + coming >= self.lane_limit
+
     def pop(self) -> T | None:
         """The next item: the oldest of the lane whose turn it is (``None`` when empty)."""
         while self._turns:

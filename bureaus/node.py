@@ -94,6 +94,8 @@ class Bureau:
         self._inbox = topics.inbox(self.id)
         self._lives = 0
         """Crashes so far: what was read before one is not handled after it."""
+        self._ahead: Counter[str] = Counter()
+        """Envelopes with the signature helper, by lane (they count against the lane's bound)."""
 
     @property
     def broker_node(self) -> BrokerTarget | None:
@@ -104,33 +106,6 @@ class Bureau:
     def last_error(self) -> str | None:
         """Why the last connection ended, if it failed."""
         return self.session.last_error
-
-    @property
-    def subscribe_attempts(self) -> int:
-        """SUBACK refusals tolerated on one connection before reconnecting."""
-        return self.session.subscribe_attempts
-
-    @subscribe_attempts.setter
-    def subscribe_attempts(self, value: int) -> None:
-        self.session.subscribe_attempts = value
-
-    @property
-    def probe_after(self) -> float:
-        """On a cluster: seconds to wait for an inbox probe before subscribing afresh."""
-        return self.session.probe_after
-
-    @probe_after.setter
-    def probe_after(self, value: float) -> None:
-        self.session.probe_after = value
-
-    @property
-    def probe_every(self) -> float:
-        """On a cluster: seconds between inbox probes while connected (0: none)."""
-        return self.session.probe_every
-
-    @probe_every.setter
-    def probe_every(self, value: float) -> None:
-        self.session.probe_every = value
 
     # --- the core's state, for callers that look ----------------------------------------------
 
@@ -390,27 +365,38 @@ class Bureau:
 
     def _admit(self, topic: str, data: bytes, retained: bool) -> None:
         """Queue what the connection read in its sender's lane, or refuse it when that is full."""
+        lane = lane_of(topic, data)
         verifier = self.ctx.verifier
         if verifier is not None and data and not retained and topic == self._inbox:
-            # its signature verified on another core first (bureaus.verifier)
-            then = functools.partial(self._verified, self._lives, topic, data)
+            # its signature verified on another core first (bureaus.verifier); a lane that is
+            # full with what waits and what the helper holds is refused before any of that
+            if self.inputs.full(lane, self._ahead[lane]):
+                self._over_share(lane, data)
+                return
+            self._ahead[lane] += 1
+            then = functools.partial(self._verified, self._lives, lane, topic, data)
             verifier.submit(self.core.codec, data, then)
             return
-        self._queue(topic, data, retained)
+        self._queue(lane, topic, data, retained)
 
-    def _verified(self, lives: int, topic: str, data: bytes, ahead: bool) -> None:
+    def _verified(self, lives: int, lane: str, topic: str, data: bytes, ahead: bool) -> None:
         if lives != self._lives:
             self.counters["lost_in_crash"] += 1  # read before a crash: went with the process
             return
+        self._ahead[lane] -= 1
+        if not self._ahead[lane]:
+            del self._ahead[lane]
         if ahead:
             self.counters["signature_verified_ahead"] += 1
-        self._queue(topic, data, False)
+        self._queue(lane, topic, data, False)
 
-    def _queue(self, topic: str, data: bytes, retained: bool) -> None:
-        lane = lane_of(topic, data)
+    def _queue(self, lane: str, topic: str, data: bytes, retained: bool) -> None:
         if self.inputs.put(lane, (topic, data, retained)):
             self._input_ready.set()
             return
+        self._over_share(lane, data)
+
+    def _over_share(self, lane: str, data: bytes) -> None:
         self._apply(self.core.over_share(lane, len(data), self.inputs.lane_limit, self._now()))
 
     async def _input_loop(self) -> None:
@@ -493,6 +479,7 @@ class Bureau:
         for task in list(self._tasks):
             task.cancel()
         self._lives += 1
+        self._ahead.clear()
         self.counters["lost_in_crash"] += self.inputs.clear()
         self._busy_until = 0.0
         self._apply(self.core.handle(Restart(journal), self._now()))

@@ -66,7 +66,7 @@ async def clustered(
         ctx.target, ctx.cluster = cluster.targets[0], tuple(cluster.targets)
         for bureau in network.bureaus.values():
             bureau.resend_after = 1.0
-            bureau.probe_after = 3.0  # find a deaf inbox within seconds
+            bureau.session.probe_after = 3.0  # find a deaf inbox within seconds
         await network.start(timeout=60)
         try:
             yield network, cluster

@@ -217,7 +217,7 @@ async def test_a_subscription_refused_too_often_ends_the_connection() -> None:
     async with through_proxy() as (network, proxy):
         await network.stop([FAR])
         await forget_session(network, FAR)
-        network[FAR].subscribe_attempts = 2
+        network[FAR].session.subscribe_attempts = 2
         proxy.refuse_subscriptions(3)
         started = time.time()
         await network.start([FAR])
@@ -239,7 +239,7 @@ async def test_an_inbox_probe_behind_a_backlog_is_not_taken_for_deafness() -> No
         network.ctx.cluster = (proxy.target, proxy.target)
         for bureau in network.bureaus.values():
             bureau.resend_after = 60.0  # no resends to swell the backlog
-        network[FAR].probe_after = 1.0
+        network[FAR].session.probe_after = 1.0
         await network.stop([FAR])
         await network.start([FAR])  # connected through the proxy, its first probe answered
         for _ in range(50):

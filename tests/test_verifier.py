@@ -209,3 +209,33 @@ async def test_a_live_scenario_run_with_helpers_delivers_what_it_did_without() -
         return sorted((e.bureau, e.message_kind or "") for e in delivered)
 
     assert deliveries(runs[1]) == deliveries(runs[0])
+
+
+async def test_a_flood_is_refused_at_the_lane_before_the_helper_verifies_it() -> None:
+    roster = default_roster().subset(["gs", "FR", "DE"])
+    async with live_network("mesh", roster, verify_processes=1) as net:
+        helper = net.ctx.verifier
+        assert helper is not None
+        await net.stop(["FR"], graceful=False)
+        fr = net["FR"]
+        fr.inputs.lane_limit = 5
+        now = datetime.now(UTC)
+        flood = [
+            net["DE"].codec.seal_at(
+                diffusion("DE", ("FR",), f"flood {n}", "warning"), now, to=["FR"]
+            )
+            for n in range(12)
+        ]
+        for envelope in flood:
+            fr._admit(topics.inbox("FR"), envelope, False)  # as the connection reads them
+        # what waits with the helper counts against DE's lane: the rest is refused unverified
+        assert helper.counts["submitted"] == 5
+        assert fr.counters["rejected:fair_share"] == 7
+        for _ in range(200):
+            if helper.counts["verified"] == 5:
+                break
+            await asyncio.sleep(0.02)
+        assert len(fr.inputs) == 5
+        fr._admit(topics.inbox("FR"), flood[0], False)  # the lane is still full
+        assert fr.counters["rejected:fair_share"] == 8
+        assert helper.counts["submitted"] == 5
