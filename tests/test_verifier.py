@@ -10,11 +10,14 @@ import copy
 import io
 import os
 import signal
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
+from bureaus import Network
 from bureaus.samples import NOW, diffusion, sample_messages
 from bureaus.samples import throwaway_world as world
 from bureaus.verifier import SignatureHelper, pack_batch, unpack_batch
@@ -120,6 +123,25 @@ def test_nothing_to_check_ahead_for_garbage_or_an_unknown_sender() -> None:
 # --- helpers beside a live network ----------------------------------------------------------
 
 
+async def until(check: Callable[[], bool], seconds: float = 4.0) -> None:
+    """Wait (a little at a time) until ``check()`` holds, or ``seconds`` have passed."""
+    for _ in range(int(seconds / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+
+
+@asynccontextmanager
+async def stopped_fr_beside_a_helper() -> AsyncIterator[tuple[Network, SignatureHelper]]:
+    """A live network with a signature helper, FR stopped: a test hands FR's driver reads."""
+    roster = default_roster().subset(["gs", "FR", "DE"])
+    async with live_network("mesh", roster, verify_processes=1) as net:
+        helper = net.ctx.verifier
+        assert helper is not None
+        await net.stop(["FR"], graceful=False)
+        yield net, helper
+
+
 async def test_a_lost_helper_leaves_the_bureaus_verifying_and_stop_ends_the_helpers() -> None:
     roster = default_roster().subset(["gs", "FR", "DE"])
     async with live_network("mesh", roster, verify_processes=1) as net:
@@ -127,10 +149,7 @@ async def test_a_lost_helper_leaves_the_bureaus_verifying_and_stop_ends_the_help
         assert helper is not None
         (pid,) = helper.pids()
         os.kill(pid, signal.SIGKILL)
-        for _ in range(200):
-            if helper.counts["helper_lost"]:
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: helper.counts["helper_lost"] > 0)
         assert helper.counts["helper_lost"] == 1
         message = diffusion("DE", ("FR",), "after the helper", "warning")
         net["DE"].submit(message)
@@ -168,11 +187,7 @@ async def test_a_helper_that_never_answers_is_left_out() -> None:
 
 
 async def test_an_envelope_with_the_helper_when_its_bureau_crashes_goes_with_the_process() -> None:
-    roster = default_roster().subset(["gs", "FR", "DE"])
-    async with live_network("mesh", roster, verify_processes=1) as net:
-        helper = net.ctx.verifier
-        assert helper is not None
-        await net.stop(["FR"], graceful=False)
+    async with stopped_fr_beside_a_helper() as (net, helper):
         envelope = net["DE"].codec.seal_at(
             diffusion("DE", ("FR",), "read, then the crash", "warning"),
             datetime.now(UTC),
@@ -181,10 +196,7 @@ async def test_an_envelope_with_the_helper_when_its_bureau_crashes_goes_with_the
         fr = net["FR"]
         fr._admit(topics.inbox("FR"), envelope, False)  # as the connection reads it
         fr.crash(journal=True)  # before the helper answers
-        for _ in range(200):
-            if helper.counts["verified"]:
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: helper.counts["verified"] > 0)
         assert helper.counts["verified"] == 1
         assert fr.counters["lost_in_crash"] == 1
         assert fr.inputs.pop() is None
@@ -212,11 +224,7 @@ async def test_a_live_scenario_run_with_helpers_delivers_what_it_did_without() -
 
 
 async def test_a_flood_is_refused_at_the_lane_before_the_helper_verifies_it() -> None:
-    roster = default_roster().subset(["gs", "FR", "DE"])
-    async with live_network("mesh", roster, verify_processes=1) as net:
-        helper = net.ctx.verifier
-        assert helper is not None
-        await net.stop(["FR"], graceful=False)
+    async with stopped_fr_beside_a_helper() as (net, helper):
         fr = net["FR"]
         fr.inputs.lane_limit = 5
         now = datetime.now(UTC)
@@ -231,10 +239,7 @@ async def test_a_flood_is_refused_at_the_lane_before_the_helper_verifies_it() ->
         # what waits with the helper counts against DE's lane: the rest is refused unverified
         assert helper.counts["submitted"] == 5
         assert fr.counters["rejected:fair_share"] == 7
-        for _ in range(200):
-            if helper.counts["verified"] == 5:
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: helper.counts["verified"] == 5)
         assert len(fr.inputs) == 5
         fr._admit(topics.inbox("FR"), flood[0], False)  # the lane is still full
         assert fr.counters["rejected:fair_share"] == 8
