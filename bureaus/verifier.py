@@ -35,9 +35,10 @@ from pathlib import Path
 
 from protocol.security.envelope import EnvelopeCodec, SignatureCheck
 
-__all__ = ["SignatureHelper", "pack_batch", "unpack_batch"]
+__all__ = ["LENGTH", "SignatureHelper", "pack_answers", "pack_batch", "unpack_batch"]
 
-_U32 = struct.Struct(">I")
+LENGTH = struct.Struct(">I")
+"""How a batch (its body's length) and an answer (its count) begin on the pipe."""
 _ROOT = str(Path(__file__).resolve().parent.parent)
 
 Batch = list[tuple[EnvelopeCodec, SignatureCheck, Callable[[bool], None]]]
@@ -45,11 +46,16 @@ Batch = list[tuple[EnvelopeCodec, SignatureCheck, Callable[[bool], None]]]
 
 def pack_batch(work: list[tuple[bytes, bytes, bytes]]) -> bytes:
     """A batch on the pipe: its length, the count, then key, signature, length and signed bytes."""
-    parts = [_U32.pack(len(work))]
+    parts = [LENGTH.pack(len(work))]
     for key, signature, signed in work:
-        parts += (key, signature, _U32.pack(len(signed)), signed)
+        parts += (key, signature, LENGTH.pack(len(signed)), signed)
     body = b"".join(parts)
-    return _U32.pack(len(body)) + body
+    return LENGTH.pack(len(body)) + body
+
+
+def pack_answers(answers: list[bool]) -> bytes:
+    """A batch's answers on the pipe: the count, then one byte per check (1: it verified)."""
+    return LENGTH.pack(len(answers)) + bytes(answers)
 
 
 def unpack_batch(body: bytes) -> list[tuple[bytes, bytes, bytes]]:
@@ -60,16 +66,16 @@ def unpack_batch(body: bytes) -> list[tuple[bytes, bytes, bytes]]:
     """
     if len(body) < 4:
         raise ValueError("a truncated batch")
-    (count,), at = _U32.unpack_from(body), 4
+    (count,), at = LENGTH.unpack_from(body), 4
     work = []
     for _ in range(count):
         if len(body) < at + 100:
             raise ValueError("a truncated batch")
         key, signature = body[at : at + 32], body[at + 32 : at + 96]
-        (size,) = _U32.unpack_from(body, at + 96)
+        (size,) = LENGTH.unpack_from(body, at + 96)
         at += 100
         signed = body[at : at + size]
-        if len(key) != 32 or len(signature) != 64 or len(signed) != size:
+        if len(signed) != size:
             raise ValueError("a truncated batch")
         work.append((key, signature, signed))
         at += size
@@ -87,7 +93,7 @@ async def _ready(process: asyncio.subprocess.Process, timeout: float) -> bool:
         answer = await asyncio.wait_for(process.stdout.readexactly(4), timeout)
     except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
         answer = b""
-    if answer == _U32.pack(0):
+    if answer == LENGTH.pack(0):
         return True
     with contextlib.suppress(ProcessLookupError):
         process.kill()
@@ -187,7 +193,7 @@ class SignatureHelper:
         assert stdout is not None
         try:
             while True:
-                (count,) = _U32.unpack(await stdout.readexactly(4))
+                (count,) = LENGTH.unpack(await stdout.readexactly(4))
                 answers = await stdout.readexactly(count)
                 self._finish(helper.unanswered.popleft(), answers)
         except (asyncio.IncompleteReadError, ConnectionError, IndexError):

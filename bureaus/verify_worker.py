@@ -9,14 +9,11 @@ cannot read.
 
 from __future__ import annotations
 
-import struct
 import sys
 from typing import BinaryIO
 
-from bureaus.verifier import unpack_batch
+from bureaus.verifier import LENGTH, pack_answers, unpack_batch
 from protocol.security.primitives import ed25519_verify_many
-
-_U32 = struct.Struct(">I")
 
 
 def serve(source: BinaryIO, sink: BinaryIO) -> int:
@@ -26,14 +23,13 @@ def serve(source: BinaryIO, sink: BinaryIO) -> int:
         head = source.read(4)
         if len(head) < 4:
             return answered
-        (size,) = _U32.unpack(head)
+        (size,) = LENGTH.unpack(head)
         body = source.read(size)
         try:
             work = unpack_batch(body)
         except ValueError:
             return answered
-        answers = bytes(ed25519_verify_many(work))
-        sink.write(_U32.pack(len(answers)) + answers)
+        sink.write(pack_answers(ed25519_verify_many(work)))
         sink.flush()
         answered += 1
 

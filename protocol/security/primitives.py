@@ -212,15 +212,15 @@ def ed25519_verify_many(checks: list[tuple[bytes, bytes, bytes]]) -> list[bool]:
     """
     answers = []
     for raw, signature, signed in checks:
-        key = _VERIFYING_KEYS.get(raw)
         try:
+            key = _VERIFYING_KEYS.get(raw)
             if key is None:
-                key = Ed25519PublicKey.from_public_bytes(raw)
+                key = ed25519_public_key(raw)
                 if len(_VERIFYING_KEYS) >= _VERIFYING_KEYS_MAX:
                     _VERIFYING_KEYS.clear()
                 _VERIFYING_KEYS[raw] = key
-            key.verify(signature, signed)
-        except (ValueError, InvalidSignature):
+            ed25519_verify(key, signature, signed)
+        except CryptoError:
             answers.append(False)
         else:
             answers.append(True)
