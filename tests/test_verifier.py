@@ -244,3 +244,25 @@ async def test_a_flood_is_refused_at_the_lane_before_the_helper_verifies_it() ->
         fr._admit(topics.inbox("FR"), flood[0], False)  # the lane is still full
         assert fr.counters["rejected:fair_share"] == 8
         assert helper.counts["submitted"] == 5
+
+
+async def test_a_flood_through_the_broker_is_delivered_or_refused_never_lost() -> None:
+    # the same flood as a member would send it, through the real client and broker: however the
+    # reads fall into loop turns, every envelope is delivered or refused for its lane
+    roster = default_roster().subset(["gs", "FR", "DE"])
+    async with live_network("mesh", roster, verify_processes=1) as net:
+        fr, de = net["FR"], net["DE"]
+        fr.inputs.lane_limit = 5
+        now = datetime.now(UTC)
+        flood = [
+            de.codec.seal_at(diffusion("DE", ("FR",), f"flood {n}", "warning"), now, to=["FR"])
+            for n in range(200)
+        ]
+        await asyncio.gather(*(de.publish_raw(topics.inbox("FR"), e) for e in flood))
+
+        def delivered() -> int:
+            return len(net.ctx.events.of("delivered", bureau="FR"))
+
+        await until(lambda: delivered() + fr.counters["rejected:fair_share"] == 200, 30.0)
+        assert delivered() + fr.counters["rejected:fair_share"] == 200
+        assert delivered() == fr.counters["signature_verified_ahead"]
