@@ -407,8 +407,11 @@ class Network:
         return await self.revoke(self.pki.identities[b].certificate.serial for b in bureaus)
 
     def busy(self) -> bool:
-        """Whether anything is still queued, held on a link, or waiting for the broker."""
-        return any(len(b.outbox) or b.in_transit or len(b.inputs) for b in self.bureaus.values())
+        """Whether anything is being sealed, queued, held on a link, or waiting for the broker."""
+        return any(
+            b.sealing or len(b.outbox) or b.in_transit or len(b.inputs)
+            for b in self.bureaus.values()
+        )
 
     async def settle(self, quiet_s: float = 0.3, timeout: float = 30.0) -> None:
         """Wait until no event has been recorded for ``quiet_s`` seconds and outboxes are empty."""

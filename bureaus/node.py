@@ -21,6 +21,7 @@ while the bureau is busy, and what it sends leaves when its work is done.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 from collections import Counter, OrderedDict
 from collections.abc import Coroutine, Sequence
@@ -91,6 +92,8 @@ class Bureau:
         """Simulation: link time at which the bureau's current work is done."""
         self.in_transit = 0
         """Transmissions held for their modelled delay or waiting for the broker."""
+        self.sealing = 0
+        """Messages posted and with the helper for their seal (:meth:`post`)."""
         self._inbox = topics.inbox(self.id)
         self._lives = 0
         """Crashes so far: what was read before one is not handled after it."""
@@ -179,32 +182,6 @@ class Bureau:
     @resend_after.setter
     def resend_after(self, value: float) -> None:
         self.core.resend_after = value
-
-    @property
-    def max_attempts(self) -> int:
-        """Resends before giving up."""
-        return self.core.max_attempts
-
-    @max_attempts.setter
-    def max_attempts(self, value: int) -> None:
-        self.core.max_attempts = value
-
-    @property
-    def relay_again_after(self) -> float:
-        """Link seconds before a relay passes another copy of the same message on."""
-        return self.core.relay_again_after
-
-    @relay_again_after.setter
-    def relay_again_after(self, value: float) -> None:
-        self.core.relay_again_after = value
-
-    def queued_ids(self) -> list[str]:
-        """Messages with a transmission the broker has not acknowledged yet."""
-        return self.core.queued_ids()
-
-    def recipients_of(self, message: MessageBase) -> tuple[str, ...]:
-        """The final recipients of a message, expanded against the roster."""
-        return self.core.recipients_of(message)
 
     # --- applying what the core says ----------------------------------------------------------
 
@@ -297,6 +274,31 @@ class Bureau:
     def send(self, message: MessageBase, to: Sequence[str] | None = None) -> bytes | None:
         """Submit; a failure is recorded as ``shed: send_failed`` instead of raised."""
         return self.handle(Submit(message, to)).envelope
+
+    def post(self, message: MessageBase, to: Sequence[str] | None = None) -> None:
+        """Submit without waiting for the seal: on a live network with helpers, one seals it.
+
+        The message is checked and its seal order made now (a recipient without a valid
+        certificate raises :class:`~protocol.errors.CertificateError` here, as in :meth:`submit`);
+        it is submitted once sealed, in the order posted, and what stops it then (a full
+        outbox) is recorded as ``shed: send_failed``, as in :meth:`send`. Without a helper, or
+        when the helper does not seal it, the core seals it. A crash before it is submitted
+        loses it with the process (``lost_in_crash``).
+        """
+        helper = self.ctx.verifier
+        if helper is None:
+            self.submit(message, to)
+            return
+        submit, order = self.core.seal_order(message, self._now(), to)
+        self.sealing += 1
+        helper.seal(self.codec, order, functools.partial(self._sealed, self._lives, submit))
+
+    def _sealed(self, lives: int, submit: Submit, envelope: bytes | None) -> None:
+        self.sealing -= 1
+        if lives != self._lives:
+            self.counters["lost_in_crash"] += 1
+            return
+        self.handle(dataclasses.replace(submit, sealed=envelope))
 
     def answer(self, message: MessageBase, status: AckStatus = "received") -> None:
         """Acknowledge a delivered message (for the person playing the bureau)."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import struct
 import sys
@@ -33,33 +34,46 @@ from collections import Counter, deque
 from collections.abc import Callable
 from pathlib import Path
 
-from protocol.security.envelope import EnvelopeCodec, SignatureCheck
+from protocol.security.envelope import EnvelopeCodec, SealOrder, SignatureCheck, pack_seal_order
 
-__all__ = ["LENGTH", "SignatureHelper", "pack_answers", "pack_batch", "unpack_batch"]
+__all__ = [
+    "LENGTH",
+    "SEAL",
+    "VERIFY",
+    "SignatureHelper",
+    "pack_answers",
+    "pack_batch",
+    "unpack_answers",
+    "unpack_batch",
+]
 
 LENGTH = struct.Struct(">I")
-"""How a batch (its body's length) and an answer (its count) begin on the pipe."""
+"""How a batch and its answers begin on the pipe: the length of what follows."""
+VERIFY = b"V"
+"""A check: a raw Ed25519 public key (32 bytes), a signature (64), the signed bytes."""
+SEAL = b"S"
+"""A seal: the sender's raw Ed25519 private key (32 bytes), nothing, a packed
+:class:`~protocol.security.envelope.SealOrder`."""
+_SIZES = {VERIFY: (32, 64), SEAL: (32, 0)}
 _ROOT = str(Path(__file__).resolve().parent.parent)
 
-Batch = list[tuple[EnvelopeCodec, SignatureCheck, Callable[[bool], None]]]
+Item = tuple[bytes, bytes, bytes, bytes]
+"""One piece of work on the pipe: its kind (:data:`VERIFY`, :data:`SEAL`) and three fields."""
+Answer = bool | bytes
+"""A check's answer (whether it verified), or a seal's (the envelope; empty: not sealed)."""
 
 
-def pack_batch(work: list[tuple[bytes, bytes, bytes]]) -> bytes:
-    """A batch on the pipe: its length, the count, then key, signature, length and signed bytes."""
-    parts = [LENGTH.pack(len(work))]
-    for key, signature, signed in work:
-        parts += (key, signature, LENGTH.pack(len(signed)), signed)
+def pack_batch(items: list[Item]) -> bytes:
+    """A batch on the pipe: its length, the count, then each item's kind and fields."""
+    parts = [LENGTH.pack(len(items))]
+    for kind, first, second, rest in items:
+        parts += (kind, first, second, LENGTH.pack(len(rest)), rest)
     body = b"".join(parts)
     return LENGTH.pack(len(body)) + body
 
 
-def pack_answers(answers: list[bool]) -> bytes:
-    """A batch's answers on the pipe: the count, then one byte per check (1: it verified)."""
-    return LENGTH.pack(len(answers)) + bytes(answers)
-
-
-def unpack_batch(body: bytes) -> list[tuple[bytes, bytes, bytes]]:
-    """The checks of a batch's body (after its length).
+def unpack_batch(body: bytes) -> list[Item]:
+    """The items of a batch's body (after its length).
 
     Raises:
         ValueError: The body is not a batch.
@@ -67,21 +81,78 @@ def unpack_batch(body: bytes) -> list[tuple[bytes, bytes, bytes]]:
     if len(body) < 4:
         raise ValueError("a truncated batch")
     (count,), at = LENGTH.unpack_from(body), 4
-    work = []
+    items = []
     for _ in range(count):
-        if len(body) < at + 100:
+        kind = body[at : at + 1]
+        sizes = _SIZES.get(kind)
+        if sizes is None:
+            raise ValueError("an unknown kind of work" if kind else "a truncated batch")
+        first_size, second_size = sizes
+        head = 1 + first_size + second_size + 4
+        if len(body) < at + head:
             raise ValueError("a truncated batch")
-        key, signature = body[at : at + 32], body[at + 32 : at + 96]
-        (size,) = LENGTH.unpack_from(body, at + 96)
-        at += 100
-        signed = body[at : at + size]
-        if len(signed) != size:
+        first = body[at + 1 : at + 1 + first_size]
+        second = body[at + 1 + first_size : at + 1 + first_size + second_size]
+        (size,) = LENGTH.unpack_from(body, at + head - 4)
+        at += head
+        rest = body[at : at + size]
+        if len(rest) != size:
             raise ValueError("a truncated batch")
-        work.append((key, signature, signed))
+        items.append((kind, first, second, rest))
         at += size
     if at != len(body):
         raise ValueError("bytes after the batch")
-    return work
+    return items
+
+
+def pack_answers(answers: list[Answer]) -> bytes:
+    """A batch's answers on the pipe.
+
+    Their length, then per item a byte (1: verified, or sealed) and, for a seal, the envelope's
+    length and bytes.
+    """
+    parts = []
+    for answer in answers:
+        if isinstance(answer, bool):
+            parts.append(b"\x01" if answer else b"\x00")
+        elif answer:
+            parts += (b"\x01", LENGTH.pack(len(answer)), answer)
+        else:
+            parts.append(b"\x00")
+    body = b"".join(parts)
+    return LENGTH.pack(len(body)) + body
+
+
+def unpack_answers(body: bytes, kinds: list[bytes]) -> list[Answer]:
+    """The answers to a batch of these kinds of work (after their length).
+
+    Raises:
+        ValueError: The body does not answer such a batch.
+    """
+    answers: list[Answer] = []
+    at = 0
+    for kind in kinds:
+        if at >= len(body):
+            raise ValueError("truncated answers")
+        ok = body[at] == 1
+        at += 1
+        if kind == VERIFY:
+            answers.append(ok)
+            continue
+        if not ok:
+            answers.append(b"")
+            continue
+        if len(body) < at + 4:
+            raise ValueError("truncated answers")
+        (size,) = LENGTH.unpack_from(body, at)
+        envelope = body[at + 4 : at + 4 + size]
+        if len(envelope) != size:
+            raise ValueError("truncated answers")
+        answers.append(envelope)
+        at += 4 + size
+    if at != len(body):
+        raise ValueError("bytes after the answers")
+    return answers
 
 
 async def _ready(process: asyncio.subprocess.Process, timeout: float) -> bool:
@@ -101,6 +172,11 @@ async def _ready(process: asyncio.subprocess.Process, timeout: float) -> bool:
     return False
 
 
+Done = Callable[[Answer | None], None]
+"""What to do with an item's answer (``None``: no helper answered it)."""
+Batch = list[tuple[Item, Done]]
+
+
 class _Helper:
     """One helper process and the batches it has not answered yet, oldest first."""
 
@@ -111,17 +187,19 @@ class _Helper:
 
 
 class SignatureHelper:
-    """Helper processes that verify envelopes' signatures for the bureaus of this process.
+    """Helper processes that verify and seal envelopes for the bureaus of this process.
 
     Made by :meth:`start`. ``counts``: ``submitted``, ``verified`` (vouched for),
-    ``not_verified`` (left to the bureau, which then refuses it or finds it good), ``batches``,
-    and ``helper_lost`` when a helper process died.
+    ``not_verified`` (left to the bureau, which then refuses it or finds it good), ``sealed``,
+    ``not_sealed`` (left to the bureau to seal), ``batches``, and ``helper_lost`` when a helper
+    process died.
     """
 
     def __init__(self, helpers: list[_Helper]) -> None:
         self._helpers = helpers
         self._next = 0
         self._batch: Batch = []
+        self._keys: dict[tuple[str, bytes], bytes] = {}
         self.counts: Counter[str] = Counter()
 
     @classmethod
@@ -129,7 +207,7 @@ class SignatureHelper:
         """Start ``processes`` helpers, and wait until each has answered an empty batch.
 
         One that does not answer within ``timeout`` seconds is stopped and counted
-        (``helper_lost``); without helpers, every bureau verifies for itself.
+        (``helper_lost``); without helpers, every bureau verifies and seals for itself.
         """
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
@@ -164,10 +242,57 @@ class SignatureHelper:
         if check is None:
             then(False)
             return
+        self._add((VERIFY, *check.work), functools.partial(self._checked, codec, check, then))
+        self.counts["submitted"] += 1
+
+    def _checked(
+        self,
+        codec: EnvelopeCodec,
+        check: SignatureCheck,
+        then: Callable[[bool], None],
+        answer: Answer | None,
+    ) -> None:
+        if answer is True:
+            codec.vouch(check)
+            self.counts["verified"] += 1
+        else:
+            self.counts["not_verified"] += 1
+        then(answer is True)
+
+    def seal(
+        self, codec: EnvelopeCodec, order: SealOrder, then: Callable[[bytes | None], None]
+    ) -> None:
+        """Have a seal order of ``codec``'s bureau sealed with its current keys; then ``then``.
+
+        ``then`` gets the envelope once the batch is answered, or ``None`` when no helper
+        sealed it (none is left, or the order no longer names the bureau's current signing key):
+        the bureau then seals it itself. The signing key goes to the helper with the order, over
+        the pipe to a child of this process (see ``bureaus.verify_worker``).
+        """
+        me = codec.credentials.current
+        if not self._helpers or order.signing_key_id != me.certificate.signing_key_id:
+            self.counts["not_sealed"] += 1
+            then(None)
+            return
+        name = (order.sender, order.signing_key_id)
+        key = self._keys.get(name)
+        if key is None:
+            key = self._keys[name] = me.signing_key.private_bytes_raw()
+        item = (SEAL, key, b"", pack_seal_order(order))
+        self._add(item, functools.partial(self._sealed, then))
+
+    def _sealed(self, then: Callable[[bytes | None], None], answer: Answer | None) -> None:
+        if isinstance(answer, bytes) and answer:
+            self.counts["sealed"] += 1
+            then(answer)
+        else:
+            self.counts["not_sealed"] += 1
+            then(None)
+
+    def _add(self, item: Item, done: Done) -> None:
         if not self._batch:
             asyncio.get_running_loop().call_soon(self._flush)
-        self._batch.append((codec, check, then))
-        self.counts["submitted"] += 1
+        self._batch.append((item, done))
 
     def pids(self) -> list[int]:
         """The helper processes' ids (to measure what they spend)."""
@@ -186,17 +311,19 @@ class SignatureHelper:
         stdin = helper.process.stdin
         assert stdin is not None
         helper.unanswered.append(batch)
-        stdin.write(pack_batch([check.work for _, check, _ in batch]))
+        stdin.write(pack_batch([item for item, _ in batch]))
 
     async def _read(self, helper: _Helper) -> None:
         stdout = helper.process.stdout
         assert stdout is not None
         try:
             while True:
-                (count,) = LENGTH.unpack(await stdout.readexactly(4))
-                answers = await stdout.readexactly(count)
-                self._finish(helper.unanswered.popleft(), answers)
-        except (asyncio.IncompleteReadError, ConnectionError, IndexError):
+                (size,) = LENGTH.unpack(await stdout.readexactly(4))
+                body = await stdout.readexactly(size)
+                batch = helper.unanswered.popleft()
+                answers = unpack_answers(body, [item[0] for item, _ in batch])
+                self._finish(batch, answers)
+        except (asyncio.IncompleteReadError, ConnectionError, IndexError, ValueError):
             self.counts["helper_lost"] += 1
         finally:
             self._lose(helper)
@@ -211,19 +338,16 @@ class SignatureHelper:
             with contextlib.suppress(ProcessLookupError):
                 helper.process.kill()
 
-    def _finish(self, batch: Batch, answers: bytes | None) -> None:
-        if answers is None or len(answers) != len(batch):
-            answers = bytes(len(batch))  # unanswered: every bureau verifies for itself
-        for (codec, check, then), ok in zip(batch, answers, strict=True):
-            if ok == 1:
-                codec.vouch(check)
-            then(ok == 1)
-        verified = answers.count(1)
-        self.counts["verified"] += verified
-        self.counts["not_verified"] += len(answers) - verified
+    def _finish(self, batch: Batch, answers: list[Answer] | None) -> None:
+        if answers is None:
+            for _, done in batch:
+                done(None)  # unanswered: every bureau verifies and seals for itself
+            return
+        for (_, done), answer in zip(batch, answers, strict=True):
+            done(answer)
 
     async def close(self) -> None:
-        """Stop the helpers; what they had not answered is queued now (and verified there)."""
+        """Stop the helpers; what they had not answered is left to the bureaus now."""
         helpers, self._helpers = list(self._helpers), []
         self._flush()
         for helper in helpers:

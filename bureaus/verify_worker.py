@@ -1,10 +1,18 @@
 """A signature helper process, ``python -m bureaus.verify_worker`` (see ``bureaus.verifier``).
 
-Reads batches of signature checks on standard input and answers each, in order, on standard
-output: the count, then one byte per check (1: the signature verifies under the key). It holds no
-secret and decides nothing: a bureau receiving an envelope still runs every other check, and
-verifies for itself whatever is not answered 1. It ends at the end of its input, or on a batch it
-cannot read.
+Reads batches of work on standard input and answers each batch, in order, on standard output.
+Two kinds of work:
+
+- a check (``V``): whether a signature verifies under a public key. It decides nothing: a bureau
+  receiving the envelope still runs every other check, and verifies for itself whatever is not
+  answered 1;
+- a seal (``S``): a seal order made and checked by the bureau's codec (with the pair secrets
+  its recipients' key-encryption keys come from), sealed here and signed with the sender's
+  signing key that came with it, and the envelope sent back. Nothing of it is kept but the
+  loaded signing keys, in this process's memory, which ends with the bureaus' process (its
+  input closes).
+
+It ends at the end of its input, or on a batch it cannot read.
 """
 
 from __future__ import annotations
@@ -12,13 +20,53 @@ from __future__ import annotations
 import sys
 from typing import BinaryIO
 
-from bureaus.verifier import LENGTH, pack_answers, unpack_batch
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from bureaus.verifier import LENGTH, SEAL, Answer, Item, pack_answers, unpack_batch
+from protocol.errors import CryptoError, Rejection
+from protocol.security.envelope import seal_order_now, unpack_seal_order
 from protocol.security.primitives import ed25519_verify_many
+
+_KEPT = 4096
+"""Loaded signing keys kept (the table starts again when full)."""
+
+
+class Sealer:
+    """Seals packed orders with the signing keys sent along, keeping the keys it loaded."""
+
+    def __init__(self) -> None:
+        self._keys: dict[bytes, Ed25519PrivateKey] = {}
+
+    def seal(self, signing: bytes, packed: bytes) -> bytes:
+        """The envelope, or nothing when the order or the key does not load."""
+        try:
+            order = unpack_seal_order(packed)
+            key = self._keys.get(signing)
+            if key is None:
+                key = Ed25519PrivateKey.from_private_bytes(signing)
+                if len(self._keys) >= _KEPT:
+                    self._keys.clear()
+                self._keys[signing] = key
+            return seal_order_now(order, key)
+        except (Rejection, ValueError, CryptoError):
+            return b""
+
+
+def answer(items: list[Item], sealer: Sealer) -> list[Answer]:
+    """Each item's answer, in order."""
+    answers: list[Answer] = []
+    for kind, first, second, rest in items:
+        if kind == SEAL:
+            answers.append(sealer.seal(first, rest))
+        else:
+            answers.append(ed25519_verify_many([(first, second, rest)])[0])
+    return answers
 
 
 def serve(source: BinaryIO, sink: BinaryIO) -> int:
     """Answer batches from ``source`` on ``sink`` until its end; the number answered."""
     answered = 0
+    sealer = Sealer()
     while True:
         head = source.read(4)
         if len(head) < 4:
@@ -26,10 +74,10 @@ def serve(source: BinaryIO, sink: BinaryIO) -> int:
         (size,) = LENGTH.unpack(head)
         body = source.read(size)
         try:
-            work = unpack_batch(body)
+            items = unpack_batch(body)
         except ValueError:
             return answered
-        sink.write(pack_answers(ed25519_verify_many(work)))
+        sink.write(pack_answers(answer(items, sealer)))
         sink.flush()
         answered += 1
 

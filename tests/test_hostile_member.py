@@ -292,7 +292,7 @@ async def test_a_flood_of_copies_through_the_hub_is_passed_on_once_resends_still
     # each copy of a wide envelope relayed would multiply the flood by the fan-out
     net = offline("hub")
     gs = net["gs"]
-    gs.relay_again_after = 3600.0  # no copy of this test comes that late
+    gs.core.relay_again_after = 3600.0  # no copy of this test comes that late
     message = diffusion("FR", ("DE", "KE", "BE"), "one envelope, many copies")
     envelope = net["FR"].codec.seal_at(message, datetime.now(UTC))
     for _ in range(20):
@@ -300,7 +300,7 @@ async def test_a_flood_of_copies_through_the_hub_is_passed_on_once_resends_still
     mid = str(message.message_id)
     assert len(net.ctx.events.of("hop", bureau="gs", message_id=mid)) == 3  # DE, KE, BE once
     assert len(net.ctx.events.of("rejected", bureau="gs", reason="duplicate")) == 19
-    gs.relay_again_after = 0.0  # as if the sender's resend came after the interval
+    gs.core.relay_again_after = 0.0  # as if the sender's resend came after the interval
     received(gs, topics.inbox("gs"), envelope)
     assert len(net.ctx.events.of("hop", bureau="gs", message_id=mid)) == 6
 
@@ -336,7 +336,7 @@ def test_a_members_request_under_anothers_next_id_does_not_take_its_notice() -> 
 def test_a_relay_passes_on_a_genuine_message_after_a_squatted_copy_of_its_id() -> None:
     net = offline("hub")
     gs = net["gs"]
-    gs.relay_again_after = 3600.0
+    gs.core.relay_again_after = 3600.0
     genuine = diffusion("FR", ("DE",), "genuine")
     squat = genuine.model_copy(update={"sender": "KE", "text": "squatted"})
     now = datetime.now(UTC)

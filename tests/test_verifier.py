@@ -20,11 +20,20 @@ import pytest
 from bureaus import Network
 from bureaus.samples import NOW, diffusion, sample_messages
 from bureaus.samples import throwaway_world as world
-from bureaus.verifier import SignatureHelper, pack_batch, unpack_batch
-from bureaus.verify_worker import serve
+from bureaus.verifier import (
+    SEAL,
+    VERIFY,
+    SignatureHelper,
+    pack_answers,
+    pack_batch,
+    unpack_answers,
+    unpack_batch,
+)
+from bureaus.verify_worker import Sealer, serve
 from protocol import topics
-from protocol.errors import Reason, Rejection
+from protocol.errors import CertificateError, Reason, Rejection
 from protocol.network.roster import default_roster
+from protocol.security.envelope import SealOrder, pack_seal_order, unpack_seal_order
 from protocol.security.primitives import ed25519_verify_many
 from scenarios.cli import LIBRARY
 from scenarios.model import load_scenario
@@ -49,25 +58,43 @@ def flipped(data: bytes, at: int) -> bytes:
 
 
 def test_a_batch_goes_over_the_pipe_and_back_whole() -> None:
-    work = [(bytes(32), bytes(64), b""), (b"k" * 32, b"s" * 64, b"signed bytes" * 100)]
-    packed = pack_batch(work)
-    assert unpack_batch(packed[4:]) == work
-    for cut in (5, 40, len(packed) - 1):
+    items = [
+        (VERIFY, bytes(32), bytes(64), b""),
+        (SEAL, b"k" * 32, b"", b"an order" * 100),
+        (VERIFY, b"k" * 32, b"s" * 64, b"signed bytes" * 100),
+    ]
+    packed = pack_batch(items)
+    assert unpack_batch(packed[4:]) == items
+    for cut in (5, 40, 140, len(packed) - 1):
         with pytest.raises(ValueError, match="truncated"):
             unpack_batch(packed[4:cut])
     with pytest.raises(ValueError, match="after"):
         unpack_batch(packed[4:] + b"x")
+    with pytest.raises(ValueError, match="unknown kind"):
+        unpack_batch(packed[4:8] + b"X" + packed[9:])
+    answers: list[bool | bytes] = [True, b"an envelope", False, b""]
+    kinds = [VERIFY, SEAL, VERIFY, SEAL]
+    body = pack_answers(answers)[4:]
+    assert unpack_answers(body, kinds) == answers
+    with pytest.raises(ValueError, match="truncated"):
+        unpack_answers(body[:-3], kinds)
+    with pytest.raises(ValueError, match="after"):
+        unpack_answers(body + b"\x00", kinds)
 
 
-def test_the_worker_answers_each_check_in_order_and_stops_at_a_bad_batch() -> None:
+def test_the_worker_answers_each_item_in_order_and_stops_at_a_bad_batch() -> None:
     data = sealed_for_fr()
     check = world().codec("FR").prepare_check(data)
     assert check is not None
     key, signature, signed = check.work
     batches = [
-        [check.work, (key, flipped(signature, 3), signed), (bytes(32), signature, signed)],
+        [
+            (VERIFY, *check.work),
+            (VERIFY, key, flipped(signature, 3), signed),
+            (VERIFY, bytes(32), signature, signed),
+        ],
         [],
-        [(key, signature, signed + b"!")],
+        [(VERIFY, key, signature, signed + b"!")],
     ]
     source = io.BytesIO(b"".join(pack_batch(b) for b in batches) + b"\x00\x00\x00\x09garbage!!")
     sink = io.BytesIO()
@@ -75,6 +102,40 @@ def test_the_worker_answers_each_check_in_order_and_stops_at_a_bad_batch() -> No
     answers = b"\x00\x00\x00\x03\x01\x00\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x01\x00"
     assert sink.getvalue() == answers
     assert ed25519_verify_many([check.work]) == [True]
+
+
+def seal_order_for_fr(text: str = "sealed elsewhere") -> tuple[SealOrder, bytes]:
+    """KE's seal order of a diffusion to FR, and KE's signing key as the pipe carries it."""
+    ke = world().codec("KE")
+    message = diffusion("KE", ("FR",), text, "warning").model_copy(update={"created_at": NOW})
+    order = ke.seal_order_at(message, NOW, to=["FR"])
+    return order, ke.credentials.current.signing_key.private_bytes_raw()
+
+
+def test_an_order_sealed_by_the_worker_opens_as_a_seal_made_in_the_bureau_would() -> None:
+    order, key = seal_order_for_fr()
+    assert unpack_seal_order(pack_seal_order(order)) == order
+    source = io.BytesIO(pack_batch([(SEAL, key, b"", pack_seal_order(order))]))
+    sink = io.BytesIO()
+    assert serve(source, sink) == 1
+    (envelope,) = unpack_answers(sink.getvalue()[4:], [SEAL])
+    assert isinstance(envelope, bytes)
+    opened = world().codec("FR").open_at(envelope, NOW)
+    assert opened.message.message_id == order.message_id
+    assert opened.message.model_dump_json().encode() == order.plaintext
+    assert opened.sender.bureau_id == "KE"
+
+
+def test_the_worker_seals_nothing_with_a_key_that_is_not_the_order_s() -> None:
+    order, _ = seal_order_for_fr()
+    de_key = world().codec("DE").credentials.current.signing_key.private_bytes_raw()
+    sealer = Sealer()
+    forged = sealer.seal(de_key, pack_seal_order(order))
+    with pytest.raises(Rejection) as refused:
+        world().codec("FR").open_at(forged, NOW)  # sealed, but the signature is not KE's
+    assert refused.value.reason is Reason.BAD_SIGNATURE
+    assert sealer.seal(b"short", pack_seal_order(order)) == b""
+    assert sealer.seal(de_key, pack_seal_order(order)[:-1]) == b""
 
 
 def test_a_vouched_envelope_opens_without_verifying_and_still_passes_every_other_check() -> None:
@@ -266,3 +327,55 @@ async def test_a_flood_through_the_broker_is_delivered_or_refused_never_lost() -
         await until(lambda: delivered() + fr.counters["rejected:fair_share"] == 200, 30.0)
         assert delivered() + fr.counters["rejected:fair_share"] == 200
         assert delivered() == fr.counters["signature_verified_ahead"]
+
+
+async def test_posted_messages_are_sealed_by_the_helper_and_sent_in_the_order_posted() -> None:
+    roster = default_roster().subset(["gs", "FR", "DE"])
+    async with live_network("mesh", roster, verify_processes=1) as net:
+        helper = net.ctx.verifier
+        assert helper is not None
+        posted = [diffusion("DE", ("FR",), f"posted {n}", "warning") for n in range(30)]
+        for message in posted:
+            net["DE"].post(message)
+        assert net["DE"].sealing == 30  # with the helper: nothing sent yet
+        assert not net.ctx.events.of("sent", bureau="DE")
+        await net.settle()
+        assert helper.counts["sealed"] == 30
+        sent = [e.message_id for e in net.ctx.events.of("sent", bureau="DE")]
+        assert sent == [str(m.message_id) for m in posted]
+        delivered = {e.message_id for e in net.ctx.events.of("delivered", bureau="FR")}
+        assert delivered == set(sent)
+        assert net["DE"].sealing == 0
+
+
+async def test_without_its_helper_a_bureau_seals_what_it_posts_itself() -> None:
+    roster = default_roster().subset(["gs", "FR", "DE"])
+    async with live_network("mesh", roster, verify_processes=1) as net:
+        helper = net.ctx.verifier
+        assert helper is not None
+        (pid,) = helper.pids()
+        os.kill(pid, signal.SIGKILL)
+        await until(lambda: helper.counts["helper_lost"] > 0)
+        message = diffusion("DE", ("FR",), "posted after the helper", "warning")
+        net["DE"].post(message)
+        await net.settle()
+        assert net.ctx.events.of("delivered", bureau="FR", message_id=str(message.message_id))
+        assert helper.counts["sealed"] == 0
+        assert helper.counts["not_sealed"] == 1
+
+
+async def test_a_post_is_checked_when_posted_and_lost_with_a_crash_before_its_seal() -> None:
+    async with stopped_fr_beside_a_helper() as (net, helper):
+        de = net["DE"]
+        await net.revoke_bureaus(["FR"])
+        with pytest.raises(CertificateError):
+            de.post(diffusion("DE", ("FR",), "to a revoked bureau", "warning"))
+        assert de.sealing == 0
+        await net.stop(["DE"], graceful=False)
+        de.post(diffusion("DE", ("gs",), "posted, then the crash", "warning"))
+        de.crash(journal=True)  # at once: before the helper can answer
+        await until(lambda: helper.counts["sealed"] > 0)
+        assert helper.counts["sealed"] == 1
+        assert de.counters["lost_in_crash"] == 1
+        assert not net.ctx.events.of("sent", bureau="DE")
+        assert de.sealing == 0

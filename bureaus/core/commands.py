@@ -40,12 +40,15 @@ class Submit:
     """Seal a message for its recipients (or ``to``) and queue it for the first hops.
 
     ``strict``: a message that cannot be sent raises (a script's own send); otherwise the
-    failure is recorded as ``shed: send_failed``.
+    failure is recorded as ``shed: send_failed``. ``sealed``: its envelope, sealed elsewhere
+    from the core's own seal order (:meth:`BureauCore.seal_order
+    <bureaus.core.BureauCore.seal_order>`), taken as the core's seal; ``None``: the core seals.
     """
 
     message: MessageBase
     to: Sequence[str] | None = None
     strict: bool = False
+    sealed: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

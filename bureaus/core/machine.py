@@ -17,7 +17,7 @@ The core itself seals what it sends, and routes inputs to the parts.
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -41,10 +41,12 @@ from protocol.messages.caveats import CaveatPolicy, forwarding_breaches
 from protocol.messages.lifecycle import NoticeLifecycle
 from protocol.network.routing import next_hops
 from protocol.schemas.versions import written_as
-from protocol.security.envelope import EnvelopeCodec
+from protocol.security.envelope import EnvelopeCodec, SealOrder
 from protocol.security.pki import BureauIdentity
 
 __all__ = ["BureauCore"]
+
+To = Sequence[str] | None
 
 
 class BureauCore:
@@ -184,15 +186,6 @@ class BureauCore:
         self.delivery.resend_after = value
 
     @property
-    def max_attempts(self) -> int:
-        """Resends before giving up."""
-        return self.delivery.max_attempts
-
-    @max_attempts.setter
-    def max_attempts(self, value: int) -> None:
-        self.delivery.max_attempts = value
-
-    @property
     def relay_again_after(self) -> float:
         """Link seconds before a relay passes another copy of the same message on."""
         return self.relay.again_after
@@ -219,10 +212,6 @@ class BureauCore:
         """The final recipients of a message, expanded against the roster (this bureau left out)."""
         return resolve_recipients(message.recipients, self.id, self.world.roster)
 
-    def broadcasts(self, hops: Iterable[str], finals: Sequence[str]) -> bool:
-        """Whether a message goes out once on the broadcast topic rather than once per hop."""
-        return self.role.broadcasts(hops, finals)
-
     # --- the one entry point for commands -----------------------------------------------------
 
     def handle(self, command: c.Command, now: Now) -> Outputs:
@@ -238,9 +227,9 @@ class BureauCore:
 
     def _on_submit(self, command: c.Submit, now: Now) -> None:
         if command.strict:
-            self._seal_and_queue(command.message, now, command.to)
+            self._seal_and_queue(command.message, now, command.to, command.sealed)
         else:
-            self._send_generated(command.message, now, command.to)
+            self._send_generated(command.message, now, command.to, command.sealed)
 
     def _on_forward(self, command: c.Forward, now: Now) -> None:
         original = self._kept(command.message_id)
@@ -437,13 +426,25 @@ class BureauCore:
 
     # --- sealing ------------------------------------------------------------------------------
 
+    def seal_order(
+        self, message: MessageBase, now: Now, to: To = None
+    ) -> tuple[c.Submit, SealOrder]:
+        """A submit of ``message`` and its seal order, to seal it elsewhere before submitting.
+
+        Raises:
+            CertificateError, ValueError: As a strict submit would (nothing is sent).
+        """
+        finals = tuple(to) if to is not None else self.recipients_of(message)
+        message = written_as(message, self.codec.schema_version)
+        return c.Submit(message, finals), self.codec.seal_order_at(message, now.wall, to=finals)
+
     def _seal_and_queue(
-        self, message: MessageBase, now: Now, to: Sequence[str] | None = None
+        self, message: MessageBase, now: Now, to: To = None, sealed: bytes | None = None
     ) -> bytes:
         world = self.world
         finals = tuple(to) if to is not None else self.recipients_of(message)
         message = written_as(message, self.codec.schema_version)
-        envelope = self.codec.seal_at(message, now.wall, to=finals)
+        envelope = sealed or self.codec.seal_at(message, now.wall, to=finals)
         work = self.emit.out.work
         work.sealed += 1
         work.wrapped += len(finals)
@@ -469,10 +470,10 @@ class BureauCore:
         return envelope
 
     def _send_generated(
-        self, message: MessageBase, now: Now, to: Sequence[str] | None = None
+        self, message: MessageBase, now: Now, to: To = None, sealed: bytes | None = None
     ) -> bytes | None:
         try:
-            return self._seal_and_queue(message, now, to)
+            return self._seal_and_queue(message, now, to, sealed)
         except (CertificateError, OutboxFull, ValueError) as exc:
             self.emit.record(
                 Shed,

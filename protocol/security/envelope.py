@@ -61,6 +61,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, cast
 from uuid import UUID
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from protocol.errors import ArgumentError, CryptoError, DecodeError, Reason, Rejection
@@ -99,8 +100,13 @@ __all__ = [
     "Header",
     "Opened",
     "RecipientEntry",
+    "SealOrder",
     "SignatureCheck",
+    "pack_seal_order",
     "peek",
+    "seal_order",
+    "seal_order_now",
+    "unpack_seal_order",
 ]
 
 VERSION = 2
@@ -492,6 +498,149 @@ def _aad(header_bytes: bytes) -> bytes:
     return _CONTEXT + bytes([VERSION, SUITE]) + header_bytes
 
 
+@dataclass(frozen=True, slots=True)
+class SealOrder:
+    """A message ready to seal: every input of the seal but the sender's private keys.
+
+    Made by :meth:`EnvelopeCodec.seal_order_at`, which makes every check of a seal; sealed by
+    :func:`seal_order`, in the bureau's process or in a helper process given the keys the
+    order names (``bureaus.verifier``).
+
+    Attributes:
+        sender: The sealing bureau.
+        signing_key_id: Which of its signing keys signs (its current certificate's).
+        encryption_key_id: Which of its encryption keys wraps the content secret.
+        recipients: Each recipient's bureau id and encryption key id, in header order.
+        pair_keys: For each recipient, the HKDF-Extract of the static X25519 secret of the
+            sender's encryption key and the recipient's (what its key-encryption key is expanded
+            from: secret, like the private keys).
+        plaintext: The message's wire JSON.
+    """
+
+    message_id: UUID
+    kind: str
+    priority: str
+    schema_version: tuple[int, int]
+    created_at_ms: int
+    expires_at_ms: int
+    sender: str
+    signing_key_id: bytes
+    encryption_key_id: bytes
+    run: bytes
+    recipients: tuple[tuple[str, bytes], ...]
+    pair_keys: tuple[bytes, ...]
+    plaintext: bytes
+
+
+def seal_order(
+    order: SealOrder, signing_key: Ed25519PrivateKey, *, secret: bytes, salt: bytes, nonce: bytes
+) -> bytes:
+    """Seal an order: wrap a content secret for each recipient, encrypt, sign (pure)."""
+    content_key, digest_key, commitment = _content_keys(secret, salt)
+    entries = []
+    for (bureau, key_id), pair_key in zip(order.recipients, order.pair_keys, strict=True):
+        ids = (order.sender, order.encryption_key_id, bureau, key_id, order.message_id)
+        kek = hkdf_expand(pair_key, _kek_info(salt, ids), 32)
+        wrapped = aead_seal("aes-256-gcm", kek, _WRAP_NONCE, b"", secret)
+        entries.append(RecipientEntry(bureau, key_id, wrapped))
+    header = Header(
+        message_id=order.message_id,
+        kind=order.kind,
+        priority=order.priority,
+        schema_version=order.schema_version,
+        created_at_ms=order.created_at_ms,
+        expires_at_ms=order.expires_at_ms,
+        sender=order.sender,
+        sender_signing_key_id=order.signing_key_id,
+        sender_encryption_key_id=order.encryption_key_id,
+        salt=salt,
+        nonce=nonce,
+        key_commitment=commitment,
+        content_digest=hmac_sha256(digest_key, order.plaintext),
+        recipients=tuple(entries),
+        run=order.run,
+    )
+    header_bytes = header.encode()
+    ciphertext = aead_seal("aes-256-gcm", content_key, nonce, _aad(header_bytes), order.plaintext)
+    signed = _signed_part(header_bytes, ciphertext)
+    return signed + ed25519_sign(signing_key, signed)
+
+
+def seal_order_now(order: SealOrder, signing_key: Ed25519PrivateKey) -> bytes:
+    """:func:`seal_order` with fresh randomness from the operating system."""
+    return seal_order(
+        order,
+        signing_key,
+        secret=os.urandom(_SECRET),
+        salt=os.urandom(_SALT),
+        nonce=os.urandom(_NONCE),
+    )
+
+
+_U16 = struct.Struct(">H")
+
+
+def pack_seal_order(order: SealOrder) -> bytes:
+    """An order as bytes for a helper process, its recipients' public keys included."""
+    parts = [
+        _FIXED.pack(
+            order.message_id.bytes,
+            order.run,
+            KIND_CODES[order.kind],
+            _PRIORITIES.index(order.priority),
+            *order.schema_version,
+            order.created_at_ms,
+            order.expires_at_ms,
+        ),
+        _lp(order.sender),
+        order.signing_key_id,
+        order.encryption_key_id,
+        _U16.pack(len(order.recipients)),
+    ]
+    for (bureau, key_id), pair_key in zip(order.recipients, order.pair_keys, strict=True):
+        parts += (_lp(bureau), key_id, pair_key)
+    parts += (_U32.pack(len(order.plaintext)), order.plaintext)
+    return b"".join(parts)
+
+
+def unpack_seal_order(data: bytes) -> SealOrder:
+    """An order read back from :func:`pack_seal_order`'s bytes.
+
+    Raises:
+        Rejection: ``malformed``.
+    """
+    reader = _Reader(data)
+    mid, run, kind_code, prio, major, minor, created, expires = reader.unpack(_FIXED)
+    kind = _KINDS_BY_CODE.get(kind_code)
+    if kind is None or prio >= len(_PRIORITIES):
+        raise Rejection(Reason.MALFORMED, "unknown kind or priority code")
+    sender = reader.bureau_id()
+    signing_key_id, encryption_key_id = reader.take(KEY_ID_SIZE), reader.take(KEY_ID_SIZE)
+    (count,) = reader.unpack(_U16)
+    recipients, keys = [], []
+    for _ in range(count):
+        recipients.append((reader.bureau_id(), reader.take(KEY_ID_SIZE)))
+        keys.append(reader.take(32))
+    (size,) = reader.unpack(_U32)
+    plaintext = reader.take(size)
+    reader.end()
+    return SealOrder(
+        message_id=UUID(bytes=mid),
+        kind=kind,
+        priority=_PRIORITIES[prio],
+        schema_version=(major, minor),
+        created_at_ms=created,
+        expires_at_ms=expires,
+        sender=sender,
+        signing_key_id=signing_key_id,
+        encryption_key_id=encryption_key_id,
+        run=run,
+        recipients=tuple(recipients),
+        pair_keys=tuple(keys),
+        plaintext=plaintext,
+    )
+
+
 class EnvelopeCodec:
     """Seals and opens envelopes for one bureau.
 
@@ -578,12 +727,7 @@ class EnvelopeCodec:
             ArgumentError: The sender is not this bureau, or no recipients were given.
             CertificateError: A recipient has no valid, unrevoked certificate.
         """
-        if to is None:
-            if not isinstance(message.recipients, ToBureaus):
-                raise ArgumentError("a message to a region or to all needs explicit 'to' bureaus")
-            to = message.recipients.bureaus
-        certificates = [self.trust.current(bureau, now) for bureau in dict.fromkeys(to)]
-        expires = now + (ttl if ttl is not None else self.ttl)
+        certificates, expires = self._recipients_at(message, now, to, ttl)
         return self._seal_from_parts(
             message,
             certificates,
@@ -603,33 +747,54 @@ class EnvelopeCodec:
         salt: bytes,
         nonce: bytes,
     ) -> bytes:
+        order = self._order(message, certificates, expires)
+        signing_key = self.credentials.current.signing_key
+        return seal_order(order, signing_key, secret=secret, salt=salt, nonce=nonce)
+
+    def seal_order_at(
+        self,
+        message: MessageBase,
+        now: datetime,
+        *,
+        to: Sequence[str] | None = None,
+        ttl: timedelta | None = None,
+    ) -> SealOrder:
+        """What :meth:`seal_at` would seal, to be sealed elsewhere with this bureau's keys.
+
+        Every check :meth:`seal_at` makes is made here, with the same errors; only the
+        randomness, the key arithmetic and the signature are left to :func:`seal_order`.
+        """
+        certificates, expires = self._recipients_at(message, now, to, ttl)
+        return self._order(message, certificates, expires)
+
+    def _recipients_at(
+        self,
+        message: MessageBase,
+        now: datetime,
+        to: Sequence[str] | None,
+        ttl: timedelta | None,
+    ) -> tuple[list[BureauCertificate], datetime]:
+        if to is None:
+            if not isinstance(message.recipients, ToBureaus):
+                raise ArgumentError("a message to a region or to all needs explicit 'to' bureaus")
+            to = message.recipients.bureaus
+        certificates = [self.trust.current(bureau, now) for bureau in dict.fromkeys(to)]
+        return certificates, now + (ttl if ttl is not None else self.ttl)
+
+    def _order(
+        self,
+        message: MessageBase,
+        certificates: Sequence[BureauCertificate],
+        expires: datetime,
+    ) -> SealOrder:
         if message.sender != self.bureau_id:
             raise ArgumentError(f"message sender {message.sender!r} is not {self.bureau_id!r}")
         if not certificates:
             raise ArgumentError("no recipients")
         me = self.credentials.current
-        plaintext = message.__pydantic_serializer__.to_json(message)
-        content_key, digest_key, commitment = _content_keys(secret, salt)
-        entries = []
-        for cert in certificates:
-            prk = self._pair_key(
-                me.encryption_key,
-                me.certificate.encryption_key_id,
-                cert.encryption_key,
-                cert.encryption_key_id,
-            )
-            ids = (
-                self.bureau_id,
-                me.certificate.encryption_key_id,
-                cert.bureau_id,
-                cert.encryption_key_id,
-                message.message_id,
-            )
-            kek = hkdf_expand(prk, _kek_info(salt, ids), 32)
-            wrapped = aead_seal("aes-256-gcm", kek, _WRAP_NONCE, b"", secret)
-            entries.append(RecipientEntry(cert.bureau_id, cert.encryption_key_id, wrapped))
+        own = me.certificate
         major, minor = (int(p) for p in message.schema_version.split("."))
-        header = Header(
+        return SealOrder(
             message_id=message.message_id,
             kind=message.kind,
             priority=message.priority,
@@ -637,19 +802,18 @@ class EnvelopeCodec:
             created_at_ms=_ms(message.created_at),
             expires_at_ms=_ms(expires),
             sender=self.bureau_id,
-            sender_signing_key_id=me.certificate.signing_key_id,
-            sender_encryption_key_id=me.certificate.encryption_key_id,
-            salt=salt,
-            nonce=nonce,
-            key_commitment=commitment,
-            content_digest=hmac_sha256(digest_key, plaintext),
-            recipients=tuple(entries),
+            signing_key_id=own.signing_key_id,
+            encryption_key_id=own.encryption_key_id,
             run=self.run,
+            recipients=tuple((c.bureau_id, c.encryption_key_id) for c in certificates),
+            pair_keys=tuple(
+                self._pair_key(
+                    me.encryption_key, own.encryption_key_id, c.encryption_key, c.encryption_key_id
+                )
+                for c in certificates
+            ),
+            plaintext=message.__pydantic_serializer__.to_json(message),
         )
-        header_bytes = header.encode()
-        ciphertext = aead_seal("aes-256-gcm", content_key, nonce, _aad(header_bytes), plaintext)
-        signed = _signed_part(header_bytes, ciphertext)
-        return signed + ed25519_sign(me.signing_key, signed)
 
     # --- opening ------------------------------------------------------------------------------
 
