@@ -17,6 +17,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiomqtt
+from aiomqtt.exceptions import MqttConnectError
+from paho.mqtt.reasoncodes import ReasonCode
 
 from broker.errors import BrokerAuthError, BrokerError, BrokerUnreachableError
 
@@ -123,7 +125,10 @@ def mqtt_errors(target: BrokerTarget) -> Iterator[None]:
         yield
     except aiomqtt.MqttCodeError as exc:
         code = getattr(exc.rc, "value", exc.rc)
-        if code in (4, 5, 134, 135):  # bad username or password / not authorised (3.1.1 and 5)
+        refused = isinstance(exc, MqttConnectError) or isinstance(exc.rc, ReasonCode)
+        # a CONNACK's bad username or password / not authorised (3.1.1 and 5); the same numbers
+        # from a publish on a dead connection are paho's own codes (4: not connected)
+        if refused and code in (4, 5, 134, 135):
             raise BrokerAuthError(f"{target.url} refused the credentials ({exc})") from None
         raise BrokerUnreachableError(f"{target.url}: {exc}") from None
     except aiomqtt.MqttError as exc:

@@ -10,10 +10,12 @@ What this module adds on top of gmqtt, so that it behaves exactly like the aiomq
 - **No reconnection of its own.** gmqtt reconnects by itself; a bureau's driver already does,
   counting each one, so :class:`_Client` turns gmqtt's off. A lost connection ends
   :meth:`GmqttTransport.messages` with :class:`~broker.BrokerUnreachableError`.
-- **Awaitable acknowledgements.** gmqtt's ``publish`` returns at once; :class:`_Inflight` (its
-  store of unacknowledged QoS 1 packets) learns each packet id and resolves a future on PUBACK,
-  so :meth:`GmqttTransport.publish` returns when the broker has the message, as aiomqtt's does.
-  SUBACK and UNSUBACK are awaited the same way, by packet id.
+- **Acknowledgements.** gmqtt's ``publish`` returns at once; :class:`_Inflight` (its store of
+  unacknowledged QoS 1 packets) learns each packet id and calls back on PUBACK, so
+  :meth:`GmqttTransport.publish_soon` reports each acknowledgement without a task or a future per
+  message, and :meth:`GmqttTransport.publish` returns when the broker has the message, as
+  aiomqtt's does. One timer fails what waits longer than the timeout, the oldest first. SUBACK
+  and UNSUBACK are awaited by packet id.
 - **The broker layer's errors.** Refused credentials are :class:`~broker.BrokerAuthError`;
   anything that prevents or ends the connection is :class:`~broker.BrokerUnreachableError`.
 """
@@ -24,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -33,8 +36,8 @@ from gmqtt.mqtt.constants import MQTTv311
 from gmqtt.mqtt.handler import MQTTConnectError
 from gmqtt.storage import PersistentStorage
 
-from broker import BrokerAuthError, BrokerTarget, BrokerUnreachableError
-from bureaus.transport import Received
+from broker import BrokerAuthError, BrokerError, BrokerTarget, BrokerUnreachableError
+from bureaus.transport import Received, Then
 
 __all__ = ["GmqttTransport"]
 
@@ -47,12 +50,19 @@ _AUTH_CODES = frozenset({4, 5})
 
 
 class _Inflight(PersistentStorage):  # type: ignore[misc]
-    """gmqtt's store of unacknowledged QoS 1 packets, with a future per packet id."""
+    """gmqtt's store of unacknowledged QoS 1 packets, with what to call on each PUBACK.
 
-    def __init__(self) -> None:
+    ``waiting`` keeps the packet ids in the order sent, with their deadlines: one timer
+    (:meth:`expire`) fails those past theirs, the oldest first.
+    """
+
+    def __init__(self, timeout: float) -> None:
         super().__init__()
+        self.timeout = timeout
         self.last_mid: int | None = None
-        self.waiting: dict[int, asyncio.Future[None]] = {}
+        self.waiting: OrderedDict[int, tuple[float, Then]] = OrderedDict()
+        self._timer: asyncio.TimerHandle | None = None
+        self.error = "no PUBACK"
 
     def push_message(self, mid: int, raw_package: bytes) -> None:
         super().push_message(mid, raw_package)
@@ -60,15 +70,35 @@ class _Inflight(PersistentStorage):  # type: ignore[misc]
 
     def remove_message_by_mid(self, mid: int) -> None:
         super().remove_message_by_mid(mid)
-        future = self.waiting.pop(mid, None)
-        if future is not None and not future.done():
-            future.set_result(None)
+        waiting = self.waiting.pop(mid, None)
+        if waiting is not None:
+            waiting[1](None)
 
-    def fail_all(self, error: BaseException) -> None:
-        for future in self.waiting.values():
-            if not future.done():
-                future.set_exception(error)
-        self.waiting.clear()
+    def wait(self, mid: int, then: Then) -> None:
+        loop = asyncio.get_running_loop()
+        self.waiting[mid] = (loop.time() + self.timeout, then)
+        if self._timer is None:
+            self._timer = loop.call_later(self.timeout, self.expire)
+
+    def expire(self) -> None:
+        self._timer = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while self.waiting:
+            mid, (deadline, then) = next(iter(self.waiting.items()))
+            if deadline > now:
+                self._timer = loop.call_at(deadline, self.expire)
+                return
+            del self.waiting[mid]
+            then(BrokerUnreachableError(f"{self.error} within {self.timeout:g} s"))
+
+    def fail_all(self, error: BrokerError) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        waiting, self.waiting = self.waiting, OrderedDict()
+        for _, then in waiting.values():
+            then(error)
 
 
 class _Client(gmqtt.Client):  # type: ignore[misc]
@@ -96,7 +126,8 @@ class GmqttTransport:
         self.target = target
         self.timeout = timeout
         self.keepalive = keepalive
-        self._inflight = _Inflight()
+        self._inflight = _Inflight(timeout)
+        self._inflight.error = f"{target.url}: no PUBACK"
         self._acks: dict[int, asyncio.Future[list[int]]] = {}
         self._received: asyncio.Queue[Received | None] = asyncio.Queue()
         self._lost = False
@@ -134,7 +165,7 @@ class GmqttTransport:
         if self._lost:
             return
         self._lost = True
-        error = BrokerUnreachableError(f"{self.target.url}: the connection ended")
+        error = self._ended()
         self._inflight.fail_all(error)
         for future in self._acks.values():
             if not future.done():
@@ -186,11 +217,15 @@ class GmqttTransport:
             self.abort()
             return
         self._lost = True  # our own DISCONNECT: nothing to report to the reader
+        self._inflight.fail_all(self._ended())
         try:
             await asyncio.wait_for(self.client.disconnect(), _DISCONNECT_S)
         except (OSError, TimeoutError):
             self.abort()
         self._received.put_nowait(None)
+
+    def _ended(self) -> BrokerUnreachableError:
+        return BrokerUnreachableError(f"{self.target.url}: the connection ended")
 
     def _live(self) -> None:
         if self._lost:
@@ -222,26 +257,46 @@ class GmqttTransport:
         self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
     ) -> None:
         """Publish; at QoS 1, return once the broker's PUBACK arrived."""
-        self._live()
+        if qos == 0:
+            self._live()
+            self._send(topic, payload, 0, retain)
+            await asyncio.sleep(0)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def then(error: BrokerError | None) -> None:
+            if future.done():
+                return
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
+
+        self.publish_soon(topic, payload, retain=retain, then=then)
+        await future
+
+    def publish_soon(self, topic: str, payload: bytes, *, retain: bool, then: Then) -> None:
+        """Publish at QoS 1 now; ``then`` is called on the PUBACK, at the timeout, or at the end.
+
+        The end: of the connection (see :class:`~bureaus.transport.Transport`).
+        """
+        try:
+            self._live()
+            self._send(topic, payload, 1, retain)
+        except BrokerError as exc:
+            then(exc)
+            return
+        mid = self._inflight.last_mid
+        if mid is None or mid not in self._inflight._messages:
+            then(None)  # acknowledged before we looked (cannot happen without a yield)
+            return
+        self._inflight.wait(mid, then)
+
+    def _send(self, topic: str, payload: bytes, qos: int, retain: bool) -> None:
         try:
             self.client.publish(topic, payload, qos=qos, retain=retain)
         except (OSError, AttributeError) as exc:  # the connection went away under the call
             raise BrokerUnreachableError(f"{self.target.url}: {exc}") from None
-        if qos == 0:
-            await asyncio.sleep(0)
-            return
-        mid = self._inflight.last_mid
-        if mid is None or mid not in self._inflight._messages:
-            return  # acknowledged before we looked (cannot happen without a yield, but be safe)
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._inflight.waiting[mid] = future
-        try:
-            await asyncio.wait_for(future, self.timeout)
-        except TimeoutError:
-            self._inflight.waiting.pop(mid, None)
-            raise BrokerUnreachableError(
-                f"{self.target.url}: no PUBACK within {self.timeout:g} s"
-            ) from None
 
     async def messages(self) -> AsyncIterator[Received]:
         """Received messages until the connection ends."""
@@ -254,6 +309,7 @@ class GmqttTransport:
 
     def abort(self) -> None:
         """Drop the connection without a DISCONNECT: the broker publishes the Last Will."""
+        self._inflight.fail_all(self._ended())
         connection = self.client._connection
         transport = getattr(connection, "_transport", None)
         if transport is not None:

@@ -10,9 +10,10 @@ the clock. It runs three named tasks in a ``TaskGroup``:
 - ``bureau[ID].inputs`` hands the lanes' messages to the core, in turn;
 - ``bureau[ID].timers`` wakes the core when :meth:`~bureaus.core.BureauCore.next_timer` says.
 
-Whatever the core returns is applied: events go to the shared log, each transmission is held for
-its modelled delay (``bureau[ID].link`` tasks) and published at QoS 1, and the core is told
-whether the broker took it. The same driver runs live (wall clock, aiomqtt to a real broker) and
+Whatever the core returns is applied: events go to the shared log, each transmission is
+published at QoS 1 on the next turn of the loop (after its modelled delay, if any, in a
+``bureau[ID].link`` task), and the core is told whether the broker took it: no task and no wait
+per message on a live link. The same driver runs live (wall clock, aiomqtt to a real broker) and
 in simulation (virtual clock, the in-memory broker), where a service-time model
 (:class:`~bureaus.service.ServiceTimes`) makes the bureau's work take virtual time: inputs wait
 while the bureau is busy, and what it sends leaves when its work is done.
@@ -45,7 +46,6 @@ from bureaus.fairness import FairQueue, lane_of
 from bureaus.outbox import Outbox
 from bureaus.session import Session
 from protocol import MessageBase, topics
-from protocol.messages.caveats import CaveatPolicy
 from protocol.messages.lifecycle import NoticeLifecycle
 from protocol.security.envelope import EnvelopeCodec
 
@@ -97,6 +97,8 @@ class Bureau:
         self._inbox = topics.inbox(self.id)
         self._lives = 0
         """Crashes so far: what was read before one is not handled after it."""
+        self._epoch = 0
+        """Stops and crashes so far: a publish from before one is not reported to the core."""
         self._ahead: Counter[str] = Counter()
         """Envelopes with the signature helper, by lane (they count against the lane's bound)."""
 
@@ -166,15 +168,6 @@ class Bureau:
         self.core.inbox_limit = value
 
     @property
-    def caveats(self) -> CaveatPolicy:
-        """``enforce`` or ``flag`` forwards that break their caveats."""
-        return self.core.caveats
-
-    @caveats.setter
-    def caveats(self, value: CaveatPolicy) -> None:
-        self.core.caveats = value
-
-    @property
     def resend_after(self) -> float:
         """Link seconds before an unacknowledged message is sent again."""
         return self.core.resend_after
@@ -208,7 +201,11 @@ class Bureau:
             extra = self._busy_until - now_t
         for send in out.sends:
             self.in_transit += 1
-            self._spawn(self._transmit(send, extra), "link")
+            wait_s = send.delay_s + extra
+            if wait_s > 0:
+                self._spawn(self._held(send, wait_s, self._epoch), "link")
+            else:
+                asyncio.get_running_loop().call_soon(self._publish, send, self._epoch)
         if self.core.next_timer() != self._timer_for:
             self._poke.set()  # the core set a nearer timer (or none is left): look again
         return out
@@ -225,20 +222,30 @@ class Bureau:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _transmit(self, send: Send, extra_s: float) -> None:
+    async def _held(self, send: Send, wait_s: float, epoch: int) -> None:
         try:
-            hold = send.delay_s + extra_s
-            if hold > 0:
-                await asyncio.sleep(hold)
-            try:
-                await self.session.publish(send.topic, send.payload, retain=send.retain)
-            except BrokerError:
-                self._failed(send)
-                return
-            if send.item is not None:
-                self.core.published(send.item)
-        finally:
+            await asyncio.sleep(wait_s)
+        except asyncio.CancelledError:
             self.in_transit -= 1
+            raise
+        self._publish(send, epoch)
+
+    def _publish(self, send: Send, epoch: int) -> None:
+        """Publish a transmission, unless the bureau stopped or crashed since it was sent."""
+        if epoch != self._epoch:
+            self.in_transit -= 1
+            return
+        then = functools.partial(self._sent, epoch, send)
+        self.session.publish_soon(send.topic, send.payload, retain=send.retain, then=then)
+
+    def _sent(self, epoch: int, send: Send, error: BrokerError | None) -> None:
+        self.in_transit -= 1
+        if epoch != self._epoch:
+            return  # the bureau stopped or crashed meanwhile: nobody to tell
+        if error is not None:
+            self._failed(send)
+        elif send.item is not None:
+            self.core.published(send.item)
 
     def _failed(self, send: Send) -> None:
         if send.item is not None:
@@ -463,6 +470,7 @@ class Bureau:
     async def close(self) -> None:
         """Announce death on the presence topic and stop (call before cancelling)."""
         await self.session.close()
+        self._epoch += 1
         for task in list(self._tasks):
             task.cancel()
 
@@ -481,6 +489,7 @@ class Bureau:
         for task in list(self._tasks):
             task.cancel()
         self._lives += 1
+        self._epoch += 1
         self._ahead.clear()
         self.counters["lost_in_crash"] += self.inputs.clear()
         self._busy_until = 0.0

@@ -6,8 +6,9 @@ birth and a last-will death on the presence topic. It checks each SUBACK code, a
 clustered broker it probes its own inbox (:meth:`Session._probe_inbox`). Every message read is
 handed to the driver's ``admit``; the driver hands inbox probes back through :meth:`took`, in
 the order it serves its inputs, so a probe queued behind a backlog is not taken for deafness.
-The driver publishes through :meth:`publish`, which fails with :class:`~broker.BrokerError`
-when the connection is down or is lost while waiting for the broker's acknowledgement.
+The driver publishes through :meth:`publish_soon`, without a task or a wait per message; it is
+told of each acknowledgement, and of each failure (:class:`~broker.BrokerError`: the connection
+down, or lost before the broker acknowledged, or no acknowledgement in time).
 """
 
 from __future__ import annotations
@@ -21,13 +22,11 @@ from uuid import uuid4
 
 from broker import BrokerError, BrokerTarget
 from bureaus.context import NetworkContext
-from bureaus.transport import Transport
+from bureaus.transport import Then, Transport
 from protocol import topics
 
 __all__ = ["Session"]
 
-_CONNECTION_LOST = "connection lost"
-"""The cancellation message that hands a waiting publish back to the driver."""
 _REFUSED = 0x80
 """The lowest SUBACK return code that refuses a subscription (MQTT 3.1.1: 0x80, 5: 0x80 and up)."""
 _PROBE = b"bureaunet inbox probe "
@@ -78,7 +77,6 @@ class Session:
         """The broker (or cluster node) this bureau last connected to."""
         self.last_error: str | None = None
         self._moves = 0
-        self._publishing: set[asyncio.Task[object]] = set()
         self._probe: tuple[bytes, asyncio.Event] | None = None
         self._inbox_seen = 0
         """Messages that came in on the inbox (a probe behind a backlog is not a deaf inbox)."""
@@ -88,27 +86,18 @@ class Session:
 
     # --- publishing ---------------------------------------------------------------------------
 
-    async def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
-        """Publish at QoS 1 on the current connection and wait for the broker's acknowledgement.
+    def publish_soon(self, topic: str, payload: bytes, *, retain: bool, then: Then) -> None:
+        """Publish at QoS 1 on the current connection; ``then`` is told how it went.
 
-        Raises:
-            BrokerError: Not connected, the broker refused, or the connection was lost meanwhile.
+        ``None`` once the broker acknowledged, else the :class:`~broker.BrokerError`: not
+        connected (at once), or the connection ended first, or no acknowledgement in time (the
+        transport fails what waits when its connection ends).
         """
         transport = self.transport
         if transport is None or not self.connected.is_set():
-            raise BrokerError("not connected")
-        task = asyncio.current_task()
-        assert task is not None
-        self._publishing.add(task)
-        try:
-            await transport.publish(topic, payload, qos=1, retain=retain)
-        except asyncio.CancelledError as exc:
-            if exc.args != (_CONNECTION_LOST,):
-                raise  # the bureau is stopping
-            task.uncancel()
-            raise BrokerError(_CONNECTION_LOST) from None
-        finally:
-            self._publishing.discard(task)
+            then(BrokerError("not connected"))
+            return
+        transport.publish_soon(topic, payload, retain=retain, then=then)
 
     async def publish_raw(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         """Publish bytes as they are, once connected (tests of hostile traffic).
@@ -153,10 +142,6 @@ class Session:
                 self.connected.clear()
                 self.transport = None
                 self._online(False)
-                # publishes still waiting for their PUBACK on the lost connection would wait for
-                # the client's timeout; hand them back to the driver now instead
-                for task in list(self._publishing):
-                    task.cancel(_CONNECTION_LOST)
             if self._up:
                 backoff = 0.1  # the connection was up: start backing off afresh
             await asyncio.sleep(backoff)

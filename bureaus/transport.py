@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self
@@ -29,7 +29,7 @@ from typing import Protocol, Self
 import aiomqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
-from broker import BrokerTarget, BrokerUnreachableError, client, mqtt_errors
+from broker import BrokerError, BrokerTarget, BrokerUnreachableError, client, mqtt_errors
 from broker.memory import Delivery, MemoryBroker, Session
 
 __all__ = [
@@ -37,8 +37,12 @@ __all__ = [
     "MemoryTransport",
     "MqttTransport",
     "Received",
+    "Then",
     "Transport",
 ]
+
+Then = Callable[[BrokerError | None], None]
+"""What to do once a publish is acknowledged (``None``) or failed (the error)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,14 @@ class Transport(Protocol):
         self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
     ) -> None:
         """Publish; returns once the broker acknowledged (QoS 1) or the bytes left (QoS 0)."""
+        ...
+
+    def publish_soon(self, topic: str, payload: bytes, *, retain: bool, then: Then) -> None:
+        """Publish at QoS 1 without waiting; ``then`` is called once, later or at once.
+
+        With ``None`` once the broker acknowledged; with the :class:`~broker.BrokerError` when
+        it did not (not connected, the connection ended first, no acknowledgement in time).
+        """
         ...
 
     def messages(self) -> AsyncIterator[Received]:
@@ -125,6 +137,7 @@ class MqttTransport:
         timeout: float | None = None,
     ) -> None:
         self.target = target
+        self._publishing: dict[asyncio.Task[None], Then] = {}
         kwargs = {} if timeout is None else {"timeout": timeout}
         self.client = client(
             target,
@@ -147,6 +160,7 @@ class MqttTransport:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._end_publishing()
         # aiomqtt waits for the broker to take the DISCONNECT with no time limit; a broker (or a
         # cluster node) that stopped answering would hold the bureau up for ever
         try:
@@ -172,6 +186,33 @@ class MqttTransport:
         with mqtt_errors(self.target):
             await self.client.publish(topic, payload, qos=qos, retain=retain)
 
+    def publish_soon(self, topic: str, payload: bytes, *, retain: bool, then: Then) -> None:
+        """Publish at QoS 1 in a task (aiomqtt waits for each PUBACK in the caller's task).
+
+        The connection's end fails what is still waiting at once, rather than at the client's
+        timeout.
+        """
+        task = asyncio.get_running_loop().create_task(self._publish_then(topic, payload, retain))
+        self._publishing[task] = then
+
+    async def _publish_then(self, topic: str, payload: bytes, retain: bool) -> None:
+        error: BrokerError | None = None
+        try:
+            await self.publish(topic, payload, qos=1, retain=retain)
+        except BrokerError as exc:
+            error = exc
+        task = asyncio.current_task()
+        then = self._publishing.pop(task, None) if task is not None else None
+        if then is not None:  # not already failed by the end of the connection
+            then(error)
+
+    def _end_publishing(self) -> None:
+        publishing, self._publishing = self._publishing, {}
+        ended = BrokerUnreachableError(f"{self.target.url}: the connection ended")
+        for task, then in publishing.items():
+            task.cancel()
+            then(ended)
+
     async def messages(self) -> AsyncIterator[Received]:
         """Received messages until the connection ends."""
         with mqtt_errors(self.target):
@@ -183,6 +224,7 @@ class MqttTransport:
 
     def abort(self) -> None:
         """Shut the socket down under the client: the broker sees the connection drop."""
+        self._end_publishing()
         sock = self.client._client.socket()
         if isinstance(sock, socket.socket):
             # shut down, not closed: the client's reader sees the end at once and lets go
@@ -261,6 +303,15 @@ class MemoryTransport:
         takes is modelled by the service times.
         """
         self.broker.publish(self._live(), topic, bytes(payload), qos=qos, retain=retain)
+
+    def publish_soon(self, topic: str, payload: bytes, *, retain: bool, then: Then) -> None:
+        """Publish now: the broker routes and acknowledges it before ``then`` is called."""
+        try:
+            self.broker.publish(self._live(), topic, bytes(payload), qos=1, retain=retain)
+        except BrokerError as exc:
+            then(exc)
+        else:
+            then(None)
 
     async def messages(self) -> AsyncIterator[Received]:
         """Received messages until the connection ends."""

@@ -9,6 +9,7 @@ from functools import cache
 
 from broker import BrokerTarget, EmbeddedBroker
 from bureaus import LinkModel, Network, NetworkContext, Pki, generate_pki
+from bureaus.connectors import MqttClient
 from protocol import Roster, default_roster
 from protocol.network.routing import Topology
 from tests.conftest import require_mosquitto
@@ -27,8 +28,10 @@ async def live_network(
     links: bool = False,
     kind: str = "mosquitto",
     verify_processes: int = 0,
+    client: MqttClient = "gmqtt",
 ) -> AsyncIterator[Network]:
-    """Every bureau of ``roster`` connected to a fresh secured embedded broker."""
+    """Every bureau of ``roster`` connected to a fresh secured embedded broker through
+    ``client``."""
     if kind == "mosquitto":
         require_mosquitto()
     roster = roster or default_roster()
@@ -40,6 +43,7 @@ async def live_network(
         model,
         seed=7,
         verify_processes=verify_processes,
+        client=client,
     )
     network = Network(ctx, full_pki())
     with EmbeddedBroker(kind=kind, security=network.security(), persistence=False) as broker:  # type: ignore[arg-type]

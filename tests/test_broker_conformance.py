@@ -6,9 +6,12 @@ starts failing and the documentation gets updated.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,10 +20,22 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from broker import BrokerSecurity, BrokerStartError, EmbeddedBroker, PortInUseError, embedded
+from broker import (
+    BrokerAuthError,
+    BrokerError,
+    BrokerSecurity,
+    BrokerStartError,
+    BrokerTarget,
+    BrokerUnreachableError,
+    EmbeddedBroker,
+    PortInUseError,
+    embedded,
+)
 from broker.errors import BrokerNotFoundError
+from bureaus.gmqtt_transport import GmqttTransport
 from bureaus.samples import NOW, sample_messages
 from bureaus.samples import throwaway_world as world
+from bureaus.transport import MqttTransport, Then
 from protocol import encode, topics
 from protocol.security.envelope import EnvelopeCodec
 from protocol.security.pki import BureauCredentials
@@ -261,3 +276,82 @@ def test_kill_and_restart_keeps_the_port(security: BrokerSecurity) -> None:
 def test_aiomqtt_is_the_client() -> None:
     # the transport bureaunet ships with; a change here is a decision, not an accident
     assert aiomqtt.__name__ == "aiomqtt"
+
+
+async def test_publish_soon_reports_each_acknowledgement_once_and_fails_after_the_end(
+    any_broker: BrokerUnderTest, security: BrokerSecurity
+) -> None:
+    told: dict[int, list[BrokerError | None]] = {n: [] for n in range(40)}
+
+    def then(n: int) -> Then:
+        return told[n].append
+
+    async with connected(any_broker, security, "KE") as ke:
+        await ke.subscribe([(topics.inbox("KE"), 1)])
+        for n in range(30):
+            ke.publish_soon(topics.inbox("KE"), f"{n}".encode(), retain=False, then=then(n))
+        got = await drain(ke, 15.0, until=30)
+        for _ in range(200):
+            if all(told[n] for n in range(30)):
+                break
+            await asyncio.sleep(0.05)
+        assert [told[n] for n in range(30)] == [[None]] * 30
+        assert sorted(int(m.payload) for m in got) == list(range(30))
+        for n in range(30, 35):  # cut while these may still wait for their acknowledgement
+            ke.publish_soon(topics.inbox("KE"), f"{n}".encode(), retain=False, then=then(n))
+        ke.abort()
+    for n in range(35, 40):
+        ke.publish_soon(topics.inbox("KE"), f"{n}".encode(), retain=False, then=then(n))
+    for _ in range(200):
+        if all(told[n] for n in range(30, 40)):
+            break
+        await asyncio.sleep(0.05)
+    # each told once: acknowledged, or failed by the end of the connection; none after it
+    assert all(len(told[n]) == 1 for n in range(30, 40)), [told[n] for n in range(30, 40)]
+    assert all(isinstance(told[n][0], BrokerError) for n in range(35, 40))
+    # not connected is not refused credentials (paho's "not connected" is code 4, as a CONNACK's
+    # "bad username or password" is)
+    assert not any(isinstance(told[n][0], BrokerAuthError) for n in range(35, 40))
+
+
+@asynccontextmanager
+async def a_broker_that_never_acknowledges() -> AsyncIterator[BrokerTarget]:
+    """A TCP server that accepts any MQTT connection (CONNACK) and answers nothing after it."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)  # the CONNECT
+        writer.write(b"\x20\x02\x00\x00")
+        with suppress(ConnectionError):
+            while await reader.read(65536):
+                pass
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        yield BrokerTarget("127.0.0.1", port)
+
+
+@pytest.mark.parametrize("kind", [GmqttTransport, MqttTransport])
+async def test_a_publish_never_acknowledged_fails_at_the_timeout_oldest_first(
+    kind: type[GmqttTransport] | type[MqttTransport],
+) -> None:
+    told: list[tuple[int, BrokerError | None]] = []
+    async with a_broker_that_never_acknowledges() as target:
+        transport = kind(
+            target, "KE", username=None, password=None, clean_session=True, timeout=0.5
+        )
+
+        def then(n: int) -> Then:
+            return lambda error: told.append((n, error))
+
+        async with transport:
+            for n in range(3):
+                transport.publish_soon("x", b"y", retain=False, then=then(n))
+            for _ in range(100):
+                if len(told) == 3:
+                    break
+                await asyncio.sleep(0.05)
+            assert [n for n, _ in told] == [0, 1, 2]
+            assert all(isinstance(e, BrokerUnreachableError) for _, e in told)
+            transport.abort()

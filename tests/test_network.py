@@ -8,6 +8,7 @@ from uuid import uuid4
 
 import pytest
 
+from bureaus.connectors import MqttClient
 from bureaus.samples import RED, diffusion
 from protocol import (
     NoticeRequest,
@@ -167,3 +168,23 @@ async def test_sent_events_name_their_recipients_so_losses_can_be_counted() -> N
         await net.settle()
         [sent] = net.ctx.events.of("sent", message_id=str(message.message_id))
         assert sent.recipients == ("DE", "KE")
+
+
+@pytest.mark.parametrize("client", ["gmqtt", "aiomqtt"])
+async def test_a_live_burst_is_published_without_a_task_per_message_and_all_acknowledged(
+    client: MqttClient,
+) -> None:
+    roster = default_roster().subset(["gs", "FR", "DE"])
+    async with live_network("mesh", roster, client=client) as net:
+        de = net["DE"]
+        burst = [diffusion("DE", ("FR",), f"burst {n}", "warning") for n in range(40)]
+        for message in burst:
+            de.submit(message)
+        await asyncio.sleep(0)  # the publishes go out on the next turn of the loop
+        links = [t for t in asyncio.all_tasks() if t.get_name() == "bureau[DE].link"]
+        assert links == []
+        await net.settle()
+        assert de.in_transit == 0
+        assert de.core.queued_ids() == []  # every transmission acknowledged by the broker
+        delivered = {e.message_id for e in net.ctx.events.of("delivered", bureau="FR")}
+        assert delivered == {str(m.message_id) for m in burst}
