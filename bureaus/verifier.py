@@ -37,7 +37,9 @@ from pathlib import Path
 from protocol.security.envelope import EnvelopeCodec, SealOrder, SignatureCheck, pack_seal_order
 
 __all__ = [
+    "ENTRY",
     "LENGTH",
+    "OPEN",
     "SEAL",
     "VERIFY",
     "SignatureHelper",
@@ -51,16 +53,22 @@ LENGTH = struct.Struct(">I")
 """How a batch and its answers begin on the pipe: the length of what follows."""
 VERIFY = b"V"
 """A check: a raw Ed25519 public key (32 bytes), a signature (64), the signed bytes."""
+OPEN = b"O"
+"""A check and an opening: a raw Ed25519 public key (32 bytes), the pair secret (32) and the
+receiving bureau's entry index (2), the whole envelope."""
 SEAL = b"S"
 """A seal: the sender's raw Ed25519 private key (32 bytes), nothing, a packed
 :class:`~protocol.security.envelope.SealOrder`."""
-_SIZES = {VERIFY: (32, 64), SEAL: (32, 0)}
+_SIZES = {VERIFY: (32, 64), OPEN: (32, 34), SEAL: (32, 0)}
+ENTRY = struct.Struct(">H")
+"""How an opening names the receiving bureau's entry in the header (after the pair secret)."""
 _ROOT = str(Path(__file__).resolve().parent.parent)
 
 Item = tuple[bytes, bytes, bytes, bytes]
 """One piece of work on the pipe: its kind (:data:`VERIFY`, :data:`SEAL`) and three fields."""
 Answer = bool | bytes
-"""A check's answer (whether it verified), or a seal's (the envelope; empty: not sealed)."""
+"""Whether a check verified; for an opening, the content once verified and opened; for a seal,
+the envelope (``False``: not sealed)."""
 
 
 def pack_batch(items: list[Item]) -> bytes:
@@ -108,47 +116,42 @@ def unpack_batch(body: bytes) -> list[Item]:
 def pack_answers(answers: list[Answer]) -> bytes:
     """A batch's answers on the pipe.
 
-    Their length, then per item a byte (1: verified, or sealed) and, for a seal, the envelope's
-    length and bytes.
+    Their length, then per item a byte (0: no, 1: yes, 2: bytes follow) and, after a 2, the
+    bytes' length and the bytes.
     """
     parts = []
     for answer in answers:
-        if isinstance(answer, bool):
+        if isinstance(answer, bool) or not answer:
             parts.append(b"\x01" if answer else b"\x00")
-        elif answer:
-            parts += (b"\x01", LENGTH.pack(len(answer)), answer)
         else:
-            parts.append(b"\x00")
+            parts += (b"\x02", LENGTH.pack(len(answer)), answer)
     body = b"".join(parts)
     return LENGTH.pack(len(body)) + body
 
 
-def unpack_answers(body: bytes, kinds: list[bytes]) -> list[Answer]:
-    """The answers to a batch of these kinds of work (after their length).
+def unpack_answers(body: bytes, count: int) -> list[Answer]:
+    """The ``count`` answers of a batch (after their length).
 
     Raises:
-        ValueError: The body does not answer such a batch.
+        ValueError: The body does not hold that many answers, exactly.
     """
     answers: list[Answer] = []
     at = 0
-    for kind in kinds:
+    for _ in range(count):
         if at >= len(body):
             raise ValueError("truncated answers")
-        ok = body[at] == 1
+        tag = body[at]
         at += 1
-        if kind == VERIFY:
-            answers.append(ok)
+        if tag < 2:
+            answers.append(tag == 1)
             continue
-        if not ok:
-            answers.append(b"")
-            continue
-        if len(body) < at + 4:
-            raise ValueError("truncated answers")
+        if tag > 2 or len(body) < at + 4:
+            raise ValueError("truncated answers" if tag == 2 else "an unknown answer")
         (size,) = LENGTH.unpack_from(body, at)
-        envelope = body[at + 4 : at + 4 + size]
-        if len(envelope) != size:
+        data = body[at + 4 : at + 4 + size]
+        if len(data) != size:
             raise ValueError("truncated answers")
-        answers.append(envelope)
+        answers.append(data)
         at += 4 + size
     if at != len(body):
         raise ValueError("bytes after the answers")
@@ -189,8 +192,9 @@ class _Helper:
 class SignatureHelper:
     """Helper processes that verify and seal envelopes for the bureaus of this process.
 
-    Made by :meth:`start`. ``counts``: ``submitted``, ``verified`` (vouched for),
-    ``not_verified`` (left to the bureau, which then refuses it or finds it good), ``sealed``,
+    Made by :meth:`start`. ``counts``: ``submitted``, ``verified`` (vouched for), ``opened``
+    (decrypted too), ``not_verified`` (left to the bureau, which then refuses it or finds it
+    good), ``sealed``,
     ``not_sealed`` (left to the bureau to seal), ``batches``, and ``helper_lost`` when a helper
     process died.
     """
@@ -242,7 +246,11 @@ class SignatureHelper:
         if check is None:
             then(False)
             return
-        self._add((VERIFY, *check.work), functools.partial(self._checked, codec, check, then))
+        item: Item = (VERIFY, *check.work)
+        if check.opening is not None:
+            index, pair = check.opening
+            item = (OPEN, check.work[0], pair + ENTRY.pack(index), data)
+        self._add(item, functools.partial(self._checked, codec, check, then))
         self.counts["submitted"] += 1
 
     def _checked(
@@ -252,12 +260,14 @@ class SignatureHelper:
         then: Callable[[bool], None],
         answer: Answer | None,
     ) -> None:
-        if answer is True:
+        verified = answer is True or isinstance(answer, bytes)
+        if isinstance(answer, bytes):
+            codec.vouch(check, answer)
+            self.counts["opened"] += 1
+        elif verified:
             codec.vouch(check)
-            self.counts["verified"] += 1
-        else:
-            self.counts["not_verified"] += 1
-        then(answer is True)
+        self.counts["verified" if verified else "not_verified"] += 1
+        then(verified)
 
     def seal(
         self, codec: EnvelopeCodec, order: SealOrder, then: Callable[[bytes | None], None]
@@ -282,7 +292,7 @@ class SignatureHelper:
         self._add(item, functools.partial(self._sealed, then))
 
     def _sealed(self, then: Callable[[bytes | None], None], answer: Answer | None) -> None:
-        if isinstance(answer, bytes) and answer:
+        if isinstance(answer, bytes):
             self.counts["sealed"] += 1
             then(answer)
         else:
@@ -321,7 +331,7 @@ class SignatureHelper:
                 (size,) = LENGTH.unpack(await stdout.readexactly(4))
                 body = await stdout.readexactly(size)
                 batch = helper.unanswered.popleft()
-                answers = unpack_answers(body, [item[0] for item, _ in batch])
+                answers = unpack_answers(body, len(batch))
                 self._finish(batch, answers)
         except (asyncio.IncompleteReadError, ConnectionError, IndexError, ValueError):
             self.counts["helper_lost"] += 1

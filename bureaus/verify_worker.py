@@ -6,6 +6,10 @@ Two kinds of work:
 - a check (``V``): whether a signature verifies under a public key. It decides nothing: a bureau
   receiving the envelope still runs every other check, and verifies for itself whatever is not
   answered 1;
+- a check and an opening (``O``): the same check of a whole envelope and, once it verifies, its
+  content decrypted for the receiving bureau's entry with the pair secret that came with it
+  (:func:`~protocol.security.envelope.open_content`: commitment, tag and digest checked), sent
+  back for the bureau to validate and check;
 - a seal (``S``): a seal order made and checked by the bureau's codec (with the pair secrets
   its recipients' key-encryption keys come from), sealed here and signed with the sender's
   signing key that came with it, and the envelope sent back. Nothing of it is kept but the
@@ -22,9 +26,9 @@ from typing import BinaryIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bureaus.verifier import LENGTH, SEAL, Answer, Item, pack_answers, unpack_batch
+from bureaus.verifier import ENTRY, LENGTH, OPEN, SEAL, Answer, Item, pack_answers, unpack_batch
 from protocol.errors import CryptoError, Rejection
-from protocol.security.envelope import seal_order_now, unpack_seal_order
+from protocol.security.envelope import open_content, seal_order_now, unpack_seal_order
 from protocol.security.primitives import ed25519_verify_many
 
 _KEPT = 4096
@@ -52,12 +56,25 @@ class Sealer:
             return b""
 
 
+def opened(key: bytes, opening: bytes, data: bytes) -> Answer:
+    """Whether an envelope's signature verifies; once it does, its content if it opens."""
+    if not ed25519_verify_many([(key, data[-64:], data[:-64])])[0]:
+        return False
+    (index,) = ENTRY.unpack(opening[32:])
+    try:
+        return open_content(data, index, opening[:32])
+    except Rejection:
+        return True  # verified; the bureau decrypts for itself and refuses it with its reason
+
+
 def answer(items: list[Item], sealer: Sealer) -> list[Answer]:
     """Each item's answer, in order."""
     answers: list[Answer] = []
     for kind, first, second, rest in items:
         if kind == SEAL:
-            answers.append(sealer.seal(first, rest))
+            answers.append(sealer.seal(first, rest) or False)
+        elif kind == OPEN:
+            answers.append(opened(first, second, rest))
         else:
             answers.append(ed25519_verify_many([(first, second, rest)])[0])
     return answers

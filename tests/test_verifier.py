@@ -21,6 +21,8 @@ from bureaus import Network
 from bureaus.samples import NOW, diffusion, sample_messages
 from bureaus.samples import throwaway_world as world
 from bureaus.verifier import (
+    ENTRY,
+    OPEN,
     SEAL,
     VERIFY,
     SignatureHelper,
@@ -72,14 +74,15 @@ def test_a_batch_goes_over_the_pipe_and_back_whole() -> None:
         unpack_batch(packed[4:] + b"x")
     with pytest.raises(ValueError, match="unknown kind"):
         unpack_batch(packed[4:8] + b"X" + packed[9:])
-    answers: list[bool | bytes] = [True, b"an envelope", False, b""]
-    kinds = [VERIFY, SEAL, VERIFY, SEAL]
+    answers: list[bool | bytes] = [True, b"an envelope", False, b"content"]
     body = pack_answers(answers)[4:]
-    assert unpack_answers(body, kinds) == answers
+    assert unpack_answers(body, 4) == answers
     with pytest.raises(ValueError, match="truncated"):
-        unpack_answers(body[:-3], kinds)
+        unpack_answers(body[:-3], 4)
     with pytest.raises(ValueError, match="after"):
-        unpack_answers(body + b"\x00", kinds)
+        unpack_answers(body + b"\x00", 4)
+    with pytest.raises(ValueError, match="unknown"):
+        unpack_answers(b"\x07", 1)
 
 
 def test_the_worker_answers_each_item_in_order_and_stops_at_a_bad_batch() -> None:
@@ -104,6 +107,52 @@ def test_the_worker_answers_each_item_in_order_and_stops_at_a_bad_batch() -> Non
     assert ed25519_verify_many([check.work]) == [True]
 
 
+def test_the_worker_opens_only_what_verifies_and_what_its_pair_secret_opens() -> None:
+    data = sealed_for_fr()
+    fr = world().codec("FR")
+    check = fr.prepare_check(data)
+    assert check is not None
+    assert check.opening is not None
+    index, pair = check.opening
+    key = check.work[0]
+    opening = pair + ENTRY.pack(index)
+    items = [
+        (OPEN, key, opening, data),
+        (OPEN, key, opening, flipped(data, len(data) - 1)),  # a forged signature
+        (OPEN, key, flipped(pair, 0) + ENTRY.pack(index), data),  # not the pair secret
+        (OPEN, key, pair + ENTRY.pack(index + 1), data),  # no such entry
+    ]
+    sink = io.BytesIO()
+    assert serve(io.BytesIO(pack_batch(items)), sink) == 1
+    content, forged, wrong_key, no_entry = unpack_answers(sink.getvalue()[4:], 4)
+    assert content == world().codec("FR").open_at(data, NOW).message.model_dump_json().encode()
+    assert forged is False
+    assert wrong_key is True  # verified, not opened: the bureau decrypts and refuses for itself
+    assert no_entry is True
+
+
+def test_content_opened_ahead_is_taken_only_with_the_check_it_came_with() -> None:
+    data = sealed_for_fr()
+    fr = world().codec("FR")
+    check = fr.prepare_check(data)
+    assert check is not None
+    fr.vouch(check, b"not what the envelope holds")
+    with pytest.raises(Rejection) as refused:
+        fr.receive_at(data, NOW)  # the bureau validates what the helper opened
+    assert refused.value.reason is Reason.INVALID_PAYLOAD
+    assert fr.opened_ahead == 1
+    other = world().codec("FR")
+    check = other.prepare_check(data)
+    assert check is not None
+    # against another certificate object: verified and decrypted again, the content ignored
+    other.vouch(replace(check, signer=copy.copy(check.signer)), b"ignored")
+    _, opened = other.receive_at(data, NOW)
+    assert opened is not None
+    assert opened.message.model_dump_json().encode() != b"ignored"
+    assert other.opened_ahead == 0
+    assert other.vouched == 0
+
+
 def seal_order_for_fr(text: str = "sealed elsewhere") -> tuple[SealOrder, bytes]:
     """KE's seal order of a diffusion to FR, and KE's signing key as the pipe carries it."""
     ke = world().codec("KE")
@@ -118,7 +167,7 @@ def test_an_order_sealed_by_the_worker_opens_as_a_seal_made_in_the_bureau_would(
     source = io.BytesIO(pack_batch([(SEAL, key, b"", pack_seal_order(order))]))
     sink = io.BytesIO()
     assert serve(source, sink) == 1
-    (envelope,) = unpack_answers(sink.getvalue()[4:], [SEAL])
+    (envelope,) = unpack_answers(sink.getvalue()[4:], 1)
     assert isinstance(envelope, bytes)
     opened = world().codec("FR").open_at(envelope, NOW)
     assert opened.message.message_id == order.message_id
@@ -346,6 +395,7 @@ async def test_posted_messages_are_sealed_by_the_helper_and_sent_in_the_order_po
         delivered = {e.message_id for e in net.ctx.events.of("delivered", bureau="FR")}
         assert delivered == set(sent)
         assert net["DE"].sealing == 0
+        assert net["FR"].codec.opened_ahead == 30  # decrypted by the helper too
 
 
 async def test_without_its_helper_a_bureau_seals_what_it_posts_itself() -> None:

@@ -102,6 +102,7 @@ __all__ = [
     "RecipientEntry",
     "SealOrder",
     "SignatureCheck",
+    "open_content",
     "pack_seal_order",
     "peek",
     "seal_order",
@@ -447,12 +448,16 @@ class SignatureCheck:
         frame: Its parsed frame.
         signer: The certificate whose key the signature is checked against.
         work: What the verifier needs: the raw public key, the signature and the signed bytes.
+        opening: When this bureau is a recipient under its current key: its entry's index in
+            the header and the pair secret to open it with (:func:`open_content`), so that the
+            content can be decrypted elsewhere too.
     """
 
     data: bytes
     frame: _Frame
     signer: BureauCertificate
     work: tuple[bytes, bytes, bytes]
+    opening: tuple[int, bytes] | None = None
 
 
 CHECKED_MAX = 8192
@@ -580,6 +585,56 @@ def seal_order_now(order: SealOrder, signing_key: Ed25519PrivateKey) -> bytes:
 _U16 = struct.Struct(">H")
 
 
+_Vouched = tuple[SignatureCheck, bytes | None]
+"""A check verified elsewhere, and the content opened there with it, if it was."""
+
+
+def _open_entry(frame: _Frame, entry: RecipientEntry, pair_key: bytes) -> bytes:
+    """Unwrap the content secret of one recipient entry, decrypt, check commitment and digest.
+
+    Raises:
+        Rejection: ``decrypt_failed``.
+    """
+    header = frame.header
+    ids = (
+        header.sender,
+        header.sender_encryption_key_id,
+        entry.bureau_id,
+        entry.key_id,
+        header.message_id,
+    )
+    try:
+        kek = hkdf_expand(pair_key, _kek_info(header.salt, ids), 32)
+        secret = aead_open("aes-256-gcm", kek, _WRAP_NONCE, b"", entry.wrapped_secret)
+        content_key, digest_key, commitment = _content_keys(secret, header.salt)
+        if not hmac.compare_digest(commitment, header.key_commitment):
+            raise Rejection(Reason.DECRYPT_FAILED, "content key does not match commitment")
+        plaintext = aead_open(
+            "aes-256-gcm", content_key, header.nonce, _aad(frame.header_bytes), frame.ciphertext
+        )
+    except CryptoError as exc:
+        raise Rejection(Reason.DECRYPT_FAILED, exc.detail) from None
+    if not hmac.compare_digest(hmac_sha256(digest_key, plaintext), header.content_digest):
+        raise Rejection(Reason.DECRYPT_FAILED, "content does not match its digest")
+    return plaintext
+
+
+def open_content(data: bytes, index: int, pair_key: bytes) -> bytes:
+    """The content of an envelope, opened for its recipient entry ``index`` (pure).
+
+    For a helper process given a :class:`SignatureCheck`'s ``opening``: it checks nothing but
+    the content's integrity (commitment, tag, digest); the bureau runs every other check.
+
+    Raises:
+        Rejection: ``malformed`` or ``decrypt_failed``.
+    """
+    frame = _parse_frame(data, MAX_ENVELOPE_SIZE)
+    recipients = frame.header.recipients
+    if not 0 <= index < len(recipients):
+        raise Rejection(Reason.MALFORMED, "no such recipient entry")
+    return _open_entry(frame, recipients[index], pair_key)
+
+
 def pack_seal_order(order: SealOrder) -> bytes:
     """An order as bytes for a helper process, its recipients' public keys included."""
     parts = [
@@ -673,9 +728,11 @@ class EnvelopeCodec:
         self.schema_version = schema_version
         """The schema version this bureau runs: it accepts that major version only."""
         self._pairs: dict[tuple[bytes, bytes], bytes] = {}
-        self._checked: OrderedDict[bytes, SignatureCheck] = OrderedDict()
+        self._checked: OrderedDict[bytes, _Vouched] = OrderedDict()
         self.vouched = 0
         """Envelopes received whose signature was verified elsewhere (:meth:`vouch`)."""
+        self.opened_ahead = 0
+        """Envelopes received whose content was opened elsewhere (:meth:`vouch`)."""
 
     @property
     def bureau_id(self) -> str:
@@ -832,23 +889,33 @@ class EnvelopeCodec:
         if signer is None:
             return None
         work = (signer.signing_key.public_bytes_raw(), frame.signature, frame.signed)
+        me = self.credentials.current
+        own = (self.bureau_id, me.certificate.encryption_key_id)
+        for index, entry in enumerate(header.recipients):
+            if (entry.bureau_id, entry.key_id) == own:
+                pair = self._pair_key(
+                    me.encryption_key, own[1], signer.encryption_key, signer.encryption_key_id
+                )
+                return SignatureCheck(data, frame, signer, work, (index, pair))
         return SignatureCheck(data, frame, signer, work)
 
-    def vouch(self, check: SignatureCheck) -> None:
+    def vouch(self, check: SignatureCheck, plaintext: bytes | None = None) -> None:
         """``check`` verified: receiving its exact bytes will not verify the signature again.
 
         Only for a check made by :meth:`prepare_check` and verified by
         :func:`~protocol.security.primitives.ed25519_verify_many` (or equal). The signature is
         still checked again if the trust store holds another certificate for its key by then.
+        ``plaintext``: its content, opened by :func:`open_content` with the check's
+        ``opening``; receiving then decrypts nothing, while the key it names may still decrypt.
         """
-        self._checked[check.data] = check
+        self._checked[check.data] = (check, plaintext)
         if len(self._checked) > CHECKED_MAX:
             self._checked.popitem(last=False)
 
-    def _frame_of(self, data: bytes) -> tuple[_Frame, SignatureCheck | None]:
-        check = self._checked.pop(data, None) if self._checked else None
-        if check is not None:
-            return check.frame, check
+    def _frame_of(self, data: bytes) -> tuple[_Frame, _Vouched | None]:
+        vouched = self._checked.pop(data, None) if self._checked else None
+        if vouched is not None:
+            return vouched[0].frame, vouched
         return _parse_frame(data, self.max_size), None
 
     def open_at(self, data: bytes, now: datetime) -> Opened:
@@ -857,10 +924,10 @@ class EnvelopeCodec:
         Raises:
             Rejection: Any failure, with its reason code.
         """
-        frame, check = self._frame_of(data)
+        frame, vouched = self._frame_of(data)
         header = frame.header
         try:
-            return self._open(frame, data, now, check)
+            return self._open(frame, data, now, vouched)
         except Rejection as exc:
             exc.sender = header.sender
             exc.message_id = str(header.message_id)
@@ -874,12 +941,12 @@ class EnvelopeCodec:
         Raises:
             Rejection: Any failure of :meth:`open_at` or :meth:`verify_at`.
         """
-        frame, check = self._frame_of(data)
+        frame, vouched = self._frame_of(data)
         header = frame.header
         try:
             if any(entry.bureau_id == self.bureau_id for entry in header.recipients):
-                return header, self._open(frame, data, now, check)
-            self._authenticate(frame, now, check)
+                return header, self._open(frame, data, now, vouched)
+            self._authenticate(frame, now, vouched)
         except Rejection as exc:
             exc.sender = header.sender
             exc.message_id = str(header.message_id)
@@ -895,9 +962,9 @@ class EnvelopeCodec:
             Rejection: ``malformed``, ``unsupported_version``, ``unknown_sender``,
                 ``bad_signature``, ``revoked`` or ``expired_certificate``.
         """
-        frame, check = self._frame_of(data)
+        frame, vouched = self._frame_of(data)
         try:
-            self._authenticate(frame, now, check)
+            self._authenticate(frame, now, vouched)
         except Rejection as exc:
             exc.sender = frame.header.sender
             exc.message_id = str(frame.header.message_id)
@@ -905,13 +972,13 @@ class EnvelopeCodec:
         return frame.header
 
     def _authenticate(
-        self, frame: _Frame, now: datetime, check: SignatureCheck | None = None
+        self, frame: _Frame, now: datetime, vouched: _Vouched | None = None
     ) -> BureauCertificate:
         header = frame.header
         signer = self.trust.signer(header.sender, header.sender_signing_key_id)
         if signer is None:
             raise Rejection(Reason.UNKNOWN_SENDER, f"no certificate for {header.sender}")
-        if check is not None and check.signer is signer:
+        if vouched is not None and vouched[0].signer is signer:
             self.vouched += 1  # verified elsewhere against this very certificate's key
         else:
             try:
@@ -970,10 +1037,10 @@ class EnvelopeCodec:
             raise Rejection(Reason.UNAUTHORIZED_SENDER, why)
 
     def _open(
-        self, frame: _Frame, data: bytes, now: datetime, check: SignatureCheck | None = None
+        self, frame: _Frame, data: bytes, now: datetime, vouched: _Vouched | None = None
     ) -> Opened:
         header = frame.header
-        signer = self._authenticate(frame, now, check)
+        signer = self._authenticate(frame, now, vouched)
         own_major, own_minor = (int(p) for p in self.schema_version.split("."))
         if header.schema_version[0] != own_major:
             raise Rejection(
@@ -991,7 +1058,7 @@ class EnvelopeCodec:
         self.replay.check(
             header.sender, mid, header.created_at_ms, header.expires_at_ms, now_ms, copy=copy
         )
-        plaintext = self._decrypt(frame, now)
+        plaintext = self._opened_ahead(frame, now, signer, vouched) or self._decrypt(frame, now)
         try:
             if versioned is not None:
                 message = cast("Message", decode_model(plaintext, versioned, roster=self.roster))
@@ -1021,6 +1088,24 @@ class EnvelopeCodec:
         )
         return Opened(message, header, signer, len(data))
 
+    def _opened_ahead(
+        self,
+        frame: _Frame,
+        now: datetime,
+        signer: BureauCertificate,
+        vouched: _Vouched | None,
+    ) -> bytes | None:
+        """The content opened elsewhere, while the key it was sealed for may still decrypt."""
+        if vouched is None or vouched[1] is None or vouched[0].signer is not signer:
+            return None
+        opening = vouched[0].opening
+        assert opening is not None  # opened with it
+        entry = frame.header.recipients[opening[0]]
+        if self.credentials.decryption_key(entry.key_id, now) is None:
+            return None
+        self.opened_ahead += 1
+        return vouched[1]
+
     def _decrypt(self, frame: _Frame, now: datetime) -> bytes:
         header = frame.header
         own = self.bureau_id
@@ -1032,32 +1117,8 @@ class EnvelopeCodec:
                 continue
             signer = self.trust.signer(header.sender, header.sender_signing_key_id)
             assert signer is not None  # checked by the caller
-            try:
-                prk = self._pair_key(
-                    private, entry.key_id, signer.encryption_key, signer.encryption_key_id
-                )
-                ids = (
-                    header.sender,
-                    header.sender_encryption_key_id,
-                    own,
-                    entry.key_id,
-                    header.message_id,
-                )
-                kek = hkdf_expand(prk, _kek_info(header.salt, ids), 32)
-                secret = aead_open("aes-256-gcm", kek, _WRAP_NONCE, b"", entry.wrapped_secret)
-                content_key, digest_key, commitment = _content_keys(secret, header.salt)
-                if not hmac.compare_digest(commitment, header.key_commitment):
-                    raise Rejection(Reason.DECRYPT_FAILED, "content key does not match commitment")
-                plaintext = aead_open(
-                    "aes-256-gcm",
-                    content_key,
-                    header.nonce,
-                    _aad(frame.header_bytes),
-                    frame.ciphertext,
-                )
-            except CryptoError as exc:
-                raise Rejection(Reason.DECRYPT_FAILED, exc.detail) from None
-            if not hmac.compare_digest(hmac_sha256(digest_key, plaintext), header.content_digest):
-                raise Rejection(Reason.DECRYPT_FAILED, "content does not match its digest")
-            return plaintext
+            prk = self._pair_key(
+                private, entry.key_id, signer.encryption_key, signer.encryption_key_id
+            )
+            return _open_entry(frame, entry, prk)
         raise Rejection(Reason.NOT_A_RECIPIENT, f"no key for {own} in this envelope")
