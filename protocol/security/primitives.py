@@ -1,7 +1,11 @@
 """The cryptographic primitives the envelope uses, behind one small typed surface.
 
-Only public ``cryptography`` APIs. Every failure becomes :class:`CryptoError` with a reason code
-from :class:`~protocol.errors.Reason`, so nothing from ``cryptography`` escapes. The Project
+Only public ``cryptography`` APIs, and libsodium's (through PyNaCl) for the Ed25519 arithmetic of
+envelopes: on this kind of machine it signs 1.3 times and verifies about twice as fast as
+OpenSSL's (``bench/RESULTS.md``), and verifying is the largest single cost of receiving. Keys
+stay ``cryptography`` objects everywhere; libsodium is given their raw bytes (kept per key).
+Every failure becomes :class:`CryptoError` with a reason code from
+:class:`~protocol.errors.Reason`, so nothing from either library escapes. The Project
 Wycheproof vectors in the test suite run through these same functions.
 
 Parameter policy (fixed for protocol version 1, never chosen by received data):
@@ -15,12 +19,15 @@ import hashlib
 import hmac
 from typing import Literal
 
-from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
+from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
+from nacl.exceptions import BadSignatureError
+from nacl.exceptions import ValueError as NaclValueError
 
 from protocol.errors import CryptoError, Reason
 
@@ -179,9 +186,35 @@ def ed25519_public_key(data: bytes) -> Ed25519PublicKey:
         raise CryptoError(Reason.BAD_KEY, "Ed25519 public key does not parse") from None
 
 
+_SODIUM_KEYS_MAX = 4096
+_SECRET_KEYS: dict[int, tuple[Ed25519PrivateKey, bytes]] = {}
+_PUBLIC_KEYS: dict[int, tuple[Ed25519PublicKey, bytes]] = {}
+"""libsodium's form of the keys used, by the key object's identity (the object is kept with it,
+so that an identity is never taken for another key's)."""
+
+
+def _sodium_secret(private: Ed25519PrivateKey) -> bytes:
+    kept = _SECRET_KEYS.get(id(private))
+    if kept is None or kept[0] is not private:
+        if len(_SECRET_KEYS) >= _SODIUM_KEYS_MAX:
+            _SECRET_KEYS.clear()
+        _, secret = crypto_sign_seed_keypair(private.private_bytes_raw())
+        kept = _SECRET_KEYS[id(private)] = (private, secret)
+    return kept[1]
+
+
+def _sodium_public(public: Ed25519PublicKey) -> bytes:
+    kept = _PUBLIC_KEYS.get(id(public))
+    if kept is None or kept[0] is not public:
+        if len(_PUBLIC_KEYS) >= _SODIUM_KEYS_MAX:
+            _PUBLIC_KEYS.clear()
+        kept = _PUBLIC_KEYS[id(public)] = (public, public.public_bytes_raw())
+    return kept[1]
+
+
 def ed25519_sign(private: Ed25519PrivateKey, data: bytes) -> bytes:
-    """Ed25519 signature (64 bytes)."""
-    return private.sign(data)
+    """Ed25519 signature (64 bytes; RFC 8032, deterministic)."""
+    return crypto_sign(data, _sodium_secret(private))[:64]
 
 
 def ed25519_verify(public: Ed25519PublicKey, signature: bytes, data: bytes) -> None:
@@ -193,8 +226,8 @@ def ed25519_verify(public: Ed25519PublicKey, signature: bytes, data: bytes) -> N
     if len(signature) != 64:
         raise CryptoError(Reason.BAD_SIGNATURE, "signature must be 64 bytes")
     try:
-        public.verify(signature, data)
-    except InvalidSignature:
+        crypto_sign_open(signature + data, _sodium_public(public))
+    except (BadSignatureError, NaclValueError):
         raise CryptoError(Reason.BAD_SIGNATURE, "signature does not verify") from None
 
 
