@@ -7,7 +7,6 @@ here reads a clock: times come from the driver's clock.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -303,8 +302,12 @@ class Tracer:
     in_flight: int = 0
     """Deliveries owed: final recipients of messages sent, less deliveries made (a load gauge)."""
 
-    def timed(self, event: Event) -> Event:
-        """Take note of ``event``; a delivery comes back with its latency and modelled part."""
+    def timed(self, event: Event) -> None:
+        """Take note of an event fresh from a core; a delivery gets its latency and modelled part.
+
+        Those two fields are filled in place, before anyone else has seen the event (it is
+        frozen for everyone after: a copy per delivery cost more than the rest of the tracing).
+        """
         if isinstance(event, Sent) and event.message_id:
             self.sent(trace_key(event.bureau, event.message_id), event.t_ns)
             self.in_flight += len(event.recipients)
@@ -312,12 +315,9 @@ class Tracer:
             self.in_flight = max(0, self.in_flight - 1)
             key = trace_key(event.peer or "", event.message_id)
             sent = self.sent_ns.get(key)
-            return dataclasses.replace(
-                event,
-                latency_ms=(event.t_ns - sent) / 1e6 if sent is not None else None,
-                modelled_ms=self.modelled_ms(key, event.route),
-            )
-        return event
+            latency = (event.t_ns - sent) / 1e6 if sent is not None else None
+            object.__setattr__(event, "latency_ms", latency)
+            object.__setattr__(event, "modelled_ms", self.modelled_ms(key, event.route))
 
     def sent(self, message_id: str, t_ns: int) -> None:
         """Record when a message was handed to the network (the first time only)."""

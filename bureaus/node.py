@@ -189,7 +189,8 @@ class Bureau:
         tracer = self.ctx.tracer
         for hold in out.holds:
             tracer.hold(hold.key, hold.a, hold.b, hold.ms)
-        out.events = [tracer.timed(event) for event in out.events]
+        for event in out.events:
+            tracer.timed(event)
         for event in out.events:
             self.ctx.events.add(event)
         extra = 0.0

@@ -1,25 +1,36 @@
-"""Signature checks on another core, ahead of the bureaus, a batch per turn of the event loop.
+"""Cryptography on another core, ahead of the bureaus, a batch per turn of the event loop.
 
-Verifying a sender's Ed25519 signature is the largest single cost of receiving an envelope, and
-a live network whose bureaus share one process does all of it on the core its event loop runs
-on. With ``NetworkContext(verify_processes=N)`` a driver hands each envelope read from its inbox
-to a :class:`SignatureHelper` (:meth:`~SignatureHelper.submit`) instead of queueing it for the
-core at once; it is queued when its batch is answered. What verified is vouched for in the
-receiving bureau's codec (:meth:`EnvelopeCodec.vouch
-<protocol.security.envelope.EnvelopeCodec.vouch>`), so that receiving those exact bytes skips the
-signature arithmetic.
+A live network whose bureaus share one process does all their cryptography on the core its event
+loop runs on. With ``NetworkContext(verify_processes=N)`` (``run --verifiers N``) a
+:class:`SignatureHelper` does most of it in child processes:
+
+- **Receiving.** A driver hands each envelope read from its inbox to the helper
+  (:meth:`~SignatureHelper.submit`) instead of queueing it for the core at once; it is queued
+  when its batch is answered, in order. The helper verifies the sender's Ed25519 signature and,
+  when the bureau is a recipient under its current key, decrypts the content with the pair
+  secret sent along (:func:`~protocol.security.envelope.open_content`). What verified, and what
+  opened, is vouched for in the bureau's codec (:meth:`EnvelopeCodec.vouch
+  <protocol.security.envelope.EnvelopeCodec.vouch>`): receiving those exact bytes then skips
+  the signature arithmetic and the decryption.
+- **Sending.** :meth:`Bureau.post <bureaus.node.Bureau.post>` has the core check a message and
+  make its seal order; the helper seals and signs it (:meth:`~SignatureHelper.seal`, with the
+  sender's signing key sent along), and the core takes the envelope back, in the order posted.
 
 The helpers are child processes (``python -m bureaus.verify_worker``) spoken to over pipes by the
 event loop itself. Not threads: the interpreter lock would make a helper thread wait for the busy
-event loop between two verifications. Not a process pool: its feeder and manager threads contend
-for the same lock, and a spawned pool imports the parent's main module again.
+event loop between two operations. Not a process pool: its feeder and manager threads contend
+for the same lock, and a spawned pool imports the parent's main module again. The secrets a
+helper gets (signing keys, pair secrets) stay in the memory of a child of the bureaus' process,
+which ends with it; they never touch a disk or a socket.
 
 The helper's answer is a head start, never a verdict. The core still runs every check of an
-envelope except the signature arithmetic, and only for the exact bytes verified against the
-certificate its trust store still holds. A signature the helper could not verify is checked by
-the core itself and refused there with its reason, like every other failure. If a helper dies,
-the bureaus go on verifying for themselves. In simulations (virtual clock) there is no helper: the
-service-time model charges the work instead.
+envelope except the signature arithmetic and the decryption, and only for the exact bytes
+verified against the certificate its trust store still holds, while the key the content was
+sealed for may still decrypt; the content itself is validated as always. A signature the helper
+could not verify is checked by the core itself and refused there with its reason, like every
+other failure; what the helper could not open or seal, the core opens or seals. If a helper dies,
+the bureaus go on alone. In simulations (virtual clock) there is no helper: the service-time
+model charges the work instead.
 """
 
 from __future__ import annotations
