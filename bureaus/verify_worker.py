@@ -16,11 +16,13 @@ Two kinds of work:
   loaded signing keys, in this process's memory, which ends with the bureaus' process (its
   input closes).
 
-It ends at the end of its input, or on a batch it cannot read.
+It ends at the end of its input, or on a batch it cannot read. It runs at a lower scheduling
+priority than the bureaus' process (:data:`NICE`).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import BinaryIO
 
@@ -31,6 +33,10 @@ from protocol.errors import CryptoError, Rejection
 from protocol.security.envelope import open_content, seal_order_now, unpack_seal_order
 from protocol.security.primitives import ed25519_verify_many
 
+NICE = 10
+"""How much lower a helper's scheduling priority is than its bureaus' process: the event loop it
+serves is the bottleneck, so when both want the same core the kernel runs the loop first, and
+the helper takes what is left (``bench/RESULTS.md``)."""
 _KEPT = 4096
 """Loaded signing keys kept (the table starts again when full)."""
 
@@ -100,4 +106,5 @@ def serve(source: BinaryIO, sink: BinaryIO) -> int:
 
 
 if __name__ == "__main__":
+    os.nice(NICE)
     serve(sys.stdin.buffer, sys.stdout.buffer)

@@ -31,7 +31,7 @@ from bureaus.verifier import (
     unpack_answers,
     unpack_batch,
 )
-from bureaus.verify_worker import Sealer, serve
+from bureaus.verify_worker import NICE, Sealer, serve
 from protocol import topics
 from protocol.errors import CertificateError, Reason, Rejection
 from protocol.network.roster import default_roster
@@ -429,3 +429,17 @@ async def test_a_post_is_checked_when_posted_and_lost_with_a_crash_before_its_se
         assert de.counters["lost_in_crash"] == 1
         assert not net.ctx.events.of("sent", bureau="DE")
         assert de.sealing == 0
+
+
+async def test_helpers_run_at_a_lower_priority_than_their_bureaus() -> None:
+    helper = await SignatureHelper.start(1)
+    try:
+        (pid,) = helper.pids()
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+        for _ in range(100):  # the helper lowers its own priority as it starts
+            if os.getpriority(os.PRIO_PROCESS, pid) > own:
+                break
+            await asyncio.sleep(0.02)
+        assert os.getpriority(os.PRIO_PROCESS, pid) == min(own + NICE, 19)
+    finally:
+        await helper.close()
