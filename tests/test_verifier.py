@@ -252,14 +252,20 @@ async def stopped_fr_beside_a_helper() -> AsyncIterator[tuple[Network, Signature
         yield net, helper
 
 
+async def killed_helper(net: Network) -> SignatureHelper:
+    """The network's helper, once its process is killed and the loss is seen."""
+    helper = net.ctx.verifier
+    assert helper is not None
+    (pid,) = helper.pids()
+    os.kill(pid, signal.SIGKILL)
+    await until(lambda: helper.counts["helper_lost"] > 0)
+    return helper
+
+
 async def test_a_lost_helper_leaves_the_bureaus_verifying_and_stop_ends_the_helpers() -> None:
     roster = default_roster().subset(["gs", "FR", "DE"])
     async with live_network("mesh", roster, verify_processes=1) as net:
-        helper = net.ctx.verifier
-        assert helper is not None
-        (pid,) = helper.pids()
-        os.kill(pid, signal.SIGKILL)
-        await until(lambda: helper.counts["helper_lost"] > 0)
+        helper = await killed_helper(net)
         assert helper.counts["helper_lost"] == 1
         message = diffusion("DE", ("FR",), "after the helper", "warning")
         net["DE"].submit(message)
@@ -401,11 +407,7 @@ async def test_posted_messages_are_sealed_by_the_helper_and_sent_in_the_order_po
 async def test_without_its_helper_a_bureau_seals_what_it_posts_itself() -> None:
     roster = default_roster().subset(["gs", "FR", "DE"])
     async with live_network("mesh", roster, verify_processes=1) as net:
-        helper = net.ctx.verifier
-        assert helper is not None
-        (pid,) = helper.pids()
-        os.kill(pid, signal.SIGKILL)
-        await until(lambda: helper.counts["helper_lost"] > 0)
+        helper = await killed_helper(net)
         message = diffusion("DE", ("FR",), "posted after the helper", "warning")
         net["DE"].post(message)
         await net.settle()

@@ -58,7 +58,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, Protocol, TypedDict, cast
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -189,6 +189,68 @@ class RecipientEntry(NamedTuple):
     wrapped_secret: bytes
 
 
+class _Fixed(Protocol):
+    """The fields a header and a seal order share, in the order the wire has them."""
+
+    @property
+    def message_id(self) -> UUID: ...
+    @property
+    def run(self) -> bytes: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def priority(self) -> str: ...
+    @property
+    def schema_version(self) -> tuple[int, int]: ...
+    @property
+    def created_at_ms(self) -> int: ...
+    @property
+    def expires_at_ms(self) -> int: ...
+    @property
+    def sender(self) -> str: ...
+
+
+class _FixedFields(TypedDict):
+    message_id: UUID
+    run: bytes
+    kind: str
+    priority: str
+    schema_version: tuple[int, int]
+    created_at_ms: int
+    expires_at_ms: int
+    sender: str
+
+
+def _pack_fixed(fields: _Fixed) -> bytes:
+    return _FIXED.pack(
+        fields.message_id.bytes,
+        fields.run,
+        KIND_CODES[fields.kind],
+        _PRIORITIES.index(fields.priority),
+        *fields.schema_version,
+        fields.created_at_ms,
+        fields.expires_at_ms,
+    ) + _lp(fields.sender)
+
+
+def _read_fixed(reader: _Reader) -> _FixedFields:
+    """Raises: Rejection: ``malformed``."""
+    mid, run, kind_code, prio, major, minor, created, expires = reader.unpack(_FIXED)
+    kind = _KINDS_BY_CODE.get(kind_code)
+    if kind is None or prio >= len(_PRIORITIES):
+        raise Rejection(Reason.MALFORMED, "unknown kind or priority code")
+    return _FixedFields(
+        message_id=UUID(bytes=mid),
+        run=run,
+        kind=kind,
+        priority=_PRIORITIES[prio],
+        schema_version=(major, minor),
+        created_at_ms=created,
+        expires_at_ms=expires,
+        sender=reader.bureau_id(),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Header:
     """The routing header, readable by relays and the broker; signed and authenticated."""
@@ -220,16 +282,7 @@ class Header:
     def encode(self) -> bytes:
         """The header's wire bytes."""
         parts = [
-            _FIXED.pack(
-                self.message_id.bytes,
-                self.run,
-                KIND_CODES[self.kind],
-                _PRIORITIES.index(self.priority),
-                *self.schema_version,
-                self.created_at_ms,
-                self.expires_at_ms,
-            ),
-            _lp(self.sender),
+            _pack_fixed(self),
             _SECURE.pack(
                 self.sender_signing_key_id,
                 self.sender_encryption_key_id,
@@ -253,11 +306,7 @@ class Header:
             Rejection: ``malformed``.
         """
         reader = _Reader(data)
-        mid, run, kind_code, prio, major, minor, created, expires = reader.unpack(_FIXED)
-        kind = _KINDS_BY_CODE.get(kind_code)
-        if kind is None or prio >= len(_PRIORITIES):
-            raise Rejection(Reason.MALFORMED, "unknown kind or priority code")
-        sender = reader.bureau_id()
+        fixed = _read_fixed(reader)
         sign_kid, enc_kid, salt, nonce, commitment, digest, count = reader.unpack(_SECURE)
         if count == 0:
             raise Rejection(Reason.MALFORMED, "no recipients")
@@ -266,13 +315,7 @@ class Header:
         if len({(e.bureau_id, e.key_id) for e in entries}) != len(entries):
             raise Rejection(Reason.MALFORMED, "a recipient key appears twice")
         return cls(
-            message_id=UUID(bytes=mid),
-            kind=kind,
-            priority=_PRIORITIES[prio],
-            schema_version=(major, minor),
-            created_at_ms=created,
-            expires_at_ms=expires,
-            sender=sender,
+            **fixed,
             sender_signing_key_id=sign_kid,
             sender_encryption_key_id=enc_kid,
             salt=salt,
@@ -280,7 +323,6 @@ class Header:
             key_commitment=commitment,
             content_digest=digest,
             recipients=tuple(entries),
-            run=run,
         )
 
 
@@ -638,16 +680,7 @@ def open_content(data: bytes, index: int, pair_key: bytes) -> bytes:
 def pack_seal_order(order: SealOrder) -> bytes:
     """An order as bytes for a helper process, its recipients' public keys included."""
     parts = [
-        _FIXED.pack(
-            order.message_id.bytes,
-            order.run,
-            KIND_CODES[order.kind],
-            _PRIORITIES.index(order.priority),
-            *order.schema_version,
-            order.created_at_ms,
-            order.expires_at_ms,
-        ),
-        _lp(order.sender),
+        _pack_fixed(order),
         order.signing_key_id,
         order.encryption_key_id,
         _U16.pack(len(order.recipients)),
@@ -665,11 +698,7 @@ def unpack_seal_order(data: bytes) -> SealOrder:
         Rejection: ``malformed``.
     """
     reader = _Reader(data)
-    mid, run, kind_code, prio, major, minor, created, expires = reader.unpack(_FIXED)
-    kind = _KINDS_BY_CODE.get(kind_code)
-    if kind is None or prio >= len(_PRIORITIES):
-        raise Rejection(Reason.MALFORMED, "unknown kind or priority code")
-    sender = reader.bureau_id()
+    fixed = _read_fixed(reader)
     signing_key_id, encryption_key_id = reader.take(KEY_ID_SIZE), reader.take(KEY_ID_SIZE)
     (count,) = reader.unpack(_U16)
     recipients, keys = [], []
@@ -680,16 +709,9 @@ def unpack_seal_order(data: bytes) -> SealOrder:
     plaintext = reader.take(size)
     reader.end()
     return SealOrder(
-        message_id=UUID(bytes=mid),
-        kind=kind,
-        priority=_PRIORITIES[prio],
-        schema_version=(major, minor),
-        created_at_ms=created,
-        expires_at_ms=expires,
-        sender=sender,
+        **fixed,
         signing_key_id=signing_key_id,
         encryption_key_id=encryption_key_id,
-        run=run,
         recipients=tuple(recipients),
         pair_keys=tuple(keys),
         plaintext=plaintext,
