@@ -18,6 +18,7 @@ from scenarios.model import (
     load_scenario,
     parse_scenario,
 )
+from scenarios.reports.compare import seeds_note
 from scenarios.reports.metrics import check_expectations, route_class, summarise
 from scenarios.reports.writer import write_report
 from scenarios.runner import RunOptions, _roster, run_scenario, simulate
@@ -385,3 +386,26 @@ def test_the_bureau_that_crashes_without_a_journal_loses_its_message() -> None:
         "crashed: will start again from its journal",
         "crashed: will start again remembering nothing",
     ]
+
+
+def test_seeds_that_change_nothing_are_said_to_change_nothing() -> None:
+    same = [{"topology": t, "seeds": [1, 2, 3], "same_over_seeds": True} for t in ("hub", "mesh")]
+    note = seeds_note(same)
+    assert note is not None
+    assert "3 seeds" in note
+    assert "nothing at random" in note
+    assert seeds_note([same[0], {**same[1], "same_over_seeds": False}]) is None
+    assert seeds_note([{"topology": "hub", "seeds": [1], "same_over_seeds": False}]) is None
+
+
+def test_compare_over_seeds_of_a_scenario_without_randomness_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "cmp"
+    args = ["compare", "red-notice", "--quiet", "--seeds", "2", "--topology", "hub,mesh"]
+    assert main([*args, "--out", str(out)]) == 0
+    rows = json.loads((out / "compare.json").read_text("utf-8"))
+    assert [r["same_over_seeds"] for r in rows] == [True, True]
+    assert "2 seeds gave the same figures" in capsys.readouterr().out
+    assert "nothing at random" in (out / "compare.md").read_text("utf-8")
+    assert "nothing at random" in (out / "compare.html").read_text("utf-8")

@@ -23,7 +23,7 @@ from scenarios.model import (
     MAX_SEED,
     Scenario,
 )
-from scenarios.reports.compare import compare_row, compare_table, write_compare
+from scenarios.reports.compare import compare_row, compare_table, seeds_note, write_compare
 from scenarios.reports.metrics import check_expectations, summarise
 from scenarios.reports.safety import path_component
 from scenarios.reports.writer import write_report
@@ -141,3 +141,6 @@ def _print_table(name: str, rows: list[dict[str, Any]]) -> None:
     out.print(table)
     for row in rows:
         out.print(f"{row['topology']}: {row['example_route']}", markup=False)
+    note = seeds_note(rows)
+    if note:
+        out.print(note, markup=False)

@@ -77,7 +77,10 @@ def run_with_progress(scenario: Scenario, options: RunOptions, quiet: bool) -> R
         console=err,
         transient=True,
     ) as progress:
-        task = progress.add_task(scenario.name, total=scenario.duration, info="starting")
+        topology = options.topology or scenario.topology
+        seed = options.seed if options.seed is not None else scenario.seed
+        name = f"{scenario.name} on {topology}, seed {seed}"
+        task = progress.add_task(name, total=scenario.duration, info="starting")
 
         def tick(now: float, end: float, events: int) -> None:
             progress.update(

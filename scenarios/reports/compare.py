@@ -28,7 +28,7 @@ from scenarios.reports.templating import html_part, render
 from scenarios.reports.writer import REPORT_STYLE
 from scenarios.results import RunResult
 
-__all__ = ["compare_plot", "compare_row", "compare_table", "write_compare"]
+__all__ = ["compare_plot", "compare_row", "compare_table", "seeds_note", "write_compare"]
 
 _BINS = 40
 """Points of the latency-over-time line."""
@@ -58,7 +58,24 @@ def compare_row(
         "example_route": _example_route(first),
         "latency_over_time": _over_time(first),
         "passed": all(all(x.passed for x in results) for _r, _s, results in runs),
+        "same_over_seeds": len(runs) > 1 and len({_figures(s) for _r, s, _x in runs}) == 1,
     }
+
+
+def _figures(summary: dict[str, Any]) -> str:
+    """What a run's figures are, to tell whether two seeds gave the same."""
+    return json.dumps([summary["messages"], summary["latency_ms"]["overall"]], sort_keys=True)
+
+
+def seeds_note(rows: list[dict[str, Any]]) -> str | None:
+    """A line for the reader when several seeds gave the same figures on every topology."""
+    seeds = max((len(r.get("seeds", [])) for r in rows), default=0)
+    if seeds < 2 or not all(r.get("same_over_seeds") for r in rows):
+        return None
+    return (
+        f"The {seeds} seeds gave the same figures on every topology: this scenario draws "
+        "nothing at random, so one seed shows it all."
+    )
 
 
 def _example_route(result: RunResult) -> str:
@@ -180,6 +197,8 @@ def write_compare(rows: list[dict[str, Any]], out: Path, scenario_name: str) -> 
     title = f"{scenario_name}: topologies compared"
     md = [f"# {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     md += ["| " + " | ".join(row) + " |" for row in table]
+    note = seeds_note(rows)
+    md += ["", note] if note else []
     md += ["", "![compare](compare.png)", ""]
     md += [f"- [{r['topology']}]({r['topology']}/report.md)" for r in rows]
     (out / "compare.md").write_text("\n".join(md) + "\n", encoding="utf-8")
@@ -197,6 +216,8 @@ def write_compare(rows: list[dict[str, Any]], out: Path, scenario_name: str) -> 
         for r in rows
     )
     table_html = f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
+    if note:
+        table_html += f"<p>{html.escape(note)}</p>"
     chart_html = (
         '<img alt="latency over time, the hub\'s share and hops by topology" '
         f'src="data:image/png;base64,{data}">'
