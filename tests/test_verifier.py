@@ -153,6 +153,19 @@ def test_content_opened_ahead_is_taken_only_with_the_check_it_came_with() -> Non
     assert other.vouched == 0
 
 
+def test_content_vouched_for_without_its_entry_is_decrypted_by_the_bureau() -> None:
+    data = sealed_for_fr()
+    fr = world().codec("FR")
+    check = fr.prepare_check(data)
+    assert check is not None
+    fr.vouch(replace(check, opening=None), b"not what the envelope holds")
+    _, opened = fr.receive_at(data, NOW)  # no crash: the content is decrypted here instead
+    assert opened is not None
+    assert opened.message.model_dump_json().encode() != b"not what the envelope holds"
+    assert fr.opened_ahead == 0
+    assert fr.vouched == 1
+
+
 def seal_order_for_fr(text: str = "sealed elsewhere") -> tuple[SealOrder, bytes]:
     """KE's seal order of a diffusion to FR, and KE's signing key as the pipe carries it."""
     ke = world().codec("KE")
