@@ -359,11 +359,30 @@ def test_the_topology_lab_teaches_hub_against_mesh(
     assert hub["hub_share"] > 0.9 > 0.1 > mesh["hub_share"]  # the hub carries everything
     assert hub["example_route"].count("→") == 2  # sender → GS → recipient
     assert mesh["example_route"].count("→") == 1
-    outage = [ms for t, ms in hub["latency_over_time"] if 30 <= t <= 50]
+    outage = [ms for t, ms in hub["latency_over_time"] if 30 <= t <= 50 and ms is not None]
     calm = [ms for t, ms in mesh["latency_over_time"] if 30 <= t <= 50]
     assert max(outage) > 10 * max(calm)  # the hub's outage is a spike on the hub only
+    # while the hub is down nothing arrives on the hub: a gap in its line, not a ramp across it
+    down = [ms for t, ms in hub["latency_over_time"] if 32 <= t <= 44]
+    assert down and set(down) == {None}
+    assert None not in calm
+    spread = {t: (lo, hi) for t, lo, hi in hub["latency_spread_over_seeds"]}
+    assert all(
+        lo is None or lo <= ms <= hi
+        for t, ms in hub["latency_over_time"]
+        for lo, hi in [spread[t]]
+        if ms is not None
+    )
     assert hub["p99_min_ms"] <= hub["p99_ms"] <= hub["p99_max_ms"]
+    assert hub["p99_by_seed"] != mesh["p99_by_seed"]
+    # what each topology buys for its cost: 40 NCBs, one link each to the hub, or every pair
+    assert (hub["buys"]["links"], mesh["buys"]["links"]) == (40, 41 * 40 // 2)
+    assert (hub["buys"]["peers_per_ncb"], mesh["buys"]["peers_per_ncb"]) == (1, 40)
+    assert hub["buys"]["reviews"] == mesh["buys"]["reviews"] == 1
     page = (out / "compare.html").read_text("utf-8")
+    assert "What each topology buys" in page
+    assert "What this shows" in page
+    assert "820 links" in page
     for topology in rows:
         assert f'href="{topology}/report.html"' in page
         assert (out / topology / "map.png").is_file()

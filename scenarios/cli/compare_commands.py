@@ -7,14 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from broker import (
     BrokerError,
 )
-from protocol.network.routing import TOPOLOGIES, Topology
+from protocol.network.routing import TOPOLOGIES
 from scenarios.cli.base import CliError
-from scenarios.cli.common import PKI_OPTION, out
+from scenarios.cli.common import PKI_OPTION, err, out
 from scenarios.cli.run_commands import (
     load_named,
     run_with_progress,
@@ -23,11 +24,16 @@ from scenarios.model import (
     MAX_SEED,
     Scenario,
 )
-from scenarios.reports.compare import compare_row, compare_table, seeds_note, write_compare
-from scenarios.reports.metrics import check_expectations, summarise
+from scenarios.reports.compare import (
+    compare_row,
+    compare_table,
+    fault_windows,
+    seeds_note,
+    write_compare,
+)
 from scenarios.reports.safety import path_component
-from scenarios.reports.writer import write_report
 from scenarios.runner import ClockKind, RunOptions, ScenarioRunError
+from scenarios.sweep import Cell, CellResult, cell_result, local_jobs, sweep
 
 
 @click.command("compare")
@@ -68,6 +74,20 @@ from scenarios.runner import ClockKind, RunOptions, ScenarioRunError
     "(default: reports/<scenario>-compare).",
 )
 @PKI_OPTION
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Processes to run the simulations on, side by side (default: one per core). Live "
+    "comparisons (--clock wall) run one at a time.",
+)
+@click.option(
+    "--cluster",
+    default=None,
+    metavar="ADDRESS",
+    help="Run the simulations on the workers of a Dask distributed scheduler "
+    "(tcp://host:8786; needs bureaunet[cluster] there and here).",
+)
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @click.option(
     "--clock",
@@ -85,6 +105,8 @@ def compare(
     seeds: int,
     out_dir: Path | None,
     pki_dir: Path | None,
+    jobs: int | None,
+    cluster: str | None,
     quiet: bool,
     clock: ClockKind,
 ) -> None:
@@ -94,41 +116,82 @@ def compare(
     bad = [t for t in names if t not in TOPOLOGIES]
     if bad or not names:
         raise CliError(f"unknown topology {', '.join(bad) or '(none)'}; one of {TOPOLOGIES}")
+    if clock == "wall" and ((jobs or 1) > 1 or cluster):
+        raise CliError(
+            "live comparisons run one at a time (side by side they would share the CPU, and "
+            "the host would show in each other's figures): drop --jobs and --cluster"
+        )
     out_dir = out_dir or Path("reports") / path_component(f"{scenario.name}-compare")
     first = seed if seed is not None else scenario.seed
     options = RunOptions(broker=broker, pki=pki_dir, clock=clock)
-    rows = [
-        _topology_row(scenario, name, range(first, first + seeds), options, out_dir, quiet)
+    cells = [
+        Cell(name, s, report=s == first)  # type: ignore[arg-type]
         for name in names
+        for s in range(first, first + seeds)
     ]
-    write_compare(rows, out_dir, scenario.name)
+    processes = 1 if clock == "wall" else (jobs or local_jobs())
+    try:
+        if processes == 1 and cluster is None and not quiet:
+            done = [_with_progress(scenario, c, options) for c in cells]
+        else:
+            done = _sweep_with_progress(scenario, cells, options, processes, cluster, quiet)
+    except (ScenarioRunError, BrokerError) as exc:
+        raise CliError(str(exc)) from exc
+    rows = []
+    for name in names:
+        mine = [d for d in done if d.cell.topology == name]
+        for d in mine:
+            for relative, data in d.files.items():
+                target = out_dir / name / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+        rows.append(compare_row(name, [d.figures for d in mine]))
+    write_compare(rows, out_dir, scenario.name, fault_windows(scenario))
     _print_table(scenario.name, rows)
     out.print(f"report: {out_dir / 'compare.html'}", markup=False)
 
 
-def _topology_row(
+def _with_progress(scenario: Scenario, cell: Cell, options: RunOptions) -> CellResult:
+    """One cell here, with its own progress bar (a serial comparison on the terminal)."""
+    result = run_with_progress(
+        scenario, dataclasses.replace(options, topology=cell.topology, seed=cell.seed), False
+    )
+    return cell_result(result, cell)
+
+
+def _sweep_with_progress(
     scenario: Scenario,
-    name: str,
-    seeds: range,
-    base: RunOptions,
-    out_dir: Path,
+    cells: list[Cell],
+    options: RunOptions,
+    jobs: int,
+    cluster: str | None,
     quiet: bool,
-) -> dict[str, Any]:
-    """Run the scenario on one topology for each seed; the comparison's row for it."""
-    topology: Topology = name  # type: ignore[assignment]
-    runs = []
-    for seed in seeds:
-        options = dataclasses.replace(base, topology=topology, seed=seed)
-        try:
-            result = run_with_progress(scenario, options, quiet)
-        except (ScenarioRunError, BrokerError) as exc:
-            raise CliError(str(exc)) from exc
-        summary = summarise(result)
-        results = check_expectations(result)
-        if seed == seeds.start:  # the report of the first seed stands for the topology
-            write_report(result, summary, results, out_dir / name)
-        runs.append((result, summary, results))
-    return compare_row(name, runs)
+) -> list[CellResult]:
+    """The cells side by side, one bar counting the runs done (none if ``quiet``)."""
+    where = f"on the cluster at {cluster}" if cluster else f"on {jobs} processes"
+    if quiet:
+        return sweep(scenario, cells, options, jobs=jobs, cluster=cluster)
+    with Progress(
+        TextColumn("{task.description}", style="bold", markup=False),
+        BarColumn(),
+        TextColumn("{task.fields[info]}", markup=False),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(
+            f"{scenario.name}: {len(cells)} runs {where}", total=len(cells), info="starting"
+        )
+
+        def done(result: CellResult, finished: int, total: int) -> None:
+            cell = result.cell
+            progress.update(
+                task,
+                completed=finished,
+                info=f"{finished}/{total}, last: {cell.topology}, seed {cell.seed}",
+            )
+
+        return sweep(scenario, cells, options, jobs=jobs, cluster=cluster, on_done=done)
 
 
 def _print_table(name: str, rows: list[dict[str, Any]]) -> None:
