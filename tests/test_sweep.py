@@ -83,7 +83,7 @@ def test_a_sweep_on_a_dask_cluster_gives_what_the_serial_one_gives(
 def test_a_cluster_nobody_answers_is_a_clear_error() -> None:
     address = f"tcp://127.0.0.1:{free_port()}"
     scenario = load_scenario(LIBRARY / "red-notice.yaml")
-    with pytest.raises(SweepError, match="no Dask scheduler answers at tcp://127.0.0.1"):
+    with pytest.raises(SweepError, match=r"no Dask scheduler answers at tcp://127\.0\.0\.1"):
         sweep(scenario, [Cell("hub", 1)], OPTIONS, cluster=address, connect_timeout_s=1)
 
 

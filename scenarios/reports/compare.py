@@ -352,6 +352,11 @@ def buys_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     return head, body
 
 
+def _peers(row: dict[str, Any]) -> str:
+    peers = row["buys"]["peers_per_ncb"]
+    return f"{'about ' if peers != int(peers) else ''}{peers:g} peer{'' if peers == 1 else 's'}"
+
+
 def what_this_shows(rows: list[dict[str, Any]]) -> list[str]:
     """A few sentences for the reader, from the figures: what the hub costs and what it buys."""
     if not rows:
@@ -359,10 +364,10 @@ def what_this_shows(rows: list[dict[str, Any]]) -> list[str]:
     central = max(rows, key=lambda r: r["hub_share"])
     direct = min(rows, key=lambda r: (r["mean_hops"], -r["buys"]["links"]))
     lines = [
-        f"The {central['topology']} topology sends {100 * central['hub_share']:.0f} % of the traffic through "
-        f"the General Secretariat: {central['buys']['links']} links to secure, about "
-        f"{central['buys']['peers_per_ncb']:g} peer for each NCB to trust, and one place that "
-        "sees, can audit and can enforce caveats on nearly every message. It pays with "
+        f"The {central['topology']} topology sends {100 * central['hub_share']:.0f} % of the "
+        f"traffic through the General Secretariat: {central['buys']['links']} links to secure, "
+        f"{_peers(central)} for each NCB to trust, and one place that sees, can audit and can "
+        "enforce caveats on nearly every message. It pays with "
         f"{central['mean_hops']:.2f} hops a delivery and a p99 of {central['p99_ms']:.1f} ms, "
         "and while the hub is down, everything that passes it waits.",
     ]
@@ -370,9 +375,8 @@ def what_this_shows(rows: list[dict[str, Any]]) -> list[str]:
         lines.append(
             f"The {direct['topology']} topology goes direct ({direct['mean_hops']:.2f} hops, p99 "
             f"{direct['p99_ms']:.1f} ms, {100 * direct['hub_share']:.0f} % through the hub), but "
-            f"needs {direct['buys']['links']} links and about "
-            f"{direct['buys']['peers_per_ncb']:g} peers for each NCB to trust, and no single place "
-            "sees the traffic."
+            f"needs {direct['buys']['links']} links and {_peers(direct)} for each NCB to trust, "
+            "and no single place sees the traffic."
         )
     reviews = {r["buys"]["reviews"] for r in rows}
     if reviews and max(reviews) > 0:
