@@ -62,7 +62,7 @@ def test_a_sweep_on_two_processes_gives_what_the_serial_one_gives(
 def test_a_sweep_on_a_dask_cluster_gives_what_the_serial_one_gives(
     serial: list[CellResult],
 ) -> None:
-    with LocalCluster(
+    with LocalCluster(  # type: ignore[no-untyped-call]
         n_workers=2,
         threads_per_worker=1,
         processes=True,
