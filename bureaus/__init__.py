@@ -1,6 +1,6 @@
 """bureaunet bureaus layer: the running bureau nodes, their links, keys and events."""
 
-from bureaus.clock import Clock, VirtualClock, virtual_loop
+from bureaus.clock import Clock, VirtualClock, VirtualEventLoop, virtual_loop
 from bureaus.connectors import MQTT_CLIENTS, MqttClient, memory_connector, mqtt_connector
 from bureaus.context import NetworkContext
 from bureaus.core import BureauCore, Now, Outputs, Send, Work, World
@@ -64,6 +64,7 @@ __all__ = [
     "Transmission",
     "Transport",
     "VirtualClock",
+    "VirtualEventLoop",
     "Work",
     "World",
     "event_from_dict",

@@ -3,8 +3,8 @@
 Two implementations of one interface. :class:`Clock` is the wall clock of live runs and
 exercises: wall time for certificates and latencies, compressed scenario time for plans.
 :class:`VirtualClock` is the discrete-event clock of simulations: it runs on an event loop whose
-time jumps to the next timer whenever every task waits (``looptime``), so scenario time, link
-time and the timestamps all follow virtual time, whatever the host's load.
+time jumps to the next timer whenever every task waits (:class:`VirtualEventLoop`), so scenario
+time, link time and the timestamps all follow virtual time, whatever the host's load.
 
 Scenario time runs ``speed`` times faster than real time (a week-long exercise in an hour);
 latencies are always real milliseconds. During a live exercise the controller can pause the
@@ -16,16 +16,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import selectors
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-
-import looptime
+from typing import TYPE_CHECKING, Any
 
 from bureaus.core import Now
 from bureaus.errors import ClockError
 
-__all__ = ["Clock", "VirtualClock", "virtual_loop"]
+if TYPE_CHECKING:
+    from _typeshed import FileDescriptorLike
+
+__all__ = ["Clock", "VirtualClock", "VirtualEventLoop", "virtual_loop"]
 
 _SHORT_S = 0.01
 """Real waits shorter than this are plain sleeps (the common case under steady load)."""
@@ -210,10 +214,88 @@ class VirtualClock(Clock):
         return self._epoch_ns + round(self.link_s() * 1e9)
 
 
-def virtual_loop() -> asyncio.AbstractEventLoop:
+class _JumpingSelector(selectors.BaseSelector):
+    """A selector whose wait is a jump of virtual time, to the loop's next timer.
+
+    It wraps a real selector: what the loop registers (its self-pipe, and in a simulation
+    nothing else) is polled first, and a ready file is handed back at once, with no jump. The
+    loop's time is an integer count of microseconds, so that timers due at the same moment
+    compare equal whatever the sums of floating-point delays that led to them.
+    """
+
+    def __init__(self) -> None:
+        self._real = selectors.DefaultSelector()
+        self.now_us = 0
+        self.pending_outside = 0
+        """Calls running in threads (``asyncio.to_thread``): time stands still until they end."""
+
+    def register(
+        self, fileobj: FileDescriptorLike, events: int, data: Any = None
+    ) -> selectors.SelectorKey:
+        return self._real.register(fileobj, events, data)
+
+    def unregister(self, fileobj: FileDescriptorLike) -> selectors.SelectorKey:
+        return self._real.unregister(fileobj)
+
+    def modify(
+        self, fileobj: FileDescriptorLike, events: int, data: Any = None
+    ) -> selectors.SelectorKey:
+        return self._real.modify(fileobj, events, data)
+
+    def get_map(self) -> Mapping[FileDescriptorLike, selectors.SelectorKey]:
+        return self._real.get_map()
+
+    def close(self) -> None:
+        self._real.close()
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        ready = self._real.select(0)
+        if ready or timeout == 0:
+            return ready
+        if timeout is None or self.pending_outside:
+            # only the outside world can wake the loop now (a thread's result through the
+            # self-pipe): wait for it in real time, and let no virtual time pass meanwhile
+            return self._real.select(None)
+        # a timeout shorter than a microsecond still moves the clock, or its timer never comes
+        self.now_us += round(timeout * 1_000_000) + (1 if timeout < 1e-6 else 0)
+        return []
+
+
+class VirtualEventLoop(asyncio.SelectorEventLoop):
+    """The discrete-event kernel of simulations: an asyncio loop on virtual time.
+
+    The loop's timer heap is the kernel's event heap. When no callback is ready, the loop asks
+    its selector to wait until the next timer, and the selector moves time there at once: no real
+    waiting, no walk over tasks, and nothing depends on the host's speed. A call run in a thread
+    (``asyncio.to_thread``) holds virtual time still until it returns.
+    """
+
+    def __init__(self) -> None:
+        self._jumps = _JumpingSelector()
+        super().__init__(self._jumps)
+
+    def time(self) -> float:
+        """Virtual seconds since the loop was made."""
+        return self._jumps.now_us / 1_000_000
+
+    def run_in_executor(  # type: ignore[override]
+        self, executor: Any, func: Callable[..., Any], *args: Any
+    ) -> asyncio.Future[Any]:
+        """Run ``func`` in a thread; virtual time waits for it."""
+        future = super().run_in_executor(executor, func, *args)
+        self._jumps.pending_outside += 1
+
+        def ended(_: asyncio.Future[Any]) -> None:
+            self._jumps.pending_outside -= 1
+
+        future.add_done_callback(ended)
+        return future
+
+
+def virtual_loop() -> VirtualEventLoop:
     """A new event loop whose time jumps to the next timer whenever every task waits.
 
-    Only simulations run on it: anything that waits for the outside world (a socket, a thread,
-    a subprocess) would see virtual time race ahead meanwhile.
+    Only simulations run on it: anything that waits for the outside world (a socket, a
+    subprocess) would see virtual time race ahead meanwhile.
     """
-    return looptime.new_event_loop(start=0.0, noop_cycles=1)
+    return VirtualEventLoop()

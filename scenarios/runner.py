@@ -23,8 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-import looptime
-
 from broker import BrokerError, BrokerTarget, EmbeddedBroker, parse_broker_url
 from broker.cluster import NatsCluster
 from broker.embedded import BrokerKind
@@ -41,6 +39,7 @@ from bureaus import (
     ReviewPolicy,
     ServiceTimes,
     VirtualClock,
+    VirtualEventLoop,
     generate_pki,
     memory_connector,
     virtual_loop,
@@ -236,7 +235,7 @@ async def _run(
     scenario: Scenario, options: RunOptions, topology: Topology, seed: int, roster: Roster
 ) -> RunResult:
     virtual = options.clock == "virtual"
-    if virtual and not isinstance(asyncio.get_running_loop(), looptime.LoopTimeEventLoop):
+    if virtual and not isinstance(asyncio.get_running_loop(), VirtualEventLoop):
         raise ScenarioRunError(
             "a virtual-clock run needs the virtual event loop: call scenarios.runner.simulate()"
         )

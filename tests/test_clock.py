@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bureaus import Clock, ClockError
+from bureaus import Clock, ClockError, virtual_loop
 
 
 class FakeTime:
@@ -74,3 +74,38 @@ async def test_a_sleeper_waits_through_a_pause_and_wakes_on_a_faster_clock() -> 
     await asyncio.wait_for(sleeper, timeout=5)
     assert time.monotonic() - started < 2
     assert clock.scenario_s() >= 30
+
+
+def test_the_virtual_loop_jumps_to_the_next_timer_at_once() -> None:
+    async def sleeper() -> tuple[float, float]:
+        loop = asyncio.get_running_loop()
+        started = time.monotonic()
+        await asyncio.sleep(3600)
+        await asyncio.sleep(1e-9)  # shorter than the loop's microsecond: still moves time
+        return loop.time(), time.monotonic() - started
+
+    with asyncio.Runner(loop_factory=virtual_loop) as runner:
+        virtual, real = runner.run(sleeper())
+    assert virtual == 3600.000001
+    assert real < 60  # an hour of virtual time is not waited for
+
+
+def test_virtual_time_stands_still_while_a_thread_works() -> None:
+    fired: list[float] = []
+
+    async def main() -> tuple[float, float, list[float]]:
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.001, lambda: fired.append(loop.time()))
+        before = loop.time()
+        # the thread takes real time; a timer due in a virtual millisecond must not fire meanwhile
+        await asyncio.to_thread(time.sleep, 0.2)
+        after = loop.time()
+        seen = list(fired)
+        await asyncio.sleep(0.01)
+        return before, after, seen
+
+    with asyncio.Runner(loop_factory=virtual_loop) as runner:
+        before, after, seen = runner.run(main())
+    assert after == before
+    assert seen == []
+    assert fired == [0.001]
