@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from bureaus.errors import EventFormatError
@@ -97,11 +97,24 @@ class Event:
 
     def as_dict(self) -> dict[str, Any]:
         """The event as a JSON-ready dictionary (empty fields left out)."""
-        return {
-            k: (list(v) if isinstance(v, tuple) else v)
-            for k, v in asdict(self).items()
-            if v not in (None, ())
-        }
+        out: dict[str, Any] = {}
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
+            if value is None or value == ():
+                continue
+            out[name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+_FIELD_NAMES: dict[type[Event], tuple[str, ...]] = {}
+
+
+def _field_names(cls: type[Event]) -> tuple[str, ...]:
+    """An event class's fields, in order (its dictionary's keys)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -251,14 +264,25 @@ def make(kind: EventKind, **values: Any) -> Event:
 
 @dataclass
 class EventLog:
-    """An append-only list of events with optional listeners (for live displays)."""
+    """An append-only list of events with optional listeners (for live displays).
+
+    Attributes:
+        keep: Which events the list keeps (all, when ``None``); every event reaches the
+            listeners. A long run keeps only what it will look for again and has listeners
+            count and stream the rest.
+    """
 
     events: list[Event] = field(default_factory=list)
     listeners: list[Callable[[Event], None]] = field(default_factory=list)
+    keep: Callable[[Event], bool] | None = None
+    recorded: int = 0
+    """Events recorded, kept or not."""
 
     def add(self, event: Event) -> None:
-        """Record an event and tell the listeners."""
-        self.events.append(event)
+        """Record an event (if it is kept) and tell the listeners."""
+        self.recorded += 1
+        if self.keep is None or self.keep(event):
+            self.events.append(event)
         for listener in self.listeners:
             listener(event)
 
@@ -301,16 +325,25 @@ class Tracer:
     holds_ms: dict[tuple[str, str, str], float] = field(default_factory=dict)
     in_flight: int = 0
     """Deliveries owed: final recipients of messages sent, less deliveries made (a load gauge)."""
+    _owed: dict[str, int] = field(default_factory=dict)
+    """Per message sent here: the deliveries still to be timed here."""
+    _hops: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    """Per message: the hops with a recorded hold, to forget them with it."""
 
     def timed(self, event: Event) -> None:
         """Take note of an event fresh from a core; a delivery gets its latency and modelled part.
 
         Those two fields are filled in place, before anyone else has seen the event (it is
         frozen for everyone after: a copy per delivery cost more than the rest of the tracing).
+        Once every recipient of a message has had its delivery timed here, the message's send
+        time and holds are forgotten: what the tracer keeps is bounded by the traffic in flight,
+        not by the length of the run.
         """
         if isinstance(event, Sent) and event.message_id:
-            self.sent(trace_key(event.bureau, event.message_id), event.t_ns)
+            key = trace_key(event.bureau, event.message_id)
+            self.sent(key, event.t_ns)
             self.in_flight += len(event.recipients)
+            self._owed[key] = self._owed.get(key, 0) + len(event.recipients)
         elif isinstance(event, Delivered) and event.message_id and event.latency_ms is None:
             self.in_flight = max(0, self.in_flight - 1)
             key = trace_key(event.peer or "", event.message_id)
@@ -318,6 +351,22 @@ class Tracer:
             latency = (event.t_ns - sent) / 1e6 if sent is not None else None
             object.__setattr__(event, "latency_ms", latency)
             object.__setattr__(event, "modelled_ms", self.modelled_ms(key, event.route))
+            owed = self._owed.get(key)
+            if owed is not None:
+                if owed > 1:
+                    self._owed[key] = owed - 1
+                else:
+                    self._forget(key)
+
+    def _forget(self, key: str) -> None:
+        del self._owed[key]
+        self.sent_ns.pop(key, None)
+        for a, b in self._hops.pop(key, ()):
+            self.holds_ms.pop((key, a, b), None)
+
+    def __len__(self) -> int:
+        """Messages whose timing is still kept."""
+        return len(self.sent_ns)
 
     def sent(self, message_id: str, t_ns: int) -> None:
         """Record when a message was handed to the network (the first time only)."""
@@ -325,6 +374,8 @@ class Tracer:
 
     def hold(self, message_id: str, a: str, b: str, ms: float) -> None:
         """Record the modelled delay applied on hop a → b."""
+        if (message_id, a, b) not in self.holds_ms:
+            self._hops.setdefault(message_id, []).append((a, b))
         self.holds_ms[(message_id, a, b)] = ms
 
     def modelled_ms(self, message_id: str, route: tuple[str, ...]) -> float:

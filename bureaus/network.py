@@ -419,7 +419,7 @@ class Network:
         deadline = loop.time() + timeout
         last = -1
         while loop.time() < deadline:
-            count = len(self.ctx.events)
+            count = self.ctx.events.recorded
             busy = self.busy()
             if count == last and not busy:
                 return

@@ -9,6 +9,7 @@ import asyncio
 import random
 
 from bureaus import (
+    Event,
     LinkOverride,
 )
 from protocol import (
@@ -120,14 +121,25 @@ async def _compromised(stage: Stage, spec: Compromised) -> None:
         diffusion_type="information",
         text="Genuine message, soon replayed.",
     )
-    genuine = net.send(spec.bureau, base)
-    if genuine is None:
-        return  # could not even send its genuine message (recorded as shed)
-    # the copies replay a message the target has accepted: wait (up to 2 s) until it has
-    for _ in range(100):
-        if stage.ctx.events.of("delivered", bureau=spec.target, message_id=str(base.message_id)):
-            break
-        await asyncio.sleep(0.02)
+    mid = str(base.message_id)
+    arrived: list[Event] = []
+
+    def watch(event: Event) -> None:  # the log may keep no routine delivery (a lean run)
+        if event.kind == "delivered" and event.bureau == spec.target and event.message_id == mid:
+            arrived.append(event)
+
+    stage.ctx.events.listeners.append(watch)
+    try:
+        genuine = net.send(spec.bureau, base)
+        if genuine is None:
+            return  # could not even send its genuine message (recorded as shed)
+        # the copies replay a message the target has accepted: wait (up to 2 s) until it has
+        for _ in range(100):
+            if arrived:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        stage.ctx.events.listeners.remove(watch)
     for n in range(spec.forged):
         forged = bytearray(genuine)
         forged[200 + n % 50] ^= 0x5A  # inside the signed bytes: the signature breaks

@@ -359,11 +359,11 @@ class Player:
             step = max(end / 100, clock.speed)
             while clock.scenario_s() < end:
                 if on_tick is not None:
-                    on_tick(clock.scenario_s(), end, len(self.ctx.events))
+                    on_tick(clock.scenario_s(), end, self.ctx.events.recorded)
                 await clock.sleep_until(min(end, clock.scenario_s() + step))
         while clock.scenario_s() < end and not self.stop_requested:
             if on_tick is not None:
-                on_tick(clock.scenario_s(), end, len(self.ctx.events))
+                on_tick(clock.scenario_s(), end, self.ctx.events.recorded)
             wait = 0.2 if clock.paused else min(0.2, clock.real_s(end - clock.scenario_s()))
             await asyncio.sleep(max(0.0, wait))
         clock.resume()
@@ -374,7 +374,7 @@ class Player:
         clock.pause()  # the scenario is over: its clock stops where the last event happened
         self.finished = True
         if on_tick is not None:
-            on_tick(end, end, len(self.ctx.events))
+            on_tick(end, end, self.ctx.events.recorded)
 
     async def _finish_script(self) -> None:
         # injects and faults scheduled at the very end still run (unless the controller stopped

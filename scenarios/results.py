@@ -17,6 +17,8 @@ from protocol.network.routing import Topology
 from scenarios.errors import ScenarioLayerError
 from scenarios.exercise.deadlines import Deadline
 from scenarios.model import Scenario
+from scenarios.reports.evidence import ChainedLog
+from scenarios.reports.running import RunningFigures
 
 __all__ = ["RunResult", "ScenarioRunError", "resolve"]
 
@@ -54,6 +56,10 @@ class RunResult:
     """(message id, bureau) deliveries a sender was still working on when the run ended (resending
     to a bureau that was away, or cut short by the controller): not lost, unfinished."""
     """``wall`` (live) or ``virtual`` (simulated)."""
+    figures: RunningFigures | None = None
+    """A lean run's figures, kept as it went (its ``events`` are then only the notable ones)."""
+    streamed: ChainedLog | None = None
+    """A lean run's complete event log, written as it went."""
 
 
 def resolve(group: str | list[str], roster: Roster, *, exclude: str | None = None) -> list[str]:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -57,6 +59,8 @@ from protocol.network.routing import Topology
 from scenarios.exercise.control import ExerciseControl
 from scenarios.model import CutFault, Scenario, bureau_references
 from scenarios.player import Player
+from scenarios.reports.evidence import ChainedLog
+from scenarios.reports.running import RunningFigures, notable
 from scenarios.results import RunResult, ScenarioRunError, resolve
 
 __all__ = [
@@ -78,6 +82,9 @@ _INBOX = 200
 """Delivered messages each bureau keeps for forwarding (bounded: memory under heavy load)."""
 _PLAYED_INBOX = 2_000
 """What a bureau played by a person keeps: everything it may have to answer."""
+_LEAN_INBOX = 10
+"""What each bureau keeps in a lean run, whose memory must not grow with the roster's traffic
+(ten thousand bureaus keeping 200 each would be two million messages)."""
 
 
 @dataclass
@@ -119,6 +126,14 @@ class RunOptions:
     verifiers: int = 0
     """Live runs: helper processes that verify received envelopes' signatures on other cores,
     ahead of the bureaus (``bureaus/verifier.py``; 0: each bureau verifies its own)."""
+    lean: bool = False
+    """Long simulations: keep the run's figures as it goes (counters and histograms) and only
+    the notable events in memory, and stream every event to ``events_path`` with its evidence
+    chain (``scenarios/reports/running.py``): memory bounded by the traffic in flight, not by
+    the length of the run."""
+    events_path: Path | None = None
+    """Where a lean run writes its event log as it goes (default: a file in the system's
+    temporary directory, named in the result)."""
     pki: Path | None = None
     """A PKI directory (``bureaunet keys init``) to run with, instead of a throwaway one: the
     bureaus' broker passwords then match a secured broker configured from it
@@ -234,13 +249,7 @@ async def run_scenario(scenario: Scenario, options: RunOptions | None = None) ->
 async def _run(
     scenario: Scenario, options: RunOptions, topology: Topology, seed: int, roster: Roster
 ) -> RunResult:
-    virtual = options.clock == "virtual"
-    if virtual and not isinstance(asyncio.get_running_loop(), VirtualEventLoop):
-        raise ScenarioRunError(
-            "a virtual-clock run needs the virtual event loop: call scenarios.runner.simulate()"
-        )
-    if virtual and options.control is not None:
-        raise ScenarioRunError("a live exercise runs on the wall clock, not the virtual one")
+    virtual = _check_clock(options)
     started_at = datetime.now(UTC).replace(microsecond=0)
     pki = (
         pki_from_directory(options.pki, roster)
@@ -256,6 +265,8 @@ async def _run(
     ctx.verify_processes = options.verifiers
     result = RunResult(scenario, topology, seed, roster, "", "", ctx.events.events, {})
     result.clock = options.clock
+    if options.lean:
+        _lean(result, network, options.events_path)
     result.signing_key = network.pki.authority.root_key
     result.signing_certificate = network.pki.authority.root_certificate
     started = time.perf_counter()
@@ -291,9 +302,46 @@ async def _run(
         finally:
             result.owed_at_end = network.owed()
             await network.stop()
+            if result.streamed is not None:
+                result.streamed.close()
     result.wall_s = time.perf_counter() - started
     result.counters = {b: dict(n.counters) for b, n in network.bureaus.items()}
     return result
+
+
+def _check_clock(options: RunOptions) -> bool:
+    """Whether the run is simulated (on the loop it needs, with what a simulation allows).
+
+    Raises:
+        ScenarioRunError: A simulation outside the virtual loop, or with live-only options.
+    """
+    virtual = options.clock == "virtual"
+    if virtual and not isinstance(asyncio.get_running_loop(), VirtualEventLoop):
+        raise ScenarioRunError(
+            "a virtual-clock run needs the virtual event loop: call scenarios.runner.simulate()"
+        )
+    if virtual and options.control is not None:
+        raise ScenarioRunError("a live exercise runs on the wall clock, not the virtual one")
+    if options.lean and not virtual:
+        raise ScenarioRunError("a lean run is a simulation: it needs --clock virtual")
+    return virtual
+
+
+def _lean(result: RunResult, network: Network, path: Path | None) -> None:
+    """Make a run lean: figures kept as it goes, notable events kept, every event streamed.
+
+    Each bureau keeps a few deliveries for forwarding (played bureaus keep what they keep).
+    """
+    if path is None:
+        handle, name = tempfile.mkstemp(prefix="bureaunet-events-", suffix=".jsonl")
+        os.close(handle)
+        path = Path(name)
+    result.figures = RunningFigures()
+    result.streamed = ChainedLog(path)
+    log = network.ctx.events
+    log.keep = notable(result.inject_ids, result.revoked_at)
+    log.listeners[:0] = [result.figures, result.streamed]
+    _configure(network, result.scenario, result.roster, inbox=_LEAN_INBOX)
 
 
 def pki_from_directory(directory: Path, roster: Roster) -> Pki:
@@ -370,9 +418,11 @@ def build_network(
     return network
 
 
-def _configure(network: Network, scenario: Scenario, roster: Roster) -> None:
+def _configure(
+    network: Network, scenario: Scenario, roster: Roster, *, inbox: int = _INBOX
+) -> None:
     """Set what the scenario says of individual bureaus: inboxes, caveats, players, versions."""
-    network.configure(inbox_limit=_INBOX, caveats=scenario.caveats)
+    network.configure(inbox_limit=inbox, caveats=scenario.caveats)
     for bureau in resolve(scenario.players, roster) if scenario.players else []:
         network.set_player(bureau, inbox_limit=_PLAYED_INBOX)  # a person answers, or nobody
     for version, group in scenario.versions.items():

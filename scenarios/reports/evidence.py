@@ -31,9 +31,9 @@ import json
 import os
 import stat
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 import rfc8785
 from cryptography import x509
@@ -41,8 +41,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from bureaus import Event
+
 __all__ = [
     "COVERED",
+    "Chain",
+    "ChainedLog",
     "LogVerdict",
     "RunFileError",
     "canonical_json",
@@ -142,14 +146,56 @@ def _raw_digest(path: Path) -> str:
 
 def chained_lines(records: Iterable[dict[str, Any]]) -> Iterator[tuple[str, str]]:
     """Each record as a JSON line with ``seq`` and ``chain`` added; also yields the chain value."""
-    previous = _GENESIS
-    for seq, record in enumerate(records, start=1):
-        body = {**record, "seq": seq}
-        previous = _link(previous, body)
-        yield (
-            json.dumps({**body, "chain": previous}, separators=(",", ":"), ensure_ascii=False),
-            previous,
-        )
+    chain = Chain()
+    for record in records:
+        yield chain.line(record), chain.last
+
+
+@dataclass
+class Chain:
+    """The evidence chain over the lines of an event log, one record at a time.
+
+    Attributes:
+        count: Lines so far.
+        last: The chain value of the last line (the genesis value before any).
+    """
+
+    count: int = 0
+    last: str = _GENESIS
+
+    def line(self, record: dict[str, Any]) -> str:
+        """The record's line: its fields, its number (``seq``) and its link (``chain``)."""
+        self.count += 1
+        body = {**record, "seq": self.count}
+        self.last = _link(self.last, body)
+        return json.dumps({**body, "chain": self.last}, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass
+class ChainedLog:
+    """An event log written as the run goes, each line chained (an event log's listener).
+
+    What :func:`chained_lines` writes at the end of a run, written line by line instead, so that
+    a long run keeps no event in memory for it. :meth:`close` before reading the file.
+    """
+
+    path: Path
+    chain: Chain = field(default_factory=Chain)
+    _file: TextIO | None = None
+
+    def __call__(self, event: Event) -> None:
+        """Write one event's line."""
+        if self._file is None:
+            self._file = self.path.open("w", encoding="utf-8")
+        self._file.write(self.chain.line(event.as_dict()) + "\n")
+
+    def close(self) -> None:
+        """Flush and close the file (an empty log is an empty file)."""
+        if self._file is None:
+            self.path.write_text("", encoding="utf-8")
+            return
+        self._file.close()
+        self._file = None
 
 
 def fingerprint_of(certificate: x509.Certificate) -> str:

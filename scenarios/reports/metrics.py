@@ -30,6 +30,12 @@ from scenarios.model import (
     ShedCheck,
     ZeroLossCheck,
 )
+from scenarios.reports.running import (
+    new_histogram,
+    percentiles_of,
+    record_ms,
+    route_class,
+)
 from scenarios.results import RunResult, resolve
 
 __all__ = [
@@ -41,36 +47,18 @@ __all__ = [
     "summarise",
 ]
 
-_HIGHEST_US = 3_600_000_000  # one hour
-
-
-def route_class(route: tuple[str, ...]) -> str:
-    """A short name for the shape of a route: ``direct``, ``via gs``, ``via rb+gs+rb``."""
-    if len(route) <= 2:
-        return "direct"
-    middle = ["rb" if hop.startswith(("rb-", "lo-")) else hop for hop in route[1:-1]]
-    return "via " + "+".join(middle)
-
 
 def _histogram(values_ms: Iterable[float]) -> HdrHistogram:
-    histogram = HdrHistogram(1, _HIGHEST_US, 3)
+    histogram = new_histogram()
     for value in values_ms:
-        histogram.record_value(min(_HIGHEST_US, max(1, round(value * 1000))))
+        record_ms(histogram, value)
     return histogram
 
 
 def _percentiles(values_ms: list[float]) -> dict[str, float]:
     if not values_ms:
         return {"count": 0}
-    h = _histogram(values_ms)
-    return {
-        "count": len(values_ms),
-        "p50": h.get_value_at_percentile(50) / 1000,
-        "p90": h.get_value_at_percentile(90) / 1000,
-        "p99": h.get_value_at_percentile(99) / 1000,
-        "p999": h.get_value_at_percentile(99.9) / 1000,
-        "max": h.get_max_value() / 1000,
-    }
+    return percentiles_of(_histogram(values_ms), len(values_ms))
 
 
 def latency_table(deliveries: list[Event]) -> dict[str, Any]:
@@ -148,20 +136,31 @@ def _delivered(events: list[Event]) -> set[tuple[str, str]]:
 def summarise(result: RunResult) -> dict[str, Any]:
     """The run's summary, as written to ``summary.json``."""
     events = result.events
-    deliveries = [e for e in events if e.kind == "delivered"]
+    figures = result.figures
+    if figures is not None:  # a lean run: its figures were kept as it went
+        messages = figures.messages(result.owed_at_end)
+        latencies = figures.latencies()
+        routes = figures.routes()
+        rate = _rate(result, figures.delivered, figures.last_t_s)
+    else:
+        deliveries = [e for e in events if e.kind == "delivered"]
+        messages = _message_figures(result, deliveries)
+        latencies = _latencies(deliveries)
+        routes = _routes(events, deliveries)
+        rate = _rate(result, len(deliveries), max((e.t_s for e in events), default=0.0))
     return {
         "scenario": result.scenario.name,
         "topology": result.topology,
         "seed": result.seed,
         "broker": {"kind": result.broker_kind, "version": result.broker_version},
         "bureaus": len(result.roster),
-        "messages": _message_figures(result, deliveries),
-        "latency_ms": _latencies(deliveries),
-        "routes": _routes(events, deliveries),
+        "messages": messages,
+        "latency_ms": latencies,
+        "routes": routes,
         "deadlines": [d.as_dict() for d in result.deadlines],
         "breaches": [_breach(e) for e in events if e.kind == "breach"],
         "clock": result.clock,
-        "achieved_rate_per_s": _rate(result, len(deliveries)),
+        "achieved_rate_per_s": rate,
         "wall_s": round(result.wall_s, 3),
         # live, real milliseconds are not scenario time (a paced or paused exercise clock)
         **({"latency_scenario_s": scenario_latency(events)} if result.clock != "virtual" else {}),
@@ -237,10 +236,9 @@ def _breach(event: Event) -> dict[str, Any]:
     }
 
 
-def _rate(result: RunResult, delivered: int) -> float:
-    """Deliveries per second: of wall time live, of simulated time in a simulation."""
+def _rate(result: RunResult, delivered: int, span: float) -> float:
+    """Deliveries per second: of wall time live, of simulated time (``span``) in a simulation."""
     if result.clock == "virtual":
-        span = max((e.t_s for e in result.events), default=0.0)
         return round(delivered / span, 1) if span > 0 else 0.0
     return round(delivered / result.wall_s, 1) if result.wall_s else 0.0
 
@@ -355,19 +353,26 @@ def _acknowledged_check(result: RunResult, expectation: Any) -> tuple[bool, str]
 
 def _latency_check(result: RunResult, expectation: Any) -> tuple[bool, str]:
     spec = expectation.latency
-    values = [
-        e.latency_ms
-        for e in result.events
-        if e.kind == "delivered"
-        and e.latency_ms is not None
-        and (spec.kind is None or e.message_kind == spec.kind)
-    ]
-    if not values:
+    if result.figures is not None:
+        measured = result.figures.latency_at(spec.percentile, spec.kind)
+    else:
+        values = [
+            e.latency_ms
+            for e in result.events
+            if e.kind == "delivered"
+            and e.latency_ms is not None
+            and (spec.kind is None or e.message_kind == spec.kind)
+        ]
+        measured = (
+            (_histogram(values).get_value_at_percentile(spec.percentile) / 1000, len(values))
+            if values
+            else None
+        )
+    if measured is None:
         return False, "no deliveries to measure"
-    value = _histogram(values).get_value_at_percentile(spec.percentile) / 1000
+    value, count = measured
     return value < spec.below_ms, (
-        f"p{spec.percentile:g} {value:.2f} ms (bound {spec.below_ms:g} ms, "
-        f"{len(values)} deliveries)"
+        f"p{spec.percentile:g} {value:.2f} ms (bound {spec.below_ms:g} ms, {count} deliveries)"
     )
 
 
@@ -392,7 +397,11 @@ def _revoked_check(result: RunResult, _expectation: Any) -> tuple[bool, str]:
 
 
 def _zero_loss_check(result: RunResult, _expectation: Any) -> tuple[bool, str]:
-    lost = _expected_deliveries(result.events) - _delivered(result.events)
+    lost = (
+        set(result.figures.owed)
+        if result.figures is not None
+        else _expected_deliveries(result.events) - _delivered(result.events)
+    )
     example = f", e.g. {sorted(lost)[0][1]}" if lost else ""
     return not lost, f"{len(lost)} expected deliveries missing{example}"
 

@@ -1,0 +1,264 @@
+"""A run's figures kept as it goes: counters and histograms, nothing per message once it is done.
+
+For long simulations (``RunOptions.lean``): every event passes through :class:`RunningFigures`
+as the run records it, and only the notable events are kept in memory (:func:`notable`): the
+ones expectations, deadlines and people look for (injects, faults, rejections, shed traffic,
+breaches, lifecycle steps, and the traffic of the scripted messages). The routine traffic
+(sends, deliveries, acknowledgements and hops of load messages) is counted and streamed to
+``events.jsonl`` with its evidence chain (:class:`~scenarios.reports.evidence.ChainedLog`), not
+kept. What a message needs until it is delivered (which recipients still owe a delivery, which
+links it was counted on) is dropped when its last recipient has it.
+
+The summary made from these figures is the one :func:`~scenarios.reports.metrics.summarise`
+makes from every event: the same counts, the same HDR histograms fed the same values in the same
+order (``tests/test_running_figures.py`` holds the two to equality on the bundled scenarios).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from bureaus import Event
+from protocol.errors import Reason
+
+__all__ = [
+    "ROUTINE",
+    "RunningFigures",
+    "new_histogram",
+    "notable",
+    "percentiles_of",
+    "record_ms",
+    "route_class",
+]
+
+ROUTINE = frozenset({"sent", "delivered", "acknowledged", "hop"})
+"""The kinds of event a lean run counts and streams but does not keep (but for scripted
+messages)."""
+
+
+_HIGHEST_US = 3_600_000_000  # one hour
+
+
+def route_class(route: tuple[str, ...]) -> str:
+    """A short name for the shape of a route: ``direct``, ``via gs``, ``via rb+gs+rb``."""
+    if len(route) <= 2:
+        return "direct"
+    middle = ["rb" if hop.startswith(("rb-", "lo-")) else hop for hop in route[1:-1]]
+    return "via " + "+".join(middle)
+
+
+def record_ms(histogram: HdrHistogram, value_ms: float) -> None:
+    """Record a latency in milliseconds (kept in microseconds, from 1 µs to an hour)."""
+    histogram.record_value(min(_HIGHEST_US, max(1, round(value_ms * 1000))))
+
+
+def new_histogram() -> HdrHistogram:
+    """A latency histogram: microseconds up to an hour, three significant digits."""
+    return HdrHistogram(1, _HIGHEST_US, 3)
+
+
+def percentiles_of(h: HdrHistogram, count: int) -> dict[str, float]:
+    """The percentiles the reports show, of ``count`` values recorded in ``h``."""
+    return {
+        "count": count,
+        "p50": h.get_value_at_percentile(50) / 1000,
+        "p90": h.get_value_at_percentile(90) / 1000,
+        "p99": h.get_value_at_percentile(99) / 1000,
+        "p999": h.get_value_at_percentile(99.9) / 1000,
+        "max": h.get_max_value() / 1000,
+    }
+
+
+@dataclass
+class _Latency:
+    """Total, measured and modelled latency of a set of deliveries, as histograms."""
+
+    count: int = 0
+    total: HdrHistogram = field(default_factory=new_histogram)
+    measured: HdrHistogram = field(default_factory=new_histogram)
+    modelled: HdrHistogram = field(default_factory=new_histogram)
+
+    def add(self, total_ms: float, modelled_ms: float) -> None:
+        self.count += 1
+        record_ms(self.total, total_ms)
+        record_ms(self.measured, max(0.0, total_ms - modelled_ms))
+        record_ms(self.modelled, modelled_ms)
+
+    def table(self) -> dict[str, Any]:
+        if not self.count:
+            return {"count": 0}
+        return {
+            **percentiles_of(self.total, self.count),
+            "measured": percentiles_of(self.measured, self.count),
+            "modelled": percentiles_of(self.modelled, self.count),
+        }
+
+
+@dataclass
+class RunningFigures:
+    """The figures of :func:`~scenarios.reports.metrics.summarise`, fed one event at a time."""
+
+    sent: int = 0
+    delivered: int = 0
+    acknowledged: int = 0
+    expected: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    shed: Counter[str] = field(default_factory=Counter)
+    shed_where: Counter[str] = field(default_factory=Counter)
+    last_t_s: float = 0.0
+    events: int = 0
+    overall: _Latency = field(default_factory=_Latency)
+    by_kind: dict[str, _Latency] = field(default_factory=dict)
+    by_route: dict[str, _Latency] = field(default_factory=dict)
+    hops: int = 0
+    routed: int = 0
+    traffic: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    owed: dict[tuple[str, str], None] = field(default_factory=dict)
+    """(message id, recipient) sent and not yet delivered, in the order sent."""
+    _owed_of: Counter[str] = field(default_factory=Counter)
+    _links_of: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    """Per message not yet delivered everywhere: the links it has been counted on."""
+
+    def __call__(self, event: Event) -> None:
+        """Take one event into the figures (an event log's listener)."""
+        self.events += 1
+        self.last_t_s = max(self.last_t_s, event.t_s)
+        kind = event.kind
+        if kind == "sent":
+            self.sent += 1
+            if event.message_id:
+                self._sent(event.message_id, event.recipients)
+        elif kind == "delivered":
+            self._delivered(event)
+        elif kind == "acknowledged":
+            self.acknowledged += 1
+        elif kind == "rejected":
+            self.rejected[event.reason or "unknown"] += 1
+        elif kind == "shed":
+            self.shed[event.reason or "unknown"] += 1
+            self.shed_where[event.bureau] += 1
+
+    def _sent(self, mid: str, recipients: tuple[str, ...]) -> None:
+        for recipient in recipients:
+            pair = (mid, recipient)
+            if pair not in self.owed:
+                self.owed[pair] = None
+                self.expected += 1
+                self._owed_of[mid] += 1
+
+    def _delivered(self, event: Event) -> None:
+        self.delivered += 1
+        mid = event.message_id
+        if event.latency_ms is not None:
+            modelled = event.modelled_ms or 0.0
+            self.overall.add(event.latency_ms, modelled)
+            for groups, name in (
+                (self.by_kind, event.message_kind or "unknown"),
+                (self.by_route, route_class(event.route)),
+            ):
+                latency = groups.get(name)
+                if latency is None:
+                    latency = groups[name] = _Latency()
+                latency.add(event.latency_ms, modelled)
+        if event.route:
+            self.hops += len(event.route) - 1
+            self.routed += 1
+        if not mid:
+            return
+        links = self._links_of.setdefault(mid, set())
+        for a, b in pairwise(event.route):
+            if (a, b) in links:
+                continue
+            links.add((a, b))
+            counted = self.traffic.setdefault((a, b), [0, 0])
+            counted[0] += 1
+            counted[1] += event.size or 0
+        pair = (mid, event.bureau)
+        if pair in self.owed:
+            del self.owed[pair]
+            left = self._owed_of[mid] - 1
+            if left:
+                self._owed_of[mid] = left
+            else:
+                del self._owed_of[mid]
+                del self._links_of[mid]
+        elif mid not in self._owed_of:
+            # delivered without a send seen here: its links are counted, and kept no longer
+            del self._links_of[mid]
+
+    def __len__(self) -> int:
+        """Messages still followed (sent here, not yet delivered to every recipient)."""
+        return len(self._owed_of)
+
+    def messages(self, owed_at_end: set[tuple[str, str]]) -> dict[str, Any]:
+        """The summary's ``messages`` section (``owed_at_end``: deliveries still being tried)."""
+        rejected = Counter(self.rejected)
+        duplicates = rejected.pop(str(Reason.DUPLICATE), 0)
+        undelivered = set(self.owed)
+        owed = undelivered & owed_at_end
+        return {
+            "sent": self.sent,
+            "expected_deliveries": self.expected,
+            "delivered": self.delivered,
+            "acknowledged": self.acknowledged,
+            "duplicates": duplicates,
+            "lost": len(undelivered - owed),
+            "still_owed_at_end": len(owed),
+            "rejected": dict(sorted(rejected.items())),
+            "shed": dict(sorted(self.shed.items())),
+            "shed_by_bureau": dict(self.shed_where.most_common(10)),
+        }
+
+    def latencies(self) -> dict[str, Any]:
+        """The summary's ``latency_ms`` section."""
+        return {
+            "overall": self.overall.table(),
+            "by_kind": {k: v.table() for k, v in sorted(self.by_kind.items())},
+            "by_route_class": {k: v.table() for k, v in sorted(self.by_route.items())},
+        }
+
+    def routes(self) -> dict[str, Any]:
+        """The summary's ``routes`` section."""
+        through = Counter[str]()
+        for (a, b), (count, _bytes) in self.traffic.items():
+            through[a] += count
+            through[b] += count
+        busiest = through.most_common(1)
+        return {
+            "mean_hops": round(self.hops / self.routed, 3) if self.routed else 0.0,
+            "busiest_bureau": busiest[0][0] if busiest else None,
+            "messages_through_busiest": busiest[0][1] if busiest else 0,
+            "bytes_on_the_wire": sum(b for _c, b in self.traffic.values()),
+        }
+
+    def latency_at(self, percentile: float, kind: str | None) -> tuple[float, int] | None:
+        """A latency percentile (ms) of one kind or of all, and how many deliveries it is of."""
+        latency = self.overall if kind is None else self.by_kind.get(kind)
+        if latency is None or not latency.count:
+            return None
+        return latency.total.get_value_at_percentile(percentile) / 1000, latency.count
+
+
+def notable(scripted: dict[str, str], revoked_at: dict[str, float]) -> Callable[[Event], bool]:
+    """Which events a lean run keeps: all but the routine traffic of unscripted messages.
+
+    Kept besides: the traffic of the scripted messages (``scripted``: inject name to message id,
+    filled in as the run goes, before each is sent), and deliveries from a bureau once it is
+    revoked (``revoked_at``, also filled in as the run goes: what ``no_accept_from_revoked``
+    looks for).
+    """
+
+    def keep(event: Event) -> bool:
+        if event.kind not in ROUTINE:
+            return True
+        if event.message_id is not None and event.message_id in scripted.values():
+            return True
+        return event.kind == "delivered" and event.peer in revoked_at
+
+    return keep

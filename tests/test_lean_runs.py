@@ -1,0 +1,130 @@
+"""Lean runs: figures kept as the run goes, every event streamed, only the notable ones kept.
+
+A lean simulation must tell what a full one tells: the same summary, the same verdicts, the
+same event log on disk (streamed with its evidence chain as the run goes), while keeping in
+memory nothing per message once the message has arrived.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bureaus import EventLog, Tracer
+from bureaus.events import EVENT_CLASSES, Delivered, Sent, make
+from scenarios.cli import LIBRARY
+from scenarios.launch import run
+from scenarios.model import load_scenario
+from scenarios.reports.comparable import comparable_summary
+from scenarios.reports.evidence import chained_lines
+from scenarios.reports.metrics import check_expectations, summarise
+from scenarios.results import RunResult, ScenarioRunError
+from scenarios.runner import RunOptions, simulate
+
+# a notice, attacks refused, crashes with and without a journal, a hub outage under load
+SCENARIOS = {"red-notice": None, "online-fraud": None, "bureau-crash": None, "hub-outage": 40.0}
+
+
+def both(name: str, tmp_path: Path) -> tuple[RunResult, RunResult, Path]:
+    scenario = load_scenario(LIBRARY / f"{name}.yaml")
+    duration = SCENARIOS[name]
+    full = simulate(scenario, RunOptions(duration=duration))
+    log = tmp_path / "events.jsonl"
+    lean = simulate(scenario, RunOptions(duration=duration, lean=True, events_path=log))
+    return full, lean, log
+
+
+def verdicts(result: RunResult) -> list[tuple[str, bool, str]]:
+    return [(x.name, x.passed, x.detail) for x in check_expectations(result)]
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_a_lean_run_tells_what_a_full_run_tells(name: str, tmp_path: Path) -> None:
+    full, lean, log = both(name, tmp_path)
+    assert lean.figures is not None
+    assert full.figures is None
+    assert comparable_summary(summarise(lean)) == comparable_summary(summarise(full))
+    assert verdicts(lean) == verdicts(full)
+    assert len(lean.events) < len(full.events)  # the routine traffic is counted, not kept
+    # the whole log is on disk, line for line what the full run recorded, chained as it went
+    lines = [json.loads(line) for line in log.read_text("utf-8").splitlines()]
+    assert len(lines) == len(full.events) == lean.figures.events
+
+    def what(record: dict[str, Any]) -> tuple[Any, ...]:
+        return (record["kind"], record["bureau"], record.get("message_id"), record["t_s"])
+
+    assert [what(r) for r in lines] == [what(e.as_dict()) for e in full.events]
+    records = [{k: v for k, v in r.items() if k not in ("seq", "chain")} for r in lines]
+    *_, (_line, last) = chained_lines(records)
+    assert lean.streamed is not None
+    assert last == lean.streamed.chain.last == lines[-1]["chain"]
+    # of the messages sent, only those still owed somewhere are followed (none, unless lost)
+    messages = summarise(lean)["messages"]
+    assert len(lean.figures) <= messages["lost"] + messages["still_owed_at_end"]
+    assert (len(lean.figures) == 0) == (messages["lost"] + messages["still_owed_at_end"] == 0)
+
+
+def test_a_lean_run_of_steady_load_keeps_no_event_and_follows_no_message(tmp_path: Path) -> None:
+    scenario = load_scenario(LIBRARY / "steady-state.yaml")
+    lean = simulate(
+        scenario, RunOptions(duration=3.0, lean=True, events_path=tmp_path / "events.jsonl")
+    )
+    assert lean.figures is not None
+    assert lean.figures.delivered > 1000
+    assert lean.events == []
+    assert len(lean.figures) == 0
+    assert lean.figures.traffic  # the links are counted all the same
+
+
+def test_a_lean_run_needs_the_virtual_clock() -> None:
+    with pytest.raises(ScenarioRunError, match="lean run is a simulation"):
+        run(load_scenario(LIBRARY / "red-notice.yaml"), RunOptions(lean=True, clock="wall"))
+
+
+def test_the_tracer_forgets_a_message_once_every_recipient_has_it() -> None:
+    tracer = Tracer()
+    sent = Sent(t_ns=1_000_000, t_s=0.0, bureau="FR", message_id="m", recipients=("DE", "IT"))
+    tracer.timed(sent)
+    tracer.hold("FR/m", "FR", "gs", 3.0)
+    tracer.hold("FR/m", "gs", "DE", 4.0)
+    first = Delivered(
+        t_ns=9_000_000, t_s=0.0, bureau="DE", message_id="m", peer="FR", route=("FR", "gs", "DE")
+    )
+    tracer.timed(first)
+    assert (first.latency_ms, first.modelled_ms) == (8.0, 7.0)
+    assert len(tracer) == 1  # IT still owes its delivery
+    second = Delivered(
+        t_ns=11_000_000, t_s=0.0, bureau="IT", message_id="m", peer="FR", route=("FR", "IT")
+    )
+    tracer.timed(second)
+    assert second.latency_ms == 10.0
+    assert len(tracer) == 0
+    assert tracer.holds_ms == {}
+    assert tracer.in_flight == 0
+
+
+def test_an_event_log_keeps_what_it_is_told_and_tells_its_listeners_everything() -> None:
+    heard: list[str] = []
+    log = EventLog(keep=lambda e: e.kind != "sent")
+    log.listeners.append(lambda e: heard.append(e.kind))
+    log.add(make("sent", t_ns=1, t_s=0.0, bureau="FR"))
+    log.add(make("rejected", t_ns=2, t_s=0.0, bureau="FR", reason="replay"))
+    assert [e.kind for e in log.events] == ["rejected"]
+    assert heard == ["sent", "rejected"]
+    assert log.recorded == 2
+
+
+@pytest.mark.parametrize("kind", sorted(EVENT_CLASSES))
+def test_an_events_dictionary_has_its_non_empty_fields_in_order(kind: str) -> None:
+    event = make(kind, t_ns=5, t_s=1.5, bureau="FR", message_id="m", route=("FR", "gs"))  # type: ignore[arg-type]
+    expected = {
+        k: list(v) if isinstance(v, tuple) else v
+        for k, v in dataclasses.asdict(event).items()
+        if v is not None and v != ()
+    }
+    assert event.as_dict() == expected
+    assert list(event.as_dict()) == list(expected)
