@@ -17,10 +17,19 @@ accepted message id is one of two things:
 Ids are forgotten once their envelope could only be stale, so memory is bounded by the traffic of
 one window; if the capacity is reached anyway, the oldest ids are forgotten and everything created
 before them is refused as stale from then on, so a forgotten id can never be replayed successfully.
+
+An id is remembered compactly, since a bureau holds an hour of them (an envelope's lifetime): per
+sender, the id's 16 bytes and one integer packing when it was accepted, when it was created, and
+64 bits of a digest of the bytes that carried it (a copy whose digest matches is the same
+envelope; a different envelope under the same id is refused either way, as a ``replay`` or, at
+odds of 2^-64, as a ``duplicate``, which is not acted on either). Ids are forgotten a second of
+horizon at a time (the stale checks refuse an envelope past its horizon before any lookup, so
+keeping an id up to a second longer changes no answer).
 """
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -28,6 +37,39 @@ from datetime import timedelta
 from protocol.errors import Reason, Rejection
 
 __all__ = ["ReplayGuard"]
+
+_MS_BITS = 64
+"""Bits for each of the two times (milliseconds since the epoch, made non-negative)."""
+_TIME_OFFSET = 1 << 63
+_MASK = (1 << _MS_BITS) - 1
+
+
+def _digest(copy: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(copy, digest_size=8).digest(), "big") if copy else 0
+
+
+def _pack(accepted_ms: int, created_ms: int, copy: bytes) -> int:
+    return (
+        ((accepted_ms + _TIME_OFFSET) << (2 * _MS_BITS))
+        | ((created_ms + _TIME_OFFSET) << _MS_BITS)
+        | _digest(copy)
+    )
+
+
+def _accepted_ms(packed: int) -> int:
+    return (packed >> (2 * _MS_BITS)) - _TIME_OFFSET
+
+
+def _created_ms(packed: int) -> int:
+    return ((packed >> _MS_BITS) & _MASK) - _TIME_OFFSET
+
+
+@dataclass
+class _Second:
+    """The ids whose horizon falls in one second, as two parallel lists (senders, ids)."""
+
+    senders: list[str] = field(default_factory=list)
+    ids: list[bytes] = field(default_factory=list)
 
 
 @dataclass
@@ -49,14 +91,21 @@ class ReplayGuard:
     window: timedelta = timedelta(hours=24)
     capacity: int = 1_000_000
     resend_window: timedelta = timedelta(minutes=55)
-    _seen: dict[tuple[str, bytes], tuple[bytes, int]] = field(default_factory=dict, repr=False)
-    _forget_at: list[tuple[int, int, tuple[str, bytes]]] = field(default_factory=list, repr=False)
+    _seen: dict[str, dict[bytes, int]] = field(default_factory=dict, repr=False)
+    """Per sender: id → packed (accepted, created, digest of the copy)."""
+    _count: int = 0
+    _seconds: dict[int, _Second] = field(default_factory=dict, repr=False)
+    """Ids by the second their horizon falls in, to forget them a second at a time."""
+    _order: list[int] = field(default_factory=list, repr=False)
+    """Those seconds, as a heap."""
     _floor_ms: int = -(2**63)
 
     def forget(self) -> None:
         """Remember no id (a process restarted without its journal)."""
         self._seen.clear()
-        self._forget_at.clear()
+        self._seconds.clear()
+        self._order.clear()
+        self._count = 0
         self._floor_ms = -(2**63)
 
     def check(
@@ -92,12 +141,13 @@ class ReplayGuard:
             raise Rejection(Reason.STALE, "expired")
         if now_ms - created_at_ms > window or created_at_ms <= self._floor_ms:
             raise Rejection(Reason.STALE, "older than the replay window")
-        seen = self._seen.get((sender, message_id))
+        ids = self._seen.get(sender)
+        seen = ids.get(message_id) if ids is not None else None
         if seen is None:
             return
-        first_copy, accepted_ms = seen
+        accepted_ms = _accepted_ms(seen)
         age_s = (now_ms - accepted_ms) / 1000
-        if copy and copy == first_copy:
+        if copy and _digest(copy) == seen & _MASK:
             if now_ms - accepted_ms <= self.resend_window / timedelta(milliseconds=1):
                 raise Rejection(
                     Reason.DUPLICATE, f"the same envelope was accepted {age_s:.3g} s ago"
@@ -121,20 +171,50 @@ class ReplayGuard:
         """Record a sender's accepted message id, and which bytes carried it, until it is stale."""
         window = int(self.window / timedelta(milliseconds=1))
         horizon = min(expires_at_ms, created_at_ms + window)
-        key = (sender, message_id)
-        if key in self._seen:
+        ids = self._seen.setdefault(sender, {})
+        if message_id in ids:
             return
-        self._seen[key] = (copy, created_at_ms if now_ms is None else now_ms)
-        heapq.heappush(self._forget_at, (horizon, created_at_ms, key))
-        while len(self._seen) > self.capacity:
-            _, created, forgotten = heapq.heappop(self._forget_at)
-            self._seen.pop(forgotten, None)
-            self._floor_ms = max(self._floor_ms, created)
+        accepted = created_at_ms if now_ms is None else now_ms
+        ids[message_id] = _pack(accepted, created_at_ms, copy)
+        self._count += 1
+        second = horizon // 1000
+        bucket = self._seconds.get(second)
+        if bucket is None:
+            bucket = self._seconds[second] = _Second()
+            heapq.heappush(self._order, second)
+        bucket.senders.append(sender)
+        bucket.ids.append(message_id)
+        while self._count > self.capacity:
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        """Forget the id with the earliest horizon; refuse as stale whatever was created before."""
+        second = self._order[0]
+        bucket = self._seconds[second]
+        packed = self._drop(bucket.senders.pop(0), bucket.ids.pop(0))
+        if packed is not None:
+            self._floor_ms = max(self._floor_ms, _created_ms(packed))
+        if not bucket.ids:
+            del self._seconds[second]
+            heapq.heappop(self._order)
+
+    def _drop(self, sender: str, message_id: bytes) -> int | None:
+        ids = self._seen.get(sender)
+        if ids is None:
+            return None
+        packed = ids.pop(message_id, None)
+        if packed is not None:
+            self._count -= 1
+            if not ids:
+                del self._seen[sender]
+        return packed
 
     def _expire(self, now_ms: int) -> None:
-        while self._forget_at and self._forget_at[0][0] < now_ms:
-            _, _, forgotten = heapq.heappop(self._forget_at)
-            self._seen.pop(forgotten, None)
+        # a second whose last millisecond is before now holds only horizons before now
+        while self._order and (self._order[0] + 1) * 1000 <= now_ms:
+            bucket = self._seconds.pop(heapq.heappop(self._order))
+            for sender, message_id in zip(bucket.senders, bucket.ids, strict=True):
+                self._drop(sender, message_id)
 
     def __len__(self) -> int:
-        return len(self._seen)
+        return self._count

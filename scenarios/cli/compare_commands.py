@@ -112,10 +112,7 @@ def compare(
 ) -> None:
     """Run one scenario on several topologies with the same seed, side by side."""
     scenario = load_named(scenario_file)
-    names = [t.strip() for t in topologies.split(",") if t.strip()]
-    bad = [t for t in names if t not in TOPOLOGIES]
-    if bad or not names:
-        raise CliError(f"unknown topology {', '.join(bad) or '(none)'}; one of {TOPOLOGIES}")
+    names = _topologies(topologies)
     if clock == "wall" and ((jobs or 1) > 1 or cluster):
         raise CliError(
             "live comparisons run one at a time (side by side they would share the CPU, and "
@@ -130,25 +127,47 @@ def compare(
         for s in range(first, first + seeds)
     ]
     processes = 1 if clock == "wall" else (jobs or local_jobs())
-    try:
-        if processes == 1 and cluster is None and not quiet:
-            done = [_with_progress(scenario, c, options) for c in cells]
-        else:
-            done = _sweep_with_progress(scenario, cells, options, processes, cluster, quiet)
-    except (ScenarioRunError, BrokerError) as exc:
-        raise CliError(str(exc)) from exc
-    rows = []
-    for name in names:
-        mine = [d for d in done if d.cell.topology == name]
-        for d in mine:
-            for relative, data in d.files.items():
-                target = out_dir / name / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-        rows.append(compare_row(name, [d.figures for d in mine]))
+    done = _run_cells(scenario, cells, options, processes, cluster, quiet)
+    rows = [_row(name, done, out_dir) for name in names]
     write_compare(rows, out_dir, scenario.name, fault_windows(scenario))
     _print_table(scenario.name, rows)
     out.print(f"report: {out_dir / 'compare.html'}", markup=False)
+
+
+def _run_cells(
+    scenario: Scenario,
+    cells: list[Cell],
+    options: RunOptions,
+    processes: int,
+    cluster: str | None,
+    quiet: bool,
+) -> list[CellResult]:
+    """Every cell's result: one after the other with a bar each, or side by side."""
+    try:
+        if processes == 1 and cluster is None and not quiet:
+            return [_with_progress(scenario, c, options) for c in cells]
+        return _sweep_with_progress(scenario, cells, options, processes, cluster, quiet)
+    except (ScenarioRunError, BrokerError) as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _topologies(text: str) -> list[str]:
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    bad = [t for t in names if t not in TOPOLOGIES]
+    if bad or not names:
+        raise CliError(f"unknown topology {', '.join(bad) or '(none)'}; one of {TOPOLOGIES}")
+    return names
+
+
+def _row(name: str, done: list[CellResult], out_dir: Path) -> dict[str, Any]:
+    """One topology's row, its report's files written under ``out_dir``."""
+    mine = [d for d in done if d.cell.topology == name]
+    for d in mine:
+        for relative, data in d.files.items():
+            target = out_dir / name / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    return compare_row(name, [d.figures for d in mine])
 
 
 def _with_progress(scenario: Scenario, cell: Cell, options: RunOptions) -> CellResult:

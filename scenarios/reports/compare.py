@@ -284,37 +284,7 @@ def compare_plot(rows: list[dict[str, Any]], windows: list[tuple[str, float, flo
     """
     fig = plt.figure(figsize=(12, 7), layout="constrained")
     grid = fig.add_gridspec(2, 3)
-    over_time = fig.add_subplot(grid[0, :])
-    for label, start, end in windows:
-        if end > start:
-            over_time.axvspan(start, end, color="#bbbbbb", alpha=0.35, label=label)
-        else:
-            over_time.axvline(start, color="#777777", linestyle="--", label=label)
-    for row in rows:
-        series = row["latency_over_time"]
-        if not series:
-            continue
-        times = [t for t, _ in series]
-        values = [math.nan if ms is None else ms for _, ms in series]
-        (line,) = over_time.plot(times, values, label=row["topology"])
-        spread = row.get("latency_spread_over_seeds", [])
-        if len(row.get("seeds", [])) > 1 and spread:
-            over_time.fill_between(
-                [t for t, _lo, _hi in spread],
-                [math.nan if lo is None else lo for _t, lo, _hi in spread],
-                [math.nan if hi is None else hi for _t, _lo, hi in spread],
-                color=line.get_color(),
-                alpha=0.2,
-                linewidth=0,
-            )
-    several = any(len(r.get("seeds", [])) > 1 for r in rows)
-    over_time.set_title(
-        "p99 latency over scenario time (ms)"
-        + (": the mean over the seeds, the band their spread" if several else "")
-        + "; no line where nothing was delivered"
-    )
-    over_time.set_xlabel("scenario time (s)")
-    over_time.legend(fontsize=8)
+    _over_time_plot(fig.add_subplot(grid[0, :]), rows, windows)
     names = [r["topology"] for r in rows]
     axes = [fig.add_subplot(grid[1, k]) for k in range(3)]
     axes[0].bar(names, [100 * r["hub_share"] for r in rows], color="#c44e52")
@@ -326,6 +296,47 @@ def compare_plot(rows: list[dict[str, Any]], windows: list[tuple[str, float, flo
     for ax in axes:
         ax.tick_params(axis="x", labelrotation=20)
     return png(fig)
+
+
+def _over_time_plot(
+    over_time: Any, rows: list[dict[str, Any]], windows: list[tuple[str, float, float]]
+) -> None:
+    """p99 over scenario time per topology: faults shaded, the seeds' spread as a band."""
+    for label, start, end in windows:
+        if end > start:
+            over_time.axvspan(start, end, color="#bbbbbb", alpha=0.35, label=label)
+        else:
+            over_time.axvline(start, color="#777777", linestyle="--", label=label)
+    _lines(over_time, rows)
+    several = any(len(r.get("seeds", [])) > 1 for r in rows)
+    over_time.set_title(
+        "p99 latency over scenario time (ms)"
+        + (": the mean over the seeds, the band their spread" if several else "")
+        + "; no line where nothing was delivered"
+    )
+    over_time.set_xlabel("scenario time (s)")
+    over_time.legend(fontsize=8)
+
+
+def _lines(over_time: Any, rows: list[dict[str, Any]]) -> None:
+    """Each topology's line (a gap where it has no figure) and its band over the seeds."""
+    several = any(len(r.get("seeds", [])) > 1 for r in rows)
+    for row in rows:
+        series = row["latency_over_time"]
+        if not series:
+            continue
+        values = [math.nan if ms is None else ms for _, ms in series]
+        (line,) = over_time.plot([t for t, _ in series], values, label=row["topology"])
+        spread = row.get("latency_spread_over_seeds", [])
+        if several and spread:
+            over_time.fill_between(
+                [t for t, _lo, _hi in spread],
+                [math.nan if lo is None else lo for _t, lo, _hi in spread],
+                [math.nan if hi is None else hi for _t, _lo, hi in spread],
+                color=line.get_color(),
+                alpha=0.2,
+                linewidth=0,
+            )
 
 
 def buys_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
