@@ -336,8 +336,11 @@ def _lean(result: RunResult, network: Network, path: Path | None) -> None:
         handle, name = tempfile.mkstemp(prefix="bureaunet-events-", suffix=".jsonl")
         os.close(handle)
         path = Path(name)
+    try:
+        result.streamed = ChainedLog(path)
+    except OSError as exc:
+        raise ScenarioRunError(f"cannot write the event log {path}: {exc.strerror or exc}") from exc
     result.figures = RunningFigures()
-    result.streamed = ChainedLog(path)
     log = network.ctx.events
     log.keep = notable(result.inject_ids, result.revoked_at)
     log.listeners[:0] = [result.figures, result.streamed]

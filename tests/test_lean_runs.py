@@ -16,12 +16,13 @@ import pytest
 
 from bureaus import EventLog, Tracer
 from bureaus.events import EVENT_CLASSES, Delivered, Sent, make
-from scenarios.cli import LIBRARY
+from scenarios.cli import LIBRARY, main
 from scenarios.launch import run
 from scenarios.model import load_scenario
 from scenarios.reports.comparable import comparable_summary
 from scenarios.reports.evidence import chained_lines
 from scenarios.reports.metrics import check_expectations, summarise
+from scenarios.reports.writer import PARTIAL_LOG
 from scenarios.results import RunResult, ScenarioRunError
 from scenarios.runner import RunOptions, simulate
 
@@ -128,3 +129,42 @@ def test_an_events_dictionary_has_its_non_empty_fields_in_order(kind: str) -> No
     }
     assert event.as_dict() == expected
     assert list(event.as_dict()) == list(expected)
+
+
+def test_a_lean_run_from_the_command_line_writes_a_signed_log_that_verifies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "lean"
+    args = ["run", "steady-state", "--clock", "virtual", "--duration", "2", "--lean", "--quiet"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "events.jsonl",
+        "events.sig",
+        "scenario.json",
+        "summary.json",
+    ]
+    summary = json.loads((out / "summary.json").read_text("utf-8"))
+    lines = (out / "events.jsonl").read_text("utf-8").splitlines()
+    assert len(lines) >= summary["messages"]["sent"] + summary["messages"]["delivered"] > 500
+    capsys.readouterr()
+    assert main(["verify-log", str(out)]) == 0
+    assert "consistent and signed" in capsys.readouterr().out
+
+
+def test_a_lean_run_refuses_to_write_its_log_through_a_link(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "lean"
+    out.mkdir()
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("kept\n", encoding="utf-8")
+    (out / PARTIAL_LOG).symlink_to(elsewhere)
+    args = ["run", "red-notice", "--clock", "virtual", "--lean", "--quiet", "--out", str(out)]
+    assert main(args) == 2
+    assert "cannot write the event log" in capsys.readouterr().err
+    assert elsewhere.read_text("utf-8") == "kept\n"
+
+
+def test_lean_is_for_simulations(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["run", "red-notice", "--lean", "--quiet", "--out", str(tmp_path / "x")]) == 2
+    assert "needs --clock virtual" in capsys.readouterr().err

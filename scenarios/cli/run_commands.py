@@ -38,7 +38,7 @@ from scenarios.model import (
 )
 from scenarios.reports.metrics import ExpectationResult, check_expectations, summarise
 from scenarios.reports.safety import path_component
-from scenarios.reports.writer import write_report
+from scenarios.reports.writer import PARTIAL_LOG, write_report
 from scenarios.runner import ClockKind, RunOptions, RunResult, ScenarioRunError
 
 
@@ -118,7 +118,8 @@ def _print_summary(
             result.verdict, "green" if result.passed else "red" if result.reached else "yellow"
         )
         out.print(Text.assemble(mark, f" {result.name}: {result.detail}"))
-    out.print(f"report: {out_dir / 'report.html'}", markup=False)
+    page = out_dir / "report.html"
+    out.print(f"report: {page if page.exists() else out_dir / 'summary.json'}", markup=False)
     try:
         written = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
         signer = written["evidence"]["signer_fingerprint"]
@@ -297,6 +298,13 @@ def run_options(command: Callable[..., None]) -> Callable[..., None]:
     "gets this long after it arrives (scenario time, like 5m), as a player pressing the "
     "button would; see whether the expectations pass before the day.",
 )
+@click.option(
+    "--lean",
+    is_flag=True,
+    help="Long simulations (--clock virtual): keep the figures as the run goes and stream "
+    "every event to events.jsonl, keeping only notable events in memory (memory stays flat "
+    "however long the run); the report is summary.json and the signed log, without pages.",
+)
 def run(
     scenario_file: str,
     broker: str,
@@ -311,6 +319,7 @@ def run(
     workers: int,
     verifiers: int,
     auto_answer: float | None,
+    lean: bool,
 ) -> None:
     """Run a scenario (a file, or a bundled one by name) and write its report.
 
@@ -318,6 +327,11 @@ def run(
     """
     scenario = load_named(scenario_file)
     out_dir = out_dir or Path("reports") / path_component(scenario.name)
+    if lean:
+        try:  # the log is written beside its place as the run goes, renamed over it at the end
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CliError(f"cannot write the report to {out_dir}: {exc.strerror or exc}") from exc
     try:
         options = RunOptions(
             broker=broker,
@@ -330,6 +344,8 @@ def run(
             pki=pki_dir,
             clock=clock,
             auto_answer=auto_answer,
+            lean=lean,
+            events_path=out_dir / PARTIAL_LOG if lean else None,
         )
         result = run_with_progress(scenario, options, quiet or workers > 1)
     except (ScenarioRunError, BrokerError) as exc:

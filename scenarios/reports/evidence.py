@@ -176,26 +176,38 @@ class ChainedLog:
     """An event log written as the run goes, each line chained (an event log's listener).
 
     What :func:`chained_lines` writes at the end of a run, written line by line instead, so that
-    a long run keeps no event in memory for it. :meth:`close` before reading the file.
+    a long run keeps no event in memory for it. :meth:`close` before reading the file; what
+    comes after is not written.
     """
 
     path: Path
     chain: Chain = field(default_factory=Chain)
     _file: TextIO | None = None
 
+    def __post_init__(self) -> None:
+        """Open the file now, so that a place that cannot be written fails before the run.
+
+        Raises:
+            OSError: The file cannot be written (or its name is a link).
+        """
+        self._file = _open_new(self.path)
+
     def __call__(self, event: Event) -> None:
         """Write one event's line."""
-        if self._file is None:
-            self._file = self.path.open("w", encoding="utf-8")
-        self._file.write(self.chain.line(event.as_dict()) + "\n")
+        if self._file is not None:
+            self._file.write(self.chain.line(event.as_dict()) + "\n")
 
     def close(self) -> None:
-        """Flush and close the file (an empty log is an empty file)."""
-        if self._file is None:
-            self.path.write_text("", encoding="utf-8")
-            return
-        self._file.close()
-        self._file = None
+        """Flush and close the file; again, nothing."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _open_new(path: Path) -> TextIO:
+    """A file opened for writing from empty, never through a link at its name."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    return open(os.open(path, flags, 0o644), "w", encoding="utf-8")
 
 
 def fingerprint_of(certificate: x509.Certificate) -> str:

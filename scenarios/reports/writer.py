@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,23 +126,47 @@ def write_report(
         # what verify-log checks the signer against by default, and what the report shows
         full["evidence"] = {
             "signer_fingerprint": fingerprint_of(signer),
-            "signed": ["events.jsonl", *COVERED, *_SHOWN],
+            "signed": ["events.jsonl", *COVERED, *(_SHOWN if result.streamed is None else ())],
         }
     write_run_file(out / "summary.json", json.dumps(full, indent=2) + "\n")
     write_run_file(
         out / "scenario.json", result.scenario.model_dump_json(by_alias=True, indent=2) + "\n"
     )
-    last, count = "0" * 64, 0
-    log: list[str] = []
-    for line, chain in chained_lines(e.as_dict() for e in result.events):
-        log.append(line + "\n")
-        last, count = chain, count + 1
-    write_run_file(out / "events.jsonl", "".join(log))
-    shown = _write_pages(result, full, expectations, out)
+    streamed = result.streamed
+    if streamed is not None:  # a lean run: its log was written as it went; no pages
+        streamed.close()
+        _move_log(streamed.path, out / "events.jsonl")
+        last, count = streamed.chain.last, streamed.chain.count
+        shown: list[str] = []
+    else:
+        last, count = "0" * 64, 0
+        log: list[str] = []
+        for line, chain in chained_lines(e.as_dict() for e in result.events):
+            log.append(line + "\n")
+            last, count = chain, count + 1
+        write_run_file(out / "events.jsonl", "".join(log))
+        shown = _write_pages(result, full, expectations, out)
     if result.signing_key is not None and signer is not None:
         # signed last, over every file written: what people read is covered too
         signature = sign_log(out, last, count, result.signing_key, signer, raw=shown)
         write_run_file(out / "events.sig", json.dumps(signature, indent=1) + "\n")
+
+
+PARTIAL_LOG = ".events.jsonl.partial"
+"""The name a lean run's log is written under, beside ``events.jsonl``, until the run ends."""
+
+
+def _move_log(path: Path, target: Path) -> None:
+    """Put a lean run's log in place: renamed over the target (copied when on another disk)."""
+    if path.resolve().parent == target.resolve().parent:
+        os.replace(path, target)
+        return
+    partial = target.with_name(PARTIAL_LOG)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    with path.open("rb") as source, open(os.open(partial, flags, 0o644), "wb") as sink:
+        shutil.copyfileobj(source, sink, 1 << 20)
+    os.replace(partial, target)
+    path.unlink()
 
 
 def _write_pages(
