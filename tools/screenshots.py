@@ -97,7 +97,8 @@ def main_() -> None:
         shoot((run_dir / "debrief.html").as_uri(), OUT / "trainer-debrief.png", work)
         (OUT / "trainer-map.png").write_bytes((run_dir / "map.png").read_bytes())
         compare = work / "hub-outage-compare"
-        if main(["compare", "hub-outage", "--quiet", "--out", str(compare)]) != 0:
+        args = ["compare", "hub-outage", "--seeds", "3", "--quiet", "--out", str(compare)]
+        if main(args) != 0:
             raise SystemExit("compare failed")
         shoot((compare / "compare.html").as_uri(), OUT / "student-compare.png", work, 1100)
         asyncio.run(room_shots(work))
