@@ -26,6 +26,8 @@ async def run_scenario(scenario: Scenario, options: RunOptions | None = None) ->
             worker processes.
     """
     options = options or RunOptions()
+    if options.lean and options.clock != "virtual":
+        raise ScenarioRunError("a lean run is a simulation: it needs --clock virtual")
     if options.workers <= 1:
         return await run_here(scenario, options)
     if options.clock == "virtual":

@@ -165,6 +165,10 @@ def test_a_lean_run_refuses_to_write_its_log_through_a_link(
     assert elsewhere.read_text("utf-8") == "kept\n"
 
 
-def test_lean_is_for_simulations(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert main(["run", "red-notice", "--lean", "--quiet", "--out", str(tmp_path / "x")]) == 2
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_lean_is_for_simulations(
+    workers: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    args = ["run", "red-notice", "--lean", "--workers", workers, "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "x")]) == 2
     assert "needs --clock virtual" in capsys.readouterr().err
