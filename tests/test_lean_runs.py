@@ -20,9 +20,9 @@ from scenarios.cli import LIBRARY, main
 from scenarios.launch import run
 from scenarios.model import load_scenario
 from scenarios.reports.comparable import comparable_summary
-from scenarios.reports.evidence import chained_lines
+from scenarios.reports.evidence import chained_lines, verify_log
 from scenarios.reports.metrics import check_expectations, summarise
-from scenarios.reports.writer import PARTIAL_LOG
+from scenarios.reports.writer import PARTIAL_LOG, write_report
 from scenarios.results import RunResult, ScenarioRunError
 from scenarios.runner import RunOptions, simulate
 
@@ -172,3 +172,19 @@ def test_lean_is_for_simulations(
     args = ["run", "red-notice", "--lean", "--workers", workers, "--quiet"]
     assert main([*args, "--out", str(tmp_path / "x")]) == 2
     assert "needs --clock virtual" in capsys.readouterr().err
+
+
+def test_a_lean_runs_log_written_elsewhere_is_moved_into_its_report(tmp_path: Path) -> None:
+    scenario = load_scenario(LIBRARY / "red-notice.yaml")
+    (tmp_path / "scratch").mkdir()
+    streamed = tmp_path / "scratch" / "events.jsonl"
+    lean = simulate(scenario, RunOptions(lean=True, events_path=streamed))
+    assert lean.streamed is not None
+    lean.streamed.close()
+    written = streamed.read_bytes()
+    out = tmp_path / "report"
+    write_report(lean, summarise(lean), check_expectations(lean), out)
+    assert (out / "events.jsonl").read_bytes() == written
+    assert not streamed.exists()
+    assert not (out / PARTIAL_LOG).exists()
+    assert verify_log(out).ok
