@@ -121,8 +121,9 @@ def sweep(
     workers of the Dask distributed scheduler at ``cluster`` (``tcp://host:8786``) do.
 
     Raises:
-        ScenarioRunError: A cell could not run (the first such error, as the serial run gives).
-        SweepError: The cluster cannot be reached, or lacks what the cells need.
+        ScenarioRunError: A cell could not run (its own error; side by side, the first cell to
+            fail, which need not be the first in order).
+        SweepError: The cluster cannot be reached, or Dask distributed is not installed.
     """
     options = dataclasses.replace(options, on_tick=None, control=None)
     if cluster is not None:
