@@ -16,7 +16,6 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from bureaus import Event
-from protocol.errors import Reason
 from scenarios.exercise.deadlines import clock_label, span_label
 from scenarios.model import (
     AcknowledgedCheck,
@@ -31,10 +30,13 @@ from scenarios.model import (
     ZeroLossCheck,
 )
 from scenarios.reports.running import (
+    Counts,
+    messages_section,
     new_histogram,
     percentiles_of,
     record_ms,
     route_class,
+    routes_section,
 )
 from scenarios.results import RunResult, resolve
 
@@ -170,26 +172,21 @@ def summarise(result: RunResult) -> dict[str, Any]:
 def _message_figures(result: RunResult, deliveries: list[Event]) -> dict[str, Any]:
     """Sent, owed, delivered, acknowledged, duplicates, lost, owed at the end, refused, shed."""
     events = result.events
-    rejected = Counter(e.reason or "unknown" for e in events if e.kind == "rejected")
-    # duplicates are what at-least-once delivery makes, not attacks: counted apart
-    duplicates = rejected.pop(str(Reason.DUPLICATE), 0)
-    shed = Counter(e.reason or "unknown" for e in events if e.kind == "shed")
-    shed_where = Counter(e.bureau for e in events if e.kind == "shed")
     expected = _expected_deliveries(events)
-    undelivered = expected - _delivered(events)
-    owed = undelivered & result.owed_at_end
-    return {
-        "sent": sum(1 for e in events if e.kind == "sent"),
-        "expected_deliveries": len(expected),
-        "delivered": len(deliveries),
-        "acknowledged": sum(1 for e in events if e.kind == "acknowledged"),
-        "duplicates": duplicates,
-        "lost": len(undelivered - owed),
-        "still_owed_at_end": len(owed),
-        "rejected": dict(sorted(rejected.items())),
-        "shed": dict(sorted(shed.items())),
-        "shed_by_bureau": dict(shed_where.most_common(10)),
-    }
+    counts = Counts(
+        sent=sum(1 for e in events if e.kind == "sent"),
+        expected=len(expected),
+        delivered=len(deliveries),
+        acknowledged=sum(1 for e in events if e.kind == "acknowledged"),
+    )
+    shed = [e for e in events if e.kind == "shed"]
+    return messages_section(
+        counts,
+        Counter(e.reason or "unknown" for e in events if e.kind == "rejected"),
+        (Counter(e.reason or "unknown" for e in shed), Counter(e.bureau for e in shed)),
+        expected - _delivered(events),
+        result.owed_at_end,
+    )
 
 
 def _latencies(deliveries: list[Event]) -> dict[str, Any]:
@@ -208,19 +205,8 @@ def _latencies(deliveries: list[Event]) -> dict[str, Any]:
 
 def _routes(events: list[Event], deliveries: list[Event]) -> dict[str, Any]:
     """Mean hops, the busiest bureau and what went through it, bytes on the wire."""
-    traffic = traffic_by_link(events)
-    through = Counter[str]()
-    for (a, b), (count, _bytes) in traffic.items():
-        through[a] += count
-        through[b] += count
-    busiest = through.most_common(1)
     hops = [len(e.route) - 1 for e in deliveries if e.route]
-    return {
-        "mean_hops": round(sum(hops) / len(hops), 3) if hops else 0.0,
-        "busiest_bureau": busiest[0][0] if busiest else None,
-        "messages_through_busiest": busiest[0][1] if busiest else 0,
-        "bytes_on_the_wire": sum(b for _c, b in traffic.values()),
-    }
+    return routes_section(traffic_by_link(events), sum(hops), len(hops))
 
 
 def _breach(event: Event) -> dict[str, Any]:

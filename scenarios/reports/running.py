@@ -29,12 +29,15 @@ from protocol.errors import Reason
 
 __all__ = [
     "ROUTINE",
+    "Counts",
     "RunningFigures",
+    "messages_section",
     "new_histogram",
     "notable",
     "percentiles_of",
     "record_ms",
     "route_class",
+    "routes_section",
 ]
 
 ROUTINE = frozenset({"sent", "delivered", "acknowledged", "hop"})
@@ -198,22 +201,13 @@ class RunningFigures:
 
     def messages(self, owed_at_end: set[tuple[str, str]]) -> dict[str, Any]:
         """The summary's ``messages`` section (``owed_at_end``: deliveries still being tried)."""
-        rejected = Counter(self.rejected)
-        duplicates = rejected.pop(str(Reason.DUPLICATE), 0)
-        undelivered = set(self.owed)
-        owed = undelivered & owed_at_end
-        return {
-            "sent": self.sent,
-            "expected_deliveries": self.expected,
-            "delivered": self.delivered,
-            "acknowledged": self.acknowledged,
-            "duplicates": duplicates,
-            "lost": len(undelivered - owed),
-            "still_owed_at_end": len(owed),
-            "rejected": dict(sorted(rejected.items())),
-            "shed": dict(sorted(self.shed.items())),
-            "shed_by_bureau": dict(self.shed_where.most_common(10)),
-        }
+        return messages_section(
+            Counts(self.sent, self.expected, self.delivered, self.acknowledged),
+            self.rejected,
+            (self.shed, self.shed_where),
+            set(self.owed),
+            owed_at_end,
+        )
 
     def latencies(self) -> dict[str, Any]:
         """The summary's ``latency_ms`` section."""
@@ -225,17 +219,8 @@ class RunningFigures:
 
     def routes(self) -> dict[str, Any]:
         """The summary's ``routes`` section."""
-        through = Counter[str]()
-        for (a, b), (count, _bytes) in self.traffic.items():
-            through[a] += count
-            through[b] += count
-        busiest = through.most_common(1)
-        return {
-            "mean_hops": round(self.hops / self.routed, 3) if self.routed else 0.0,
-            "busiest_bureau": busiest[0][0] if busiest else None,
-            "messages_through_busiest": busiest[0][1] if busiest else 0,
-            "bytes_on_the_wire": sum(b for _c, b in self.traffic.values()),
-        }
+        traffic = {link: (count, size) for link, (count, size) in self.traffic.items()}
+        return routes_section(traffic, self.hops, self.routed)
 
     def latency_at(self, percentile: float, kind: str | None) -> tuple[float, int] | None:
         """A latency percentile (ms) of one kind or of all, and how many deliveries it is of."""
@@ -243,6 +228,67 @@ class RunningFigures:
         if latency is None or not latency.count:
             return None
         return latency.total.get_value_at_percentile(percentile) / 1000, latency.count
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How many messages were sent, owed to recipients, delivered and acknowledged."""
+
+    sent: int
+    expected: int
+    delivered: int
+    acknowledged: int
+
+
+def messages_section(
+    counts: Counts,
+    rejected: Counter[str],
+    shed: tuple[Counter[str], Counter[str]],
+    undelivered: set[tuple[str, str]],
+    owed_at_end: set[tuple[str, str]],
+) -> dict[str, Any]:
+    """The summary's ``messages`` section, however the figures were counted.
+
+    ``shed``: by reason and by bureau; ``undelivered``: (message id, recipient) sent and never
+    delivered, of which ``owed_at_end`` are still being tried (unfinished, not lost).
+    """
+    refused = Counter(rejected)
+    # duplicates are what at-least-once delivery makes, not attacks: counted apart
+    duplicates = refused.pop(str(Reason.DUPLICATE), 0)
+    owed = undelivered & owed_at_end
+    by_reason, by_bureau = shed
+    return {
+        "sent": counts.sent,
+        "expected_deliveries": counts.expected,
+        "delivered": counts.delivered,
+        "acknowledged": counts.acknowledged,
+        "duplicates": duplicates,
+        "lost": len(undelivered - owed),
+        "still_owed_at_end": len(owed),
+        "rejected": dict(sorted(refused.items())),
+        "shed": dict(sorted(by_reason.items())),
+        "shed_by_bureau": dict(by_bureau.most_common(10)),
+    }
+
+
+def routes_section(
+    traffic: dict[tuple[str, str], tuple[int, int]], hops: int, routed: int
+) -> dict[str, Any]:
+    """The summary's ``routes`` section: mean hops, the busiest bureau, bytes on the wire.
+
+    ``traffic``: messages and bytes per link; ``hops`` over ``routed`` deliveries.
+    """
+    through = Counter[str]()
+    for (a, b), (count, _bytes) in traffic.items():
+        through[a] += count
+        through[b] += count
+    busiest = through.most_common(1)
+    return {
+        "mean_hops": round(hops / routed, 3) if routed else 0.0,
+        "busiest_bureau": busiest[0][0] if busiest else None,
+        "messages_through_busiest": busiest[0][1] if busiest else 0,
+        "bytes_on_the_wire": sum(b for _c, b in traffic.values()),
+    }
 
 
 def notable(scripted: dict[str, str], revoked_at: dict[str, float]) -> Callable[[Event], bool]:
