@@ -41,6 +41,10 @@ def test_the_comparison_fits_the_window_and_links_every_topology(tmp_path: Path)
     text = dom(out / "compare.html", tmp_path)
     assert 'href="hub/report.html"' in text
     assert 'href="mesh/report.html"' in text
+    # both sides of the lab, as the browser laid them out, within the window
+    assert "What this shows" in text
+    assert "What each topology buys" in text
+    assert "links to secure" in text
 
 
 def test_the_probe_sees_a_page_that_scrolls_sideways_and_a_broken_image(tmp_path: Path) -> None:
