@@ -46,6 +46,7 @@ from bureaus import (
     memory_connector,
     virtual_loop,
 )
+from bureaus.idfile import IdFile
 from bureaus.keystore import KeystoreError, load_pki
 from bureaus.network import Pki
 from protocol import (
@@ -265,23 +266,17 @@ async def _run(
     ctx.verify_processes = options.verifiers
     result = RunResult(scenario, topology, seed, roster, "", "", ctx.events.events, {})
     result.clock = options.clock
-    if options.lean:
-        _lean(result, network, options.events_path)
+    ids = _lean(result, network, options.events_path) if options.lean else None
     result.signing_key = network.pki.authority.root_key
     result.signing_certificate = network.pki.authority.root_certificate
     started = time.perf_counter()
     embedded: EmbeddedBroker | None = None
     memory: MemoryBroker | None = None
     async with contextlib.AsyncExitStack() as stack:
+        if ids is not None:
+            stack.callback(ids.close)
         if virtual:
-            if options.broker != "embedded":
-                raise ScenarioRunError(
-                    "a virtual-clock run uses the in-memory broker; --broker needs --clock wall"
-                )
-            memory = MemoryBroker(network.security())
-            ctx.connector = memory_connector(memory)
-            ctx.service = _service(scenario)
-            ctx.target = BrokerTarget("memory", 0, kind="memory", version=memory.version)
+            memory = _memory_broker(scenario, options, network)
         else:
             embedded = await start_broker(options.broker, network, stack)
         result.broker_kind = ctx.target.kind
@@ -309,6 +304,24 @@ async def _run(
     return result
 
 
+def _memory_broker(scenario: Scenario, options: RunOptions, network: Network) -> MemoryBroker:
+    """The in-memory broker a simulation runs on, the network's bureaus pointed at it.
+
+    Raises:
+        ScenarioRunError: Another broker was asked for.
+    """
+    if options.broker != "embedded":
+        raise ScenarioRunError(
+            "a virtual-clock run uses the in-memory broker; --broker needs --clock wall"
+        )
+    memory = MemoryBroker(network.security())
+    ctx = network.ctx
+    ctx.connector = memory_connector(memory)
+    ctx.service = _service(scenario)
+    ctx.target = BrokerTarget("memory", 0, kind="memory", version=memory.version)
+    return memory
+
+
 def _check_clock(options: RunOptions) -> bool:
     """Whether the run is simulated (on the loop it needs, with what a simulation allows).
 
@@ -327,10 +340,11 @@ def _check_clock(options: RunOptions) -> bool:
     return virtual
 
 
-def _lean(result: RunResult, network: Network, path: Path | None) -> None:
+def _lean(result: RunResult, network: Network, path: Path | None) -> IdFile:
     """Make a run lean: figures kept as it goes, notable events kept, every event streamed.
 
-    Each bureau keeps a few deliveries for forwarding (played bureaus keep what they keep).
+    Each bureau keeps a few deliveries for forwarding (played bureaus keep what they keep), and
+    its replay memory in a file (:class:`bureaus.idfile.IdFile`, returned: the caller closes it).
     """
     if path is None:
         handle, name = tempfile.mkstemp(prefix="bureaunet-events-", suffix=".jsonl")
@@ -345,6 +359,10 @@ def _lean(result: RunResult, network: Network, path: Path | None) -> None:
     log.keep = notable(result.inject_ids, result.revoked_at)
     log.listeners[:0] = [result.figures, result.streamed]
     _configure(network, result.scenario, result.roster, inbox=_LEAN_INBOX)
+    ids = IdFile()
+    for bureau in network.bureaus.values():
+        bureau.core.codec.replay.ids = ids.memory()
+    return ids
 
 
 def pki_from_directory(directory: Path, roster: Roster) -> Pki:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -188,3 +189,24 @@ def test_a_lean_runs_log_written_elsewhere_is_moved_into_its_report(tmp_path: Pa
     assert not streamed.exists()
     assert not (out / PARTIAL_LOG).exists()
     assert verify_log(out).ok
+
+
+def test_a_lean_runs_replay_memory_is_a_file_for_the_run_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ids each bureau must remember for an hour are kept on disk, and deleted at the end."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    seen: list[int] = []
+
+    def tick(_now: float, _end: float, _events: int) -> None:
+        files = list(scratch.glob("bureaunet-ids-*/ids.sqlite"))
+        seen.append(files[0].stat().st_size if len(files) == 1 else -1)
+
+    scenario = load_scenario(LIBRARY / "steady-state.yaml")
+    simulate(scenario, RunOptions(duration=5, lean=True, on_tick=tick, events_path=tmp_path / "e"))
+    assert seen
+    assert -1 not in seen
+    assert seen[-1] > seen[0]  # the bureaus' ids went into it as the run went
+    assert list(scratch.glob("bureaunet-ids-*")) == []

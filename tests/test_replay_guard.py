@@ -4,15 +4,35 @@ from __future__ import annotations
 
 import os
 import tracemalloc
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from bureaus.idfile import IdFile
 from protocol.errors import Reason, Rejection
-from protocol.security.replay import ReplayGuard
+from protocol.security.replay import HeldIds, IdMemory, ReplayGuard
 
 HOUR_MS = 3_600_000
 T0 = 1_765_000_000_000
+
+
+Memory = Callable[[], IdMemory]
+
+
+@pytest.fixture(params=["held", "filed"])
+def memory(request: pytest.FixtureRequest) -> Iterator[Memory]:
+    """Where the guard keeps its ids: the same answers from each."""
+    if request.param == "held":
+        yield HeldIds
+        return
+    file = IdFile()
+    try:
+        yield file.memory
+    finally:
+        file.close()
 
 
 def reason(guard: ReplayGuard, *args: object, copy: bytes = b"") -> Reason | None:
@@ -23,8 +43,8 @@ def reason(guard: ReplayGuard, *args: object, copy: bytes = b"") -> Reason | Non
     return None
 
 
-def test_a_copy_is_a_duplicate_within_the_resend_window_and_a_replay_after() -> None:
-    guard = ReplayGuard()
+def test_a_copy_is_a_duplicate_within_the_resend_window_and_a_replay_after(memory: Memory) -> None:
+    guard = ReplayGuard(ids=memory())
     sig = os.urandom(64)
     guard.remember("FR", b"m" * 16, T0, T0 + HOUR_MS, T0, copy=sig)
     assert reason(guard, "FR", b"m" * 16, T0, T0 + HOUR_MS, T0 + 1000, copy=sig) is Reason.DUPLICATE
@@ -36,19 +56,21 @@ def test_a_copy_is_a_duplicate_within_the_resend_window_and_a_replay_after() -> 
     assert reason(guard, "DE", b"m" * 16, T0, T0 + HOUR_MS, T0 + 1000, copy=sig) is None
 
 
-def test_an_id_is_forgotten_once_its_envelope_can_only_be_stale() -> None:
-    guard = ReplayGuard()
+def test_an_id_is_forgotten_once_its_envelope_can_only_be_stale(memory: Memory) -> None:
+    guard = ReplayGuard(ids=memory())
     for k in range(100):
         guard.remember("FR", k.to_bytes(16, "big"), T0 + k, T0 + k + HOUR_MS, T0 + k)
     assert len(guard) == 100
     after = T0 + HOUR_MS + 2000
     assert reason(guard, "FR", (0).to_bytes(16, "big"), T0, T0 + HOUR_MS, after) is Reason.STALE
     assert len(guard) == 0
-    assert guard._seen == {}
+    assert len(guard.ids) == 0
 
 
-def test_at_capacity_the_oldest_id_goes_and_what_was_created_before_it_is_stale() -> None:
-    guard = ReplayGuard(capacity=10)
+def test_at_capacity_the_oldest_id_goes_and_what_was_created_before_it_is_stale(
+    memory: Memory,
+) -> None:
+    guard = ReplayGuard(capacity=10, ids=memory())
     for k in range(11):
         guard.remember("FR", k.to_bytes(16, "big"), T0 + k, T0 + k + HOUR_MS, T0 + k)
     assert len(guard) == 10
@@ -61,8 +83,8 @@ def test_at_capacity_the_oldest_id_goes_and_what_was_created_before_it_is_stale(
     )
 
 
-def test_forgetting_everything_forgets_everything() -> None:
-    guard = ReplayGuard()
+def test_forgetting_everything_forgets_everything(memory: Memory) -> None:
+    guard = ReplayGuard(ids=memory())
     guard.remember("FR", b"m" * 16, T0, T0 + HOUR_MS, T0)
     guard.forget()
     assert len(guard) == 0
@@ -85,3 +107,51 @@ def test_an_hour_of_ids_is_held_in_little_memory(senders: int) -> None:
     tracemalloc.stop()
     assert len(guard) == len(ids)
     assert per_id < 200, per_id  # the previous layout held about 455 (bench/replay_memory.py)
+
+
+def test_guards_sharing_a_file_remember_their_own_ids_and_the_file_goes_with_it() -> None:
+    file = IdFile()
+    gs, fr = ReplayGuard(ids=file.memory()), ReplayGuard(ids=file.memory())
+    gs.remember("FR", b"m" * 16, T0, T0 + HOUR_MS, T0)
+    assert reason(gs, "FR", b"m" * 16, T0, T0 + HOUR_MS, T0 + 1) is Reason.REPLAY
+    assert reason(fr, "FR", b"m" * 16, T0, T0 + HOUR_MS, T0 + 1) is None
+    fr.forget()
+    assert len(gs) == 1
+    assert file.path.exists()
+    file.close()
+    assert not file.path.parent.exists()
+
+
+_op = st.tuples(
+    st.sampled_from(["check", "remember"]),
+    st.sampled_from(["FR", "DE", "KE"]),
+    st.integers(0, 5),  # the id
+    st.integers(0, 5_000),  # ms since the last operation
+    st.integers(0, 3),  # which of a few copies carried it
+    st.integers(500, 4_000),  # the envelope's lifetime, in ms
+)
+
+
+@given(ops=st.lists(_op, max_size=60), capacity=st.integers(1, 8))
+@settings(max_examples=150, deadline=None)
+def test_a_file_gives_the_same_answers_as_memory(
+    ops: list[tuple[str, str, int, int, int, int]], capacity: int
+) -> None:
+    """Any sequence of checks and remembers: the same reasons and the same counts from both."""
+    file = IdFile()
+    try:
+        held = ReplayGuard(capacity=capacity, max_skew=timedelta(0))
+        filed = ReplayGuard(capacity=capacity, max_skew=timedelta(0), ids=file.memory())
+        now = T0
+        for action, sender, k, step, copy, life in ops:
+            now += step
+            args = (sender, k.to_bytes(16, "big"), now - 100, now - 100 + life, now)
+            sig = bytes([copy]) * 64
+            if action == "check":
+                assert reason(held, *args, copy=sig) == reason(filed, *args, copy=sig)
+            else:
+                held.remember(*args, copy=sig)
+                filed.remember(*args, copy=sig)
+            assert len(held) == len(filed)
+    finally:
+        file.close()
