@@ -17,6 +17,7 @@ import pytest
 
 from bureaus import EventLog, Tracer
 from bureaus.events import EVENT_CLASSES, Delivered, Sent, make
+from bureaus.idfile import FiledIds, IdFile
 from scenarios.cli import LIBRARY, main
 from scenarios.launch import run
 from scenarios.model import load_scenario
@@ -198,15 +199,25 @@ def test_a_lean_runs_replay_memory_is_a_file_for_the_run_only(
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    seen: list[int] = []
+    made: list[FiledIds] = []
+    memory = IdFile.memory
+
+    def recorded(file: IdFile) -> FiledIds:
+        made.append(memory(file))
+        return made[-1]
+
+    monkeypatch.setattr(IdFile, "memory", recorded)
+    files: list[int] = []
 
     def tick(_now: float, _end: float, _events: int) -> None:
-        files = list(scratch.glob("bureaunet-ids-*/ids.sqlite"))
-        seen.append(files[0].stat().st_size if len(files) == 1 else -1)
+        files.append(len(list(scratch.glob("bureaunet-ids-*/ids.sqlite"))))
 
     scenario = load_scenario(LIBRARY / "steady-state.yaml")
-    simulate(scenario, RunOptions(duration=5, lean=True, on_tick=tick, events_path=tmp_path / "e"))
-    assert seen
-    assert -1 not in seen
-    assert seen[-1] > seen[0]  # the bureaus' ids went into it as the run went
+    lean = simulate(
+        scenario, RunOptions(duration=5, lean=True, on_tick=tick, events_path=tmp_path / "e")
+    )
+    assert set(files) == {1}
+    assert len(made) == len(lean.roster)  # a memory in the file for each bureau
+    assert lean.figures is not None
+    assert sum(len(ids) for ids in made) == lean.figures.delivered  # each id accepted is in it
     assert list(scratch.glob("bureaunet-ids-*")) == []
