@@ -1,6 +1,7 @@
 """The real network's load in virtual time: its wall cost against the cryptography it needs.
 
 Run: python bench/simulated_load.py [--duration 60] [--bureaus 0] [--keep-events]
+[--crypto modelled]
 
 ``steady-state`` (every NCB searching the General Secretariat's databases at 250 searches a
 second in all, each search answered; real keys, every message signed, encrypted, verified and
@@ -11,6 +12,8 @@ N NCBs (``--bureaus 10000``: ten thousand bureaus).
 The run is lean (``RunOptions.lean``): its figures are kept as it goes, every event is streamed
 to an ``events.jsonl`` in a temporary directory with its evidence chain, and only the notable
 events stay in memory (``--keep-events``: every event kept in memory, as a normal run does).
+``--crypto modelled``: the cryptography modelled by keyed digests (``run --crypto modelled``);
+the floor is still the real seal and open, so the ratios say what modelling saves.
 
 Printed: the wall time of the run (start-up, keys and network, apart), the messages sealed, and
 the floor measured in the same run (before and after it, the mean): the same number of envelopes
@@ -91,6 +94,7 @@ def main() -> None:
     parser.add_argument("--duration", default="60", help="scenario time: 60, 1h, 1d")
     parser.add_argument("--bureaus", type=int, default=0, help="a synthetic roster of N NCBs")
     parser.add_argument("--keep-events", action="store_true", help="keep every event in memory")
+    parser.add_argument("--crypto", choices=["real", "modelled"], default="real")
     args = parser.parse_args()
     duration = float(parse_duration(args.duration))  # type: ignore[arg-type]
     scenario = load_scenario(LIBRARY / "steady-state.yaml")
@@ -111,6 +115,7 @@ def main() -> None:
             on_tick=tick,
             lean=not args.keep_events,
             events_path=Path(tmp) / "events.jsonl",
+            crypto=args.crypto,
         )
         start = time.perf_counter()
         result = simulate(scenario, options)
@@ -132,6 +137,7 @@ def main() -> None:
         "scenario_s": duration,
         "bureaus": len(result.roster),
         "lean": options.lean,
+        "crypto": options.crypto,
         "startup_s": round(total - result.wall_s, 2),
         "run_wall_s": round(result.wall_s, 2),
         "envelopes_sealed": sealed,

@@ -36,6 +36,7 @@ from protocol.security.pki import (
     CertificateAuthority,
     TrustStore,
 )
+from protocol.security.suites import REAL, Suite
 
 __all__ = ["Network", "NetworkStartError", "Pki", "generate_pki"]
 
@@ -75,7 +76,13 @@ class Network:
     """Every bureau of a roster, live, in this process."""
 
     def __init__(
-        self, ctx: NetworkContext, pki: Pki, *, secured: bool = True, outbox_limit: int = 10_000
+        self,
+        ctx: NetworkContext,
+        pki: Pki,
+        *,
+        secured: bool = True,
+        outbox_limit: int = 10_000,
+        suite: Suite = REAL,
     ) -> None:
         self.ctx = ctx
         self.pki = pki
@@ -90,6 +97,7 @@ class Network:
                 pki.trust.copy(),
                 roster=ctx.roster,
                 run=ctx.run_id,
+                suite=suite,
             )
             core = BureauCore(info, codec, ctx.world, outbox_limit=outbox_limit)
             self.bureaus[info.id] = Bureau(core, self.passwords[info.id] if secured else None, ctx)

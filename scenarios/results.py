@@ -52,10 +52,12 @@ class RunResult:
     deadlines: list[Deadline] = field(default_factory=list)
     """Every response deadline opened during the run, with how it ended."""
     clock: str = "wall"
+    """``wall`` (live) or ``virtual`` (simulated)."""
+    crypto: str = "real"
+    """``real`` or ``modelled`` cryptography (``RunOptions.crypto``)."""
     owed_at_end: set[tuple[str, str]] = field(default_factory=set)
     """(message id, bureau) deliveries a sender was still working on when the run ended (resending
     to a bureau that was away, or cut short by the controller): not lost, unfinished."""
-    """``wall`` (live) or ``virtual`` (simulated)."""
     figures: RunningFigures | None = None
     """A lean run's figures, kept as it went (its ``events`` are then only the notable ones)."""
     streamed: ChainedLog | None = None

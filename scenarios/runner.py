@@ -25,9 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from broker import BrokerError, BrokerTarget, EmbeddedBroker, parse_broker_url
-from broker.cluster import NatsCluster
-from broker.embedded import BrokerKind
+from broker import BrokerTarget, EmbeddedBroker
 from broker.memory import MemoryBroker
 from bureaus import (
     Clock,
@@ -57,6 +55,8 @@ from protocol import (
 from protocol.messages.types import ACTIVE_ROSTER
 from protocol.network.roster import synthetic_roster
 from protocol.network.routing import Topology
+from protocol.security.suites import MODELLED, REAL, Suite
+from scenarios.brokers import start_broker
 from scenarios.exercise.control import ExerciseControl
 from scenarios.model import CutFault, Scenario, bureau_references
 from scenarios.player import Player
@@ -66,6 +66,7 @@ from scenarios.results import RunResult, ScenarioRunError, resolve
 
 __all__ = [
     "ClockKind",
+    "CryptoKind",
     "Player",
     "RunOptions",
     "RunResult",
@@ -77,6 +78,8 @@ __all__ = [
 ]
 
 ClockKind = Literal["wall", "virtual"]
+CryptoKind = Literal["real", "modelled"]
+SUITES_BY_NAME: dict[CryptoKind, Suite] = {"real": REAL, "modelled": MODELLED}
 
 
 _INBOX = 200
@@ -127,6 +130,12 @@ class RunOptions:
     verifiers: int = 0
     """Live runs: helper processes that verify received envelopes' signatures on other cores,
     ahead of the bureaus (``bureaus/verifier.py``; 0: each bureau verifies its own)."""
+    crypto: CryptoKind = "real"
+    """``real``: every envelope signed, encrypted, verified and opened. ``modelled``
+    (simulations only): the same frames, sizes, checks and refusals, with keyed BLAKE2b in place
+    of the cryptography (:mod:`protocol.security.suites`; not security), for studies whose
+    subject is not the cryptography; its cost is charged by the service-time model as before,
+    so the same seed gives the same summary apart from the field naming the mode."""
     lean: bool = False
     """Long simulations: keep the run's figures as it goes (counters and histograms) and only
     the notable events in memory, and stream every event to ``events_path`` with its evidence
@@ -260,12 +269,15 @@ async def _run(
     clock: Clock = (
         VirtualClock(started_at, scenario.speed) if virtual else Clock(speed=scenario.speed)
     )
-    network = build_network(scenario, roster, topology, seed, pki, clock=clock)
+    network = build_network(
+        scenario, roster, topology, seed, pki, clock=clock, suite=SUITES_BY_NAME[options.crypto]
+    )
     ctx = network.ctx
     ctx.client = options.transport
     ctx.verify_processes = options.verifiers
     result = RunResult(scenario, topology, seed, roster, "", "", ctx.events.events, {})
     result.clock = options.clock
+    result.crypto = options.crypto
     ids = _lean(result, network, options.events_path) if options.lean else None
     result.signing_key = network.pki.authority.root_key
     result.signing_certificate = network.pki.authority.root_certificate
@@ -337,6 +349,11 @@ def _check_clock(options: RunOptions) -> bool:
         raise ScenarioRunError("a live exercise runs on the wall clock, not the virtual one")
     if options.lean and not virtual:
         raise ScenarioRunError("a lean run is a simulation: it needs --clock virtual")
+    if options.crypto == "modelled" and (not virtual or options.verifiers):
+        raise ScenarioRunError(
+            "modelled cryptography is for simulations (--clock virtual), without --verifiers: "
+            "a live run measures the real thing"
+        )
     return virtual
 
 
@@ -415,6 +432,7 @@ def build_network(
     *,
     clock: Clock | None = None,
     run_id: bytes | None = None,
+    suite: Suite = REAL,
 ) -> Network:
     """The scenario's network, not started.
 
@@ -434,7 +452,7 @@ def build_network(
     )
     if run_id is not None:
         ctx.run_id = run_id
-    network = Network(ctx, pki)
+    network = Network(ctx, pki, suite=suite)
     _configure(network, scenario, roster)
     return network
 
@@ -449,67 +467,6 @@ def _configure(
     for version, group in scenario.versions.items():
         for bureau in resolve(group, roster):
             network.set_schema_version(bureau, version)
-
-
-async def start_broker(
-    broker: str, network: Network, stack: contextlib.AsyncExitStack
-) -> EmbeddedBroker | None:
-    """Start or reach the broker ``--broker`` names; set the network's targets.
-
-    Returns:
-        The embedded single broker, when there is one (faults can kill and restart it).
-    """
-    ctx = network.ctx
-    if broker in ("embedded:nats", "embedded:nats-r1"):
-        cluster = NatsCluster(
-            3,
-            consumer_replicas=1 if broker.endswith("-r1") else None,
-            security=network.security(),
-        )
-        try:
-            await asyncio.to_thread(cluster.start)
-        except BrokerError as exc:
-            raise ScenarioRunError(f"the embedded NATS cluster did not start: {exc}") from exc
-        stack.callback(cluster.stop)
-        ctx.cluster = tuple(
-            BrokerTarget(t.host, t.port, kind="nats", version=cluster.version)
-            for t in cluster.targets
-        )
-        ctx.target = ctx.cluster[0]
-        return None
-    if broker.startswith("embedded"):
-        kind = broker.partition(":")[2] or "auto"
-        if kind not in ("auto", "mosquitto", "amqtt"):
-            raise ScenarioRunError(f"unknown embedded broker {kind!r}")
-        kind_t: BrokerKind = kind  # type: ignore[assignment]
-        embedded = EmbeddedBroker(kind=kind_t, security=network.security(), persistence=True)
-        await asyncio.to_thread(embedded.start)
-        stack.callback(embedded.stop)
-        ctx.target = BrokerTarget(
-            embedded.host, embedded.port, kind=embedded.kind, version=embedded.version
-        )
-        return embedded
-    urls = [u.strip() for u in broker.split(",") if u.strip()]
-    targets = [parse_broker_url(u) for u in urls]
-    for target in targets:
-        await _probe(target)
-    if len(targets) > 1:
-        ctx.cluster = tuple(targets)  # several nodes of one clustered broker
-    ctx.target = targets[0]
-    return None
-
-
-async def _probe(target: BrokerTarget) -> None:
-    """Fail fast, with one line, when an external broker does not even accept TCP."""
-    try:
-        _reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(target.host, target.port), timeout=5
-        )
-    except (OSError, TimeoutError) as exc:
-        raise ScenarioRunError(f"cannot reach the broker at {target.url}: {exc}") from None
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
 
 
 def _check_names(scenario: Scenario, roster: Roster) -> None:

@@ -21,7 +21,6 @@ from protocol.security.envelope import (
     Header,
     RecipientEntry,
     _aad,
-    _content_keys,
     _kek_info,
     _parse_frame,
 )
@@ -34,6 +33,7 @@ from protocol.security.primitives import (
     hmac_sha256,
     x25519_agree,
 )
+from protocol.security.suites import REAL
 
 _U32 = struct.Struct(">I")
 
@@ -79,7 +79,7 @@ def forge(
     for bureau in recipients:
         per.setdefault(bureau, os.urandom(32) if not per else next(iter(per.values())))
     main = committed_secret or per[first]
-    content_key, digest_key, commitment = _content_keys(main, salt)
+    content_key, digest_key, commitment = REAL.content_keys(main, salt)
     entries = []
     me = sender.certificate
     for bureau, identity in recipients.items():
@@ -94,7 +94,7 @@ def forge(
             cert.encryption_key_id,
             template.message_id,
         )
-        kek = hkdf_expand(prk, _kek_info(salt, ids), 32)
+        kek = hkdf_expand(prk, _kek_info(salt, ids, REAL), 32)
         entries.append(
             RecipientEntry(
                 bureau,
@@ -113,7 +113,9 @@ def forge(
         content_digest=hmac_sha256(digest_key, plaintext),
         recipients=tuple(entries),
     )
-    ciphertext = aead_seal("aes-256-gcm", content_key, nonce, _aad(header.encode()), plaintext)
+    ciphertext = aead_seal(
+        "aes-256-gcm", content_key, nonce, _aad(header.encode(), REAL), plaintext
+    )
     return frame(header, ciphertext, sender.signing_key)
 
 

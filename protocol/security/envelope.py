@@ -78,17 +78,11 @@ from protocol.security.pki import (
     roster_disagreement,
 )
 from protocol.security.primitives import (
-    aead_open,
-    aead_seal,
-    ed25519_sign,
-    ed25519_verify,
-    hkdf_expand,
     hkdf_extract,
-    hkdf_sha256,
-    hmac_sha256,
     x25519_agree,
 )
 from protocol.security.replay import ReplayGuard
+from protocol.security.suites import MODELLED, REAL, Suite
 
 __all__ = [
     "KIND_CODES",
@@ -111,8 +105,11 @@ __all__ = [
 ]
 
 VERSION = 2
-SUITE = 1
+SUITE = REAL.number
 """Suite 1: Ed25519, X25519 (static pair), HKDF-SHA256, AES key wrap, AES-256-GCM."""
+SUITES = {REAL.number: REAL, MODELLED.number: MODELLED}
+"""The suites a frame may name (:mod:`protocol.security.suites`; the modelled one is not
+cryptography, for simulations only)."""
 MAX_ENVELOPE_SIZE = 1 << 20
 """Default largest envelope accepted (bytes); larger input is ``malformed`` before any parsing."""
 
@@ -404,7 +401,8 @@ class _Frame:
     signature: bytes
 
 
-def _parse_frame(data: bytes, max_size: int) -> _Frame:
+def _parse_frame(data: bytes, max_size: int, suite: Suite | None = REAL) -> _Frame:
+    """The frame's parts (``suite``: the one accepted; ``None``: any known, for routing only)."""
     if len(data) > max_size:
         raise Rejection(Reason.MALFORMED, f"envelope of {len(data)} bytes exceeds {max_size}")
     if len(data) < _MIN_FRAME:
@@ -412,8 +410,14 @@ def _parse_frame(data: bytes, max_size: int) -> _Frame:
         raise Rejection(Reason.MALFORMED, f"{len(data)} bytes is too short for an envelope")
     if data[0] != VERSION:
         raise Rejection(Reason.UNSUPPORTED_VERSION, f"envelope version {data[0]}")
-    if data[1] != SUITE:
-        raise Rejection(Reason.UNSUPPORTED_VERSION, f"algorithm suite {data[1]}")
+    if suite is None:
+        if data[1] not in SUITES:
+            raise Rejection(Reason.UNSUPPORTED_VERSION, f"algorithm suite {data[1]}")
+    elif data[1] != suite.number:
+        raise Rejection(
+            Reason.UNSUPPORTED_VERSION,
+            f"algorithm suite {data[1]} (this bureau opens suite {suite.number}, {suite.name})",
+        )
     reader = _Reader(data)
     reader.take(2)
     header_bytes = reader.take(reader.unpack(_U32)[0])
@@ -456,7 +460,7 @@ def peek(data: bytes, max_size: int = MAX_ENVELOPE_SIZE) -> Header:
     Raises:
         Rejection: ``malformed`` or ``unsupported_version``.
     """
-    return _parse_frame(data, max_size).header
+    return _parse_frame(data, max_size, None).header
 
 
 @dataclass(frozen=True, slots=True)
@@ -506,18 +510,13 @@ CHECKED_MAX = 8192
 """Signatures verified elsewhere and not yet received, kept per bureau (the oldest go first)."""
 
 
-def _content_keys(secret: bytes, salt: bytes) -> tuple[bytes, bytes, bytes]:
-    okm = hkdf_sha256(secret, salt, _CONTEXT + b"content", 96)
-    return okm[:32], okm[32:64], okm[64:]
-
-
-def _kek_info(salt: bytes, ids: tuple[str, bytes, str, bytes, UUID]) -> bytes:
+def _kek_info(salt: bytes, ids: tuple[str, bytes, str, bytes, UUID], suite: Suite) -> bytes:
     sender, sender_kid, recipient, recipient_kid, message_id = ids
     return b"".join(
         (
             _CONTEXT,
             b"kek",
-            bytes([SUITE]),
+            bytes([suite.number]),
             salt,
             _lp(sender),
             sender_kid,
@@ -528,11 +527,11 @@ def _kek_info(salt: bytes, ids: tuple[str, bytes, str, bytes, UUID]) -> bytes:
     )
 
 
-def _signed_part(header_bytes: bytes, ciphertext: bytes) -> bytes:
+def _signed_part(header_bytes: bytes, ciphertext: bytes, suite: Suite) -> bytes:
     """Every byte of the frame that the signature covers."""
     return b"".join(
         (
-            bytes([VERSION, SUITE]),
+            bytes([VERSION, suite.number]),
             _U32.pack(len(header_bytes)),
             header_bytes,
             _U32.pack(len(ciphertext)),
@@ -541,8 +540,8 @@ def _signed_part(header_bytes: bytes, ciphertext: bytes) -> bytes:
     )
 
 
-def _aad(header_bytes: bytes) -> bytes:
-    return _CONTEXT + bytes([VERSION, SUITE]) + header_bytes
+def _aad(header_bytes: bytes, suite: Suite) -> bytes:
+    return _CONTEXT + bytes([VERSION, suite.number]) + header_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -580,15 +579,20 @@ class SealOrder:
 
 
 def seal_order(
-    order: SealOrder, signing_key: Ed25519PrivateKey, *, secret: bytes, salt: bytes, nonce: bytes
+    order: SealOrder,
+    signing_key: Ed25519PrivateKey,
+    *,
+    secret: bytes,
+    salt: bytes,
+    nonce: bytes,
+    suite: Suite = REAL,
 ) -> bytes:
     """Seal an order: wrap a content secret for each recipient, encrypt, sign (pure)."""
-    content_key, digest_key, commitment = _content_keys(secret, salt)
+    content_key, digest_key, commitment = suite.content_keys(secret, salt)
     entries = []
     for (bureau, key_id), pair_key in zip(order.recipients, order.pair_keys, strict=True):
         ids = (order.sender, order.encryption_key_id, bureau, key_id, order.message_id)
-        kek = hkdf_expand(pair_key, _kek_info(salt, ids), 32)
-        wrapped = aead_seal("aes-256-gcm", kek, _WRAP_NONCE, b"", secret)
+        wrapped = suite.wrap(pair_key, _kek_info(salt, ids, suite), _WRAP_NONCE, secret)
         entries.append(RecipientEntry(bureau, key_id, wrapped))
     header = Header(
         message_id=order.message_id,
@@ -603,14 +607,14 @@ def seal_order(
         salt=salt,
         nonce=nonce,
         key_commitment=commitment,
-        content_digest=hmac_sha256(digest_key, order.plaintext),
+        content_digest=suite.digest(digest_key, order.plaintext),
         recipients=tuple(entries),
         run=order.run,
     )
     header_bytes = header.encode()
-    ciphertext = aead_seal("aes-256-gcm", content_key, nonce, _aad(header_bytes), order.plaintext)
-    signed = _signed_part(header_bytes, ciphertext)
-    return signed + ed25519_sign(signing_key, signed)
+    ciphertext = suite.encrypt(content_key, nonce, _aad(header_bytes, suite), order.plaintext)
+    signed = _signed_part(header_bytes, ciphertext, suite)
+    return signed + suite.sign(signing_key, signed)
 
 
 def seal_order_now(order: SealOrder, signing_key: Ed25519PrivateKey) -> bytes:
@@ -631,7 +635,9 @@ _Vouched = tuple[SignatureCheck, bytes | None]
 """A check verified elsewhere, and the content opened there with it, if it was."""
 
 
-def _open_entry(frame: _Frame, entry: RecipientEntry, pair_key: bytes) -> bytes:
+def _open_entry(
+    frame: _Frame, entry: RecipientEntry, pair_key: bytes, suite: Suite = REAL
+) -> bytes:
     """Unwrap the content secret of one recipient entry, decrypt, check commitment and digest.
 
     Raises:
@@ -646,17 +652,17 @@ def _open_entry(frame: _Frame, entry: RecipientEntry, pair_key: bytes) -> bytes:
         header.message_id,
     )
     try:
-        kek = hkdf_expand(pair_key, _kek_info(header.salt, ids), 32)
-        secret = aead_open("aes-256-gcm", kek, _WRAP_NONCE, b"", entry.wrapped_secret)
-        content_key, digest_key, commitment = _content_keys(secret, header.salt)
+        info = _kek_info(header.salt, ids, suite)
+        secret = suite.unwrap(pair_key, info, _WRAP_NONCE, entry.wrapped_secret)
+        content_key, digest_key, commitment = suite.content_keys(secret, header.salt)
         if not hmac.compare_digest(commitment, header.key_commitment):
             raise Rejection(Reason.DECRYPT_FAILED, "content key does not match commitment")
-        plaintext = aead_open(
-            "aes-256-gcm", content_key, header.nonce, _aad(frame.header_bytes), frame.ciphertext
+        plaintext = suite.decrypt(
+            content_key, header.nonce, _aad(frame.header_bytes, suite), frame.ciphertext
         )
     except CryptoError as exc:
         raise Rejection(Reason.DECRYPT_FAILED, exc.detail) from None
-    if not hmac.compare_digest(hmac_sha256(digest_key, plaintext), header.content_digest):
+    if not hmac.compare_digest(suite.digest(digest_key, plaintext), header.content_digest):
         raise Rejection(Reason.DECRYPT_FAILED, "content does not match its digest")
     return plaintext
 
@@ -736,11 +742,15 @@ class EnvelopeCodec:
         max_size: int = MAX_ENVELOPE_SIZE,
         schema_version: str = SCHEMA_VERSION,
         run: bytes = bytes(RUN_ID_SIZE),
+        suite: Suite = REAL,
     ) -> None:
         if len(run) != RUN_ID_SIZE:
             raise ArgumentError(f"a run identity is {RUN_ID_SIZE} bytes, not {len(run)}")
         self.run = run
         """The run this bureau takes part in: sealed into every header, required on opening."""
+        self.suite = suite
+        """The suite it seals with and the only one it opens (:data:`~protocol.security.suites.
+        MODELLED` is not cryptography: for simulations whose subject is not the cryptography)."""
         self.credentials = credentials
         self.trust = trust
         self.replay = replay if replay is not None else ReplayGuard()
@@ -828,7 +838,9 @@ class EnvelopeCodec:
     ) -> bytes:
         order = self._order(message, certificates, expires)
         signing_key = self.credentials.current.signing_key
-        return seal_order(order, signing_key, secret=secret, salt=salt, nonce=nonce)
+        return seal_order(
+            order, signing_key, secret=secret, salt=salt, nonce=nonce, suite=self.suite
+        )
 
     def seal_order_at(
         self,
@@ -902,8 +914,10 @@ class EnvelopeCodec:
         ``None`` when there is nothing to check ahead (not a frame, or a sender this bureau has
         no key for): receiving it refuses it with its reason as usual.
         """
+        if self.suite.modelled:
+            return None  # nothing worth doing elsewhere
         try:
-            frame = _parse_frame(data, self.max_size)
+            frame = _parse_frame(data, self.max_size, self.suite)
         except Rejection:
             return None
         header = frame.header
@@ -938,7 +952,7 @@ class EnvelopeCodec:
         vouched = self._checked.pop(data, None) if self._checked else None
         if vouched is not None:
             return vouched[0].frame, vouched
-        return _parse_frame(data, self.max_size), None
+        return _parse_frame(data, self.max_size, self.suite), None
 
     def open_at(self, data: bytes, now: datetime) -> Opened:
         """Verify, check and decrypt an envelope addressed to this bureau.
@@ -1004,7 +1018,7 @@ class EnvelopeCodec:
             self.vouched += 1  # verified elsewhere against this very certificate's key
         else:
             try:
-                ed25519_verify(signer.signing_key, frame.signature, frame.signed)
+                self.suite.verify(signer.signing_key, frame.signature, frame.signed)
             except CryptoError as exc:
                 raise Rejection(exc.reason, exc.detail) from None
         if self.trust.is_revoked(signer):
@@ -1143,5 +1157,5 @@ class EnvelopeCodec:
             prk = self._pair_key(
                 private, entry.key_id, signer.encryption_key, signer.encryption_key_id
             )
-            return _open_entry(frame, entry, prk)
+            return _open_entry(frame, entry, prk, self.suite)
         raise Rejection(Reason.NOT_A_RECIPIENT, f"no key for {own} in this envelope")

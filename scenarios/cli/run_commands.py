@@ -39,7 +39,7 @@ from scenarios.model import (
 from scenarios.reports.metrics import ExpectationResult, check_expectations, summarise
 from scenarios.reports.safety import path_component
 from scenarios.reports.writer import PARTIAL_LOG, write_report
-from scenarios.runner import ClockKind, RunOptions, RunResult, ScenarioRunError
+from scenarios.runner import ClockKind, CryptoKind, RunOptions, RunResult, ScenarioRunError
 
 
 def _scenario_path(value: str) -> Path:
@@ -299,6 +299,15 @@ def run_options(command: Callable[..., None]) -> Callable[..., None]:
     "button would; see whether the expectations pass before the day.",
 )
 @click.option(
+    "--crypto",
+    type=click.Choice(["real", "modelled"]),
+    default="real",
+    show_default=True,
+    help="Simulations (--clock virtual): 'modelled' keeps every frame, size, check and refusal "
+    "but replaces the cryptography by keyed digests (not security), for studies whose subject "
+    "is not the cryptography; the same seed gives the same summary, apart from its 'crypto'.",
+)
+@click.option(
     "--lean",
     is_flag=True,
     help="Long simulations (--clock virtual): keep the figures as the run goes and stream "
@@ -319,6 +328,7 @@ def run(
     workers: int,
     verifiers: int,
     auto_answer: float | None,
+    crypto: CryptoKind,
     lean: bool,
 ) -> None:
     """Run a scenario (a file, or a bundled one by name) and write its report.
@@ -344,6 +354,7 @@ def run(
             pki=pki_dir,
             clock=clock,
             auto_answer=auto_answer,
+            crypto=crypto,
             lean=lean,
             events_path=out_dir / PARTIAL_LOG if lean else None,
         )

@@ -162,6 +162,7 @@ def summarise(result: RunResult) -> dict[str, Any]:
         "deadlines": [d.as_dict() for d in result.deadlines],
         "breaches": [_breach(e) for e in events if e.kind == "breach"],
         "clock": result.clock,
+        "crypto": result.crypto,
         "achieved_rate_per_s": rate,
         "wall_s": round(result.wall_s, 3),
         # live, real milliseconds are not scenario time (a paced or paused exercise clock)

@@ -305,6 +305,11 @@ def _head(result: RunResult, summary: dict[str, Any]) -> str:
         if result.clock == "virtual"
         else "time. Latencies are real milliseconds; the modelled WAN part is shown apart."
     )
+    if result.crypto == "modelled":
+        clock += (
+            " Cryptography modelled: envelopes checked by keyed digests, not signed or "
+            "encrypted (its cost is charged by the service-time model as for the real one)."
+        )
     return (
         f"Topology `{result.topology}`, seed {result.seed}, {summary['bureaus']} bureaus, "
         f"broker {result.broker_kind} {result.broker_version}, {summary['wall_s']} s wall " + clock
