@@ -9,6 +9,8 @@ reasons; and a modelled frame must never pass for a real one, nor the other way 
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -20,7 +22,7 @@ from protocol.errors import CryptoError, Reason, Rejection
 from protocol.messages.models import MessageBase
 from protocol.security.envelope import EnvelopeCodec, peek
 from protocol.security.suites import MODELLED, REAL, Suite
-from scenarios.cli import LIBRARY
+from scenarios.cli import LIBRARY, main
 from scenarios.model import load_scenario
 from scenarios.reports.comparable import comparable_summary
 from scenarios.reports.metrics import check_expectations, summarise
@@ -174,3 +176,20 @@ def test_modelled_cryptography_is_for_simulations_only() -> None:
 
     with pytest.raises(ScenarioRunError, match="simulations"):
         asyncio.run(live())
+
+
+def test_a_comparison_with_modelled_cryptography_has_the_same_figures(tmp_path: Path) -> None:
+    """The topology lab is a study whose subject is not the cryptography: the same rows."""
+    rows = {}
+    for crypto in ("real", "modelled"):
+        out = tmp_path / crypto
+        argv = ["compare", "red-notice", "--topology", "hub,mesh", "--seeds", "2", "--jobs", "1"]
+        assert main([*argv, "--crypto", crypto, "--out", str(out), "--quiet"]) == 0
+        rows[crypto] = json.loads((out / "compare.json").read_text("utf-8"))
+    for real, modelled in zip(rows["real"], rows["modelled"], strict=True):
+        assert (real.pop("crypto"), modelled.pop("crypto")) == ("real", "modelled")
+        assert modelled == real
+    page = (tmp_path / "modelled" / "compare.md").read_text("utf-8")
+    assert "cryptography was modelled" in page
+    assert "cryptography was modelled" not in (tmp_path / "real" / "compare.md").read_text("utf-8")
+    assert main(["compare", "red-notice", "--clock", "wall", "--crypto", "modelled"]) == 2

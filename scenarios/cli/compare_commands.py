@@ -32,7 +32,7 @@ from scenarios.reports.compare import (
     write_compare,
 )
 from scenarios.reports.safety import path_component
-from scenarios.runner import ClockKind, RunOptions, ScenarioRunError
+from scenarios.runner import ClockKind, CryptoKind, RunOptions, ScenarioRunError
 from scenarios.sweep import Cell, CellResult, cell_result, local_jobs, sweep
 
 
@@ -90,6 +90,14 @@ from scenarios.sweep import Cell, CellResult, cell_result, local_jobs, sweep
 )
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @click.option(
+    "--crypto",
+    type=click.Choice(["real", "modelled"]),
+    default="real",
+    show_default=True,
+    help="Simulations: 'modelled' replaces the cryptography by keyed digests (not security) for "
+    "a faster sweep; the same seeds give the same figures.",
+)
+@click.option(
     "--clock",
     type=click.Choice(["virtual", "wall"]),
     default="virtual",
@@ -108,6 +116,7 @@ def compare(
     jobs: int | None,
     cluster: str | None,
     quiet: bool,
+    crypto: CryptoKind,
     clock: ClockKind,
 ) -> None:
     """Run one scenario on several topologies with the same seed, side by side."""
@@ -120,7 +129,9 @@ def compare(
         )
     out_dir = out_dir or Path("reports") / path_component(f"{scenario.name}-compare")
     first = seed if seed is not None else scenario.seed
-    options = RunOptions(broker=broker, pki=pki_dir, clock=clock)
+    if clock == "wall" and crypto == "modelled":
+        raise CliError("modelled cryptography is for simulations: drop --crypto or --clock wall")
+    options = RunOptions(broker=broker, pki=pki_dir, clock=clock, crypto=crypto)
     cells = [
         Cell(name, s, report=s == first)  # type: ignore[arg-type]
         for name in names

@@ -65,6 +65,7 @@ def cell_figures(
     )
     return {
         "seed": result.seed,
+        "crypto": result.crypto,
         "messages": summary["messages"],
         "overall": summary["latency_ms"]["overall"],
         "routes": summary["routes"],
@@ -87,6 +88,7 @@ def compare_row(topology: str, cells: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "topology": topology,
         "seeds": [c["seed"] for c in cells],
+        "crypto": first["crypto"],
         "delivered": first["messages"]["delivered"],
         "lost": sum(c["messages"]["lost"] for c in cells),
         "p50_ms": statistics.fmean(p50),
@@ -394,6 +396,12 @@ def what_this_shows(rows: list[dict[str, Any]]) -> list[str]:
         lines.append(
             "Notice requests are reviewed by the General Secretariat on every topology: a review "
             "is an application step addressed to it, not a property of the routes."
+        )
+    if any(r["crypto"] == "modelled" for r in rows):
+        lines.append(
+            "The cryptography was modelled (--crypto modelled): every envelope checked by keyed "
+            "digests instead of signatures and encryption, its cost charged as for the real one, "
+            "so these figures are the ones real cryptography gives for the same seeds."
         )
     return lines
 
