@@ -46,6 +46,8 @@ __all__ = [
     "hkdf_extract",
     "hkdf_sha256",
     "hmac_sha256",
+    "public_of_private",
+    "public_raw",
     "sha256",
     "x25519_agree",
     "x25519_public_key",
@@ -210,6 +212,16 @@ def _sodium_public(public: Ed25519PublicKey) -> bytes:
             _PUBLIC_KEYS.clear()
         kept = _PUBLIC_KEYS[id(public)] = (public, public.public_bytes_raw())
     return kept[1]
+
+
+def public_raw(public: Ed25519PublicKey) -> bytes:
+    """The key's 32 raw bytes (kept per key object)."""
+    return _sodium_public(public)
+
+
+def public_of_private(private: Ed25519PrivateKey) -> bytes:
+    """The 32 raw bytes of a private key's public key (libsodium's secret key ends with them)."""
+    return _sodium_secret(private)[32:]
 
 
 def ed25519_sign(private: Ed25519PrivateKey, data: bytes) -> bytes:

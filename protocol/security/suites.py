@@ -36,13 +36,14 @@ from protocol.security.primitives import (
     hkdf_expand,
     hkdf_sha256,
     hmac_sha256,
+    public_of_private,
+    public_raw,
 )
 
 __all__ = ["MODELLED", "REAL", "Suite"]
 
 _CONTEXT = b"bureaunet/v2\x00"
 """The envelope's context label (``protocol.security.envelope``)."""
-_KEYS_MAX = 4096
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class Suite:
     def sign(self, key: Ed25519PrivateKey, data: bytes) -> bytes:
         """The 64-byte signature of ``data``."""
         if self.modelled:
-            return _tag(_signer_raw(key), b"sign", data, size=64)
+            return _tag(public_of_private(key), b"sign", data, size=64)
         return ed25519_sign(key, data)
 
     def verify(self, key: Ed25519PublicKey, signature: bytes, data: bytes) -> None:
@@ -74,7 +75,7 @@ class Suite:
             return
         if len(signature) != 64:
             raise CryptoError(Reason.BAD_SIGNATURE, "signature must be 64 bytes")
-        if not hmac.compare_digest(signature, _tag(_public_raw(key), b"sign", data, size=64)):
+        if not hmac.compare_digest(signature, _tag(public_raw(key), b"sign", data, size=64)):
             raise CryptoError(Reason.BAD_SIGNATURE, "signature does not verify")
 
     def content_keys(self, secret: bytes, salt: bytes) -> tuple[bytes, bytes, bytes]:
@@ -139,27 +140,3 @@ def _open_tagged(key: bytes, label: bytes, sealed: bytes) -> bytes:
     if not hmac.compare_digest(tag, _tag(key, label, data, size=16)):
         raise CryptoError(Reason.DECRYPT_FAILED, "authentication tag does not match")
     return data
-
-
-_PUBLIC: dict[int, tuple[Ed25519PublicKey, bytes]] = {}
-_SIGNERS: dict[int, tuple[Ed25519PrivateKey, bytes]] = {}
-"""Raw public keys by the key object's identity (the object is kept with it, so that an identity
-is never taken for another key's)."""
-
-
-def _signer_raw(key: Ed25519PrivateKey) -> bytes:
-    kept = _SIGNERS.get(id(key))
-    if kept is None or kept[0] is not key:
-        if len(_SIGNERS) >= _KEYS_MAX:
-            _SIGNERS.clear()
-        kept = _SIGNERS[id(key)] = (key, key.public_key().public_bytes_raw())
-    return kept[1]
-
-
-def _public_raw(key: Ed25519PublicKey) -> bytes:
-    kept = _PUBLIC.get(id(key))
-    if kept is None or kept[0] is not key:
-        if len(_PUBLIC) >= _KEYS_MAX:
-            _PUBLIC.clear()
-        kept = _PUBLIC[id(key)] = (key, key.public_bytes_raw())
-    return kept[1]

@@ -36,6 +36,18 @@ def roster_of(spec: str) -> Roster:
 ROSTER_HELP = "'all' (the bundled roster) or a comma-separated list of bureau ids."
 
 
+CRYPTO_OPTION = click.option(
+    "--crypto",
+    type=click.Choice(["real", "modelled"]),
+    default="real",
+    show_default=True,
+    help="Simulations (--clock virtual): 'modelled' keeps every frame, size, check and refusal "
+    "but replaces the cryptography by keyed digests (not security), for studies whose subject "
+    "is not the cryptography, faster; the same seed gives the same figures.",
+)
+"""``--crypto`` of ``run`` and ``compare``."""
+
+
 PKI_OPTION = click.option(
     "--pki",
     "pki_dir",

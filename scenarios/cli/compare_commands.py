@@ -15,7 +15,7 @@ from broker import (
 )
 from protocol.network.routing import TOPOLOGIES
 from scenarios.cli.base import CliError
-from scenarios.cli.common import PKI_OPTION, err, out
+from scenarios.cli.common import CRYPTO_OPTION, PKI_OPTION, err, out
 from scenarios.cli.run_commands import (
     load_named,
     run_with_progress,
@@ -89,14 +89,7 @@ from scenarios.sweep import Cell, CellResult, cell_result, local_jobs, sweep
     "(tcp://host:8786; needs bureaunet[cluster] there and here).",
 )
 @click.option("--quiet", is_flag=True, help="No progress display.")
-@click.option(
-    "--crypto",
-    type=click.Choice(["real", "modelled"]),
-    default="real",
-    show_default=True,
-    help="Simulations: 'modelled' replaces the cryptography by keyed digests (not security) for "
-    "a faster sweep; the same seeds give the same figures.",
-)
+@CRYPTO_OPTION
 @click.option(
     "--clock",
     type=click.Choice(["virtual", "wall"]),

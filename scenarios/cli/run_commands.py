@@ -25,7 +25,7 @@ from broker import (
 from bureaus.connectors import MQTT_CLIENTS, MqttClient
 from protocol.network.routing import TOPOLOGIES, Topology
 from scenarios.cli.base import EXIT_FAILED, LIBRARY, CliError
-from scenarios.cli.common import PKI_OPTION, err, out
+from scenarios.cli.common import CRYPTO_OPTION, PKI_OPTION, err, out
 from scenarios.launch import run as run_blocking
 from scenarios.model import (
     MAX_SEED,
@@ -298,15 +298,7 @@ def run_options(command: Callable[..., None]) -> Callable[..., None]:
     "gets this long after it arrives (scenario time, like 5m), as a player pressing the "
     "button would; see whether the expectations pass before the day.",
 )
-@click.option(
-    "--crypto",
-    type=click.Choice(["real", "modelled"]),
-    default="real",
-    show_default=True,
-    help="Simulations (--clock virtual): 'modelled' keeps every frame, size, check and refusal "
-    "but replaces the cryptography by keyed digests (not security), for studies whose subject "
-    "is not the cryptography; the same seed gives the same summary, apart from its 'crypto'.",
-)
+@CRYPTO_OPTION
 @click.option(
     "--lean",
     is_flag=True,
