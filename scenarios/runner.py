@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -376,7 +377,13 @@ def _lean(result: RunResult, network: Network, path: Path | None) -> IdFile:
     log.keep = notable(result.inject_ids, result.revoked_at)
     log.listeners[:0] = [result.figures, result.streamed]
     _configure(network, result.scenario, result.roster, inbox=_LEAN_INBOX)
-    ids = IdFile()
+    try:
+        ids = IdFile()
+    except (OSError, sqlite3.Error) as exc:
+        result.streamed.close()
+        raise ScenarioRunError(
+            f"cannot keep the replay memory in {tempfile.gettempdir()}: {exc}"
+        ) from exc
     for bureau in network.bureaus.values():
         bureau.core.codec.replay.ids = ids.memory()
     return ids

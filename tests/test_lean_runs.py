@@ -221,3 +221,13 @@ def test_a_lean_runs_replay_memory_is_a_file_for_the_run_only(
     assert lean.figures is not None
     assert sum(len(ids) for ids in made) == lean.figures.delivered  # each id accepted is in it
     assert list(scratch.glob("bureaunet-ids-*")) == []
+
+
+def test_a_lean_run_that_cannot_keep_its_replay_memory_says_so_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-directory"))
+    scenario = load_scenario(LIBRARY / "red-notice.yaml")
+    options = RunOptions(lean=True, events_path=tmp_path / "events.jsonl")
+    with pytest.raises(ScenarioRunError, match=r"cannot keep the replay memory in .*no-such"):
+        simulate(scenario, options)
