@@ -55,7 +55,11 @@ def test_each_suite_opens_its_own_frames_and_names_itself(suite: Suite) -> None:
     envelope = codec("KE", suite).seal_at(sent, NOW, to=["FR"])
     assert envelope[1] == suite.number
     assert codec("FR", suite).open_at(envelope, NOW).message == sent
-    assert peek(envelope).message_id == sent.message_id  # routing reads either
+    assert peek(envelope, suite=suite).message_id == sent.message_id
+    assert peek(envelope, suite=None).message_id == sent.message_id  # a tool reads either
+    other = MODELLED if suite is REAL else REAL
+    with pytest.raises(Rejection, match="suite"):
+        peek(envelope, suite=other)  # a bureau routes only what it could open
 
 
 def test_frames_of_one_suite_never_pass_for_the_other() -> None:

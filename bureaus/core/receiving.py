@@ -134,7 +134,7 @@ class Receiving:
         Otherwise it is counted and left alone: its header says so before any verification.
         """
         try:
-            header = peek(data, self.codec.max_size)
+            header = peek(data, self.codec.max_size, self.codec.suite)
         except Rejection as exc:
             self._emit.refuse(now, exc.reason, "broadcast: " + exc.detail, size=len(data))
             return
@@ -163,7 +163,7 @@ class Receiving:
             self._open_or_pass_on(data, now, relay)
         except Rejection as exc:
             if exc.reason is Reason.DUPLICATE:
-                self._delivery.again(peek(data, self.codec.max_size), now)
+                self._delivery.again(peek(data, self.codec.max_size, self.codec.suite), now)
             self._emit.refuse(
                 now,
                 exc.reason,

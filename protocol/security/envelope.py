@@ -454,13 +454,15 @@ def _decode_header(header_bytes: bytes) -> Header:
     return header
 
 
-def peek(data: bytes, max_size: int = MAX_ENVELOPE_SIZE) -> Header:
+def peek(data: bytes, max_size: int = MAX_ENVELOPE_SIZE, suite: Suite | None = REAL) -> Header:
     """Read the routing header without verifying anything (for relays and routing only).
+
+    ``suite``: the one a bureau opens (its codec's); ``None``: any known suite (for tools).
 
     Raises:
         Rejection: ``malformed`` or ``unsupported_version``.
     """
-    return _parse_frame(data, max_size, None).header
+    return _parse_frame(data, max_size, suite).header
 
 
 @dataclass(frozen=True, slots=True)
