@@ -11,8 +11,8 @@ is deleted when the run ends.
 
 SQLite is the standard library's: no server, no dependency. The file is the run's scratch space,
 written as one transaction that is never committed (no journal, no sync, one writer): it is never
-read after the process ends, and pages leave the cache for the file as the cache fills. That
-halves what an insertion costs against a transaction each.
+read after the process ends, and pages leave the cache for the file as the cache fills, so an
+insertion does not pay for a commit of its own.
 """
 
 from __future__ import annotations
