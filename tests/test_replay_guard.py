@@ -123,7 +123,7 @@ def test_guards_sharing_a_file_remember_their_own_ids_and_the_file_goes_with_it(
 
 
 _op = st.tuples(
-    st.sampled_from(["check", "remember"]),
+    st.sampled_from(["check", "remember", "check", "remember", "forget"]),
     st.sampled_from(["FR", "DE", "KE"]),
     st.integers(0, 5),  # the id
     st.integers(0, 5_000),  # ms since the last operation
@@ -137,7 +137,7 @@ _op = st.tuples(
 def test_a_file_gives_the_same_answers_as_memory(
     ops: list[tuple[str, str, int, int, int, int]], capacity: int
 ) -> None:
-    """Any sequence of checks and remembers: the same reasons and the same counts from both."""
+    """Any sequence of checks, remembers and restarts: the same reasons and counts from both."""
     file = IdFile()
     try:
         held = ReplayGuard(capacity=capacity, max_skew=timedelta(0))
@@ -149,6 +149,9 @@ def test_a_file_gives_the_same_answers_as_memory(
             sig = bytes([copy]) * 64
             if action == "check":
                 assert reason(held, *args, copy=sig) == reason(filed, *args, copy=sig)
+            elif action == "forget":  # a restart without a journal
+                held.forget()
+                filed.forget()
             else:
                 held.remember(*args, copy=sig)
                 filed.remember(*args, copy=sig)
