@@ -11,7 +11,7 @@ import asyncio
 
 from scenarios.model import Scenario
 from scenarios.results import RunResult, ScenarioRunError
-from scenarios.runner import RunOptions, prepared, simulate
+from scenarios.runner import RunOptions, check_simulation_only, prepared, simulate
 from scenarios.runner import run_scenario as run_here
 from scenarios.workers import run_sharded
 
@@ -26,8 +26,7 @@ async def run_scenario(scenario: Scenario, options: RunOptions | None = None) ->
             worker processes.
     """
     options = options or RunOptions()
-    if options.lean and options.clock != "virtual":
-        raise ScenarioRunError("a lean run is a simulation: it needs --clock virtual")
+    check_simulation_only(options)  # before any worker process is started
     if options.workers <= 1:
         return await run_here(scenario, options)
     if options.clock == "virtual":

@@ -348,6 +348,17 @@ def _check_clock(options: RunOptions) -> bool:
         )
     if virtual and options.control is not None:
         raise ScenarioRunError("a live exercise runs on the wall clock, not the virtual one")
+    check_simulation_only(options)
+    return virtual
+
+
+def check_simulation_only(options: RunOptions) -> None:
+    """Refuse what only a simulation may ask for (a lean run, modelled cryptography) on a live run.
+
+    Raises:
+        ScenarioRunError: One line naming what was asked for.
+    """
+    virtual = options.clock == "virtual"
     if options.lean and not virtual:
         raise ScenarioRunError("a lean run is a simulation: it needs --clock virtual")
     if options.crypto == "modelled" and (not virtual or options.verifiers):
@@ -355,7 +366,6 @@ def _check_clock(options: RunOptions) -> bool:
             "modelled cryptography is for simulations (--clock virtual), without --verifiers: "
             "a live run measures the real thing"
         )
-    return virtual
 
 
 def _lean(result: RunResult, network: Network, path: Path | None) -> IdFile:

@@ -23,6 +23,7 @@ from protocol.messages.models import MessageBase
 from protocol.security.envelope import EnvelopeCodec, peek
 from protocol.security.suites import MODELLED, REAL, Suite
 from scenarios.cli import LIBRARY, main
+from scenarios.launch import run
 from scenarios.model import load_scenario
 from scenarios.reports.comparable import comparable_summary
 from scenarios.reports.metrics import check_expectations, summarise
@@ -180,6 +181,8 @@ def test_modelled_cryptography_is_for_simulations_only() -> None:
 
     with pytest.raises(ScenarioRunError, match="simulations"):
         asyncio.run(live())
+    with pytest.raises(ScenarioRunError, match="simulations"):
+        run(scenario, RunOptions(crypto="modelled", workers=2))  # before any worker starts
 
 
 def test_a_comparison_with_modelled_cryptography_has_the_same_figures(tmp_path: Path) -> None:
