@@ -32,7 +32,13 @@ from scenarios.reports.compare import (
     write_compare,
 )
 from scenarios.reports.safety import path_component
-from scenarios.runner import ClockKind, CryptoKind, RunOptions, ScenarioRunError
+from scenarios.runner import (
+    ClockKind,
+    CryptoKind,
+    RunOptions,
+    ScenarioRunError,
+    check_simulation_only,
+)
 from scenarios.sweep import Cell, CellResult, cell_result, local_jobs, sweep
 
 
@@ -122,9 +128,11 @@ def compare(
         )
     out_dir = out_dir or Path("reports") / path_component(f"{scenario.name}-compare")
     first = seed if seed is not None else scenario.seed
-    if clock == "wall" and crypto == "modelled":
-        raise CliError("modelled cryptography is for simulations: drop --crypto or --clock wall")
     options = RunOptions(broker=broker, pki=pki_dir, clock=clock, crypto=crypto)
+    try:
+        check_simulation_only(options)  # before any run starts
+    except ScenarioRunError as exc:
+        raise CliError(str(exc)) from exc
     cells = [
         Cell(name, s, report=s == first)  # type: ignore[arg-type]
         for name in names
