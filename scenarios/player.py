@@ -334,7 +334,9 @@ class Player:
             message_id=key_id,
             name=name,
         )
-        self.result.inject_ids[name] = await injects.act(self, name, inject, mid, now)
+        self.result.followed.add(key_id)  # before the send: its events are the script's
+        self.result.inject_ids[name] = followed = await injects.act(self, name, inject, mid, now)
+        self.result.followed.add(followed)
         match inject:
             case NoticeRequestInject() | SearchInject():
                 sender = "gs"  # the publication and the answer come from the General Secretariat

@@ -41,6 +41,9 @@ class RunResult:
     counters: dict[str, dict[str, int]]
     inject_ids: dict[str, str] = field(default_factory=dict)
     """Inject name → the id of the message whose delivery matters (publication for requests)."""
+    followed: set[str] = field(default_factory=set)
+    """Every message id a scripted inject sent or waits for, each known before it is sent (a
+    lean run keeps their traffic)."""
     inject_times: dict[str, float] = field(default_factory=dict)
     inject_senders: dict[str, str] = field(default_factory=dict)
     """Inject name → the sender of that message (never expected to receive it)."""

@@ -62,7 +62,7 @@ from scenarios.exercise.control import ExerciseControl
 from scenarios.model import CutFault, Scenario, bureau_references
 from scenarios.player import Player
 from scenarios.reports.evidence import ChainedLog
-from scenarios.reports.running import RunningFigures, notable
+from scenarios.reports.running import TIMELINE_BINS, RunningFigures, notable
 from scenarios.results import RunResult, ScenarioRunError, resolve
 
 __all__ = [
@@ -382,9 +382,9 @@ def _lean(result: RunResult, network: Network, path: Path | None) -> IdFile:
         result.streamed = ChainedLog(path)
     except OSError as exc:
         raise ScenarioRunError(f"cannot write the event log {path}: {exc.strerror or exc}") from exc
-    result.figures = RunningFigures()
+    result.figures = RunningFigures(slice_s=max(result.scenario.duration, 1.0) / TIMELINE_BINS)
     log = network.ctx.events
-    log.keep = notable(result.inject_ids, result.revoked_at)
+    log.keep = notable(result.followed, result.revoked_at)
     log.listeners[:0] = [result.figures, result.streamed]
     _configure(network, result.scenario, result.roster, inbox=_LEAN_INBOX)
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,9 @@ from scenarios.model import load_scenario
 from scenarios.reports.comparable import comparable_summary
 from scenarios.reports.evidence import chained_lines, verify_log
 from scenarios.reports.metrics import check_expectations, summarise
-from scenarios.reports.writer import PARTIAL_LOG, write_report
+from scenarios.reports.plots import bucketed
+from scenarios.reports.running import TIMELINE_BINS
+from scenarios.reports.writer import PARTIAL_LOG, SHOWN, write_report
 from scenarios.results import RunResult, ScenarioRunError
 from scenarios.runner import RunOptions, simulate
 
@@ -139,18 +142,76 @@ def test_a_lean_run_from_the_command_line_writes_a_signed_log_that_verifies(
     out = tmp_path / "lean"
     args = ["run", "steady-state", "--clock", "virtual", "--duration", "2", "--lean", "--quiet"]
     assert main([*args, "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == [
-        "events.jsonl",
-        "events.sig",
-        "scenario.json",
-        "summary.json",
-    ]
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["events.jsonl", "events.sig", "scenario.json", "summary.json", *SHOWN]
+    )
     summary = json.loads((out / "summary.json").read_text("utf-8"))
     lines = (out / "events.jsonl").read_text("utf-8").splitlines()
     assert len(lines) >= summary["messages"]["sent"] + summary["messages"]["delivered"] > 500
     capsys.readouterr()
     assert main(["verify-log", str(out)]) == 0
     assert "consistent and signed" in capsys.readouterr().out
+
+
+LOADED = {"overload": 6.0, "scale-out": 6.0, "steady-state": 6.0, "hub-outage": 40.0}
+"""The bundled scenarios under heavy load, shortened (the others run whole)."""
+
+
+def _masked(report_md: str) -> str:
+    """The Markdown report without what differs between any two runs (wall time, signer)."""
+    report_md = re.sub(r"[0-9.]+ s wall time", "(wall) s wall time", report_md)
+    return re.sub(r"fingerprint \(SHA-256\) `[0-9a-f]{64}`.*", "(signer)", report_md)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in LIBRARY.glob("*.yaml")))
+def test_a_lean_runs_report_says_what_a_full_runs_report_says(name: str, tmp_path: Path) -> None:
+    # before: a lean run wrote no pages; and it lost the sending of each scripted message (its
+    # id was noted after the send), so its grid had no delivery time where the full one had one
+    scenario = load_scenario(LIBRARY / f"{name}.yaml")
+    duration = LOADED.get(name, scenario.duration)
+    written: list[Path] = []
+    for kind in ("full", "lean"):
+        log = tmp_path / "events.jsonl" if kind == "lean" else None
+        options = RunOptions(duration=duration, lean=kind == "lean", events_path=log)
+        result = simulate(scenario, options)
+        write_report(result, summarise(result), check_expectations(result), tmp_path / kind)
+        written.append(tmp_path / kind)
+    full, lean = written
+    assert _masked((lean / "report.md").read_text("utf-8")) == _masked(
+        (full / "report.md").read_text("utf-8")
+    )
+    for same in ("deliveries.csv", "deadlines.csv", "breaches.csv", "map.png"):
+        assert (lean / same).read_bytes() == (full / same).read_bytes(), same
+    assert verify_log(lean).ok
+    page = (lean / "report.html").read_text("utf-8")
+    assert "This run was lean" in page
+    assert "<code>events.jsonl</code> has every one" in page
+
+
+def test_a_lean_run_draws_its_timeline_and_latency_from_what_it_counted(tmp_path: Path) -> None:
+    scenario = load_scenario(LIBRARY / "steady-state.yaml")
+    lean = simulate(
+        scenario, RunOptions(duration=12.0, lean=True, events_path=tmp_path / "events.jsonl")
+    )
+    full = simulate(scenario, RunOptions(duration=12.0))
+    assert lean.figures is not None
+    assert not [e for e in lean.events if e.kind == "delivered"]  # nothing routine was kept
+    # the timeline: every delivery counted in its slice of the run
+    slices = lean.figures.delivered_in
+    assert sum(slices.values()) == lean.figures.delivered
+    width = lean.figures.slice_s
+    assert width == pytest.approx(12.0 / TIMELINE_BINS)
+    for k, n in slices.items():
+        assert n == sum(1 for e in full.events if e.kind == "delivered" and int(e.t_s / width) == k)
+    # the latency curves: from the histograms, each kind's count and its top within 0.1 %
+    drawn = bucketed(lean.figures.by_kind["search-request"].total)
+    exact = sorted(
+        e.latency_ms
+        for e in full.events
+        if e.kind == "delivered" and e.message_kind == "search-request" and e.latency_ms
+    )
+    assert sum(n for _v, n in drawn) == len(exact)
+    assert drawn[-1][0] == pytest.approx(exact[-1], rel=1e-3)
 
 
 def test_a_lean_run_refuses_to_write_its_log_through_a_link(

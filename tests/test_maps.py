@@ -9,7 +9,7 @@ from matplotlib.text import Annotation
 
 from scenarios.cli import LIBRARY
 from scenarios.model import load_scenario
-from scenarios.reports.maps import land_rings, map_figure, taking_part
+from scenarios.reports.maps import MapData, land_rings, map_figure, taking_part
 from scenarios.reports.metrics import traffic_by_link
 from scenarios.reports.plots import timeline_figure
 from scenarios.results import RunResult
@@ -34,7 +34,7 @@ def test_the_shipped_land_covers_the_continents() -> None:
 
 def test_a_european_run_is_zoomed_to_europe_with_land_labels_and_arrows() -> None:
     result = run("breaking-change")
-    fig = map_figure(result.events, result.roster, title="t")
+    fig = map_figure(MapData.of(result), result.roster, title="t")
     ax = fig.axes[0]
     assert [c for c in ax.collections if isinstance(c, PolyCollection) and c.get_gid() == "land"]
     x0, x1 = ax.get_xlim()
@@ -42,7 +42,7 @@ def test_a_european_run_is_zoomed_to_europe_with_land_labels_and_arrows() -> Non
     assert -15 < x0 < x1 < 40  # Europe, not the world
     assert 30 < y0 < y1 < 70
     labels = {t.get_text() for t in ax.texts}
-    part = set(taking_part(result.events, result.roster))
+    part = set(taking_part(MapData.of(result), result.roster))
     assert {"FR", "DE"} <= part
     assert part <= labels
     arrows = [a for a in ax.texts if isinstance(a, Annotation) and a.get_gid()]
@@ -54,7 +54,7 @@ def test_a_european_run_is_zoomed_to_europe_with_land_labels_and_arrows() -> Non
 
 def test_the_general_secretariat_and_the_command_centre_are_set_apart() -> None:
     result = run("missing-child")
-    fig = map_figure(result.events, result.roster, title="t")
+    fig = map_figure(MapData.of(result), result.roster, title="t")
     positions = {
         t.get_text(): t.xy
         for t in fig.axes[0].texts
@@ -67,8 +67,8 @@ def test_the_general_secretariat_and_the_command_centre_are_set_apart() -> None:
 
 def test_a_world_wide_run_labels_the_hub_and_the_busiest_only() -> None:
     result = run("red-notice")
-    assert len(taking_part(result.events, result.roster)) > 150
-    fig = map_figure(result.events, result.roster, title="red-notice on hub")
+    assert len(taking_part(MapData.of(result), result.roster)) > 150
+    fig = map_figure(MapData.of(result), result.roster, title="red-notice on hub")
     labels = {t.get_text() for t in fig.axes[0].texts if t.get_text()}
     assert "GS" in labels
     assert len(labels) <= 24

@@ -12,10 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, sync_playwright
 
+from scenarios.cli import LIBRARY
+from scenarios.model import load_scenario
 from scenarios.reports.metrics import check_expectations, summarise
 from scenarios.reports.writer import write_report
+from scenarios.runner import RunOptions, simulate
 from tests.browser import require_chromium
 from tests.test_maps import run
 
@@ -34,10 +38,21 @@ def opened(page: Path, *, width: int = 1280) -> Iterator[Page]:
             browser.close()
 
 
-def report(tmp_path: Path) -> Path:
-    result = run("missing-child")
-    write_report(result, summarise(result), check_expectations(result), tmp_path)
-    return tmp_path / "report.html"
+@pytest.fixture(params=["full", "lean"])
+def kept(request: pytest.FixtureRequest) -> str:
+    """A report of a full run, or of a lean one (drawn from the figures it kept as it went)."""
+    return str(request.param)
+
+
+def report(tmp_path: Path, kept: str = "full") -> Path:
+    if kept == "lean":
+        scenario = load_scenario(LIBRARY / "missing-child.yaml")
+        log = tmp_path / "events.jsonl.partial"
+        result = simulate(scenario, RunOptions(lean=True, events_path=log))
+    else:
+        result = run("missing-child")
+    write_report(result, summarise(result), check_expectations(result), tmp_path / "report")
+    return tmp_path / "report" / "report.html"
 
 
 def at(tab: Page, t: float) -> None:
@@ -69,10 +84,12 @@ def cell(tab: Page, bureau: str, message: str) -> tuple[str, str]:
     return found[0], found[1]
 
 
-def test_the_grid_at_a_moment_shows_received_and_overdue_as_they_were(tmp_path: Path) -> None:
+def test_the_grid_at_a_moment_shows_received_and_overdue_as_they_were(
+    tmp_path: Path, kept: str
+) -> None:
     # before: a message received and answered later showed "ack" or nothing, and an overdue
     # bureau showed an empty cell until its late answer came
-    with opened(report(tmp_path)) as tab:
+    with opened(report(tmp_path, kept)) as tab:
         at(tab, 1_830)  # BE has alert-1 (delivered 00:30:19) and not yet acknowledged it
         assert cell(tab, "BE", "alert-1") == ("cell-received", "received\n0+00:30")
         at(tab, 1_000)
@@ -85,9 +102,11 @@ def test_the_grid_at_a_moment_shows_received_and_overdue_as_they_were(tmp_path: 
         assert cell(tab, "ES", "border-check")[0] == "cell-received"  # never acknowledged
 
 
-def test_a_refused_forward_appears_on_the_map_when_it_was_refused(tmp_path: Path) -> None:
+def test_a_refused_forward_appears_on_the_map_when_it_was_refused(
+    tmp_path: Path, kept: str
+) -> None:
     # before: the dashed line of DE's refused forward to NL was drawn from t=0
-    with opened(report(tmp_path)) as tab:
+    with opened(report(tmp_path, kept)) as tab:
         line = tab.locator('[id="blocked DE>NL"]')
         assert line.count() == 1
         at(tab, 0)
@@ -98,8 +117,8 @@ def test_a_refused_forward_appears_on_the_map_when_it_was_refused(tmp_path: Path
         assert line.evaluate("el => getComputedStyle(el).opacity") == "1"
 
 
-def test_hovering_a_bureau_on_the_map_tells_its_figures(tmp_path: Path) -> None:
-    with opened(report(tmp_path)) as tab:
+def test_hovering_a_bureau_on_the_map_tells_its_figures(tmp_path: Path, kept: str) -> None:
+    with opened(report(tmp_path, kept)) as tab:
         title = tab.locator('[id="bureau IT"] > title')
         assert title.count() == 1
         text = title.text_content() or ""

@@ -304,7 +304,8 @@ def run_options(command: Callable[..., None]) -> Callable[..., None]:
     is_flag=True,
     help="Long simulations (--clock virtual): keep the figures as the run goes and stream "
     "every event to events.jsonl, keeping only notable events in memory (memory stays flat "
-    "however long the run); the report is summary.json and the signed log, without pages.",
+    "however long the run); the pages are drawn from those figures (latency from histograms, "
+    "the timeline in slices), and the message list has the scripted messages.",
 )
 def run(
     scenario_file: str,

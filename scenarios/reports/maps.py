@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
@@ -26,12 +27,14 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from bureaus import Event
-from bureaus.events import Breach
 from protocol import Roster
 from scenarios.reports.metrics import traffic_by_link
+from scenarios.reports.running import MapTally
+from scenarios.results import RunResult
 
 __all__ = [
     "MAP_LABEL_LIMIT",
+    "MapData",
     "bureau_counts",
     "first_traffic",
     "hover_titles",
@@ -66,76 +69,68 @@ def land_rings() -> tuple[tuple[tuple[float, float], ...], ...]:
     )
 
 
-def taking_part(events: list[Event], roster: Roster) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class MapData:
+    """What the map draws: who took part, what each did, each link's traffic, who went offline.
+
+    Made from a whole run's events, or from what a lean run counted as it went (its figures'
+    :class:`~scenarios.reports.running.MapTally` and traffic, with its kept events for the
+    faults): the same map either way.
+    """
+
+    tally: MapTally
+    traffic: dict[tuple[str, str], tuple[int, int]]
+    offline: set[str]
+
+    @classmethod
+    def of(cls, result: RunResult) -> MapData:
+        """The map's data for ``result`` (a lean run's from its running figures)."""
+        figures = result.figures
+        if figures is None:
+            events = result.events
+            return cls(MapTally.of(events), traffic_by_link(events), _offline(events))
+        traffic = {link: (count, size) for link, (count, size) in figures.traffic.items()}
+        return cls(figures.tally, traffic, _offline(result.events))
+
+
+def taking_part(data: MapData, roster: Roster) -> list[str]:
     """The bureaus that sent, carried or received something (all of the roster if none did)."""
-    seen: dict[str, None] = {}
-    for event in events:
-        if event.kind == "delivered":
-            for bureau in event.route:
-                seen.setdefault(bureau)
-        elif event.kind in ("sent", "breach") and event.bureau in roster:
-            seen.setdefault(event.bureau)
-    return [b for b in seen if b in roster] or [b.id for b in roster]
+    return [b for b in data.tally.taking_part if b in roster] or [b.id for b in roster]
 
 
-def first_traffic(events: list[Event]) -> dict[str, float]:
+def first_traffic(data: MapData) -> dict[str, float]:
     """When each arrow of the map first happened, by the id the map gives it.
 
     ``traffic A>B``: the first delivery carried over the link; ``blocked A>B``: the first
     forward from A to B refused under its caveats.
     """
-    first: dict[str, float] = {}
-    for event in events:
-        if event.kind == "delivered" and event.route:
-            for a, b in zip(event.route, event.route[1:], strict=False):
-                first.setdefault(f"traffic {a}>{b}", event.t_s)
-        elif isinstance(event, Breach) and event.blocked:
-            for target in event.recipients:
-                first.setdefault(f"blocked {event.bureau}>{target}", event.t_s)
-    return first
+    tally = data.tally
+    return {
+        **{f"traffic {a}>{b}": t for (a, b), t in tally.first_link.items()},
+        **{f"blocked {a}>{b}": t for (a, b), t in tally.first_blocked.items()},
+    }
 
 
-_COUNTED = ("sent", "received", "carried", "acknowledged", "refused forwards", "rejected")
-
-
-def bureau_counts(events: list[Event]) -> dict[str, dict[str, int]]:
+def bureau_counts(data: MapData) -> dict[str, dict[str, int]]:
     """What each bureau did in a run, as the map's hover tells it.
 
     ``sent`` messages it originated, ``received`` deliveries to it, ``carried`` deliveries it
     relayed, ``acknowledged`` acknowledgements it sent, ``refused forwards`` its forwards refused
     under caveats, ``rejected`` what it refused to accept.
     """
-    counts: dict[str, dict[str, int]] = {}
-
-    def add(bureau: str, what: str) -> None:
-        counts.setdefault(bureau, dict.fromkeys(_COUNTED, 0))[what] += 1
-
-    for event in events:
-        if event.kind == "sent":
-            add(event.bureau, "sent")
-        elif event.kind == "delivered":
-            add(event.bureau, "received")
-            for hop in event.route[1:-1]:
-                add(hop, "carried")
-        elif event.kind == "acknowledged" and event.peer:
-            add(event.peer, "acknowledged")
-        elif isinstance(event, Breach) and event.blocked:
-            add(event.bureau, "refused forwards")
-        elif event.kind == "rejected":
-            add(event.bureau, "rejected")
-    return counts
+    return data.tally.by_bureau
 
 
-def hover_titles(events: list[Event], roster: Roster) -> dict[str, str]:
+def hover_titles(data: MapData, roster: Roster) -> dict[str, str]:
     """The text a browser shows over each bureau of the SVG map, by the map's id for it."""
     titles = {}
-    for bureau, counts in bureau_counts(events).items():
+    for bureau, counts in bureau_counts(data).items():
         if bureau not in roster:
             continue
         info = roster.get(bureau)
         figures = ", ".join(f"{what} {n}" for what, n in counts.items() if n)
         titles[f"bureau {bureau}"] = f"{bureau} ({info.name}): {figures or 'no traffic'}"
-    for (a, b), (count, _size) in traffic_by_link(events).items():
+    for (a, b), (count, _size) in data.traffic.items():
         titles[f"traffic {a}>{b}"] = f"{a} to {b}: {count} message{'s' if count != 1 else ''}"
     return titles
 
@@ -182,7 +177,7 @@ def _extent(points: list[tuple[float, float]]) -> tuple[float, float, float, flo
     return x0, x1, y0, y1
 
 
-def map_figure(events: list[Event], roster: Roster, *, title: str) -> Figure:
+def map_figure(data: MapData, roster: Roster, *, title: str) -> Figure:
     """The map of a run's traffic (a matplotlib figure; the caller saves and closes it)."""
     fig, ax = plt.subplots(figsize=(10, 5.2))
     ax.set_facecolor("#dfe9f3")  # the sea
@@ -191,12 +186,12 @@ def map_figure(events: list[Event], roster: Roster, *, title: str) -> Figure:
     )
     land.set_gid("land")
     ax.add_collection(land)
-    bureaus = taking_part(events, roster)
+    bureaus = taking_part(data, roster)
     places = _places(roster, bureaus)
-    traffic = traffic_by_link(events)
+    traffic = data.traffic
     _draw_traffic(ax, traffic, places)
-    blocked = _draw_blocked(ax, events, places)
-    offline = _offline(events)
+    blocked = _draw_blocked(ax, data.tally, places)
+    offline = data.offline
     _draw_bureaus(ax, bureaus, places, roster, offline)
     _draw_labels(ax, _labelled(bureaus, traffic, roster), places, offline)
     x0, x1, y0, y1 = _extent(list(places.values()))
@@ -241,16 +236,12 @@ def _draw_traffic(
             arrow.arrow_patch.set_gid(f"traffic {a}>{b}")
 
 
-def _draw_blocked(ax: Axes, events: list[Event], places: _Places) -> list[tuple[str, str]]:
+def _draw_blocked(ax: Axes, tally: MapTally, places: _Places) -> list[tuple[str, str]]:
     """A dashed red line per forward refused under its caveats; the (sender, target) pairs."""
     blocked = sorted(
-        {
-            (e.bureau, target)
-            for e in events
-            if isinstance(e, Breach) and e.blocked and e.bureau in places
-            for target in e.recipients
-            if target in places
-        }
+        (sender, target)
+        for sender, target in tally.first_blocked
+        if sender in places and target in places
     )
     for sender, target in blocked:
         (x0, y0), (x1, y1) = places[sender], places[target]

@@ -10,13 +10,13 @@ import html
 import io
 import re
 import unicodedata
-from collections.abc import Sequence
 from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from hdrh.histogram import HdrHistogram
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator
@@ -32,11 +32,12 @@ from scenarios.model import (
     Fault,
     OfflineFault,
 )
-from scenarios.reports.maps import hover_titles, map_figure
+from scenarios.reports.maps import MapData, hover_titles, map_figure
 from scenarios.reports.metrics import route_class
 from scenarios.results import RunResult
 
 __all__ = [
+    "bucketed",
     "latency_plot",
     "map_plot",
     "map_svg",
@@ -63,30 +64,65 @@ def png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _cdf(ax: Any, values: Sequence[float], label: str) -> None:
-    if not values:
+def _cdf(ax: Any, points: list[tuple[float, int]], label: str) -> None:
+    """A step CDF of (value, how many) points, in ascending order of value."""
+    n = sum(count for _value, count in points)
+    if not n:
         return
-    ordered = sorted(values)
-    n = len(ordered)
-    ax.step(ordered, [(i + 1) / n for i in range(n)], where="post", label=f"{label} (n={n})")
+    xs, ys, below = [], [], 0
+    for value, count in points:
+        below += count
+        xs.append(value)
+        ys.append(below / n)
+    ax.step(xs, ys, where="post", label=f"{label} (n={n})")
 
 
-def latency_plot(deliveries: list[Event], key: str) -> bytes:
-    """CDF of delivery latency grouped by message kind or route class."""
+def _exact(values: list[float]) -> list[tuple[float, int]]:
+    return [(value, 1) for value in sorted(values)]
+
+
+def bucketed(histogram: HdrHistogram) -> list[tuple[float, int]]:
+    """A latency histogram's recorded values (ms, each bucket at its highest equivalent value)."""
+    return [
+        (item.value_iterated_to / 1000, item.count_added_in_this_iter_step)
+        for item in histogram.get_recorded_iterator()
+    ]
+
+
+def latency_plot(result: RunResult, key: str) -> bytes:
+    """CDF of delivery latency grouped by message kind or route class.
+
+    From every delivery; a lean run's from its latency histograms (three significant digits).
+    """
+    groups: dict[str, list[tuple[float, int]]] = {}
+    figures = result.figures
+    if figures is None:
+        values: dict[str, list[float]] = {}
+        for event in result.events:
+            if event.kind != "delivered" or event.latency_ms is None:
+                continue
+            name = (event.message_kind or "?") if key == "kind" else route_class(event.route)
+            values.setdefault(name, []).append(event.latency_ms)
+        groups = {name: _exact(v) for name, v in values.items()}
+    else:
+        kept = figures.by_kind if key == "kind" else figures.by_route
+        groups = {name: bucketed(latency.total) for name, latency in kept.items()}
+    return _latency_figure(groups, key)
+
+
+def _latency_figure(groups: dict[str, list[tuple[float, int]]], key: str) -> bytes:
     fig, ax = plt.subplots(figsize=(7, 4))
-    groups: dict[str, list[float]] = {}
-    for event in deliveries:
-        if event.latency_ms is None:
-            continue
-        name = (event.message_kind or "?") if key == "kind" else route_class(event.route)
-        groups.setdefault(name, []).append(event.latency_ms)
-    for name, values in sorted(groups.items()):
-        _cdf(ax, values, name)
+    groups = {name: points for name, points in groups.items() if points}
+    for name, points in sorted(groups.items()):
+        _cdf(ax, points, name)
     ax.set_xlabel("end-to-end latency (ms, real)")
     ax.set_ylabel("fraction of deliveries")
     ax.set_title(f"Latency by {'message kind' if key == 'kind' else 'route'}")
-    if groups and max(max(v) for v in groups.values()) > 10 * min(min(v) for v in groups.values()):
-        ax.set_xscale("log")
+    if groups:
+        highest = max(points[-1][0] for points in groups.values())
+        lowest = min(points[0][0] for points in groups.values())
+        if highest > 10 * lowest:
+            ax.set_xscale("log")
     ax.grid(alpha=0.3)
     if groups:
         ax.legend(fontsize=8)
@@ -104,13 +140,14 @@ def timeline_figure(result: RunResult) -> Figure:
     The axis reads in scenario clock time (``hh:mm`` or ``d+hh:mm``), as the tables do.
     """
     fig, ax = plt.subplots(figsize=(9, 3.6))
-    times = [e.t_s for e in result.events if e.kind == "delivered"]
+    times, weights = _delivery_times(result)
     end = max([result.scenario.duration, *times]) if times else result.scenario.duration
     if times:
         ax.hist(
             times,
-            bins=min(60, max(10, len(times) // 5)),
+            bins=min(60, max(10, sum(weights) // 5)),
             range=(0, end),
+            weights=weights,
             color="#4c72b0",
             alpha=0.8,
             label="deliveries",
@@ -124,6 +161,21 @@ def timeline_figure(result: RunResult) -> Figure:
     ax.set_ylabel("deliveries")
     ax.set_title("Timeline")
     return fig
+
+
+def _delivery_times(result: RunResult) -> tuple[list[float], list[int]]:
+    """When deliveries happened, and how many at each time.
+
+    Every delivery's time, one each; a lean run's slices of scenario time (each slice drawn at
+    its middle, and the last slice ending at the last event), with their counts.
+    """
+    figures = result.figures
+    if figures is None:
+        times = [e.t_s for e in result.events if e.kind == "delivered"]
+        return times, [1] * len(times)
+    width = figures.slice_s
+    slices = sorted(figures.delivered_in.items())
+    return [min((k + 0.5) * width, figures.last_t_s) for k, _n in slices], [n for _k, n in slices]
 
 
 def _draw_fault(ax: Axes, fault: Fault, top: float) -> None:
@@ -203,12 +255,13 @@ def map_svg(result: RunResult) -> str:
     the moment it first carried something.
     """
     title = plain(f"{result.scenario.name}: traffic on the {result.topology} topology")
-    fig = map_figure(result.events, result.roster, title=title)
+    data = MapData.of(result)
+    fig = map_figure(data, result.roster, title=title)
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight")
     plt.close(fig)
     text = buffer.getvalue()
-    return _with_titles(text[text.index("<svg") :], hover_titles(result.events, result.roster))
+    return _with_titles(text[text.index("<svg") :], hover_titles(data, result.roster))
 
 
 _GROUP = re.compile(r'<g id="([^"]+)">')
@@ -229,4 +282,4 @@ def _with_titles(svg: str, titles: dict[str, str]) -> str:
 def map_plot(result: RunResult) -> bytes:
     """The map of the run (see :mod:`scenarios.reports.maps`), as PNG bytes."""
     title = plain(f"{result.scenario.name}: traffic on the {result.topology} topology")
-    return png(map_figure(result.events, result.roster, title=title))
+    return png(map_figure(MapData.of(result), result.roster, title=title))

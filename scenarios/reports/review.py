@@ -14,7 +14,7 @@ import json
 from bureaus.events import Delivered
 from scenarios.exercise.deadlines import SECONDS_FROM, when
 from scenarios.reports.grid import KnowledgeGrid
-from scenarios.reports.maps import first_traffic
+from scenarios.reports.maps import MapData, first_traffic
 from scenarios.results import RunResult
 
 __all__ = [
@@ -33,12 +33,14 @@ MESSAGE_ROWS = 2_000
 
 
 def _end(result: RunResult) -> float:
-    return max([result.scenario.duration, *(e.t_s for e in result.events)])
+    figures = result.figures
+    last = figures.last_t_s if figures is not None else 0.0
+    return max([result.scenario.duration, last, *(e.t_s for e in result.events)])
 
 
 def links_json(result: RunResult) -> str:
     """When each arrow of the map first happened, for the slider (a JSON island)."""
-    data = json.dumps({k: round(v, 3) for k, v in first_traffic(result.events).items()})
+    data = json.dumps({k: round(v, 3) for k, v in first_traffic(MapData.of(result)).items()})
     data = data.replace("</", "<\\/")  # nothing in it may end the script element
     return f'<script id="review-links" type="application/json">{data}</script>'
 
@@ -131,6 +133,12 @@ def messages_html(result: RunResult, duration_s: float) -> str:
         if len(deliveries) > MESSAGE_ROWS
         else ""
     )
+    if result.figures is not None:
+        more = (
+            f"<p>This run was lean: it kept the deliveries of the scripted messages, "
+            f"{len(deliveries):,} of {result.figures.delivered:,}; "
+            "<code>events.jsonl</code> has every one.</p>" + more
+        )
     head = "".join(f"<th>{h}</th>" for h in ("t", "message", "from", "to", "latency ms"))
     return (
         '<h2 id="messages">Messages</h2><p><input id="review-filter" type="search" '

@@ -25,11 +25,15 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from bureaus import Event
+from bureaus.events import Breach
 from protocol.errors import Reason
 
 __all__ = [
+    "MAP_COUNTED",
     "ROUTINE",
+    "TIMELINE_BINS",
     "Counts",
+    "MapTally",
     "RunningFigures",
     "messages_section",
     "new_histogram",
@@ -103,6 +107,72 @@ class _Latency:
         }
 
 
+MAP_COUNTED = ("sent", "received", "carried", "acknowledged", "refused forwards", "rejected")
+"""What the map's hover counts for each bureau."""
+
+
+@dataclass
+class MapTally:
+    """What the map and its slider draw, counted one event at a time (memory: the roster's size).
+
+    ``taking_part``: the bureaus that sent, carried or received something, in the order first
+    seen; ``by_bureau``: each bureau's :data:`MAP_COUNTED`; ``first_link``: when each link first
+    carried a delivery; ``first_blocked``: when a forward from A to B was first refused under its
+    caveats. The same tally is made from a whole run's events or as a lean run goes.
+    """
+
+    taking_part: dict[str, None] = field(default_factory=dict)
+    by_bureau: dict[str, dict[str, int]] = field(default_factory=dict)
+    first_link: dict[tuple[str, str], float] = field(default_factory=dict)
+    first_blocked: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def _add(self, bureau: str, what: str) -> None:
+        counts = self.by_bureau.get(bureau)
+        if counts is None:
+            counts = self.by_bureau[bureau] = dict.fromkeys(MAP_COUNTED, 0)
+        counts[what] += 1
+
+    def __call__(self, event: Event) -> None:
+        """Count one event."""
+        kind = event.kind
+        if kind == "sent":
+            self._add(event.bureau, "sent")
+            self.taking_part.setdefault(event.bureau)
+        elif kind == "delivered":
+            route = event.route
+            self._add(event.bureau, "received")
+            for hop in route[1:-1]:
+                self._add(hop, "carried")
+            for bureau in route:
+                self.taking_part.setdefault(bureau)
+            for pair in pairwise(route):
+                self.first_link.setdefault(pair, event.t_s)
+        elif kind == "acknowledged":
+            if event.peer:
+                self._add(event.peer, "acknowledged")
+        elif isinstance(event, Breach):
+            self.taking_part.setdefault(event.bureau)
+            if event.blocked:
+                self._add(event.bureau, "refused forwards")
+                for target in event.recipients:
+                    self.first_blocked.setdefault((event.bureau, target), event.t_s)
+        elif kind == "rejected":
+            self._add(event.bureau, "rejected")
+
+    @classmethod
+    def of(cls, events: list[Event]) -> MapTally:
+        """The tally of a whole run's events."""
+        tally = cls()
+        for event in events:
+            tally(event)
+        return tally
+
+
+TIMELINE_BINS = 600
+"""The slices a lean run counts its deliveries in over the scenario's length (the timeline draws
+them regrouped; deliveries after the end fall in further slices of the same width)."""
+
+
 @dataclass
 class RunningFigures:
     """The figures of :func:`~scenarios.reports.metrics.summarise`, fed one event at a time."""
@@ -127,11 +197,17 @@ class RunningFigures:
     _owed_of: Counter[str] = field(default_factory=Counter)
     _links_of: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     """Per message not yet delivered everywhere: the links it has been counted on."""
+    slice_s: float = 1.0
+    """The width of the slices deliveries are counted in (:data:`TIMELINE_BINS` per run)."""
+    delivered_in: Counter[int] = field(default_factory=Counter)
+    """Deliveries per slice of scenario time (slice k: from ``k * slice_s``)."""
+    tally: MapTally = field(default_factory=MapTally)
 
     def __call__(self, event: Event) -> None:
         """Take one event into the figures (an event log's listener)."""
         self.events += 1
         self.last_t_s = max(self.last_t_s, event.t_s)
+        self.tally(event)
         kind = event.kind
         if kind == "sent":
             self.sent += 1
@@ -157,6 +233,7 @@ class RunningFigures:
 
     def _delivered(self, event: Event) -> None:
         self.delivered += 1
+        self.delivered_in[int(event.t_s / self.slice_s)] += 1
         mid = event.message_id
         if event.latency_ms is not None:
             modelled = event.modelled_ms or 0.0
@@ -291,19 +368,19 @@ def routes_section(
     }
 
 
-def notable(scripted: dict[str, str], revoked_at: dict[str, float]) -> Callable[[Event], bool]:
+def notable(followed: set[str], revoked_at: dict[str, float]) -> Callable[[Event], bool]:
     """Which events a lean run keeps: all but the routine traffic of unscripted messages.
 
-    Kept besides: the traffic of the scripted messages (``scripted``: inject name to message id,
-    filled in as the run goes, before each is sent), and deliveries from a bureau once it is
-    revoked (``revoked_at``, also filled in as the run goes: what ``no_accept_from_revoked``
-    looks for).
+    Kept besides: the traffic of the scripted messages (``followed``: their ids, each added as
+    the run goes before its message is sent, :attr:`~scenarios.results.RunResult.followed`), and
+    deliveries from a bureau once it is revoked (``revoked_at``, also filled in as the run goes:
+    what ``no_accept_from_revoked`` looks for).
     """
 
     def keep(event: Event) -> bool:
         if event.kind not in ROUTINE:
             return True
-        if event.message_id is not None and event.message_id in scripted.values():
+        if event.message_id is not None and event.message_id in followed:
             return True
         return event.kind == "delivered" and event.peer in revoked_at
 

@@ -46,6 +46,7 @@ __all__ = [
     "BREACH_HEAD",
     "DEADLINE_HEAD",
     "REPORT_STYLE",
+    "SHOWN",
     "TIMELINE_KINDS",
     "deadline_table",
     "report_markdown",
@@ -101,7 +102,7 @@ def _map_html(result: RunResult) -> str:
     )
 
 
-_SHOWN = (
+SHOWN = (
     "latency-by-kind.png",
     "latency-by-route.png",
     "timeline.png",
@@ -126,18 +127,17 @@ def write_report(
         # what verify-log checks the signer against by default, and what the report shows
         full["evidence"] = {
             "signer_fingerprint": fingerprint_of(signer),
-            "signed": ["events.jsonl", *COVERED, *(_SHOWN if result.streamed is None else ())],
+            "signed": ["events.jsonl", *COVERED, *SHOWN],
         }
     write_run_file(out / "summary.json", json.dumps(full, indent=2) + "\n")
     write_run_file(
         out / "scenario.json", result.scenario.model_dump_json(by_alias=True, indent=2) + "\n"
     )
     streamed = result.streamed
-    if streamed is not None:  # a lean run: its log was written as it went; no pages
+    if streamed is not None:  # a lean run: its log was written as it went
         streamed.close()
         _move_log(streamed.path, out / "events.jsonl")
         last, count = streamed.chain.last, streamed.chain.count
-        shown: list[str] = []
     else:
         last, count = "0" * 64, 0
         log: list[str] = []
@@ -145,7 +145,7 @@ def write_report(
             log.append(line + "\n")
             last, count = chain, count + 1
         write_run_file(out / "events.jsonl", "".join(log))
-        shown = _write_pages(result, full, expectations, out)
+    shown = _write_pages(result, full, expectations, out)
     if result.signing_key is not None and signer is not None:
         # signed last, over every file written: what people read is covered too
         signature = sign_log(out, last, count, result.signing_key, signer, raw=shown)
@@ -173,10 +173,9 @@ def _write_pages(
     result: RunResult, full: dict[str, Any], expectations: list[ExpectationResult], out: Path
 ) -> list[str]:
     """The files people read (pictures, tables, report.md, report.html); their names."""
-    deliveries = [e for e in result.events if e.kind == "delivered"]
     plots = {
-        "latency-by-kind.png": latency_plot(deliveries, "kind"),
-        "latency-by-route.png": latency_plot(deliveries, "route"),
+        "latency-by-kind.png": latency_plot(result, "kind"),
+        "latency-by-route.png": latency_plot(result, "route"),
         "timeline.png": timeline_plot(result),
         "map.png": map_plot(result),
     }
@@ -187,7 +186,7 @@ def _write_pages(
     write_run_file(out / "report.md", report_markdown(model, csv_files))
     write_run_file(out / "report.html", _report_html(model, result, plots, csv_files))
     written = [*plots, *csv_files, "report.md", "report.html"]
-    assert sorted(written) == sorted(_SHOWN), written  # the summary names what is signed
+    assert sorted(written) == sorted(SHOWN), written  # the summary names what is signed
     return written
 
 
