@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import re
 import tempfile
 from pathlib import Path
@@ -26,7 +27,13 @@ from scenarios.reports.comparable import comparable_summary
 from scenarios.reports.evidence import chained_lines, verify_log
 from scenarios.reports.metrics import check_expectations, summarise
 from scenarios.reports.plots import bucketed
-from scenarios.reports.running import TIMELINE_BINS
+from scenarios.reports.running import (
+    _PENDING,
+    TIMELINE_BINS,
+    RunningFigures,
+    new_histogram,
+    record_ms,
+)
 from scenarios.reports.writer import PARTIAL_LOG, SHOWN, write_report
 from scenarios.results import RunResult, ScenarioRunError
 from scenarios.runner import RunOptions, simulate
@@ -292,3 +299,36 @@ def test_a_lean_run_that_cannot_keep_its_replay_memory_says_so_in_one_line(
     options = RunOptions(lean=True, events_path=tmp_path / "events.jsonl")
     with pytest.raises(ScenarioRunError, match=r"cannot keep the replay memory in .*no-such"):
         simulate(scenario, options)
+
+
+def test_latencies_counted_before_recording_make_the_histograms_recording_each_makes() -> None:
+    # more distinct values than are kept waiting: recorded in several batches, and at the end
+    figures = RunningFigures()
+    direct = [new_histogram() for _ in range(3)]
+    rng = random.Random(7)
+    for k in range(3 * _PENDING):
+        total = rng.choice([0.145, 0.29, 3.2]) if k % 3 else rng.uniform(0.001, 5_000.0)
+        modelled = rng.uniform(0.0, total)
+        event = Delivered(
+            t_ns=k,
+            t_s=k / 1000,
+            bureau="gs",
+            message_id=str(k),
+            route=("FR", "gs"),
+            latency_ms=total,
+            modelled_ms=modelled,
+            message_kind="search-request",
+        )
+        figures(event)
+        values = (total, max(0.0, total - modelled), modelled)
+        for histogram, value in zip(direct, values, strict=True):
+            record_ms(histogram, value)
+    kept = figures.overall
+    assert kept.count == 3 * _PENDING
+    for histogram, made in zip(direct, (kept.total, kept.measured, kept.modelled), strict=True):
+        assert made.get_total_count() == histogram.get_total_count()
+        assert made.get_max_value() == histogram.get_max_value()
+        assert made.get_min_value() == histogram.get_min_value()
+        for q in (1, 50, 90, 99, 99.9):
+            assert made.get_value_at_percentile(q) == histogram.get_value_at_percentile(q)
+    assert figures.by_kind["search-request"].table() == kept.table()

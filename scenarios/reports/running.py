@@ -60,9 +60,14 @@ def route_class(route: tuple[str, ...]) -> str:
     return "via " + "+".join(middle)
 
 
+def as_us(value_ms: float) -> int:
+    """A latency in milliseconds as the histograms keep it: whole microseconds, 1 µs to an hour."""
+    return min(_HIGHEST_US, max(1, round(value_ms * 1000)))
+
+
 def record_ms(histogram: HdrHistogram, value_ms: float) -> None:
     """Record a latency in milliseconds (kept in microseconds, from 1 µs to an hour)."""
-    histogram.record_value(min(_HIGHEST_US, max(1, round(value_ms * 1000))))
+    histogram.record_value(as_us(value_ms))
 
 
 def new_histogram() -> HdrHistogram:
@@ -82,20 +87,58 @@ def percentiles_of(h: HdrHistogram, count: int) -> dict[str, float]:
     }
 
 
+_PENDING = 4096
+"""The most distinct values a latency keeps counted before it records them in its histograms
+(a run's latencies repeat: recording each distinct value once, with its count, is the cost)."""
+
+
 @dataclass
 class _Latency:
-    """Total, measured and modelled latency of a set of deliveries, as histograms."""
+    """Total, measured and modelled latency of a set of deliveries, as histograms.
+
+    Values are counted as they come and recorded in the histograms, each distinct value once with
+    its count, when :data:`_PENDING` distinct ones are waiting or a histogram is read: the same
+    histograms as recording each value (a histogram's counts do not depend on the order).
+    """
 
     count: int = 0
-    total: HdrHistogram = field(default_factory=new_histogram)
-    measured: HdrHistogram = field(default_factory=new_histogram)
-    modelled: HdrHistogram = field(default_factory=new_histogram)
+    _total: HdrHistogram = field(default_factory=new_histogram)
+    _measured: HdrHistogram = field(default_factory=new_histogram)
+    _modelled: HdrHistogram = field(default_factory=new_histogram)
+    _pending: Counter[tuple[int, int, int]] = field(default_factory=Counter)
 
-    def add(self, total_ms: float, modelled_ms: float) -> None:
+    def add_us(self, values: tuple[int, int, int]) -> None:
+        """Count one delivery's (total, measured, modelled) latency, in microseconds."""
         self.count += 1
-        record_ms(self.total, total_ms)
-        record_ms(self.measured, max(0.0, total_ms - modelled_ms))
-        record_ms(self.modelled, modelled_ms)
+        pending = self._pending
+        pending[values] += 1
+        if len(pending) >= _PENDING:
+            self._record()
+
+    def _record(self) -> None:
+        for (total, measured, modelled), n in self._pending.items():
+            self._total.record_value(total, n)
+            self._measured.record_value(measured, n)
+            self._modelled.record_value(modelled, n)
+        self._pending.clear()
+
+    @property
+    def total(self) -> HdrHistogram:
+        """The total latencies (µs)."""
+        self._record()
+        return self._total
+
+    @property
+    def measured(self) -> HdrHistogram:
+        """The measured part of each latency (µs)."""
+        self._record()
+        return self._measured
+
+    @property
+    def modelled(self) -> HdrHistogram:
+        """The modelled part of each latency (µs)."""
+        self._record()
+        return self._modelled
 
     def table(self) -> dict[str, Any]:
         if not self.count:
@@ -236,8 +279,9 @@ class RunningFigures:
         self.delivered_in[int(event.t_s / self.slice_s)] += 1
         mid = event.message_id
         if event.latency_ms is not None:
-            modelled = event.modelled_ms or 0.0
-            self.overall.add(event.latency_ms, modelled)
+            total, modelled = event.latency_ms, event.modelled_ms or 0.0
+            values = (as_us(total), as_us(max(0.0, total - modelled)), as_us(modelled))
+            self.overall.add_us(values)
             for groups, name in (
                 (self.by_kind, event.message_kind or "unknown"),
                 (self.by_route, route_class(event.route)),
@@ -245,7 +289,7 @@ class RunningFigures:
                 latency = groups.get(name)
                 if latency is None:
                     latency = groups[name] = _Latency()
-                latency.add(event.latency_ms, modelled)
+                latency.add_us(values)
         if event.route:
             self.hops += len(event.route) - 1
             self.routed += 1
