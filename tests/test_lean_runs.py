@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 
 from bureaus import EventLog, Tracer
@@ -26,7 +28,7 @@ from scenarios.model import load_scenario
 from scenarios.reports.comparable import comparable_summary
 from scenarios.reports.evidence import chained_lines, verify_log
 from scenarios.reports.metrics import check_expectations, summarise
-from scenarios.reports.plots import bucketed
+from scenarios.reports.plots import _cdf, bucketed
 from scenarios.reports.running import (
     _PENDING,
     TIMELINE_BINS,
@@ -332,3 +334,15 @@ def test_latencies_counted_before_recording_make_the_histograms_recording_each_m
         for q in (1, 50, 90, 99, 99.9):
             assert made.get_value_at_percentile(q) == histogram.get_value_at_percentile(q)
     assert figures.by_kind["search-request"].table() == kept.table()
+
+
+def test_a_latency_curve_rises_from_nothing_at_the_lowest_latency() -> None:
+    # before: a curve from histogram buckets began at its first bucket's share, 0.86: the rise
+    # of the fastest 86 % of the searches was not drawn
+    fig, ax = plt.subplots()
+    _cdf(ax, [(0.23, 86), (0.5, 10), (1.7, 4)], "search-request")
+    (line,) = ax.get_lines()
+    xs, ys = (np.asarray(v, dtype=float).tolist() for v in (line.get_xdata(), line.get_ydata()))
+    plt.close(fig)
+    assert (xs[0], ys[0]) == (0.23, 0.0)
+    assert ys[1:] == [0.86, 0.96, 1.0]

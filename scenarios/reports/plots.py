@@ -69,7 +69,7 @@ def _cdf(ax: Any, points: list[tuple[float, int]], label: str) -> None:
     n = sum(count for _value, count in points)
     if not n:
         return
-    xs, ys, below = [], [], 0
+    xs, ys, below = [points[0][0]], [0.0], 0  # the curve rises from nothing at the lowest value
     for value, count in points:
         below += count
         xs.append(value)
@@ -107,15 +107,17 @@ def latency_plot(result: RunResult, key: str) -> bytes:
     else:
         kept = figures.by_kind if key == "kind" else figures.by_route
         groups = {name: bucketed(latency.total) for name, latency in kept.items()}
-    return _latency_figure(groups, key)
+    return _latency_figure(groups, key, virtual=result.clock == "virtual")
 
 
-def _latency_figure(groups: dict[str, list[tuple[float, int]]], key: str) -> bytes:
+def _latency_figure(
+    groups: dict[str, list[tuple[float, int]]], key: str, *, virtual: bool
+) -> bytes:
     fig, ax = plt.subplots(figsize=(7, 4))
     groups = {name: points for name, points in groups.items() if points}
     for name, points in sorted(groups.items()):
         _cdf(ax, points, name)
-    ax.set_xlabel("end-to-end latency (ms, real)")
+    ax.set_xlabel(f"end-to-end latency (ms, {'virtual clock' if virtual else 'wall clock'})")
     ax.set_ylabel("fraction of deliveries")
     ax.set_title(f"Latency by {'message kind' if key == 'kind' else 'route'}")
     if groups:
