@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from protocol.security.pki import CertificateAuthority
 from scenarios.cli import main
@@ -215,3 +218,28 @@ def test_truncated_log_is_found(
     (copy / "events.jsonl").write_text("\n".join(lines[:-2]) + "\n", encoding="utf-8")
     assert main(["verify-log", str(copy)]) == 1
     assert f"line {len(lines) - 1}: lines missing at the end" in capsys.readouterr().out
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+_KEYS = st.sampled_from(["chain", "seq", "kind", "é"]) | st.text()
+
+
+@given(records=st.lists(st.dictionaries(_KEYS, _JSON, max_size=6), min_size=1, max_size=4))
+def test_each_line_is_its_record_numbered_and_linked_as_json_writes_it(
+    records: list[dict[str, object]],
+) -> None:
+    # the lines are built from encoders made once; they must be what json.dumps writes
+    last = "0" * 64
+    for seq, (line, chain) in enumerate(chained_lines(records), start=1):
+        body = {**records[seq - 1], "seq": seq}
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        last = hashlib.sha256(last.encode() + canonical.encode()).hexdigest()
+        assert chain == last
+        expected = {**body, "chain": last}
+        assert line == json.dumps(expected, separators=(",", ":"), ensure_ascii=False)

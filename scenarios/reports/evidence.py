@@ -66,8 +66,14 @@ files it names are covered byte for byte)."""
 _SAFE_INT = 2**53 - 1
 
 
+_SORTED = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_AS_GIVEN = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+"""The two ways a line is written: keys sorted (what the chain hashes), and in the event's order
+(the line itself). Made once: ``json.dumps`` with options makes an encoder at each call."""
+
+
 def _canonical(record: dict[str, Any]) -> bytes:
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _SORTED(record).encode()
 
 
 def _link(previous: str, record: dict[str, Any]) -> str:
@@ -168,7 +174,9 @@ class Chain:
         self.count += 1
         body = {**record, "seq": self.count}
         self.last = _link(self.last, body)
-        return json.dumps({**body, "chain": self.last}, separators=(",", ":"), ensure_ascii=False)
+        if "chain" in body:  # a record that names a chain of its own has it replaced in place
+            return _AS_GIVEN({**body, "chain": self.last})
+        return f'{_AS_GIVEN(body)[:-1]},"chain":"{self.last}"}}'  # the link as the last field
 
 
 @dataclass
