@@ -37,48 +37,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from uuid import uuid4
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bureaus.sandbox import EPOCH, cores
-from protocol import SearchRequest, SearchResult, ToBureaus
-from protocol.messages.models import NominalQuery
+from _floor import seal_and_open_us
+
 from scenarios.cli import LIBRARY
 from scenarios.model import load_scenario, parse_duration
 from scenarios.runner import RunOptions, simulate
-
-
-def seal_and_open_us(n: int) -> float:
-    """µs to seal and open one envelope: a search and its answer, with the codec alone."""
-    net = cores("hub")
-    fr, gs = net["FR"].codec, net["gs"].codec
-    searches = [
-        SearchRequest(
-            message_id=uuid4(),
-            sender="FR",
-            recipients=ToBureaus(bureaus=("gs",)),
-            created_at=EPOCH,
-            query=NominalQuery(name=f"EXEMPLE {k}"),
-        )
-        for k in range(n)
-    ]
-    answers = [
-        SearchResult(
-            message_id=uuid4(),
-            sender="gs",
-            recipients=ToBureaus(bureaus=("FR",)),
-            created_at=EPOCH,
-            request_id=s.message_id,
-            outcome="no-hit",
-        )
-        for s in searches
-    ]
-    start = time.perf_counter()
-    for search, answer in zip(searches, answers, strict=True):
-        gs.open_at(fr.seal_at(search, EPOCH), EPOCH)
-        fr.open_at(gs.seal_at(answer, EPOCH), EPOCH)
-    return (time.perf_counter() - start) / (2 * n) * 1e6
 
 
 def peak_rss_mb() -> float:
