@@ -101,7 +101,7 @@ def latency_plot(result: RunResult, key: str) -> bytes:
         for event in result.events:
             if event.kind != "delivered" or event.latency_ms is None:
                 continue
-            name = (event.message_kind or "?") if key == "kind" else route_class(event.route)
+            name = (event.message_kind or "unknown") if key == "kind" else route_class(event.route)
             values.setdefault(name, []).append(event.latency_ms)
         groups = {name: _exact(v) for name, v in values.items()}
     else:
